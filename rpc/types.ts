@@ -1,0 +1,46 @@
+/**
+ * The RPC interface that the TCP transport and the simulated network both present, so that
+ * MapReduce, Raft and the key/value service run unchanged on either.
+ *
+ * @module
+ */
+
+/** Why a call failed. `remote` means the server answered with an error. */
+export type RpcErrorKind = "timeout" | "unreachable" | "remote" | "closed";
+
+/** A failed call. `kind` tells whether the server may have run the handler. */
+export class RpcError extends Error {
+  /** How the call failed. */
+  readonly kind: RpcErrorKind;
+
+  /** Creates the error; `message` is a plain sentence naming the method and the address. */
+  constructor(kind: RpcErrorKind, message: string) {
+    super(message);
+    this.name = "RpcError";
+    this.kind = kind;
+  }
+}
+
+/** Options for one call. */
+export interface CallOptions {
+  /** Give up after this long; the call rejects with kind `timeout`. */
+  timeoutMs?: number;
+}
+
+/** The calling side of a connection to one server. */
+export interface RpcClient {
+  /**
+   * Calls `method` on the server with `args` and resolves with the handler's result. Rejects with
+   * {@linkcode RpcError}: `remote` for an unknown method or a handler that threw, `timeout` when
+   * no reply came in time, `unreachable` when the server could not be reached.
+   */
+  call<Result = unknown>(method: string, args: unknown, options?: CallOptions): Promise<Result>;
+  /** Closes the connection; calls in flight reject with kind `closed`. */
+  close(): void;
+}
+
+/** A server-side handler: takes the decoded arguments, returns (or resolves to) the result. */
+export type RpcHandler = (args: unknown) => unknown;
+
+/** The methods a server offers, by name (for example `Coordinator.RequestTask`). */
+export type RpcHandlers = Readonly<Record<string, RpcHandler>>;
