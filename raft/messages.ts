@@ -1,0 +1,275 @@
+/**
+ * The messages Raft peers exchange, as plain data: numbers, booleans, strings, `Uint8Array`s,
+ * arrays and plain objects only, so every message survives the MessagePack codec
+ * (`rpc/codec.ts`) unchanged and can be compared field by field in tests.
+ *
+ * Three messages are requests and three are their replies:
+ *
+ * | request           | reply                  |
+ * | ----------------- | ---------------------- |
+ * | `RequestVote`     | `RequestVoteReply`     |
+ * | `AppendEntries`   | `AppendEntriesReply`   |
+ * | `InstallSnapshot` | `InstallSnapshotReply` |
+ *
+ * Every message carries `from` and `to` (peer ids) and `term` (the sender's current term when it
+ * sent the message).
+ *
+ * @module
+ */
+
+/** One entry of the replicated log. Treated as immutable once created. */
+export interface Entry {
+  /** Position in the log, counted from 1. */
+  readonly index: number;
+  /** Term of the leader that created the entry. */
+  readonly term: number;
+  /** The service's command, opaque to Raft; must be encodable by `rpc/codec.ts`. */
+  readonly command: unknown;
+}
+
+/** A candidate asks for a vote (Figure 2, RequestVote RPC). */
+export interface RequestVote {
+  /** Discriminant. */
+  readonly type: "RequestVote";
+  /** The candidate. */
+  readonly from: number;
+  /** The peer asked for its vote. */
+  readonly to: number;
+  /** The candidate's term. */
+  readonly term: number;
+  /** Index of the candidate's last log entry (the snapshot index when the log is empty). */
+  readonly lastLogIndex: number;
+  /** Term of the candidate's last log entry (the snapshot term when the log is empty). */
+  readonly lastLogTerm: number;
+}
+
+/** The answer to a {@linkcode RequestVote}. */
+export interface RequestVoteReply {
+  /** Discriminant. */
+  readonly type: "RequestVoteReply";
+  /** The voter. */
+  readonly from: number;
+  /** The candidate. */
+  readonly to: number;
+  /** The voter's current term, after it saw the request. */
+  readonly term: number;
+  /** Whether the voter gave the candidate its vote for `term`. */
+  readonly voteGranted: boolean;
+}
+
+/** The leader replicates entries, or sends a heartbeat when `entries` is empty. */
+export interface AppendEntries {
+  /** Discriminant. */
+  readonly type: "AppendEntries";
+  /** The leader. */
+  readonly from: number;
+  /** The follower. */
+  readonly to: number;
+  /** The leader's term. */
+  readonly term: number;
+  /** Index of the entry just before `entries` (0 when they start the log). */
+  readonly prevLogIndex: number;
+  /** Term of the entry at `prevLogIndex` (0 when `prevLogIndex` is 0). */
+  readonly prevLogTerm: number;
+  /** Entries `prevLogIndex + 1 …`, contiguous and in order; empty for a heartbeat. */
+  readonly entries: readonly Entry[];
+  /** The leader's commit index. */
+  readonly leaderCommit: number;
+}
+
+/**
+ * The answer to an {@linkcode AppendEntries}.
+ *
+ * On success `matchIndex` is the last index the follower now holds identical to the leader's log
+ * (`prevLogIndex + entries.length`, or the follower's snapshot index if that is higher).
+ *
+ * On a log mismatch (`success` false, `conflictIndex` ≥ 1) the hints let the leader back up over a
+ * whole term in one round (the lab's XTerm/XIndex/XLen):
+ * - the follower's log is too short: `conflictTerm` is -1 and `conflictIndex` is the follower's
+ *   last index + 1;
+ * - the entry at `prevLogIndex` has another term: `conflictTerm` is that term and `conflictIndex`
+ *   the first index the follower holds with that term.
+ *
+ * A refusal because the request's term was stale has `conflictIndex` 0 and `conflictTerm` -1 (no
+ * hint); its `term` is higher than the request's, which tells the sender to step down.
+ */
+export interface AppendEntriesReply {
+  /** Discriminant. */
+  readonly type: "AppendEntriesReply";
+  /** The follower. */
+  readonly from: number;
+  /** The leader. */
+  readonly to: number;
+  /** The follower's current term, after it saw the request. */
+  readonly term: number;
+  /** Whether the follower's log now contains the request's entries. */
+  readonly success: boolean;
+  /** On success: the last index known to match the leader's log; 0 otherwise. */
+  readonly matchIndex: number;
+  /** On a mismatch: where the leader should look next (see above); 0 when there is no hint. */
+  readonly conflictIndex: number;
+  /** On a mismatch: the follower's term at `prevLogIndex`, or -1 (see above). */
+  readonly conflictTerm: number;
+}
+
+/** The leader sends its whole latest snapshot to a follower that lags behind its log. */
+export interface InstallSnapshot {
+  /** Discriminant. */
+  readonly type: "InstallSnapshot";
+  /** The leader. */
+  readonly from: number;
+  /** The follower. */
+  readonly to: number;
+  /** The leader's term. */
+  readonly term: number;
+  /** The snapshot replaces every entry up to and including this index. */
+  readonly lastIncludedIndex: number;
+  /** Term of the entry at `lastIncludedIndex`. */
+  readonly lastIncludedTerm: number;
+  /** The service's snapshot bytes, whole. */
+  readonly data: Uint8Array;
+}
+
+/**
+ * The answer to an {@linkcode InstallSnapshot}. Unlike the paper's reply it also echoes how far
+ * the follower now matches the leader, because the leader may receive replies late or twice and
+ * must not guess which request a reply answers.
+ */
+export interface InstallSnapshotReply {
+  /** Discriminant. */
+  readonly type: "InstallSnapshotReply";
+  /** The follower. */
+  readonly from: number;
+  /** The leader. */
+  readonly to: number;
+  /** The follower's current term, after it saw the request. */
+  readonly term: number;
+  /** The request's `lastIncludedIndex` when the term was current, else 0. */
+  readonly matchIndex: number;
+}
+
+/** A request: the driver sends it as an RPC call whose result is the matching reply. */
+export type RequestMessage = RequestVote | AppendEntries | InstallSnapshot;
+
+/** A reply: the driver returns it as the result of the call that carried its request. */
+export type ReplyMessage = RequestVoteReply | AppendEntriesReply | InstallSnapshotReply;
+
+/** Any message between Raft peers, discriminated on `type`. */
+export type Message = RequestMessage | ReplyMessage;
+
+/** The `type` of every message, for switches and validation. */
+export type MessageType = Message["type"];
+
+/** Whether `message` is a request (it expects exactly one reply). */
+export function isRequest(message: Message): message is RequestMessage {
+  return message.type === "RequestVote" || message.type === "AppendEntries" ||
+    message.type === "InstallSnapshot";
+}
+
+/** The reply type that answers each request type. */
+export const REPLY_TYPE_OF: Readonly<Record<RequestMessage["type"], ReplyMessage["type"]>> = {
+  RequestVote: "RequestVoteReply",
+  AppendEntries: "AppendEntriesReply",
+  InstallSnapshot: "InstallSnapshotReply",
+};
+
+/** The fields each message type must have beyond `type`, `from`, `to` and `term`. */
+const FIELDS: Readonly<Record<MessageType, Readonly<Record<string, "number" | "boolean">>>> = {
+  RequestVote: { lastLogIndex: "number", lastLogTerm: "number" },
+  RequestVoteReply: { voteGranted: "boolean" },
+  AppendEntries: { prevLogIndex: "number", prevLogTerm: "number", leaderCommit: "number" },
+  AppendEntriesReply: {
+    success: "boolean",
+    matchIndex: "number",
+    conflictIndex: "number",
+    conflictTerm: "number",
+  },
+  InstallSnapshot: { lastIncludedIndex: "number", lastIncludedTerm: "number" },
+  InstallSnapshotReply: { matchIndex: "number" },
+};
+
+/** Upper bound on entries one message may carry when it is checked by {@linkcode messageProblem}. */
+export const MAX_ENTRIES_PER_MESSAGE_CHECKED = 1_000_000;
+
+/**
+ * Why `value` (for instance a decoded network payload) is not a well-formed {@linkcode Message},
+ * as a plain sentence, or `null` when it is one. Checks shapes and integer fields, not Raft
+ * semantics; a driver should check untrusted input with this before `RaftCore.step`, which
+ * asserts.
+ */
+export function messageProblem(value: unknown): string | null {
+  if (!isPlainObject(value)) return "Message is not an object";
+  const type = value.type;
+  if (typeof type !== "string" || !Object.hasOwn(FIELDS, type)) {
+    return `Message type ${JSON.stringify(type)} is unknown`;
+  }
+  for (const name of ["from", "to", "term"]) {
+    if (!isWholeNumber(value[name])) return `${type} has no whole-number field ${name}`;
+  }
+  for (const [name, kind] of Object.entries(FIELDS[type as MessageType])) {
+    const field = value[name];
+    const ok = kind === "number" ? Number.isSafeInteger(field) : typeof field === "boolean";
+    if (!ok) return `${type} field ${name} is not a ${kind === "number" ? "whole number" : kind}`;
+  }
+  if (type === "AppendEntries") return entriesProblem(value.entries, value.prevLogIndex as number);
+  if (type === "InstallSnapshot" && !(value.data instanceof Uint8Array)) {
+    return "InstallSnapshot field data is not a byte array";
+  }
+  return null;
+}
+
+function entriesProblem(entries: unknown, prevLogIndex: number): string | null {
+  if (!Array.isArray(entries)) return "AppendEntries field entries is not an array";
+  if (entries.length > MAX_ENTRIES_PER_MESSAGE_CHECKED) {
+    return `AppendEntries carries ${entries.length} entries, over the limit`;
+  }
+  for (let position = 0; position < entries.length; position++) {
+    const entry: unknown = entries[position];
+    const expectedIndex = prevLogIndex + 1 + position;
+    if (!isPlainObject(entry) || entry.index !== expectedIndex || !isWholeNumber(entry.term)) {
+      return `AppendEntries entry ${position} is not an entry with index ${expectedIndex}`;
+    }
+  }
+  return null;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Uint8Array);
+}
+
+function isWholeNumber(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/**
+ * A cheap estimate of the encoded size of `value` in bytes, used to cap the bytes one
+ * AppendEntries carries without encoding every command twice. Exact for byte arrays, close for
+ * strings of ASCII, rough for nested values; walks at most `budgetNodes` nodes.
+ */
+export function estimateEncodedBytes(value: unknown, budgetNodes = 1024): number {
+  const pending: unknown[] = [value];
+  let bytes = 0;
+  let visited = 0;
+  // Bounded by budgetNodes; whatever is left unvisited counts as small scalars.
+  while (pending.length > 0 && visited < budgetNodes) {
+    const next = pending.pop();
+    visited++;
+    if (next instanceof Uint8Array) bytes += next.byteLength + 5;
+    else if (typeof next === "string") bytes += next.length + 5;
+    else if (Array.isArray(next)) bytes += 5 + pushChildren(pending, next, budgetNodes);
+    else if (typeof next === "object" && next !== null) {
+      const fields = Object.entries(next);
+      for (const [key] of fields) bytes += key.length + 1;
+      bytes += 5 + pushChildren(pending, fields.map(([, item]) => item), budgetNodes);
+    } else bytes += 9;
+  }
+  return bytes + 9 * pending.length;
+}
+
+/** Queues `children` for a visit, or returns their rough size when they would overflow. */
+function pushChildren(pending: unknown[], children: readonly unknown[], budget: number): number {
+  if (pending.length + children.length > budget) return 9 * children.length;
+  for (const child of children) pending.push(child);
+  return 0;
+}
