@@ -1,0 +1,21 @@
+/**
+ * The lab's inverted index: for each word, how many documents contain it and which, as
+ * `count doc1,doc2,…` with the names sorted.
+ *
+ * @module
+ */
+import type { KeyValue } from "../mr/app.ts";
+
+const WORD_PATTERN = /\p{L}+/gu;
+
+/** Emits `(word, document)` once for each distinct word of the document. */
+export function map(document: string, contents: string): KeyValue[] {
+  const words = new Set(contents.match(WORD_PATTERN) ?? []);
+  return [...words].map((word) => ({ key: word, value: document }));
+}
+
+/** `count doc1,doc2,…` over the documents that contain the word, sorted by name. */
+export function reduce(_key: string, values: string[]): string {
+  const documents = [...values].sort();
+  return `${documents.length} ${documents.join(",")}`;
+}
