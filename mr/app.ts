@@ -1,0 +1,30 @@
+/**
+ * What a MapReduce application is: a map function and a reduce function, as in the lab's
+ * plugins. Built-in applications live in `apps/`; a user's own is any module exporting both.
+ *
+ * @module
+ */
+
+/** One intermediate pair that a map call emits. */
+export interface KeyValue {
+  /** The key reduce groups by; its partition is FNV-1a-32 of its UTF-8 bytes. */
+  key: string;
+  /** The value passed to reduce with every other value of the same key. */
+  value: string;
+}
+
+/** Turns one input file into intermediate pairs; `filename` is the name the user gave. */
+export type MapFunction = (filename: string, contents: string) => KeyValue[] | Promise<KeyValue[]>;
+
+/** Folds every value of one key into the single value written after the key in the output. */
+export type ReduceFunction = (key: string, values: string[]) => string | Promise<string>;
+
+/** A loaded application. */
+export interface MapReduceApp {
+  /** The built-in name or the module path it was loaded from, for messages. */
+  readonly name: string;
+  /** The application's map. */
+  readonly map: MapFunction;
+  /** The application's reduce. */
+  readonly reduce: ReduceFunction;
+}

@@ -1,0 +1,114 @@
+/**
+ * `dsys bench mr`: word count with 1, 2 and 3 worker processes against the sequential
+ * reference, in one run on one machine, printing wall times and each run's ratio to sequential.
+ * Every process (sequential included) is a fresh process of this program, so start-up costs
+ * the same on both sides. Each distributed output is checked against sequential's.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { realClock } from "../util/clock.ts";
+import { ChildGroup } from "./child_process.ts";
+import { writeCorpus } from "./corpus.ts";
+import { joinPath, readJobOutput } from "./job_files.ts";
+import { runLocalJob } from "./local_job.ts";
+
+/** Words per generated file when no inputs are given: eight files of roughly 1 MB each. */
+const DEFAULT_WORDS_PER_FILE = 150_000;
+/** Most worker counts one bench run may try. */
+const MAX_WORKER_COUNTS = 16;
+
+/** Options of {@linkcode runMrBench}. */
+export interface MrBenchOptions {
+  /** Input files; default a generated corpus of eight files. */
+  readonly inputs?: readonly string[];
+  /** Worker counts to measure; default 1, 2 and 3. */
+  readonly workers?: readonly number[];
+  /** Where the table goes; default standard output. */
+  readonly print?: (line: string) => void;
+}
+
+/** One measured run. */
+export interface MrBenchRow {
+  /** `sequential` or `N workers`. */
+  readonly label: string;
+  /** Wall time in milliseconds. */
+  readonly wallMs: number;
+  /** `wallMs` divided by the sequential run's. */
+  readonly ratio: number;
+}
+
+/** Runs the benchmark, prints the table and returns its rows. */
+export async function runMrBench(options: MrBenchOptions = {}): Promise<MrBenchRow[]> {
+  const workerCounts = options.workers ?? [1, 2, 3];
+  assert(
+    workerCounts.length <= MAX_WORKER_COUNTS && workerCounts.every((count) => count >= 1),
+    `Cannot bench worker counts ${
+      workerCounts.join(",")
+    }: give 1 to ${MAX_WORKER_COUNTS} counts ≥ 1`,
+  );
+  const print = options.print ?? ((line: string) => console.log(line));
+  const folder = await Deno.makeTempDir({ prefix: "dsys-mr-bench-" });
+  try {
+    const inputs = options.inputs !== undefined
+      ? await Promise.all(options.inputs.map((path) => Deno.realPath(path)))
+      : (await generateCorpus(joinPath(folder, "corpus")));
+    const totalBytes = (await Promise.all(inputs.map((path) => Deno.stat(path))))
+      .reduce((sum, info) => sum + info.size, 0);
+    print(`mr bench: word count over ${inputs.length} files, ${(totalBytes / 1e6).toFixed(1)} MB`);
+    const sequential = await timeSequential(joinPath(folder, "sequential"), inputs);
+    const rows: MrBenchRow[] = [{ label: "sequential", wallMs: sequential.wallMs, ratio: 1 }];
+    for (const workers of workerCounts) {
+      const workDir = joinPath(folder, `workers-${workers}`);
+      await Deno.mkdir(workDir);
+      const job = await runLocalJob({ app: "wc", inputFiles: inputs, workDir, workers });
+      if (!sameLines(job.output, sequential.output)) {
+        throw new Error(`Word count with ${workers} workers differs from the sequential output`);
+      }
+      const label = `${workers} worker${workers === 1 ? "" : "s"}`;
+      rows.push({ label, wallMs: job.elapsedMs, ratio: job.elapsedMs / sequential.wallMs });
+    }
+    printTable(rows, print);
+    print("every distributed output equals the sequential output");
+    return rows;
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+}
+
+async function generateCorpus(folder: string): Promise<string[]> {
+  await Deno.mkdir(folder);
+  const names = await writeCorpus(folder, { seed: 1, wordsPerFile: DEFAULT_WORDS_PER_FILE });
+  return names.map((name) => joinPath(folder, name));
+}
+
+async function timeSequential(
+  folder: string,
+  inputs: readonly string[],
+): Promise<{ wallMs: number; output: string[] }> {
+  await Deno.mkdir(folder);
+  const group = new ChildGroup();
+  try {
+    const startMs = realClock.now();
+    const exit = await group.spawn(["sequential", "wc", ...inputs], { cwd: folder }).exited;
+    const wallMs = realClock.now() - startMs;
+    if (exit.code !== 0) {
+      throw new Error(`Sequential word count exited with code ${exit.code}: ${exit.output}`);
+    }
+    return { wallMs, output: await readJobOutput(folder) };
+  } finally {
+    await group.killAll();
+  }
+}
+
+function sameLines(left: readonly string[], right: readonly string[]): boolean {
+  return left.length === right.length && left.every((line, index) => line === right[index]);
+}
+
+function printTable(rows: readonly MrBenchRow[], print: (line: string) => void): void {
+  print(`${"run".padEnd(12)} ${"wall s".padStart(8)} ${"vs sequential".padStart(14)}`);
+  for (const row of rows) {
+    const seconds = (row.wallMs / 1000).toFixed(2).padStart(8);
+    print(`${row.label.padEnd(12)} ${seconds} ${`${row.ratio.toFixed(2)}x`.padStart(14)}`);
+  }
+}

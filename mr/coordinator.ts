@@ -1,0 +1,322 @@
+/**
+ * The MapReduce coordinator: one map task per input file, `nReduce` reduce tasks, handed to
+ * workers over RPC. It re-issues a task only when its lease runs out, counts only the latest
+ * attempt's report, and finishes once every output file is in place and the workers that were
+ * still asking have been told to exit (or a short grace period ran out).
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { type Clock, realClock } from "../util/clock.ts";
+import { type Address, formatAddress, type RpcHandlers, serve } from "../rpc/mod.ts";
+import {
+  parseTaskReport,
+  parseTaskRequest,
+  REPORT_TASK_METHOD,
+  type ReportReply,
+  REQUEST_TASK_METHOD,
+  type TaskReply,
+  type TaskReport,
+  type TaskRequest,
+} from "./protocol.ts";
+import { createProgressDisplay, type JobStatus, type ProgressMode } from "./progress.ts";
+import { TaskTable } from "./task_table.ts";
+
+/** Where the coordinator listens unless told otherwise. */
+export const DEFAULT_COORDINATOR_ADDRESS = "127.0.0.1:7070";
+/** Reduce tasks unless told otherwise, as in the lab. */
+export const DEFAULT_REDUCE_COUNT = 10;
+/** Lease of a task unless told otherwise, as in the lab. */
+export const DEFAULT_TASK_TIMEOUT_MS = 10_000;
+/** Longest the coordinator keeps answering "exit" after the job is done. */
+export const DEFAULT_EXIT_GRACE_MS = 2_000;
+/** How soon an idle worker asks again. */
+const WAIT_RETRY_MS = 100;
+/** A worker heard from within this window counts as present. */
+const WORKER_PRESENCE_MS = 3_000;
+/** Most distinct workers remembered; older entries are forgotten first. */
+const MAX_REMEMBERED_WORKERS = 10_000;
+
+/** What the task-handing logic needs; everything else (sockets, timers) stays outside. */
+export interface CoordinatorServiceOptions {
+  /** Input files as the user named them; map receives these names. */
+  readonly inputNames: readonly string[];
+  /** The same files as absolute paths, in the same order. */
+  readonly inputPaths: readonly string[];
+  /** Absolute folder for intermediate and output files. */
+  readonly outputFolder: string;
+  /** Number of reduce tasks. */
+  readonly reduceCount: number;
+  /** Lease of one task attempt. */
+  readonly taskTimeoutMs: number;
+  /** Time source. */
+  readonly clock: Clock;
+  /** Receives one line per noteworthy event (a re-issued task). */
+  readonly log: (line: string) => void;
+}
+
+/** The coordinator's RPC handlers and state, without a socket; tested on a manual clock. */
+export class CoordinatorService {
+  readonly #options: CoordinatorServiceOptions;
+  readonly #table: TaskTable;
+  /** Last time each worker asked or reported, in insertion order (oldest first). */
+  readonly #lastHeardMs = new Map<string, number>();
+  readonly #toldToExit = new Set<string>();
+  #doneAtMs: number | null = null;
+
+  /** Creates the service with every task idle. */
+  constructor(options: CoordinatorServiceOptions) {
+    assert(
+      options.inputNames.length === options.inputPaths.length,
+      `Got ${options.inputNames.length} input names but ${options.inputPaths.length} paths`,
+    );
+    this.#options = options;
+    this.#table = new TaskTable({
+      mapCount: options.inputNames.length,
+      reduceCount: options.reduceCount,
+      taskTimeoutMs: options.taskTimeoutMs,
+      clock: options.clock,
+    });
+  }
+
+  /** The RPC handlers to serve. */
+  get handlers(): RpcHandlers {
+    return {
+      [REQUEST_TASK_METHOD]: (args) => this.requestTask(parseTaskRequest(args)),
+      [REPORT_TASK_METHOD]: (args) => this.reportTask(parseTaskReport(args)),
+    };
+  }
+
+  /** Whether every output file is in place. */
+  get done(): boolean {
+    return this.#table.done;
+  }
+
+  /** Answers a worker asking for work. */
+  requestTask(request: TaskRequest): TaskReply {
+    this.#heardFrom(request.workerId);
+    const assignment = this.#table.assign(request.workerId);
+    const { outputFolder } = this.#options;
+    switch (assignment.kind) {
+      case "done":
+        this.#toldToExit.add(request.workerId);
+        return { kind: "exit" };
+      case "wait":
+        return { kind: "wait", retryMs: WAIT_RETRY_MS };
+      case "map": {
+        if (assignment.reissued) this.#logReissue("map", assignment.taskId, request.workerId);
+        return {
+          kind: "map",
+          taskId: assignment.taskId,
+          attempt: assignment.attempt,
+          inputName: this.#options.inputNames[assignment.taskId],
+          inputPath: this.#options.inputPaths[assignment.taskId],
+          reduceCount: this.#options.reduceCount,
+          outputFolder,
+        };
+      }
+      case "reduce": {
+        if (assignment.reissued) this.#logReissue("reduce", assignment.taskId, request.workerId);
+        const mapCount = this.#options.inputNames.length;
+        return {
+          kind: "reduce",
+          taskId: assignment.taskId,
+          attempt: assignment.attempt,
+          mapCount,
+          outputFolder,
+        };
+      }
+    }
+  }
+
+  /** Records a worker's report of a finished attempt. */
+  reportTask(report: TaskReport): ReportReply {
+    this.#heardFrom(report.workerId);
+    const accepted = this.#table.complete(report.kind, report.taskId, report.attempt);
+    if (accepted && this.#table.done && this.#doneAtMs === null) {
+      this.#doneAtMs = this.#options.clock.now();
+    }
+    return { accepted };
+  }
+
+  /** The counts for the progress line. */
+  status(): JobStatus {
+    const now = this.#options.clock.now();
+    const present = this.#table.leaseHolders();
+    for (const [workerId, heardMs] of this.#lastHeardMs) {
+      if (now - heardMs < WORKER_PRESENCE_MS && !this.#toldToExit.has(workerId)) {
+        present.add(workerId);
+      }
+    }
+    return { ...this.#table.counts(), workers: present.size, done: this.#table.done };
+  }
+
+  /**
+   * Whether the coordinator may stop: the job is done and every worker heard from lately has
+   * been told to exit, or `exitGraceMs` passed since the job finished.
+   */
+  mayStop(exitGraceMs: number): boolean {
+    if (this.#doneAtMs === null) return false;
+    const now = this.#options.clock.now();
+    if (now - this.#doneAtMs >= exitGraceMs) return true;
+    for (const [workerId, heardMs] of this.#lastHeardMs) {
+      if (now - heardMs < WORKER_PRESENCE_MS && !this.#toldToExit.has(workerId)) return false;
+    }
+    return true;
+  }
+
+  #heardFrom(workerId: string): void {
+    this.#lastHeardMs.delete(workerId);
+    this.#lastHeardMs.set(workerId, this.#options.clock.now());
+    if (this.#lastHeardMs.size > MAX_REMEMBERED_WORKERS) {
+      const oldest = this.#lastHeardMs.keys().next().value as string;
+      this.#lastHeardMs.delete(oldest);
+      this.#toldToExit.delete(oldest);
+    }
+  }
+
+  #logReissue(kind: string, taskId: number, workerId: string): void {
+    const seconds = this.#options.taskTimeoutMs / 1000;
+    this.#options.log(
+      `Re-issued ${kind} task ${taskId} to ${workerId}: no report within ${seconds} s`,
+    );
+  }
+}
+
+/** Options of {@linkcode runCoordinator}; only `inputFiles` is required. */
+export interface CoordinatorOptions {
+  /** Input files, one map task each; map receives the names as given here. */
+  readonly inputFiles: readonly string[];
+  /** `host:port`, `:port` or `unix:/path`; port 0 picks a free port. Default 127.0.0.1:7070. */
+  readonly listen?: Address | string;
+  /** Number of reduce tasks; default 10. */
+  readonly nReduce?: number;
+  /** Re-issue a task not reported within this long; default 10 000 ms. */
+  readonly taskTimeoutMs?: number;
+  /** Folder for intermediate and output files, sent to workers; default the current folder. */
+  readonly outputDir?: string;
+  /** How progress is shown (see {@linkcode ProgressMode}); default `auto`. */
+  readonly progress?: ProgressMode;
+  /** Longest to keep telling workers to exit after the job is done; default 2000 ms. */
+  readonly exitGraceMs?: number;
+  /** Receives event lines (listening, re-issued tasks); default standard error, above the progress line. */
+  readonly log?: (line: string) => void;
+  /** Called once the server listens, with the real address (useful with port 0). */
+  readonly onListening?: (address: Address) => void;
+}
+
+/** What a finished coordinator reports. */
+export interface CoordinatorResult {
+  /** The final counts. */
+  readonly status: JobStatus;
+  /** Wall time from listening to the last output being in place and workers told to exit. */
+  readonly elapsedMs: number;
+  /** Where it listened. */
+  readonly address: Address;
+}
+
+/** How often the coordinator refreshes progress and checks whether it may stop. */
+const TICK_MS = 200;
+
+/**
+ * Runs a MapReduce job's coordinator until the job is done: serves tasks, re-issues those whose
+ * worker fell silent, shows progress, and resolves once every `mr-out-*` file is in place and
+ * the workers have been told to exit. Throws before listening if an input file is missing.
+ *
+ * @example
+ * ```ts
+ * await runCoordinator({ listen: "unix:/tmp/mr.sock", inputFiles: ["pg-grimm.txt"], nReduce: 10 });
+ * ```
+ */
+export async function runCoordinator(options: CoordinatorOptions): Promise<CoordinatorResult> {
+  const reduceCount = options.nReduce ?? DEFAULT_REDUCE_COUNT;
+  const taskTimeoutMs = options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+  const exitGraceMs = options.exitGraceMs ?? DEFAULT_EXIT_GRACE_MS;
+  assert(options.inputFiles.length > 0, "Cannot start the coordinator: no input files");
+  const outputFolder = await existingFolder(options.outputDir ?? ".");
+  const inputPaths = await Promise.all(options.inputFiles.map(existingInputFile));
+  const display = createProgressDisplay(options.progress ?? "auto");
+  const log = options.log ?? ((line: string) => display.log(line));
+  const service = new CoordinatorService({
+    inputNames: options.inputFiles,
+    inputPaths,
+    outputFolder,
+    reduceCount,
+    taskTimeoutMs,
+    clock: realClock,
+    log,
+  });
+  const handlers = service.handlers;
+  const watched: RpcHandlers = Object.fromEntries(
+    Object.entries(handlers).map(([method, handler]) => [method, (args: unknown) => {
+      const reply = handler(args);
+      display.update(service.status());
+      return reply;
+    }]),
+  );
+  const server = await serve(options.listen ?? DEFAULT_COORDINATOR_ADDRESS, watched, { log });
+  const startMs = realClock.now();
+  log(
+    `Coordinator listening on ${formatAddress(server.address)}: ${inputPaths.length} map tasks, ` +
+      `${reduceCount} reduce tasks, task timeout ${
+        taskTimeoutMs / 1000
+      } s, output in ${outputFolder}`,
+  );
+  try {
+    options.onListening?.(server.address);
+    display.update(service.status());
+    await tickUntil(() => {
+      display.update(service.status());
+      return service.mayStop(exitGraceMs);
+    });
+  } finally {
+    await server.close();
+  }
+  display.finish(service.status());
+  return {
+    status: service.status(),
+    elapsedMs: realClock.now() - startMs,
+    address: server.address,
+  };
+}
+
+/** Calls `check` every {@linkcode TICK_MS} until it returns true. */
+function tickUntil(check: () => boolean): Promise<void> {
+  // Unbounded on purpose: a job runs as long as its workers take; the check ends it.
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      let stop: boolean;
+      try {
+        stop = check();
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      if (stop) resolve();
+      else realClock.setTimeout(tick, TICK_MS);
+    };
+    realClock.setTimeout(tick, TICK_MS);
+  });
+}
+
+/** The absolute path of folder `path`, which must exist. */
+async function existingFolder(path: string): Promise<string> {
+  try {
+    const absolute = await Deno.realPath(path);
+    if ((await Deno.stat(absolute)).isDirectory) return absolute;
+  } catch {
+    // Reported below with the same message as a path that is not a folder.
+  }
+  throw new Error(`Cannot start the coordinator: output folder ${path} does not exist`);
+}
+
+/** The absolute path of input file `name`, which must be a readable file. */
+async function existingInputFile(name: string): Promise<string> {
+  try {
+    const absolute = await Deno.realPath(name);
+    if ((await Deno.stat(absolute)).isFile) return absolute;
+  } catch {
+    // Reported below.
+  }
+  throw new Error(`Cannot start the coordinator: input file ${name} does not exist`);
+}

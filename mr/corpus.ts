@@ -1,0 +1,120 @@
+/**
+ * A generated stand-in for the lab's Project Gutenberg books, so tests and benchmarks need no
+ * downloaded data: text with a skewed word distribution (a few words very common, most rare),
+ * capitals, apostrophes, digits, punctuation and non-ASCII letters, from a seeded generator.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { SeededRandom } from "../util/random.ts";
+import { joinPath } from "./job_files.ts";
+
+/** The lab's input file names; two of them are the ones `early_exit` reduces slowly. */
+export const CORPUS_FILE_NAMES: readonly string[] = [
+  "pg-being_ernest.txt",
+  "pg-dorian_gray.txt",
+  "pg-frankenstein.txt",
+  "pg-grimm.txt",
+  "pg-huckleberry_finn.txt",
+  "pg-metamorphosis.txt",
+  "pg-sherlock_holmes.txt",
+  "pg-tom_sawyer.txt",
+];
+
+/** Most words one file may have; a bound on memory. */
+export const MAX_WORDS_PER_FILE = 10_000_000;
+
+const SYLLABLES = [
+  "ka",
+  "to",
+  "ri",
+  "ne",
+  "sa",
+  "mo",
+  "lu",
+  "the",
+  "an",
+  "er",
+  "in",
+  "qu",
+  "ph",
+  "str",
+];
+const FOREIGN_WORDS = [
+  "café",
+  "naïve",
+  "Straße",
+  "façade",
+  "слово",
+  "мир",
+  "日本語",
+  "ελπίδα",
+  "ñandú",
+  "Ærø",
+];
+const SEPARATORS = [
+  " ",
+  " ",
+  " ",
+  " ",
+  ", ",
+  ". ",
+  "; ",
+  "\n",
+  " -- ",
+  "'s ",
+  " 1887 ",
+  "! ",
+  "? ",
+  "\t",
+];
+const VOCABULARY_SIZE = 4_000;
+
+/** Options of {@linkcode writeCorpus}. */
+export interface CorpusOptions {
+  /** Seed of the text; the same seed writes the same files. */
+  readonly seed: number;
+  /** Words in each file. */
+  readonly wordsPerFile: number;
+  /** How many of {@linkcode CORPUS_FILE_NAMES} to write; default all 8. */
+  readonly fileCount?: number;
+}
+
+/** Writes the corpus into `folder` and returns the files' names (not paths), in order. */
+export async function writeCorpus(folder: string, options: CorpusOptions): Promise<string[]> {
+  const fileCount = options.fileCount ?? CORPUS_FILE_NAMES.length;
+  assert(
+    fileCount >= 1 && fileCount <= CORPUS_FILE_NAMES.length,
+    `Cannot write ${fileCount} corpus files: there are names for 1 to ${CORPUS_FILE_NAMES.length}`,
+  );
+  assert(
+    options.wordsPerFile >= 0 && options.wordsPerFile <= MAX_WORDS_PER_FILE,
+    `Cannot write ${options.wordsPerFile} words per file: the limit is ${MAX_WORDS_PER_FILE}`,
+  );
+  const random = new SeededRandom(options.seed);
+  const vocabulary = makeVocabulary(random);
+  const names = CORPUS_FILE_NAMES.slice(0, fileCount);
+  for (const name of names) {
+    const parts: string[] = [];
+    for (let index = 0; index < options.wordsPerFile; index++) {
+      // Squaring a uniform draw skews toward the front of the vocabulary, as real text does.
+      const draw = random.next();
+      let word = vocabulary[Math.floor(draw * draw * vocabulary.length)];
+      if (random.int(12) === 0) word = word[0].toUpperCase() + word.slice(1);
+      parts.push(word, SEPARATORS[random.int(SEPARATORS.length)]);
+    }
+    await Deno.writeTextFile(joinPath(folder, name), parts.join(""));
+  }
+  return names;
+}
+
+function makeVocabulary(random: SeededRandom): string[] {
+  const words = new Set<string>(FOREIGN_WORDS);
+  for (let attempt = 0; attempt < VOCABULARY_SIZE * 10 && words.size < VOCABULARY_SIZE; attempt++) {
+    let word = "";
+    const syllables = 1 + random.int(4);
+    for (let index = 0; index < syllables; index++) word += SYLLABLES[random.int(SYLLABLES.length)];
+    words.add(word);
+  }
+  return [...words];
+}

@@ -1,0 +1,35 @@
+/**
+ * MapReduce as in the lab: a coordinator hands map and reduce tasks to worker processes over
+ * RPC; applications are modules exporting `map` and `reduce`. This is the folder's public face:
+ * what the command line, the demo, the benchmark and the tests use.
+ *
+ * @example
+ * ```ts
+ * import { runCoordinator, runSequential, runWorker } from "./mod.ts";
+ *
+ * await runSequential({ app: "wc", inputFiles: ["pg-grimm.txt"] }); // writes mr-out-0
+ * // In separate processes:
+ * await runCoordinator({ listen: "unix:/tmp/mr.sock", inputFiles: ["pg-grimm.txt"] });
+ * await runWorker({ coordinator: "unix:/tmp/mr.sock", app: "wc" });
+ * ```
+ *
+ * @module
+ */
+export type { KeyValue, MapFunction, MapReduceApp, ReduceFunction } from "./app.ts";
+export { loadApp } from "./load_app.ts";
+export { builtInAppNames } from "../apps/mod.ts";
+export { runSequential, type SequentialOptions } from "./sequential.ts";
+export {
+  type CoordinatorOptions,
+  type CoordinatorResult,
+  DEFAULT_COORDINATOR_ADDRESS,
+  DEFAULT_REDUCE_COUNT,
+  DEFAULT_TASK_TIMEOUT_MS,
+  runCoordinator,
+} from "./coordinator.ts";
+export { runWorker, type WorkerOptions, type WorkerResult } from "./worker.ts";
+export { formatStatus, type JobStatus, type ProgressMode } from "./progress.ts";
+export { readJobOutput } from "./job_files.ts";
+export { type LocalJobOptions, type LocalJobResult, runLocalJob } from "./local_job.ts";
+export { CORPUS_FILE_NAMES, type CorpusOptions, writeCorpus } from "./corpus.ts";
+export { type MrBenchOptions, type MrBenchRow, runMrBench } from "./bench.ts";

@@ -1,0 +1,161 @@
+/**
+ * The messages between workers and the coordinator. A worker asks for a task, runs it and
+ * reports it with the attempt id it was given; the coordinator accepts only the report of the
+ * task's latest attempt, which is how a late report from a superseded attempt is ignored.
+ *
+ * @module
+ */
+
+/** RPC method: a worker asks for work; args {@linkcode TaskRequest}, result {@linkcode TaskReply}. */
+export const REQUEST_TASK_METHOD = "Coordinator.RequestTask";
+/** RPC method: a worker reports a finished task; args {@linkcode TaskReport}, result {@linkcode ReportReply}. */
+export const REPORT_TASK_METHOD = "Coordinator.ReportTask";
+
+/** Whether a task maps an input file or reduces one partition. */
+export type TaskKind = "map" | "reduce";
+
+/** A worker's request for a task. */
+export interface TaskRequest {
+  /** Unique per worker process; counts workers for the progress line. */
+  workerId: string;
+}
+
+/** Map input file `inputName` into `reduceCount` intermediate files in `outputFolder`. */
+export interface MapTaskReply {
+  kind: "map";
+  taskId: number;
+  attempt: number;
+  /** The file name as the user gave it; map receives this name. */
+  inputName: string;
+  /** The same file as an absolute path, so workers started from any folder can read it. */
+  inputPath: string;
+  reduceCount: number;
+  /** Absolute folder for intermediate and output files. */
+  outputFolder: string;
+}
+
+/** Reduce partition `taskId` over the intermediate files of `mapCount` map tasks. */
+export interface ReduceTaskReply {
+  kind: "reduce";
+  taskId: number;
+  attempt: number;
+  mapCount: number;
+  outputFolder: string;
+}
+
+/** Nothing to hand out yet (every task is leased); ask again after `retryMs`. */
+export interface WaitReply {
+  kind: "wait";
+  retryMs: number;
+}
+
+/** The job is done: the worker exits. */
+export interface ExitReply {
+  kind: "exit";
+}
+
+/** The coordinator's answer to a {@linkcode TaskRequest}. */
+export type TaskReply = MapTaskReply | ReduceTaskReply | WaitReply | ExitReply;
+
+/** A worker's report that it finished an attempt and renamed all its output into place. */
+export interface TaskReport {
+  workerId: string;
+  kind: TaskKind;
+  taskId: number;
+  attempt: number;
+}
+
+/** Whether the coordinator counted the report (false for a superseded or repeated attempt). */
+export interface ReportReply {
+  accepted: boolean;
+}
+
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`Bad ${what}: expected an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function text(fields: Record<string, unknown>, name: string, what: string): string {
+  const value = fields[name];
+  if (typeof value !== "string" || value.length === 0) {
+    throw new Error(`Bad ${what}: ${name} must be a non-empty string`);
+  }
+  return value;
+}
+
+function count(fields: Record<string, unknown>, name: string, what: string): number {
+  const value = fields[name];
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`Bad ${what}: ${name} must be a whole number ≥ 0`);
+  }
+  return value;
+}
+
+function kind(fields: Record<string, unknown>, what: string): TaskKind {
+  const value = fields.kind;
+  if (value !== "map" && value !== "reduce") {
+    throw new Error(`Bad ${what}: kind must be "map" or "reduce"`);
+  }
+  return value;
+}
+
+/** Checks the arguments of {@linkcode REQUEST_TASK_METHOD}; throws naming the bad field. */
+export function parseTaskRequest(value: unknown): TaskRequest {
+  const fields = record(value, "task request");
+  return { workerId: text(fields, "workerId", "task request") };
+}
+
+/** Checks the arguments of {@linkcode REPORT_TASK_METHOD}; throws naming the bad field. */
+export function parseTaskReport(value: unknown): TaskReport {
+  const what = "task report";
+  const fields = record(value, what);
+  return {
+    workerId: text(fields, "workerId", what),
+    kind: kind(fields, what),
+    taskId: count(fields, "taskId", what),
+    attempt: count(fields, "attempt", what),
+  };
+}
+
+/** Checks the coordinator's answer to a task request; throws naming the bad field. */
+export function parseTaskReply(value: unknown): TaskReply {
+  const what = "task reply";
+  const fields = record(value, what);
+  switch (fields.kind) {
+    case "exit":
+      return { kind: "exit" };
+    case "wait":
+      return { kind: "wait", retryMs: count(fields, "retryMs", what) };
+    case "map":
+      return {
+        kind: "map",
+        taskId: count(fields, "taskId", what),
+        attempt: count(fields, "attempt", what),
+        inputName: text(fields, "inputName", what),
+        inputPath: text(fields, "inputPath", what),
+        reduceCount: count(fields, "reduceCount", what),
+        outputFolder: text(fields, "outputFolder", what),
+      };
+    case "reduce":
+      return {
+        kind: "reduce",
+        taskId: count(fields, "taskId", what),
+        attempt: count(fields, "attempt", what),
+        mapCount: count(fields, "mapCount", what),
+        outputFolder: text(fields, "outputFolder", what),
+      };
+    default:
+      throw new Error(`Bad ${what}: unknown kind ${JSON.stringify(fields.kind)}`);
+  }
+}
+
+/** Checks the coordinator's answer to a report. */
+export function parseReportReply(value: unknown): ReportReply {
+  const fields = record(value, "report reply");
+  if (typeof fields.accepted !== "boolean") {
+    throw new Error("Bad report reply: accepted must be true or false");
+  }
+  return { accepted: fields.accepted };
+}

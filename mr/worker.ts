@@ -1,0 +1,207 @@
+/**
+ * The MapReduce worker: asks the coordinator for a task, runs the application's map or reduce,
+ * writes every file under a temporary name and renames it into place, reports, and asks again.
+ * It exits when told the job is done, or when the coordinator has been unreachable for a while
+ * (the job finished and the coordinator left, or it crashed).
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { realClock, sleep } from "../util/clock.ts";
+import { type Address, connect, errorText, type RpcClient, RpcError } from "../rpc/mod.ts";
+import type { KeyValue, MapReduceApp } from "./app.ts";
+import {
+  decodeIntermediate,
+  encodeIntermediate,
+  intermediateName,
+  joinPath,
+  MAX_INPUT_FILE_BYTES,
+  MAX_INTERMEDIATE_FILE_BYTES,
+  outputName,
+  readTextBounded,
+  reduceAll,
+  writeFileAtomic,
+} from "./job_files.ts";
+import { loadApp } from "./load_app.ts";
+import { partitionOf } from "./partition.ts";
+import {
+  type MapTaskReply,
+  parseReportReply,
+  parseTaskReply,
+  type ReduceTaskReply,
+  REPORT_TASK_METHOD,
+  REQUEST_TASK_METHOD,
+  type TaskReply,
+} from "./protocol.ts";
+import { DEFAULT_COORDINATOR_ADDRESS } from "./coordinator.ts";
+
+/** A worker that cannot reach the coordinator for this long concludes it is gone. */
+export const DEFAULT_COORDINATOR_GONE_MS = 2_000;
+/** Timeout of one call to the coordinator. */
+const CALL_TIMEOUT_MS = 5_000;
+/** Pause between attempts to reach a coordinator that did not answer. */
+const RETRY_PAUSE_MS = 100;
+
+/** Options of {@linkcode runWorker}. */
+export interface WorkerOptions {
+  /** The application, loaded or by name/path (see `loadApp`). */
+  readonly app: MapReduceApp | string;
+  /** The coordinator's address; default 127.0.0.1:7070. */
+  readonly coordinator?: Address | string;
+  /**
+   * Folder for intermediate and output files, overriding the one the coordinator sends — for a
+   * worker that sees the shared folder under another path. Relative input names are then read
+   * from here too. Default: the coordinator's folder and input paths.
+   */
+  readonly workDir?: string;
+  /** Exit after the coordinator has been unreachable this long; default 2000 ms. */
+  readonly coordinatorGoneMs?: number;
+  /** Receives one line per problem worth telling a person; default standard error. */
+  readonly log?: (line: string) => void;
+}
+
+/** Why a worker stopped, and what it did. */
+export interface WorkerResult {
+  /** `done`: the coordinator said the job is done; `coordinator-gone`: it stopped answering. */
+  readonly reason: "done" | "coordinator-gone";
+  /** Map tasks this worker ran (counted or not). */
+  readonly mapTasks: number;
+  /** Reduce tasks this worker ran (counted or not). */
+  readonly reduceTasks: number;
+}
+
+/** Returned by a call when the coordinator has been unreachable for the whole window. */
+const GONE = Symbol("coordinator gone");
+
+/**
+ * Runs tasks for the coordinator until the job is done or the coordinator is gone. An error in
+ * the application or in the files rejects (the process should exit non-zero; the task's lease
+ * runs out and another worker takes it).
+ *
+ * @example
+ * ```ts
+ * const result = await runWorker({ coordinator: "unix:/tmp/mr.sock", app: "wc" });
+ * console.error(`worker ran ${result.mapTasks} maps and ${result.reduceTasks} reduces`);
+ * ```
+ */
+export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
+  const app = typeof options.app === "string" ? await loadApp(options.app) : options.app;
+  const workerId = `worker-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const client = connect(options.coordinator ?? DEFAULT_COORDINATOR_ADDRESS, {
+    defaultTimeoutMs: CALL_TIMEOUT_MS,
+    log,
+  });
+  const goneMs = options.coordinatorGoneMs ?? DEFAULT_COORDINATOR_GONE_MS;
+  const call = (method: string, args: unknown) => callPatiently(client, method, args, goneMs);
+  let mapTasks = 0;
+  let reduceTasks = 0;
+  try {
+    // Unbounded on purpose: the worker serves until the coordinator says exit or is gone.
+    for (;;) {
+      const answer = await call(REQUEST_TASK_METHOD, { workerId });
+      if (answer === GONE) return { reason: "coordinator-gone", mapTasks, reduceTasks };
+      const task = localize(parseTaskReply(answer), options.workDir);
+      if (task.kind === "exit") return { reason: "done", mapTasks, reduceTasks };
+      if (task.kind === "wait") {
+        await sleep(realClock, task.retryMs);
+        continue;
+      }
+      if (task.kind === "map") {
+        await executeMapTask(app, task);
+        mapTasks++;
+      } else {
+        await executeReduceTask(app, task);
+        reduceTasks++;
+      }
+      const report = { workerId, kind: task.kind, taskId: task.taskId, attempt: task.attempt };
+      const reply = await call(REPORT_TASK_METHOD, report);
+      if (reply === GONE) return { reason: "coordinator-gone", mapTasks, reduceTasks };
+      parseReportReply(reply);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+/** Points a task at `workDir` when the worker was given one. */
+function localize(task: TaskReply, workDir: string | undefined): TaskReply {
+  if (workDir === undefined || task.kind === "exit" || task.kind === "wait") return task;
+  if (task.kind === "reduce") return { ...task, outputFolder: workDir };
+  const isAbsolute = task.inputName.startsWith("/") || /^[A-Za-z]:[\\/]/.test(task.inputName);
+  const inputPath = isAbsolute ? task.inputName : joinPath(workDir, task.inputName);
+  return { ...task, inputPath, outputFolder: workDir };
+}
+
+/**
+ * Calls the coordinator, retrying while it is unreachable or silent, until `goneMs` has passed
+ * since the first failure; then returns {@linkcode GONE}. A remote error (a bug or a version
+ * mismatch) is thrown.
+ */
+async function callPatiently(
+  client: RpcClient,
+  method: string,
+  args: unknown,
+  goneMs: number,
+): Promise<unknown | typeof GONE> {
+  const firstTryMs = realClock.now();
+  const maxAttempts = Math.ceil(goneMs / RETRY_PAUSE_MS) + 2;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    try {
+      return await client.call(method, args);
+    } catch (error) {
+      const retriable = error instanceof RpcError &&
+        (error.kind === "unreachable" || error.kind === "timeout");
+      if (!retriable) throw new Error(`The coordinator refused ${method}: ${errorText(error)}`);
+    }
+    if (realClock.now() - firstTryMs >= goneMs) return GONE;
+    await sleep(realClock, RETRY_PAUSE_MS);
+  }
+  return GONE;
+}
+
+/**
+ * Runs map task `task`: reads the input, calls the application's map, and writes one
+ * intermediate file per reduce task (empty ones too, so a reduce can tell a missing file from
+ * an empty partition).
+ */
+export async function executeMapTask(app: MapReduceApp, task: MapTaskReply): Promise<void> {
+  const contents = await readTextBounded(task.inputPath, MAX_INPUT_FILE_BYTES);
+  const pairs = await app.map(task.inputName, contents);
+  assert(Array.isArray(pairs), `App ${app.name}: map of ${task.inputName} did not return an array`);
+  const partitions: KeyValue[][] = Array.from({ length: task.reduceCount }, () => []);
+  for (const pair of pairs) {
+    if (typeof pair?.key !== "string" || typeof pair.value !== "string") {
+      throw new Error(
+        `App ${app.name}: map of ${task.inputName} emitted a pair without string key and value`,
+      );
+    }
+    partitions[partitionOf(pair.key, task.reduceCount)].push(pair);
+  }
+  await Promise.all(partitions.map((partition, reduceTask) =>
+    writeFileAtomic(
+      task.outputFolder,
+      intermediateName(task.taskId, reduceTask),
+      encodeIntermediate(partition),
+    )
+  ));
+}
+
+/** Runs reduce task `task`: reads partition `taskId` of every map, reduces, writes `mr-out-Y`. */
+export async function executeReduceTask(app: MapReduceApp, task: ReduceTaskReply): Promise<void> {
+  const pairs: KeyValue[] = [];
+  for (let mapTask = 0; mapTask < task.mapCount; mapTask++) {
+    const path = joinPath(task.outputFolder, intermediateName(mapTask, task.taskId));
+    const text = await readTextBounded(path, MAX_INTERMEDIATE_FILE_BYTES);
+    for (const pair of decodeIntermediate(text, path)) pairs.push(pair);
+  }
+  const output = await reduceAll(pairs, async (key, values) => {
+    const value = await app.reduce(key, values);
+    assert(
+      typeof value === "string",
+      `App ${app.name}: reduce of key ${key} did not return a string`,
+    );
+    return value;
+  });
+  await writeFileAtomic(task.outputFolder, outputName(task.taskId), output);
+}
