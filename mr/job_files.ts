@@ -115,24 +115,23 @@ export async function readTextBounded(path: string, maxBytes: number): Promise<s
 }
 
 /**
- * Sorts `pairs` by key (stable, so values keep their order), calls `reduce` once per distinct
- * key and returns the output text: one `key value` line per key, as the lab writes it.
+ * Groups `pairs` by key (values keep their arrival order), calls `reduce` once per distinct key
+ * in sorted key order, and returns the output text: one `key value` line per key, as the lab
+ * writes it. Grouping first sorts only the distinct keys, not every pair.
  */
 export async function reduceAll(
-  pairs: KeyValue[],
+  pairs: readonly KeyValue[],
   reduce: (key: string, values: string[]) => string | Promise<string>,
 ): Promise<string> {
-  pairs.sort((left, right) => left.key < right.key ? -1 : left.key > right.key ? 1 : 0);
-  const lines: string[] = [];
-  let start = 0;
-  while (start < pairs.length) {
-    let end = start + 1;
-    while (end < pairs.length && pairs[end].key === pairs[start].key) end++;
-    const values = new Array<string>(end - start);
-    for (let index = start; index < end; index++) values[index - start] = pairs[index].value;
-    lines.push(`${pairs[start].key} ${await reduce(pairs[start].key, values)}\n`);
-    start = end;
+  const groups = new Map<string, string[]>();
+  for (const pair of pairs) {
+    const values = groups.get(pair.key);
+    if (values === undefined) groups.set(pair.key, [pair.value]);
+    else values.push(pair.value);
   }
+  const keys = [...groups.keys()].sort((left, right) => left < right ? -1 : left > right ? 1 : 0);
+  const lines: string[] = [];
+  for (const key of keys) lines.push(`${key} ${await reduce(key, groups.get(key)!)}\n`);
   return lines.join("");
 }
 

@@ -39,6 +39,8 @@ import { DEFAULT_COORDINATOR_ADDRESS } from "./coordinator.ts";
 export const DEFAULT_COORDINATOR_GONE_MS = 2_000;
 /** Timeout of one call to the coordinator. */
 const CALL_TIMEOUT_MS = 5_000;
+/** A coordinator that accepts connections but answers nothing for this long is given up on. */
+const MAX_SILENT_MS = 60_000;
 /** Pause between attempts to reach a coordinator that did not answer. */
 const RETRY_PAUSE_MS = 100;
 
@@ -134,9 +136,11 @@ function localize(task: TaskReply, workDir: string | undefined): TaskReply {
 }
 
 /**
- * Calls the coordinator, retrying while it is unreachable or silent, until `goneMs` has passed
- * since the first failure; then returns {@linkcode GONE}. A remote error (a bug or a version
- * mismatch) is thrown.
+ * Calls the coordinator and returns its answer, or {@linkcode GONE} once it has been
+ * unreachable (nothing listening) for `goneMs`, or silent (calls timing out) for
+ * {@linkcode MAX_SILENT_MS}. A slow coordinator is waited for longer than a missing one, so a
+ * busy machine cannot make a worker quit a job that is still running. A remote error (a bug or
+ * a version mismatch) is thrown.
  */
 async function callPatiently(
   client: RpcClient,
@@ -145,16 +149,23 @@ async function callPatiently(
   goneMs: number,
 ): Promise<unknown | typeof GONE> {
   const firstTryMs = realClock.now();
-  const maxAttempts = Math.ceil(goneMs / RETRY_PAUSE_MS) + 2;
+  let unreachableSinceMs: number | null = null;
+  const maxAttempts = Math.ceil(Math.max(goneMs, MAX_SILENT_MS) / RETRY_PAUSE_MS) + 2;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     try {
       return await client.call(method, args);
     } catch (error) {
-      const retriable = error instanceof RpcError &&
-        (error.kind === "unreachable" || error.kind === "timeout");
-      if (!retriable) throw new Error(`The coordinator refused ${method}: ${errorText(error)}`);
+      if (
+        !(error instanceof RpcError) || (error.kind !== "unreachable" && error.kind !== "timeout")
+      ) {
+        throw new Error(`The coordinator refused ${method}: ${errorText(error)}`);
+      }
+      if (error.kind === "timeout") unreachableSinceMs = null;
+      else unreachableSinceMs ??= realClock.now();
     }
-    if (realClock.now() - firstTryMs >= goneMs) return GONE;
+    const now = realClock.now();
+    if (unreachableSinceMs !== null && now - unreachableSinceMs >= goneMs) return GONE;
+    if (now - firstTryMs >= MAX_SILENT_MS) return GONE;
     await sleep(realClock, RETRY_PAUSE_MS);
   }
   return GONE;
