@@ -1,0 +1,1009 @@
+/**
+ * The Raft core: the whole of Raft's logic (Figure 2 of the extended paper, plus log compaction
+ * and InstallSnapshot from section 7) as a pure state machine. It owns no timers, sockets, files
+ * or randomness of its own, in the manner of etcd's raft library.
+ *
+ * ## Inputs
+ *
+ * - {@linkcode RaftCore.tick} — one unit of logical time passed (the drivers use 10 ms);
+ * - {@linkcode RaftCore.step} — a message from a peer arrived (a request or a reply);
+ * - {@linkcode RaftCore.propose} — the service wants a command replicated (the lab's `Start`);
+ * - {@linkcode RaftCore.compact} — the service took a snapshot up to an index (the lab's
+ *   `Snapshot`).
+ *
+ * ## Outputs: the Ready batch
+ *
+ * Inputs only change memory. What must happen in the world is collected into a
+ * {@linkcode Ready}. The driver loop is:
+ *
+ * ```ts
+ * while (core.hasReady()) {
+ *   const ready = core.ready();
+ *   // 1. Persist, durably (fsync), before anything below, in this order:
+ *   //    a. ready.hardState (term and vote);
+ *   //    b. if ready.logChange?.truncateAfter is present: delete persisted entries after it;
+ *   //    c. ready.snapshot: store it (replacing the old one), then delete persisted entries at
+ *   //       or below its index;
+ *   //    d. ready.logChange?.append: add to the end of the persisted log.
+ *   // 2. Send ready.messages: requests as RPC calls, replies as the results of the calls that
+ *   //    carried their requests (see "Requests and replies" below).
+ *   // 3. Apply ready.snapshotToApply (if present) to the service, then
+ *   //    ready.committedEntries in order. The service may call core.compact() meanwhile.
+ *   core.advance(ready);
+ * }
+ * ```
+ *
+ * The order in step 1 keeps storage consistent after a crash at any point (at worst it holds a
+ * prefix of the log); a driver that writes a whole Ready atomically, like the simulation's
+ * persister, may apply the parts in any order. A driver may also persist the whole state
+ * instead of the changes: `term`, `votedFor`, the latest snapshot, and `log.slice(
+ * log.firstIndex, log.lastIndex + 1)` read after `ready()`, since persisting more than the
+ * Ready asks is harmless. On restart the driver passes what it persisted to the constructor.
+ *
+ * Inputs may be given between `ready()` and `advance()` (for instance messages that arrive while
+ * the driver waits for fsync); what they produce goes into the next Ready. `ready()` may not be
+ * called again until the previous Ready has been advanced, and `hasReady()` answers false while
+ * a Ready is outstanding, so after `advance` the driver asks `hasReady()` again.
+ *
+ * ## Requests and replies
+ *
+ * The network is request/reply, like the lab's labrpc. Messages of type `RequestVote`,
+ * `AppendEntries` and `InstallSnapshot` in `ready.messages` are requests: the driver makes one
+ * RPC call per request to `message.to`. On the receiving side the driver steps the request, and
+ * stepping a request always produces exactly one reply message addressed back to the requester
+ * (`RequestVoteReply`, `AppendEntriesReply` or `InstallSnapshotReply`, see `REPLY_TYPE_OF`),
+ * which comes out in the messages of the next Ready handed out, the same Ready that lists for
+ * persistence whatever the reply depends on (a granted vote, appended entries, a snapshot).
+ * Replies come out in the order their requests were stepped, so the receiving driver pairs them
+ * with its pending calls first in, first out, per (requester, request type), and returns each
+ * reply as the call's result once step 1 is done. The calling driver then steps the reply it
+ * received. A call that fails (request or reply dropped, timeout, peer dead) is simply
+ * forgotten: the core tolerates replies that come late, twice, or never, and retries on its own
+ * at the next heartbeat.
+ *
+ * ## Timing
+ *
+ * The lab drivers tick every 10 ms with `heartbeatTicks` 10 and `electionTimeoutTicks` 30: at
+ * most ten heartbeats a second, elections after 300 to 600 ms of silence.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import type { Random } from "../util/random.ts";
+import { RaftLog, type ReadonlyRaftLog } from "./log.ts";
+import {
+  type AppendEntries,
+  type AppendEntriesReply,
+  type Entry,
+  estimateEncodedBytes,
+  type InstallSnapshot,
+  type InstallSnapshotReply,
+  isRequest,
+  type Message,
+  type RequestMessage,
+  type RequestVote,
+  type RequestVoteReply,
+} from "./messages.ts";
+
+/** `votedFor` when the peer has not voted in its current term. */
+export const NO_VOTE: number = -1;
+
+/** `leaderId` when the peer does not know a leader for its current term. */
+export const NO_LEADER: number = -1;
+
+/** A peer's role. */
+export type Role = "follower" | "candidate" | "leader";
+
+/** What Raft must persist besides the log (Figure 2, "persistent state"). */
+export interface HardState {
+  /** The latest term the peer has seen. */
+  readonly term: number;
+  /** The candidate voted for in `term`, or {@linkcode NO_VOTE}. */
+  readonly votedFor: number;
+}
+
+/** A snapshot of the service's state covering every entry up to `index`. */
+export interface Snapshot {
+  /** The last index the snapshot covers. */
+  readonly index: number;
+  /** The term of the entry at `index`. */
+  readonly term: number;
+  /** The service's bytes. */
+  readonly data: Uint8Array;
+}
+
+/**
+ * How the persisted log must change. If `truncateAfter` is present, delete every persisted
+ * entry with an index above it first. Then append `append`: contiguous entries that start right
+ * after the last entry still persisted (or right after the snapshot index, whichever is higher).
+ */
+export interface LogChange {
+  /** Delete persisted entries with an index above this one. Absent: delete nothing. */
+  readonly truncateAfter?: number;
+  /** Entries to add at the end of the persisted log, in order. May be empty. */
+  readonly append: readonly Entry[];
+}
+
+/**
+ * One batch of work for the driver: see the module documentation for the exact order. Optional
+ * fields are absent (not undefined) when there is nothing of that kind to do.
+ */
+export interface Ready {
+  /** The hard state to persist, present only when it changed since the last Ready. */
+  readonly hardState?: HardState;
+  /** How the persisted log must change, present only when it did. */
+  readonly logChange?: LogChange;
+  /**
+   * A snapshot to persist (replacing the previous one, together with dropping persisted
+   * entries at or below its index). It comes from {@linkcode RaftCore.compact} or from a
+   * leader's InstallSnapshot; in the latter case it is also in `snapshotToApply`.
+   */
+  readonly snapshot?: Snapshot;
+  /** Messages to send only after everything above is durable. */
+  readonly messages: readonly Message[];
+  /**
+   * A snapshot from the leader that the service must load, before `committedEntries`; every
+   * entry in `committedEntries` then has a higher index.
+   */
+  readonly snapshotToApply?: Snapshot;
+  /** Committed entries to apply in order; their indexes are consecutive. */
+  readonly committedEntries: readonly Entry[];
+}
+
+/** The answer to {@linkcode RaftCore.propose}, as the lab's `Start` returns it. */
+export interface ProposeResult {
+  /** The index the command will have if it is ever committed; -1 when not leader. */
+  readonly index: number;
+  /** The current term. */
+  readonly term: number;
+  /** Whether this peer believed it was leader (only then was the command appended). */
+  readonly isLeader: boolean;
+}
+
+/** What a leader knows about one follower (for tests and diagnostics). */
+export interface FollowerProgress {
+  /** Index of the next entry to send. */
+  readonly nextIndex: number;
+  /** Highest index known to match the leader's log. */
+  readonly matchIndex: number;
+  /** Whether entries or a snapshot were sent and are not yet acknowledged. */
+  readonly inflight: boolean;
+}
+
+/** How to build a {@linkcode RaftCore}. */
+export interface RaftCoreConfig {
+  /** This peer's id; must be in `peers`. */
+  readonly id: number;
+  /** Every peer's id, this one's included; distinct whole numbers. */
+  readonly peers: readonly number[];
+  /**
+   * The base election timeout T in ticks: every time the election timer restarts, the timeout
+   * is drawn anew from [T, 2T) with `random`.
+   */
+  readonly electionTimeoutTicks: number;
+  /** A leader sends AppendEntries to every follower this often (ticks); below T. */
+  readonly heartbeatTicks: number;
+  /** The source of election-timeout jitter. */
+  readonly random: Random;
+  /** Persisted term and vote, when restarting. Default: term 0, no vote. */
+  readonly hardState?: HardState;
+  /** Persisted snapshot, when restarting. commitIndex and appliedIndex start at its index. */
+  readonly snapshot?: Snapshot;
+  /** Persisted entries after the snapshot, when restarting; contiguous from its index + 1. */
+  readonly entries?: readonly Entry[];
+  /** Cap on entries per AppendEntries. Default 512. */
+  readonly maxEntriesPerAppend?: number;
+  /** Cap on the estimated bytes of entries per AppendEntries (at least one entry is sent). */
+  readonly maxAppendBytes?: number;
+  /** Cap on `committedEntries` per Ready; the rest follows in the next Ready. Default 1024. */
+  readonly maxEntriesPerReady?: number;
+  /** Cap on messages waiting for `ready()`; exceeding it means the driver is stuck. */
+  readonly maxPendingMessages?: number;
+}
+
+/** Default cap on entries per AppendEntries. */
+export const DEFAULT_MAX_ENTRIES_PER_APPEND = 512;
+/** Default cap on estimated entry bytes per AppendEntries (1 MiB). */
+export const DEFAULT_MAX_APPEND_BYTES = 1024 * 1024;
+/** Default cap on committed entries per Ready. */
+export const DEFAULT_MAX_ENTRIES_PER_READY = 1024;
+/** Default cap on messages waiting for `ready()`. */
+export const DEFAULT_MAX_PENDING_MESSAGES = 65_536;
+
+/** Leader-side state for one follower. */
+interface Progress {
+  nextIndex: number;
+  matchIndex: number;
+  /** An append with entries (or a snapshot) is outstanding up to `inflightLastIndex`. */
+  inflight: boolean;
+  inflightLastIndex: number;
+}
+
+/**
+ * One Raft peer's state machine. See the module documentation for the driver contract.
+ *
+ * Guarantees a driver can rely on: `commitIndex` never decreases; `appliedIndex ≤ commitIndex
+ * ≤ log.lastIndex`; entries are handed out for applying exactly once each, in index order, never
+ * beyond `commitIndex`, except that a snapshot from the leader replaces a range of them; the
+ * hard state a reply depends on (a granted vote, a new term) is in the same Ready as the reply.
+ */
+export class RaftCore {
+  /** This peer's id. */
+  readonly id: number;
+  /** Every peer's id, this one's included. */
+  readonly peers: readonly number[];
+  readonly #electionTimeoutTicks: number;
+  readonly #heartbeatTicks: number;
+  readonly #random: Random;
+  readonly #maxEntriesPerAppend: number;
+  readonly #maxAppendBytes: number;
+  readonly #maxEntriesPerReady: number;
+  readonly #maxPendingMessages: number;
+  readonly #quorum: number;
+
+  #role: Role = "follower";
+  #term: number;
+  #votedFor: number;
+  #leaderId = NO_LEADER;
+  readonly #log: RaftLog;
+  #snapshotData: Uint8Array;
+  #commitIndex: number;
+  /** Highest index the driver has acknowledged applying (through `advance`). */
+  #appliedIndex: number;
+  /** Highest index handed out to apply (in a Ready, advanced or not). */
+  #applyingIndex: number;
+
+  #electionElapsedTicks = 0;
+  #randomizedElectionTimeoutTicks = 0;
+  #heartbeatElapsedTicks = 0;
+  #votesGranted = new Set<number>();
+  #progress = new Map<number, Progress>();
+
+  #messages: Message[] = [];
+  #handedOutHardState: HardState;
+  /** The last log index handed out for persistence. */
+  #stableLastIndex: number;
+  /** Lowest index after which persisted entries must be deleted, or -1. */
+  #pendingTruncateAfter = -1;
+  #pendingSnapshot: Snapshot | null = null;
+  #pendingSnapshotToApply: Snapshot | null = null;
+  #outstanding: Ready | null = null;
+
+  /** Creates a follower, fresh or restored from persisted state (see {@linkcode RaftCoreConfig}). */
+  constructor(config: RaftCoreConfig) {
+    checkConfig(config);
+    this.id = config.id;
+    this.peers = [...config.peers];
+    this.#electionTimeoutTicks = config.electionTimeoutTicks;
+    this.#heartbeatTicks = config.heartbeatTicks;
+    this.#random = config.random;
+    this.#maxEntriesPerAppend = config.maxEntriesPerAppend ?? DEFAULT_MAX_ENTRIES_PER_APPEND;
+    this.#maxAppendBytes = config.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
+    this.#maxEntriesPerReady = config.maxEntriesPerReady ?? DEFAULT_MAX_ENTRIES_PER_READY;
+    this.#maxPendingMessages = config.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
+    this.#quorum = Math.floor(this.peers.length / 2) + 1;
+    const hardState = config.hardState ?? { term: 0, votedFor: NO_VOTE };
+    this.#term = hardState.term;
+    this.#votedFor = hardState.votedFor;
+    this.#handedOutHardState = { term: hardState.term, votedFor: hardState.votedFor };
+    const snapshot = config.snapshot ?? { index: 0, term: 0, data: new Uint8Array(0) };
+    this.#log = new RaftLog({
+      snapshotIndex: snapshot.index,
+      snapshotTerm: snapshot.term,
+      entries: config.entries ?? [],
+    });
+    assert(
+      this.#log.lastTerm <= this.#term,
+      `Cannot restore peer ${this.id}: its log reaches term ${this.#log.lastTerm}, past its term ${this.#term}`,
+    );
+    this.#snapshotData = snapshot.data;
+    this.#commitIndex = snapshot.index;
+    this.#appliedIndex = snapshot.index;
+    this.#applyingIndex = snapshot.index;
+    this.#stableLastIndex = this.#log.lastIndex;
+    this.#resetElectionTimer();
+  }
+
+  /** The peer's current role. */
+  get role(): Role {
+    return this.#role;
+  }
+
+  /** The latest term this peer has seen. */
+  get term(): number {
+    return this.#term;
+  }
+
+  /** The candidate this peer voted for in `term`, or {@linkcode NO_VOTE}. */
+  get votedFor(): number {
+    return this.#votedFor;
+  }
+
+  /** The leader of `term` as far as this peer knows, or {@linkcode NO_LEADER}. */
+  get leaderId(): number {
+    return this.#leaderId;
+  }
+
+  /** The highest index known to be committed; never decreases. */
+  get commitIndex(): number {
+    return this.#commitIndex;
+  }
+
+  /** The highest index the driver acknowledged applying (through `advance`). */
+  get appliedIndex(): number {
+    return this.#appliedIndex;
+  }
+
+  /** A read-only view of the in-memory log. */
+  get log(): ReadonlyRaftLog {
+    return this.#log;
+  }
+
+  /** The bytes of the latest snapshot (empty without one); kept to send InstallSnapshot. */
+  get snapshotData(): Uint8Array {
+    return this.#snapshotData;
+  }
+
+  /** A leader's view of `peer`, or null when this peer is not leader or `peer` is itself. */
+  followerProgress(peer: number): FollowerProgress | null {
+    const progress = this.#progress.get(peer);
+    if (this.#role !== "leader" || progress === undefined) return null;
+    const { nextIndex, matchIndex, inflight } = progress;
+    return { nextIndex, matchIndex, inflight };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Inputs
+
+  /**
+   * One unit of logical time passed. A follower or candidate whose election timer runs out
+   * starts an election (a new term, a vote for itself, RequestVote to every peer); a leader
+   * sends AppendEntries to every follower every `heartbeatTicks` ticks, resending whatever a
+   * follower has not acknowledged.
+   */
+  tick(): void {
+    if (this.#role === "leader") {
+      this.#heartbeatElapsedTicks++;
+      if (this.#heartbeatElapsedTicks >= this.#heartbeatTicks) {
+        this.#heartbeatElapsedTicks = 0;
+        for (const peer of this.#progress.keys()) this.#sendAppend(peer);
+      }
+    } else {
+      this.#electionElapsedTicks++;
+      if (this.#electionElapsedTicks >= this.#randomizedElectionTimeoutTicks) this.#campaign();
+    }
+    this.#checkInvariants();
+  }
+
+  /**
+   * A message from a peer arrived. `message.to` must be this peer and `message.from` another
+   * peer of the group (the core asserts it; check untrusted input with `messageProblem` and
+   * these two conditions first). A request always yields exactly one reply to its sender in a
+   * later Ready; a reply yields none.
+   */
+  step(message: Message): void {
+    assert(
+      message.to === this.id,
+      `Peer ${this.id} cannot step a ${message.type} addressed to peer ${message.to}`,
+    );
+    assert(
+      message.from !== this.id && this.peers.includes(message.from),
+      `Peer ${this.id} cannot step a ${message.type} from peer ${message.from}: not another peer of the group`,
+    );
+    if (message.term > this.#term) {
+      const fromLeader = message.type === "AppendEntries" || message.type === "InstallSnapshot";
+      this.#becomeFollower(message.term, fromLeader ? message.from : NO_LEADER);
+    } else if (message.term < this.#term) {
+      // A stale request still gets its one reply: it carries our term, which deposes the sender.
+      if (isRequest(message)) this.#refuseStaleRequest(message);
+      this.#checkInvariants();
+      return;
+    }
+    if (this.#role === "leader") this.#stepLeader(message);
+    else if (this.#role === "candidate") this.#stepCandidate(message);
+    else this.#stepFollower(message);
+    this.#checkInvariants();
+  }
+
+  /**
+   * The lab's `Start`: when leader, appends `command` to the log with the current term and at
+   * once sends it to every follower that has no append in flight, so an idle group commits a
+   * command in one round trip; followers with an append in flight get it with their next
+   * append (when their reply arrives, or at the next heartbeat). When not leader, does nothing.
+   * `command` must be encodable by `rpc/codec.ts`. The command is committed only if it comes out
+   * of `committedEntries` at `index`; leadership may be lost before that.
+   */
+  propose(command: unknown): ProposeResult {
+    if (this.#role !== "leader") return { index: -1, term: this.#term, isLeader: false };
+    const entry: Entry = { index: this.#log.lastIndex + 1, term: this.#term, command };
+    this.#log.append([entry]);
+    for (const [peer, progress] of this.#progress) {
+      if (!progress.inflight) this.#sendAppend(peer);
+    }
+    this.#maybeCommit();
+    this.#checkInvariants();
+    return { index: entry.index, term: entry.term, isLeader: true };
+  }
+
+  /**
+   * The lab's `Snapshot`: the service's state up to and including `index` is in `data`, so the
+   * entries up to there may be dropped. `index` must not exceed the last index handed out in
+   * `committedEntries` (the service may call this while applying, before `advance`). An index
+   * at or below the current snapshot is ignored. The snapshot comes back in the next Ready's
+   * `snapshot` to be persisted, and its bytes are kept to send InstallSnapshot to laggards.
+   */
+  compact(index: number, data: Uint8Array): void {
+    assert(Number.isSafeInteger(index), `Cannot snapshot up to entry ${index}: not a whole number`);
+    if (index <= this.#log.snapshotIndex) return;
+    assert(
+      index <= this.#applyingIndex,
+      `Cannot snapshot up to entry ${index}: only entries up to ${this.#applyingIndex} were handed out to apply`,
+    );
+    this.#log.compact(index);
+    this.#snapshotData = data;
+    this.#pendingSnapshot = { index, term: this.#log.snapshotTerm, data };
+    this.#stableLastIndex = Math.max(this.#stableLastIndex, index);
+    this.#checkInvariants();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Outputs
+
+  /** Whether `ready()` has work to hand out; false while a Ready awaits `advance`. */
+  hasReady(): boolean {
+    if (this.#outstanding !== null) return false;
+    return this.#messages.length > 0 || this.#hardStateChanged() ||
+      this.#pendingTruncateAfter !== -1 || this.#stableLastIndex < this.#log.lastIndex ||
+      this.#pendingSnapshot !== null || this.#pendingSnapshotToApply !== null ||
+      this.#applyingIndex < this.#commitIndex;
+  }
+
+  /**
+   * Hands out everything to persist, send and apply since the last Ready (see the module
+   * documentation for what the driver must do with it), and marks it handed out: the next Ready
+   * holds only what comes after. The driver must call `advance(ready)` before the next call.
+   */
+  ready(): Ready {
+    assert(
+      this.#outstanding === null,
+      `Peer ${this.id} cannot hand out a Ready before the last one is advanced`,
+    );
+    const ready: {
+      -readonly [Field in keyof Ready]: Ready[Field];
+    } = { messages: this.#messages, committedEntries: [] };
+    this.#messages = [];
+    if (this.#hardStateChanged()) {
+      ready.hardState = { term: this.#term, votedFor: this.#votedFor };
+      this.#handedOutHardState = ready.hardState;
+    }
+    const logChange = this.#takeLogChange();
+    if (logChange !== null) ready.logChange = logChange;
+    if (this.#pendingSnapshot !== null) ready.snapshot = this.#pendingSnapshot;
+    this.#pendingSnapshot = null;
+    if (this.#pendingSnapshotToApply !== null) {
+      ready.snapshotToApply = this.#pendingSnapshotToApply;
+      this.#applyingIndex = this.#pendingSnapshotToApply.index;
+      this.#pendingSnapshotToApply = null;
+    }
+    const last = Math.min(this.#commitIndex, this.#applyingIndex + this.#maxEntriesPerReady);
+    if (last > this.#applyingIndex) {
+      ready.committedEntries = this.#log.slice(this.#applyingIndex + 1, last + 1);
+      this.#applyingIndex = last;
+    }
+    this.#outstanding = ready;
+    return ready;
+  }
+
+  /** The driver persisted, sent and applied `ready` (the last one handed out). */
+  advance(ready: Ready): void {
+    assert(
+      ready === this.#outstanding,
+      `Peer ${this.id} was asked to advance a Ready it did not hand out last`,
+    );
+    if (ready.snapshotToApply !== undefined) this.#appliedIndex = ready.snapshotToApply.index;
+    const entries = ready.committedEntries;
+    if (entries.length > 0) this.#appliedIndex = entries[entries.length - 1].index;
+    this.#outstanding = null;
+    this.#checkInvariants();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Roles
+
+  #stepFollower(message: Message): void {
+    switch (message.type) {
+      case "RequestVote":
+        return this.#handleRequestVote(message);
+      case "AppendEntries":
+        this.#acceptLeader(message.from);
+        return this.#handleAppendEntries(message);
+      case "InstallSnapshot":
+        this.#acceptLeader(message.from);
+        return this.#handleInstallSnapshot(message);
+      default:
+        // Replies in a term where this peer is a follower answer requests it no longer cares about.
+        return;
+    }
+  }
+
+  #stepCandidate(message: Message): void {
+    switch (message.type) {
+      case "RequestVote":
+        return this.#handleRequestVote(message);
+      case "AppendEntries":
+      case "InstallSnapshot":
+        // Another peer won this term's election.
+        this.#becomeFollower(this.#term, message.from);
+        return this.#stepFollower(message);
+      case "RequestVoteReply":
+        return this.#handleVoteReply(message);
+      default:
+        return;
+    }
+  }
+
+  #stepLeader(message: Message): void {
+    switch (message.type) {
+      case "RequestVote":
+        return this.#handleRequestVote(message);
+      case "AppendEntries":
+      case "InstallSnapshot":
+        assert(
+          false,
+          `Peer ${this.id} leads term ${this.#term} but got ${message.type} from peer ${message.from} in the same term`,
+        );
+        return;
+      case "AppendEntriesReply":
+        return this.#handleAppendReply(message);
+      case "InstallSnapshotReply":
+        return this.#handleSnapshotReply(message);
+      default:
+        return;
+    }
+  }
+
+  #becomeFollower(term: number, leaderId: number): void {
+    assert(term >= this.#term, `Peer ${this.id} cannot go back from term ${this.#term} to ${term}`);
+    if (term > this.#term) {
+      this.#term = term;
+      this.#votedFor = NO_VOTE;
+    }
+    this.#role = "follower";
+    this.#leaderId = leaderId;
+    this.#progress.clear();
+    this.#votesGranted.clear();
+  }
+
+  #campaign(): void {
+    this.#term++;
+    this.#role = "candidate";
+    this.#votedFor = this.id;
+    this.#leaderId = NO_LEADER;
+    this.#votesGranted = new Set([this.id]);
+    this.#resetElectionTimer();
+    if (this.#votesGranted.size >= this.#quorum) return this.#becomeLeader();
+    for (const peer of this.peers) {
+      if (peer === this.id) continue;
+      this.#emit(
+        {
+          type: "RequestVote",
+          from: this.id,
+          to: peer,
+          term: this.#term,
+          lastLogIndex: this.#log.lastIndex,
+          lastLogTerm: this.#log.lastTerm,
+        } satisfies RequestVote,
+      );
+    }
+  }
+
+  #becomeLeader(): void {
+    assert(
+      this.#votedFor === this.id,
+      `Peer ${this.id} cannot lead term ${this.#term} without voting for itself`,
+    );
+    this.#role = "leader";
+    this.#leaderId = this.id;
+    this.#heartbeatElapsedTicks = 0;
+    this.#progress.clear();
+    for (const peer of this.peers) {
+      if (peer === this.id) continue;
+      this.#progress.set(peer, {
+        nextIndex: this.#log.lastIndex + 1,
+        matchIndex: 0,
+        inflight: false,
+        inflightLastIndex: 0,
+      });
+    }
+    // Assert leadership at once rather than a heartbeat later.
+    for (const peer of this.#progress.keys()) this.#sendAppend(peer);
+    this.#maybeCommit();
+  }
+
+  #acceptLeader(leaderId: number): void {
+    this.#leaderId = leaderId;
+    this.#resetElectionTimer();
+  }
+
+  #resetElectionTimer(): void {
+    this.#electionElapsedTicks = 0;
+    this.#randomizedElectionTimeoutTicks = this.#electionTimeoutTicks +
+      this.#random.int(this.#electionTimeoutTicks);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Elections (section 5.2, 5.4.1)
+
+  #handleRequestVote(request: RequestVote): void {
+    const logIsUpToDate = request.lastLogTerm > this.#log.lastTerm ||
+      (request.lastLogTerm === this.#log.lastTerm && request.lastLogIndex >= this.#log.lastIndex);
+    const canVote = this.#votedFor === NO_VOTE || this.#votedFor === request.from;
+    const granted = canVote && logIsUpToDate;
+    if (granted) {
+      this.#votedFor = request.from;
+      this.#resetElectionTimer();
+    }
+    this.#emit(
+      {
+        type: "RequestVoteReply",
+        from: this.id,
+        to: request.from,
+        term: this.#term,
+        voteGranted: granted,
+      } satisfies RequestVoteReply,
+    );
+  }
+
+  #handleVoteReply(reply: RequestVoteReply): void {
+    if (!reply.voteGranted) return;
+    this.#votesGranted.add(reply.from);
+    if (this.#votesGranted.size >= this.#quorum) this.#becomeLeader();
+  }
+
+  #refuseStaleRequest(request: RequestMessage): void {
+    const base = { from: this.id, to: request.from, term: this.#term };
+    switch (request.type) {
+      case "RequestVote":
+        return this.#emit({ type: "RequestVoteReply", ...base, voteGranted: false });
+      case "AppendEntries":
+        return this.#emit({
+          type: "AppendEntriesReply",
+          ...base,
+          success: false,
+          matchIndex: 0,
+          conflictIndex: 0,
+          conflictTerm: -1,
+        });
+      case "InstallSnapshot":
+        return this.#emit({ type: "InstallSnapshotReply", ...base, matchIndex: 0 });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Log replication, follower side (section 5.3)
+
+  #handleAppendEntries(request: AppendEntries): void {
+    const log = this.#log;
+    const prevIsInSnapshot = request.prevLogIndex < log.snapshotIndex;
+    if (!prevIsInSnapshot && !log.matchesTerm(request.prevLogIndex, request.prevLogTerm)) {
+      return this.#rejectAppend(request);
+    }
+    // Entries at or below the snapshot index are committed, hence identical: merge skips them.
+    const truncatedAfter = log.merge(request.entries);
+    if (truncatedAfter !== -1) this.#noteTruncation(truncatedAfter);
+    const lastNewIndex = request.prevLogIndex + request.entries.length;
+    // Not lastIndex: entries past lastNewIndex may be stale ones from an older leader.
+    const commit = Math.min(request.leaderCommit, lastNewIndex);
+    if (commit > this.#commitIndex) this.#setCommitIndex(commit);
+    this.#emit(
+      {
+        type: "AppendEntriesReply",
+        from: this.id,
+        to: request.from,
+        term: this.#term,
+        success: true,
+        matchIndex: Math.max(lastNewIndex, log.snapshotIndex),
+        conflictIndex: 0,
+        conflictTerm: -1,
+      } satisfies AppendEntriesReply,
+    );
+  }
+
+  #rejectAppend(request: AppendEntries): void {
+    const log = this.#log;
+    let conflictIndex = log.lastIndex + 1;
+    let conflictTerm = -1;
+    if (request.prevLogIndex <= log.lastIndex) {
+      assert(
+        request.prevLogIndex > log.snapshotIndex,
+        `Leader ${request.from} of term ${request.term} disagrees with peer ${this.id}'s snapshot at ${log.snapshotIndex}`,
+      );
+      conflictTerm = log.term(request.prevLogIndex);
+      conflictIndex = log.firstIndexOfTerm(conflictTerm);
+    }
+    this.#emit(
+      {
+        type: "AppendEntriesReply",
+        from: this.id,
+        to: request.from,
+        term: this.#term,
+        success: false,
+        matchIndex: 0,
+        conflictIndex,
+        conflictTerm,
+      } satisfies AppendEntriesReply,
+    );
+  }
+
+  #handleInstallSnapshot(request: InstallSnapshot): void {
+    const index = request.lastIncludedIndex;
+    // An old snapshot must not roll back what is already committed.
+    if (index > this.#commitIndex) {
+      const kept = this.#log.installSnapshot(index, request.lastIncludedTerm);
+      if (!kept) this.#noteTruncation(index);
+      this.#stableLastIndex = Math.max(this.#stableLastIndex, index);
+      this.#setCommitIndex(index);
+      this.#snapshotData = request.data;
+      const snapshot = { index, term: request.lastIncludedTerm, data: request.data };
+      this.#pendingSnapshot = snapshot;
+      this.#pendingSnapshotToApply = snapshot;
+    }
+    this.#emit(
+      {
+        type: "InstallSnapshotReply",
+        from: this.id,
+        to: request.from,
+        term: this.#term,
+        matchIndex: index,
+      } satisfies InstallSnapshotReply,
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Log replication, leader side (section 5.3, 5.4.2, 7)
+
+  /** Sends `peer` the entries from its nextIndex (or the snapshot if they are compacted). */
+  #sendAppend(peer: number): void {
+    const progress = this.#progressOf(peer);
+    const log = this.#log;
+    if (progress.nextIndex <= log.snapshotIndex) return this.#sendSnapshot(peer, progress);
+    const prevLogIndex = progress.nextIndex - 1;
+    const entries = this.#entriesToSend(progress.nextIndex);
+    this.#emit(
+      {
+        type: "AppendEntries",
+        from: this.id,
+        to: peer,
+        term: this.#term,
+        prevLogIndex,
+        prevLogTerm: log.term(prevLogIndex),
+        entries,
+        leaderCommit: this.#commitIndex,
+      } satisfies AppendEntries,
+    );
+    if (entries.length > 0) {
+      progress.inflight = true;
+      progress.inflightLastIndex = entries[entries.length - 1].index;
+    }
+  }
+
+  #sendSnapshot(peer: number, progress: Progress): void {
+    this.#emit(
+      {
+        type: "InstallSnapshot",
+        from: this.id,
+        to: peer,
+        term: this.#term,
+        lastIncludedIndex: this.#log.snapshotIndex,
+        lastIncludedTerm: this.#log.snapshotTerm,
+        data: this.#snapshotData,
+      } satisfies InstallSnapshot,
+    );
+    progress.inflight = true;
+    progress.inflightLastIndex = this.#log.snapshotIndex;
+  }
+
+  /** Entries from `from`, capped in count and estimated bytes, at least one if any exist. */
+  #entriesToSend(from: number): Entry[] {
+    const last = Math.min(this.#log.lastIndex, from + this.#maxEntriesPerAppend - 1);
+    let bytes = 0;
+    let end = from;
+    // Bounded by maxEntriesPerAppend.
+    while (end <= last) {
+      bytes += estimateEncodedBytes(this.#log.entry(end).command) + 16;
+      if (end > from && bytes > this.#maxAppendBytes) break;
+      end++;
+    }
+    return this.#log.slice(from, end);
+  }
+
+  #handleAppendReply(reply: AppendEntriesReply): void {
+    const progress = this.#progressOf(reply.from);
+    if (reply.success) return this.#acknowledge(reply.from, progress, reply.matchIndex);
+    // No hint: the request was refused for its term, and the reply is stale for this term.
+    if (reply.conflictIndex < 1) return;
+    let nextIndex = reply.conflictIndex;
+    if (reply.conflictTerm !== -1) {
+      const lastOfTerm = this.#log.lastIndexOfTerm(reply.conflictTerm);
+      if (lastOfTerm !== -1) nextIndex = lastOfTerm + 1;
+    }
+    nextIndex = Math.max(nextIndex, progress.matchIndex + 1);
+    // A hint that does not move nextIndex back answers an older request; the current one stands.
+    if (nextIndex >= progress.nextIndex) return;
+    progress.nextIndex = nextIndex;
+    progress.inflight = false;
+    this.#sendAppend(reply.from);
+  }
+
+  #handleSnapshotReply(reply: InstallSnapshotReply): void {
+    // matchIndex 0: refused for its term, stale for this one.
+    if (reply.matchIndex < 1) return;
+    this.#acknowledge(reply.from, this.#progressOf(reply.from), reply.matchIndex);
+  }
+
+  /** `peer` holds the leader's log up to `matchIndex`: advance, commit, continue. */
+  #acknowledge(peer: number, progress: Progress, matchIndex: number): void {
+    assert(
+      matchIndex <= this.#log.lastIndex,
+      `Peer ${peer} acknowledged entry ${matchIndex}: leader ${this.id}'s log ends at ${this.#log.lastIndex}`,
+    );
+    if (matchIndex > progress.matchIndex) {
+      progress.matchIndex = matchIndex;
+      this.#maybeCommit();
+    }
+    progress.nextIndex = Math.max(progress.nextIndex, progress.matchIndex + 1);
+    if (progress.inflight && progress.matchIndex >= progress.inflightLastIndex) {
+      progress.inflight = false;
+    }
+    if (!progress.inflight && progress.nextIndex <= this.#log.lastIndex) this.#sendAppend(peer);
+  }
+
+  /**
+   * Commits the highest index held by a majority, but only if its entry is from the current
+   * term: entries from earlier terms commit indirectly (section 5.4.2, Figure 8).
+   */
+  #maybeCommit(): void {
+    const matchIndexes = [this.#log.lastIndex];
+    for (const progress of this.#progress.values()) matchIndexes.push(progress.matchIndex);
+    matchIndexes.sort((left, right) => right - left);
+    const majorityIndex = matchIndexes[this.#quorum - 1];
+    if (majorityIndex > this.#commitIndex && this.#log.term(majorityIndex) === this.#term) {
+      this.#setCommitIndex(majorityIndex);
+    }
+  }
+
+  #progressOf(peer: number): Progress {
+    const progress = this.#progress.get(peer);
+    assert(progress !== undefined, `Leader ${this.id} has no progress for peer ${peer}`);
+    return progress;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Bookkeeping
+
+  #setCommitIndex(index: number): void {
+    assert(
+      index >= this.#commitIndex,
+      `Commit index of peer ${this.id} would go back from ${this.#commitIndex} to ${index}`,
+    );
+    assert(
+      index <= this.#log.lastIndex,
+      `Peer ${this.id} cannot commit entry ${index}: its log ends at ${this.#log.lastIndex}`,
+    );
+    this.#commitIndex = index;
+  }
+
+  /** Entries after `index` were removed from memory; the persisted log must lose them too. */
+  #noteTruncation(index: number): void {
+    assert(
+      this.#role !== "leader",
+      `Leader ${this.id} cannot truncate its own log after entry ${index}`,
+    );
+    assert(
+      index >= this.#commitIndex,
+      `Peer ${this.id} cannot truncate after entry ${index}: entries up to ${this.#commitIndex} are committed`,
+    );
+    if (index < this.#stableLastIndex) {
+      this.#pendingTruncateAfter = this.#pendingTruncateAfter === -1
+        ? index
+        : Math.min(this.#pendingTruncateAfter, index);
+      this.#stableLastIndex = index;
+    }
+  }
+
+  #takeLogChange(): LogChange | null {
+    const lastIndex = this.#log.lastIndex;
+    if (this.#pendingTruncateAfter === -1 && this.#stableLastIndex >= lastIndex) return null;
+    const append = this.#stableLastIndex < lastIndex
+      ? this.#log.slice(this.#stableLastIndex + 1, lastIndex + 1)
+      : [];
+    const change: LogChange = this.#pendingTruncateAfter === -1
+      ? { append }
+      : { truncateAfter: this.#pendingTruncateAfter, append };
+    this.#pendingTruncateAfter = -1;
+    this.#stableLastIndex = lastIndex;
+    return change;
+  }
+
+  #hardStateChanged(): boolean {
+    return this.#term !== this.#handedOutHardState.term ||
+      this.#votedFor !== this.#handedOutHardState.votedFor;
+  }
+
+  #emit(message: Message): void {
+    assert(
+      this.#messages.length < this.#maxPendingMessages,
+      `Peer ${this.id} has ${this.#messages.length} messages waiting: the driver stopped calling ready()`,
+    );
+    this.#messages.push(message);
+  }
+
+  #checkInvariants(): void {
+    const log = this.#log;
+    assert(
+      this.#appliedIndex <= this.#applyingIndex && this.#applyingIndex <= this.#commitIndex &&
+        this.#commitIndex <= log.lastIndex,
+      `Peer ${this.id} breaks applied ${this.#appliedIndex} <= handed out ${this.#applyingIndex} <= commit ${this.#commitIndex} <= last ${log.lastIndex}`,
+    );
+    assert(
+      this.#commitIndex >= log.snapshotIndex,
+      `Peer ${this.id} has snapshot ${log.snapshotIndex} past commit ${this.#commitIndex}`,
+    );
+    assert(
+      log.lastTerm <= this.#term,
+      `Peer ${this.id} holds term ${log.lastTerm} past its term ${this.#term}`,
+    );
+    if (this.#role !== "follower") {
+      assert(
+        this.#votedFor === this.id,
+        `Peer ${this.id} is ${this.#role} of term ${this.#term} without its own vote`,
+      );
+    }
+    if (this.#role === "leader") {
+      assert(
+        this.#leaderId === this.id,
+        `Leader ${this.id} names peer ${this.#leaderId} as leader`,
+      );
+    }
+  }
+}
+
+function checkConfig(config: RaftCoreConfig): void {
+  const { id, peers } = config;
+  assert(peers.length > 0, `Peer ${id} cannot start: the group has no peers`);
+  assert(
+    new Set(peers).size === peers.length,
+    `Peer ${id} cannot start: peer ids ${peers.join(",")} repeat`,
+  );
+  for (const peer of peers) {
+    assert(Number.isSafeInteger(peer) && peer >= 0, `Peer id ${peer} is not a whole number`);
+  }
+  assert(peers.includes(id), `Peer ${id} cannot start: it is not in peers ${peers.join(",")}`);
+  assert(
+    Number.isSafeInteger(config.electionTimeoutTicks) && config.electionTimeoutTicks > 0,
+    `Election timeout of ${config.electionTimeoutTicks} ticks is not a positive whole number`,
+  );
+  assert(
+    Number.isSafeInteger(config.heartbeatTicks) && config.heartbeatTicks > 0 &&
+      config.heartbeatTicks < config.electionTimeoutTicks,
+    `Heartbeat of ${config.heartbeatTicks} ticks must be positive and below the election timeout of ${config.electionTimeoutTicks}`,
+  );
+  const votedFor = config.hardState?.votedFor ?? NO_VOTE;
+  assert(
+    votedFor === NO_VOTE || peers.includes(votedFor),
+    `Peer ${id} cannot start: it voted for ${votedFor}, not a peer`,
+  );
+  for (
+    const cap of [
+      config.maxEntriesPerAppend,
+      config.maxAppendBytes,
+      config.maxEntriesPerReady,
+      config.maxPendingMessages,
+    ]
+  ) {
+    assert(
+      cap === undefined || (Number.isSafeInteger(cap) && cap > 0),
+      `Cap ${cap} is not a positive whole number`,
+    );
+  }
+}
