@@ -1,0 +1,25 @@
+/**
+ * The suites `dsys test` knows, by name.
+ *
+ * @module
+ */
+import { mrSuite } from "../tests/mr_suite.ts";
+import type { LabTest } from "../tests/suite.ts";
+
+/** Every suite by the name `dsys test` takes. */
+export const SUITES: Readonly<Record<string, readonly LabTest[]>> = {
+  mr: mrSuite,
+};
+
+/** Names `dsys test` accepts: each suite, and `all`. */
+export const SUITE_NAMES: readonly string[] = [...Object.keys(SUITES), "all"];
+
+/** The tests of suite `name` (`all` joins every suite); throws naming the choices otherwise. */
+export function suiteTests(name: string): readonly LabTest[] {
+  if (name === "all") return Object.values(SUITES).flat();
+  const tests = SUITES[name];
+  if (tests === undefined) {
+    throw new Error(`Unknown suite "${name}": choose one of ${SUITE_NAMES.join(", ")}`);
+  }
+  return tests;
+}
