@@ -52,21 +52,10 @@ const FOREIGN_WORDS = [
   "ñandú",
   "Ærø",
 ];
+/** Mostly spaces, as in prose; the rest exercise every kind of word boundary. */
 const SEPARATORS = [
-  " ",
-  " ",
-  " ",
-  " ",
-  ", ",
-  ". ",
-  "; ",
-  "\n",
-  " -- ",
-  "'s ",
-  " 1887 ",
-  "! ",
-  "? ",
-  "\t",
+  ...Array<string>(24).fill(" "),
+  ...[", ", ", ", ". ", ". ", "\n", "\n", "; ", " -- ", "'s ", " 1887 ", "! ", "? ", "\t"],
 ];
 const VOCABULARY_SIZE = 4_000;
 
@@ -116,5 +105,11 @@ function makeVocabulary(random: SeededRandom): string[] {
     for (let index = 0; index < syllables; index++) word += SYLLABLES[random.int(SYLLABLES.length)];
     words.add(word);
   }
-  return [...words];
+  // Shuffled so that the common words (the front, after skewing) are a mix of every kind.
+  const vocabulary = [...words];
+  for (let index = vocabulary.length - 1; index > 0; index--) {
+    const other = random.int(index + 1);
+    [vocabulary[index], vocabulary[other]] = [vocabulary[other], vocabulary[index]];
+  }
+  return vocabulary;
 }
