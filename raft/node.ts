@@ -1,0 +1,395 @@
+/**
+ * The Raft driver: connects a {@linkcode RaftCore} to time, peers, storage and the service. It is
+ * generic over all four (a {@linkcode Clock}, {@linkcode RpcClient}s, a {@linkcode RaftStorage}
+ * and an apply callback), so the same driver runs inside the simulation (virtual clock,
+ * simulated network, in-memory persister) and in real processes (timers, TCP, files).
+ *
+ * What it does, following the contract in raft/core.ts:
+ *
+ * - ticks the core every `tickMs`;
+ * - after every input (tick, incoming message, proposal, snapshot) it works through the core's
+ *   Ready batches: persist first, then send requests as `Raft.Step` calls and hand replies back
+ *   as the results of the calls that carried their requests, then apply, then `advance`;
+ * - answers incoming `Raft.Step` calls: validates the message, steps it, and resolves the call
+ *   with the reply the core addresses back to the caller, once what the reply depends on is
+ *   persisted. Replies pair with waiting calls first in, first out, per (requester, type);
+ * - group commit: while an asynchronous persist is running, inputs keep going into the core and
+ *   come out merged in the next Ready, so there is never more than one persist at a time and
+ *   never a send before the persist it depends on.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import type { Clock, TimerHandle } from "../util/clock.ts";
+import type { Random } from "../util/random.ts";
+import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
+import { type ProposeResult, RaftCore, type Ready, type Role } from "./core.ts";
+import {
+  isRequest,
+  type Message,
+  messageProblem,
+  REPLY_TYPE_OF,
+  type ReplyMessage,
+  type RequestMessage,
+} from "./messages.ts";
+import type { RaftStorage } from "./storage.ts";
+
+/** The RPC method peers call on each other; its argument is a request, its result the reply. */
+export const RAFT_STEP_METHOD = "Raft.Step";
+
+/** Default logical tick (the lab's drivers: 10 ms). */
+export const DEFAULT_TICK_MS = 10;
+/** Default heartbeat, in ticks: at most ten heartbeats a second. */
+export const DEFAULT_HEARTBEAT_TICKS = 10;
+/** Default base election timeout, in ticks: elections after 300 to 600 ms of silence. */
+export const DEFAULT_ELECTION_TIMEOUT_TICKS = 30;
+/** Default cap on incoming calls waiting for their reply. */
+export const DEFAULT_MAX_WAITING_CALLS = 10_000;
+/** Default cap on outgoing calls in flight; past it requests are dropped (the core retries). */
+export const DEFAULT_MAX_CALLS_IN_FLIGHT = 10_000;
+/** Ready batches one round of processing may handle before it yields to other work. */
+const MAX_READY_BATCHES_PER_ROUND = 10_000;
+
+/** A committed command, handed to the service in log order. */
+export interface CommandMessage {
+  /** Discriminant: this message carries a command. */
+  readonly commandValid: true;
+  /** The command as given to `propose`, after a trip through the codec. */
+  readonly command: unknown;
+  /** Its log index. */
+  readonly commandIndex: number;
+  /** The term of the leader that created the entry. */
+  readonly commandTerm: number;
+}
+
+/** A snapshot from the leader that the service must load in place of its state. */
+export interface SnapshotMessage {
+  /** Discriminant: this message carries a snapshot. */
+  readonly snapshotValid: true;
+  /** The service's bytes. */
+  readonly snapshot: Uint8Array;
+  /** The term of the last entry the snapshot covers. */
+  readonly snapshotTerm: number;
+  /** The last index the snapshot covers. */
+  readonly snapshotIndex: number;
+}
+
+/** What the driver hands the service (the lab's `ApplyMsg`). */
+export type ApplyMessage = CommandMessage | SnapshotMessage;
+
+/** How to build a {@linkcode RaftNode}. */
+export interface RaftNodeConfig {
+  /** This peer's id: its index in `peers`. */
+  readonly id: number;
+  /** A client per peer, indexed by peer id; the entry at `id` is never used. */
+  readonly peers: readonly RpcClient[];
+  /** Stable storage; its `load()` gives the state the peer restarts from. */
+  readonly storage: RaftStorage;
+  /** Time and timers. */
+  readonly clock: Clock;
+  /** The source of election-timeout jitter. */
+  readonly random: Random;
+  /**
+   * Receives committed commands and leader snapshots in order, never after `kill()`. It may
+   * call `propose` and `snapshot` on the node; it must not throw.
+   */
+  readonly apply: (message: ApplyMessage) => void;
+  /** Logical tick length. Default {@linkcode DEFAULT_TICK_MS}. */
+  readonly tickMs?: number;
+  /** Default {@linkcode DEFAULT_HEARTBEAT_TICKS}. */
+  readonly heartbeatTicks?: number;
+  /** Default {@linkcode DEFAULT_ELECTION_TIMEOUT_TICKS}. */
+  readonly electionTimeoutTicks?: number;
+  /** Default {@linkcode DEFAULT_MAX_WAITING_CALLS}. */
+  readonly maxWaitingCalls?: number;
+  /** Default {@linkcode DEFAULT_MAX_CALLS_IN_FLIGHT}. */
+  readonly maxCallsInFlight?: number;
+}
+
+/** An incoming call waiting for the reply its request will produce. */
+interface WaitingCall {
+  readonly resolve: (reply: ReplyMessage) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** One Raft peer, driven: timers, peers, storage and the service around a {@linkcode RaftCore}. */
+export class RaftNode {
+  /** This peer's id. */
+  readonly id: number;
+  /** The RPC methods this peer serves; register them on its server. */
+  readonly handlers: RpcHandlers;
+  readonly #core: RaftCore;
+  readonly #peers: readonly RpcClient[];
+  readonly #storage: RaftStorage;
+  readonly #clock: Clock;
+  readonly #apply: (message: ApplyMessage) => void;
+  readonly #tickMs: number;
+  readonly #maxWaitingCalls: number;
+  readonly #maxCallsInFlight: number;
+  /** Waiting incoming calls by `${requester}/${reply type}`, oldest first. */
+  readonly #waiting = new Map<string, WaitingCall[]>();
+  #waitingCount = 0;
+  #callsInFlight = 0;
+  #tickTimer: TimerHandle = null;
+  #killed = false;
+  /** A round of Ready processing is running (possibly waiting for a persist). */
+  #processing = false;
+  readonly #onTick = () => this.#tick();
+  readonly #onReply = (reply: unknown) => this.#receiveReply(reply);
+  readonly #onCallFailed = () => {
+    // A lost call is forgotten: the core resends at the next heartbeat.
+    this.#callsInFlight--;
+  };
+
+  /** Restores the peer from `config.storage` and starts its tick timer. */
+  constructor(config: RaftNodeConfig) {
+    const peerIds = config.peers.map((_, index) => index);
+    assert(
+      config.id >= 0 && config.id < config.peers.length,
+      `Peer ${config.id} is not one of the ${config.peers.length} peers`,
+    );
+    const restored = config.storage.load();
+    this.id = config.id;
+    this.#peers = config.peers;
+    this.#storage = config.storage;
+    this.#clock = config.clock;
+    this.#apply = config.apply;
+    this.#tickMs = config.tickMs ?? DEFAULT_TICK_MS;
+    this.#maxWaitingCalls = config.maxWaitingCalls ?? DEFAULT_MAX_WAITING_CALLS;
+    this.#maxCallsInFlight = config.maxCallsInFlight ?? DEFAULT_MAX_CALLS_IN_FLIGHT;
+    assert(this.#tickMs > 0, `Tick of ${this.#tickMs} ms is not positive`);
+    this.#core = new RaftCore({
+      id: config.id,
+      peers: peerIds,
+      electionTimeoutTicks: config.electionTimeoutTicks ?? DEFAULT_ELECTION_TIMEOUT_TICKS,
+      heartbeatTicks: config.heartbeatTicks ?? DEFAULT_HEARTBEAT_TICKS,
+      random: config.random,
+      hardState: restored.hardState,
+      snapshot: restored.snapshot,
+      entries: restored.entries,
+    });
+    this.handlers = { [RAFT_STEP_METHOD]: (args: unknown) => this.#receiveRequest(args) };
+    this.#tickTimer = this.#clock.setTimeout(this.#onTick, this.#tickMs);
+  }
+
+  /** The latest term this peer has seen. */
+  get term(): number {
+    return this.#core.term;
+  }
+
+  /** This peer's role. */
+  get role(): Role {
+    return this.#core.role;
+  }
+
+  /** The peer this one believes leads its term, or -1. */
+  get leaderId(): number {
+    return this.#core.leaderId;
+  }
+
+  /** The highest index this peer knows to be committed. */
+  get commitIndex(): number {
+    return this.#core.commitIndex;
+  }
+
+  /** Whether `kill()` was called. */
+  get killed(): boolean {
+    return this.#killed;
+  }
+
+  /**
+   * Appends `command` to the log when this peer leads (the lab's `Start`); it is committed only
+   * if it comes out of the apply callback at the returned index. After `kill()`, refuses.
+   */
+  propose(command: unknown): ProposeResult {
+    if (this.#killed) return { index: -1, term: this.#core.term, isLeader: false };
+    const result = this.#core.propose(command);
+    if (result.isLeader) this.#process();
+    return result;
+  }
+
+  /** The service's state up to `index` is in `data`: entries up to there may go. */
+  snapshot(index: number, data: Uint8Array): void {
+    if (this.#killed) return;
+    this.#core.compact(index, data);
+    this.#process();
+  }
+
+  /**
+   * Stops the peer for good: no more ticks, persists, sends or applies; incoming calls fail.
+   * A persist already running finishes, but nothing after it happens.
+   */
+  kill(): void {
+    if (this.#killed) return;
+    this.#killed = true;
+    this.#clock.clearTimeout(this.#tickTimer);
+    this.#tickTimer = null;
+    const error = new Error(`Raft peer ${this.id} was killed`);
+    for (const calls of this.#waiting.values()) {
+      for (const call of calls) call.reject(error);
+    }
+    this.#waiting.clear();
+    this.#waitingCount = 0;
+  }
+
+  #tick(): void {
+    if (this.#killed) return;
+    this.#tickTimer = this.#clock.setTimeout(this.#onTick, this.#tickMs);
+    this.#core.tick();
+    this.#process();
+  }
+
+  #receiveRequest(args: unknown): Promise<ReplyMessage> {
+    if (this.#killed) throw new Error(`Raft peer ${this.id} was killed`);
+    const problem = this.#incomingProblem(args);
+    if (problem !== null) throw new Error(`Raft peer ${this.id} refused a message: ${problem}`);
+    const request = args as Message;
+    if (!isRequest(request)) {
+      throw new Error(`Raft peer ${this.id} refused a ${request.type}: it is not a request`);
+    }
+    if (this.#waitingCount >= this.#maxWaitingCalls) {
+      throw new Error(`Raft peer ${this.id} has ${this.#waitingCount} calls waiting`);
+    }
+    const reply = new Promise<ReplyMessage>((resolve, reject) => {
+      this.#waitFor(request, { resolve, reject });
+    });
+    this.#core.step(request);
+    this.#process();
+    return reply;
+  }
+
+  #waitFor(request: RequestMessage, call: WaitingCall): void {
+    const key = `${request.from}/${REPLY_TYPE_OF[request.type]}`;
+    const calls = this.#waiting.get(key);
+    if (calls === undefined) this.#waiting.set(key, [call]);
+    else calls.push(call);
+    this.#waitingCount++;
+  }
+
+  #receiveReply(reply: unknown): void {
+    this.#callsInFlight--;
+    if (this.#killed) return;
+    const problem = this.#incomingProblem(reply);
+    // A malformed reply is as good as a lost one: the core retries.
+    if (problem !== null || isRequest(reply as Message)) return;
+    this.#core.step(reply as ReplyMessage);
+    this.#process();
+  }
+
+  /** Why `value` may not be stepped: malformed, not for this peer, or not from another peer. */
+  #incomingProblem(value: unknown): string | null {
+    const problem = messageProblem(value);
+    if (problem !== null) return problem;
+    const message = value as Message;
+    if (message.to !== this.id) return `${message.type} is addressed to peer ${message.to}`;
+    if (message.from === this.id || message.from >= this.#peers.length) {
+      return `${message.type} comes from peer ${message.from}, not another peer of the group`;
+    }
+    return null;
+  }
+
+  /** Works through the core's Ready batches, unless a round is already running. */
+  #process(): void {
+    if (this.#processing || this.#killed) return;
+    this.#processing = true;
+    this.#round();
+  }
+
+  /**
+   * One round: Ready batches one after another while the core has any. A synchronous persist
+   * keeps the round going; an asynchronous one ends this call and the round resumes when the
+   * persist is done, with whatever accumulated meanwhile in the next Ready.
+   */
+  #round(): void {
+    for (let batch = 0; batch < MAX_READY_BATCHES_PER_ROUND; batch++) {
+      if (this.#killed || !this.#core.hasReady()) {
+        this.#processing = false;
+        return;
+      }
+      const ready = this.#core.ready();
+      const persisted = this.#persist(ready);
+      if (persisted instanceof Promise) {
+        persisted.then(() => this.#afterPersist(ready), (error) => this.#persistFailed(error));
+        return;
+      }
+      this.#afterPersist(ready, false);
+    }
+    assert(false, `Raft peer ${this.id} handled ${MAX_READY_BATCHES_PER_ROUND} batches in a row`);
+  }
+
+  #persist(ready: Ready): void | Promise<void> {
+    if (
+      ready.hardState === undefined && ready.logChange === undefined &&
+      ready.snapshot === undefined
+    ) return;
+    return this.#storage.persist({
+      hardState: ready.hardState,
+      logChange: ready.logChange,
+      snapshot: ready.snapshot,
+    });
+  }
+
+  /** Sends, applies and advances `ready`; `resume` continues the round (after an async persist). */
+  #afterPersist(ready: Ready, resume = true): void {
+    if (this.#killed) return;
+    this.#send(ready.messages);
+    this.#applyReady(ready);
+    this.#core.advance(ready);
+    if (resume) this.#round();
+  }
+
+  #persistFailed(error: unknown): never {
+    // Without durable state the peer may not vote or acknowledge anything again.
+    this.kill();
+    throw error;
+  }
+
+  #send(messages: readonly Message[]): void {
+    for (const message of messages) {
+      if (isRequest(message)) this.#call(message);
+      else this.#answer(message);
+    }
+  }
+
+  #call(request: RequestMessage): void {
+    if (this.#callsInFlight >= this.#maxCallsInFlight) return;
+    const peer = this.#peers[request.to];
+    assert(peer !== undefined, `Raft peer ${this.id} has no client for peer ${request.to}`);
+    this.#callsInFlight++;
+    peer.call(RAFT_STEP_METHOD, request).then(this.#onReply, this.#onCallFailed);
+  }
+
+  #answer(reply: ReplyMessage): void {
+    const key = `${reply.to}/${reply.type}`;
+    const calls = this.#waiting.get(key);
+    assert(
+      calls !== undefined && calls.length > 0,
+      `Raft peer ${this.id} has a ${reply.type} for peer ${reply.to} but no call waits for it`,
+    );
+    const call = calls.shift() as WaitingCall;
+    if (calls.length === 0) this.#waiting.delete(key);
+    this.#waitingCount--;
+    call.resolve(reply);
+  }
+
+  #applyReady(ready: Ready): void {
+    const snapshot = ready.snapshotToApply;
+    if (snapshot !== undefined) {
+      this.#apply({
+        snapshotValid: true,
+        snapshot: snapshot.data,
+        snapshotTerm: snapshot.term,
+        snapshotIndex: snapshot.index,
+      });
+    }
+    for (const entry of ready.committedEntries) {
+      if (this.#killed) return;
+      this.#apply({
+        commandValid: true,
+        command: entry.command,
+        commandIndex: entry.index,
+        commandTerm: entry.term,
+      });
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Where a Raft driver keeps what must survive a crash, behind one interface so the same driver
+ * runs on the lab's in-memory {@linkcode Persister} and (later) on files.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { decode, encode, errorText } from "../rpc/codec.ts";
+import type { HardState, LogChange, Snapshot } from "./core.ts";
+import type { Entry } from "./messages.ts";
+import { Persister } from "./persister.ts";
+
+/** One batch to make durable, straight from a core's Ready (see raft/core.ts for the order). */
+export interface PersistRequest {
+  /** New term and vote, when they changed. */
+  readonly hardState?: HardState;
+  /** Entries to delete and append, when the log changed. */
+  readonly logChange?: LogChange;
+  /** A snapshot replacing the previous one and every entry at or below its index. */
+  readonly snapshot?: Snapshot;
+}
+
+/** What a storage held when the peer (re)started: the parts of a core's configuration. */
+export interface RestoredState {
+  /** Term and vote; absent for a fresh peer. */
+  readonly hardState?: HardState;
+  /** The latest snapshot; absent when there is none. */
+  readonly snapshot?: Snapshot;
+  /** Entries after the snapshot, contiguous. */
+  readonly entries: readonly Entry[];
+}
+
+/** Stable storage for one Raft peer. */
+export interface RaftStorage {
+  /** Reads what was persisted, once, when the peer starts. Throws when it is unreadable. */
+  load(): RestoredState;
+  /**
+   * Makes `request` durable. Returns once it is (a Promise for storage that waits, such as
+   * fsync); the driver sends and applies nothing that depends on it before then, and never
+   * calls `persist` again before a previous call is done.
+   */
+  persist(request: PersistRequest): void | Promise<void>;
+}
+
+/** The MessagePack shape of the lab's Raft state bytes. */
+interface EncodedRaftState {
+  term: number;
+  votedFor: number;
+  snapshotIndex: number;
+  snapshotTerm: number;
+  entries: Entry[];
+}
+
+/**
+ * {@linkcode RaftStorage} over the lab's {@linkcode Persister}: every persist saves the whole
+ * Raft state (term, vote, snapshot index and term, entries) as MessagePack, as the lab's
+ * `persist()` does, so `raftStateSize` counts real bytes, together with the latest snapshot.
+ */
+export class PersisterStorage implements RaftStorage {
+  readonly #persister: Persister;
+  readonly #state: EncodedRaftState;
+  #snapshotData: Uint8Array | null;
+
+  /** Storage that reads from and writes to `persister`. */
+  constructor(persister: Persister) {
+    this.#persister = persister;
+    this.#state = readRaftState(persister);
+    this.#snapshotData = persister.readSnapshot();
+  }
+
+  /** The state found in the persister when this storage was made. */
+  load(): RestoredState {
+    const state = this.#state;
+    const data = this.#snapshotData;
+    const restored: { -readonly [Field in keyof RestoredState]: RestoredState[Field] } = {
+      hardState: { term: state.term, votedFor: state.votedFor },
+      entries: [...state.entries],
+    };
+    if (state.snapshotIndex > 0) {
+      assert(
+        data !== null,
+        `Cannot restore a snapshot up to entry ${state.snapshotIndex}: the persister holds no snapshot bytes`,
+      );
+      restored.snapshot = { index: state.snapshotIndex, term: state.snapshotTerm, data };
+    }
+    return restored;
+  }
+
+  /** Applies `request` to the state in memory and saves all of it, synchronously. */
+  persist(request: PersistRequest): void {
+    const state = this.#state;
+    if (request.hardState !== undefined) {
+      state.term = request.hardState.term;
+      state.votedFor = request.hardState.votedFor;
+    }
+    const truncateAfter = request.logChange?.truncateAfter;
+    if (truncateAfter !== undefined) {
+      const keep = Math.max(0, truncateAfter - state.snapshotIndex);
+      if (keep < state.entries.length) state.entries.length = keep;
+    }
+    if (request.snapshot !== undefined) this.#installSnapshot(request.snapshot);
+    const append = request.logChange?.append ?? [];
+    if (append.length > 0) {
+      const expected = state.snapshotIndex + state.entries.length + 1;
+      assert(
+        append[0].index === expected,
+        `Cannot persist entry ${append[0].index}: the persisted log ends at ${expected - 1}`,
+      );
+      for (const entry of append) state.entries.push(entry);
+    }
+    this.#persister.save(encode(state), this.#snapshotData);
+  }
+
+  #installSnapshot(snapshot: Snapshot): void {
+    const state = this.#state;
+    assert(
+      snapshot.index >= state.snapshotIndex,
+      `Cannot persist snapshot ${snapshot.index}: snapshot ${state.snapshotIndex} is newer`,
+    );
+    const dropped = snapshot.index - state.snapshotIndex;
+    if (dropped >= state.entries.length) state.entries = [];
+    else state.entries.splice(0, dropped);
+    state.snapshotIndex = snapshot.index;
+    state.snapshotTerm = snapshot.term;
+    this.#snapshotData = snapshot.data;
+  }
+}
+
+function readRaftState(persister: Persister): EncodedRaftState {
+  const bytes = persister.readRaftState();
+  if (bytes.byteLength === 0) {
+    return { term: 0, votedFor: -1, snapshotIndex: 0, snapshotTerm: 0, entries: [] };
+  }
+  let value: unknown;
+  try {
+    value = decode(bytes);
+  } catch (error) {
+    throw new Error(`Cannot read the persisted Raft state: ${errorText(error)}`);
+  }
+  const problem = raftStateProblem(value);
+  if (problem !== null) throw new Error(`Cannot read the persisted Raft state: ${problem}`);
+  return value as EncodedRaftState;
+}
+
+function raftStateProblem(value: unknown): string | null {
+  if (typeof value !== "object" || value === null) return "it is not a map";
+  const record = value as Record<string, unknown>;
+  for (const name of ["term", "votedFor", "snapshotIndex", "snapshotTerm"]) {
+    if (!Number.isSafeInteger(record[name])) return `field ${name} is not a whole number`;
+  }
+  if (!Array.isArray(record.entries)) return "field entries is not an array";
+  const first = (record.snapshotIndex as number) + 1;
+  for (let position = 0; position < record.entries.length; position++) {
+    const entry = record.entries[position] as Partial<Entry> | null;
+    if (entry?.index !== first + position || !Number.isSafeInteger(entry.term)) {
+      return `entry ${position} is not an entry with index ${first + position}`;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,4 @@
+import { raftSuite } from "./raft_suite.ts";
+import { registerSuite } from "./register.ts";
+
+registerSuite(raftSuite);
