@@ -5,10 +5,11 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { decode, encode, errorText } from "../rpc/codec.ts";
+import { decode, errorText } from "../rpc/codec.ts";
 import type { HardState, LogChange, Snapshot } from "./core.ts";
 import type { Entry } from "./messages.ts";
-import { Persister } from "./persister.ts";
+import { EncodedEntries } from "./encoded_entries.ts";
+import type { Persister } from "./persister.ts";
 
 /** One batch to make durable, straight from a core's Ready (see raft/core.ts for the order). */
 export interface PersistRequest {
@@ -58,70 +59,80 @@ interface EncodedRaftState {
  */
 export class PersisterStorage implements RaftStorage {
   readonly #persister: Persister;
-  readonly #state: EncodedRaftState;
+  readonly #restored: RestoredState;
+  #term: number;
+  #votedFor: number;
+  #snapshotIndex: number;
+  #snapshotTerm: number;
+  readonly #entries = new EncodedEntries();
   #snapshotData: Uint8Array | null;
 
-  /** Storage that reads from and writes to `persister`. */
+  /** Storage that reads from and writes to `persister`; throws when its state is unreadable. */
   constructor(persister: Persister) {
     this.#persister = persister;
-    this.#state = readRaftState(persister);
+    const state = readRaftState(persister);
+    this.#term = state.term;
+    this.#votedFor = state.votedFor;
+    this.#snapshotIndex = state.snapshotIndex;
+    this.#snapshotTerm = state.snapshotTerm;
+    for (const entry of state.entries) this.#entries.push(entry);
     this.#snapshotData = persister.readSnapshot();
+    const restored: { -readonly [Field in keyof RestoredState]: RestoredState[Field] } = {
+      hardState: { term: state.term, votedFor: state.votedFor },
+      entries: state.entries,
+    };
+    if (state.snapshotIndex > 0) {
+      const data = this.#snapshotData;
+      if (data === null) {
+        throw new Error(
+          `Cannot restore a snapshot up to entry ${state.snapshotIndex}: the persister holds no snapshot bytes`,
+        );
+      }
+      restored.snapshot = { index: state.snapshotIndex, term: state.snapshotTerm, data };
+    }
+    this.#restored = restored;
   }
 
   /** The state found in the persister when this storage was made. */
   load(): RestoredState {
-    const state = this.#state;
-    const data = this.#snapshotData;
-    const restored: { -readonly [Field in keyof RestoredState]: RestoredState[Field] } = {
-      hardState: { term: state.term, votedFor: state.votedFor },
-      entries: [...state.entries],
-    };
-    if (state.snapshotIndex > 0) {
-      assert(
-        data !== null,
-        `Cannot restore a snapshot up to entry ${state.snapshotIndex}: the persister holds no snapshot bytes`,
-      );
-      restored.snapshot = { index: state.snapshotIndex, term: state.snapshotTerm, data };
-    }
-    return restored;
+    return this.#restored;
   }
 
   /** Applies `request` to the state in memory and saves all of it, synchronously. */
   persist(request: PersistRequest): void {
-    const state = this.#state;
     if (request.hardState !== undefined) {
-      state.term = request.hardState.term;
-      state.votedFor = request.hardState.votedFor;
+      this.#term = request.hardState.term;
+      this.#votedFor = request.hardState.votedFor;
     }
     const truncateAfter = request.logChange?.truncateAfter;
-    if (truncateAfter !== undefined) {
-      const keep = Math.max(0, truncateAfter - state.snapshotIndex);
-      if (keep < state.entries.length) state.entries.length = keep;
-    }
+    if (truncateAfter !== undefined) this.#entries.truncate(truncateAfter - this.#snapshotIndex);
     if (request.snapshot !== undefined) this.#installSnapshot(request.snapshot);
     const append = request.logChange?.append ?? [];
     if (append.length > 0) {
-      const expected = state.snapshotIndex + state.entries.length + 1;
+      const expected = this.#snapshotIndex + this.#entries.count + 1;
       assert(
         append[0].index === expected,
         `Cannot persist entry ${append[0].index}: the persisted log ends at ${expected - 1}`,
       );
-      for (const entry of append) state.entries.push(entry);
+      for (const entry of append) this.#entries.push(entry);
     }
-    this.#persister.save(encode(state), this.#snapshotData);
+    const raftState = this.#entries.encodeWith({
+      term: this.#term,
+      votedFor: this.#votedFor,
+      snapshotIndex: this.#snapshotIndex,
+      snapshotTerm: this.#snapshotTerm,
+    });
+    this.#persister.save(raftState, this.#snapshotData);
   }
 
   #installSnapshot(snapshot: Snapshot): void {
-    const state = this.#state;
     assert(
-      snapshot.index >= state.snapshotIndex,
-      `Cannot persist snapshot ${snapshot.index}: snapshot ${state.snapshotIndex} is newer`,
+      snapshot.index >= this.#snapshotIndex,
+      `Cannot persist snapshot ${snapshot.index}: snapshot ${this.#snapshotIndex} is newer`,
     );
-    const dropped = snapshot.index - state.snapshotIndex;
-    if (dropped >= state.entries.length) state.entries = [];
-    else state.entries.splice(0, dropped);
-    state.snapshotIndex = snapshot.index;
-    state.snapshotTerm = snapshot.term;
+    this.#entries.dropFirst(snapshot.index - this.#snapshotIndex);
+    this.#snapshotIndex = snapshot.index;
+    this.#snapshotTerm = snapshot.term;
     this.#snapshotData = snapshot.data;
   }
 }
