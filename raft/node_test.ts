@@ -1,0 +1,227 @@
+import assert from "node:assert/strict";
+import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
+import { SimNetwork } from "../sim/network.ts";
+import { Simulation } from "../sim/simulation.ts";
+import type { HardState } from "./core.ts";
+import { isRequest, type Message, REPLY_TYPE_OF, type RequestMessage } from "./messages.ts";
+import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode } from "./node.ts";
+import { Persister } from "./persister.ts";
+import { PersisterStorage, type PersistRequest, type RaftStorage } from "./storage.ts";
+
+const PERSIST_DELAY_MS = 3;
+
+/**
+ * Storage that takes a few virtual milliseconds per persist (like fsync), checks that the
+ * driver never overlaps two persists, and remembers the hard state made durable so far.
+ */
+class SlowStorage implements RaftStorage {
+  readonly #inner: PersisterStorage;
+  readonly #simulation: Simulation;
+  durable: HardState = { term: 0, votedFor: -1 };
+  persisting = false;
+  persistCount = 0;
+
+  constructor(simulation: Simulation, persister: Persister) {
+    this.#simulation = simulation;
+    this.#inner = new PersisterStorage(persister);
+  }
+
+  load() {
+    return this.#inner.load();
+  }
+
+  async persist(request: PersistRequest): Promise<void> {
+    assert.equal(this.persisting, false, "two persists overlap");
+    this.persisting = true;
+    this.persistCount++;
+    await this.#simulation.sleep(PERSIST_DELAY_MS);
+    this.#inner.persist(request);
+    if (request.hardState !== undefined) this.durable = request.hardState;
+    this.persisting = false;
+  }
+}
+
+/** Checks what a peer sends against what it has made durable (persist before send). */
+function checkDurable(storage: SlowStorage, message: Message): void {
+  assert.ok(
+    storage.durable.term >= message.term,
+    `peer ${message.from} sent ${message.type} of term ${message.term} before persisting it`,
+  );
+  if (message.type === "RequestVote") assert.equal(storage.durable.votedFor, message.from);
+  if (message.type === "RequestVoteReply" && message.voteGranted) {
+    assert.equal(storage.durable.votedFor, message.to, "a vote was granted before it was durable");
+  }
+}
+
+interface Group {
+  readonly nodes: RaftNode[];
+  readonly storages: SlowStorage[];
+  readonly applied: ApplyMessage[][];
+}
+
+/** A group of `size` peers on slow storage, whose sends and replies are checked. */
+function startGroup(simulation: Simulation, network: SimNetwork, size: number): Group {
+  const group: Group = { nodes: [], storages: [], applied: [] };
+  for (let id = 0; id < size; id++) {
+    const storage = new SlowStorage(simulation, new Persister());
+    const peers: RpcClient[] = [];
+    for (let peer = 0; peer < size; peer++) {
+      const name = `${id}-${peer}`;
+      const end = network.makeEnd(name);
+      network.connect(name, `peer-${peer}`);
+      network.enable(name, true);
+      peers.push({
+        call: <Result>(method: string, args: unknown) => {
+          checkDurable(storage, args as Message);
+          return end.call<Result>(method, args);
+        },
+        close: () => end.close(),
+      });
+    }
+    const applied: ApplyMessage[] = [];
+    const node = new RaftNode({
+      id,
+      peers,
+      storage,
+      clock: simulation,
+      random: simulation.random,
+      apply: (message) => applied.push(message),
+    });
+    network.addServer(`peer-${id}`, checkedHandlers(storage, node.handlers));
+    group.nodes.push(node);
+    group.storages.push(storage);
+    group.applied.push(applied);
+  }
+  return group;
+}
+
+/** Handlers whose replies must answer their request, and be durable when returned. */
+function checkedHandlers(storage: SlowStorage, handlers: RpcHandlers): RpcHandlers {
+  return {
+    [RAFT_STEP_METHOD]: async (args: unknown) => {
+      const request = args as RequestMessage;
+      const reply = await handlers[RAFT_STEP_METHOD](args) as Message;
+      assert.ok(!isRequest(reply));
+      assert.equal(reply.type, REPLY_TYPE_OF[request.type], "a reply answers another request");
+      assert.equal(reply.to, request.from, "a reply goes to another requester");
+      checkDurable(storage, reply);
+      return reply;
+    },
+  };
+}
+
+function leaderOf(group: Group): RaftNode | undefined {
+  return group.nodes.find((node) => node.role === "leader");
+}
+
+async function waitFor(simulation: Simulation, condition: () => boolean): Promise<void> {
+  // Bounded by the simulation's virtual time limit.
+  while (!condition()) await simulation.sleep(10);
+}
+
+Deno.test("a group on slow, lossy storage and network persists before it sends, one persist at a time, and applies in order", async () => {
+  const simulation = new Simulation(7);
+  const network = new SimNetwork(simulation);
+  network.setReliable(false);
+  const group = startGroup(simulation, network, 3);
+  await simulation.run(async () => {
+    for (let command = 1; command <= 30; command++) {
+      await waitFor(simulation, () => leaderOf(group) !== undefined);
+      (leaderOf(group) as RaftNode).propose(command);
+      await simulation.sleep(5);
+    }
+    // Whatever was committed reaches every peer, in the same order.
+    await waitFor(simulation, () => {
+      const lengths = group.applied.map((applied) => applied.length);
+      return lengths[0] > 0 && lengths.every((length) => length === lengths[0]) &&
+        group.nodes.every((node) => node.commitIndex === lengths[0]);
+    });
+    for (const node of group.nodes) node.kill();
+    network.cleanup();
+  }, { maxVirtualMs: 60_000 });
+  const expected = group.applied[0];
+  for (const applied of group.applied) assert.deepEqual(applied, expected);
+  expected.forEach((message, position) => {
+    assert.ok("commandValid" in message);
+    assert.equal(message.commandIndex, position + 1);
+  });
+});
+
+Deno.test("proposals made while a persist runs share the next persist (group commit)", async () => {
+  const simulation = new Simulation(5);
+  const network = new SimNetwork(simulation);
+  const group = startGroup(simulation, network, 3);
+  await simulation.run(async () => {
+    await waitFor(simulation, () => leaderOf(group) !== undefined);
+    const leader = leaderOf(group) as RaftNode;
+    const storage = group.storages[leader.id];
+    await waitFor(simulation, () => !storage.persisting);
+    const before = storage.persistCount;
+    let last = 0;
+    for (let command = 0; command < 20; command++) last = leader.propose(command).index;
+    await waitFor(simulation, () => group.nodes.every((node) => node.commitIndex >= last));
+    // The first proposal's persist was running while the other 19 came in: one more for them.
+    assert.equal(storage.persistCount - before, 2);
+    for (const node of group.nodes) node.kill();
+    network.cleanup();
+  }, { maxVirtualMs: 60_000 });
+});
+
+Deno.test("a killed peer never applies, persists or answers again", async () => {
+  const simulation = new Simulation(3);
+  const network = new SimNetwork(simulation);
+  const group = startGroup(simulation, network, 3);
+  await simulation.run(async () => {
+    await waitFor(simulation, () => leaderOf(group) !== undefined);
+    const leader = leaderOf(group) as RaftNode;
+    const victim = group.nodes.find((node) => node !== leader) as RaftNode;
+    victim.kill();
+    const persistsBefore = group.storages[victim.id].persistCount;
+    const appliedBefore = group.applied[victim.id].length;
+    const { index } = leader.propose("after the kill");
+    await waitFor(simulation, () => leader.commitIndex >= index);
+    await simulation.sleep(1000);
+    assert.equal(group.storages[victim.id].persistCount, persistsBefore);
+    assert.equal(group.applied[victim.id].length, appliedBefore);
+    assert.equal(victim.propose("refused").isLeader, false);
+    const request: RequestMessage = {
+      type: "RequestVote",
+      from: leader.id,
+      to: victim.id,
+      term: leader.term + 1,
+      lastLogIndex: 0,
+      lastLogTerm: 0,
+    };
+    assert.throws(() => victim.handlers[RAFT_STEP_METHOD](request), /was killed/);
+    for (const node of group.nodes) node.kill();
+    network.cleanup();
+  }, { maxVirtualMs: 60_000 });
+});
+
+Deno.test("a peer refuses malformed, misaddressed and reply messages as requests", () => {
+  const simulation = new Simulation(1);
+  const storage = new PersisterStorage(new Persister());
+  const unused: RpcClient = {
+    call: () => Promise.reject(new Error("no network in this test")),
+    close: () => {},
+  };
+  const node = new RaftNode({
+    id: 0,
+    peers: [unused, unused, unused],
+    storage,
+    clock: simulation,
+    random: simulation.random,
+    apply: () => {},
+  });
+  const step = node.handlers[RAFT_STEP_METHOD];
+  const vote = { type: "RequestVote", from: 1, to: 0, term: 1, lastLogIndex: 0, lastLogTerm: 0 };
+  assert.throws(() => step({ type: "Nonsense" }), /refused a message/);
+  assert.throws(() => step({ ...vote, to: 2 }), /addressed to peer 2/);
+  assert.throws(() => step({ ...vote, from: 0 }), /not another peer/);
+  assert.throws(() => step({ ...vote, from: 7 }), /not another peer/);
+  assert.throws(
+    () => step({ type: "RequestVoteReply", from: 1, to: 0, term: 1, voteGranted: true }),
+    /not a request/,
+  );
+  node.kill();
+});
