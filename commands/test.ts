@@ -5,12 +5,14 @@
  */
 import { mrSuite } from "../tests/mr_suite.ts";
 import { raftSuite } from "../tests/raft_suite.ts";
+import { simSuite } from "../tests/sim_suite.ts";
 import type { LabTest } from "../tests/suite.ts";
 
 /** Every suite by the name `dsys test` takes. */
 export const SUITES: Readonly<Record<string, readonly LabTest[]>> = {
   mr: mrSuite,
   raft: raftSuite,
+  sim: simSuite,
 };
 
 /** Names `dsys test` accepts: each suite, and `all`. */

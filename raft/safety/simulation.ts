@@ -14,7 +14,7 @@
 import { assert, AssertionError } from "../../util/assert.ts";
 import { type Random, SeededRandom } from "../../util/random.ts";
 import { decode, encode } from "../../rpc/codec.ts";
-import { type ProposeResult, RaftCore, type Ready } from "../core.ts";
+import { type ProposeResult, RaftCore, type RaftCoreConfig, type Ready } from "../core.ts";
 import type { Message } from "../messages.ts";
 import { type InvariantName, SafetyChecker, type Violation } from "./checker.ts";
 import { EventQueue } from "./event_queue.ts";
@@ -43,6 +43,11 @@ export interface SafetySimulationOptions {
   readonly skip?: readonly InvariantName[];
   /** Events kept for the trace printed with a violation; default 16. */
   readonly traceLength?: number;
+  /**
+   * Builds each peer's core; default `new RaftCore(config)`. Tests plant bugs through it (a
+   * subclass that misbehaves) to show the simulation catches them.
+   */
+  readonly createCore?: (config: RaftCoreConfig) => RaftCore;
 }
 
 /** Counts of one run, for reports and for tests that the faults really happened. */
@@ -101,7 +106,7 @@ export interface SafetySimulationResult {
 }
 
 /** Events under faults per run by default. */
-export const DEFAULT_EVENTS = 3000;
+export const DEFAULT_EVENTS = 5000;
 
 /** Bound on events waiting in the queue (in-flight messages dominate). */
 const MAX_QUEUED_EVENTS = 500_000;
@@ -148,6 +153,7 @@ class Simulation {
   readonly #seed: number;
   readonly #eventsUnderFaults: number;
   readonly #traceLength: number;
+  readonly #createCore: (config: RaftCoreConfig) => RaftCore;
   readonly #random: Random;
   readonly #profile: SimulationProfile;
   readonly #checker: SafetyChecker;
@@ -175,6 +181,7 @@ class Simulation {
       `Cannot run ${this.#eventsUnderFaults} events: not a whole number`,
     );
     this.#traceLength = options.traceLength ?? 16;
+    this.#createCore = options.createCore ?? ((config) => new RaftCore(config));
     this.#random = new SeededRandom(options.seed);
     this.#profile = drawProfile(this.#random, options.peers);
     this.#checker = new SafetyChecker({ skip: options.skip });
@@ -558,7 +565,7 @@ class Simulation {
   #start(peer: number): void {
     const storage = this.#storage[peer];
     const snapshot = storage.snapshot;
-    const core = new RaftCore({
+    const core = this.#createCore({
       id: peer,
       peers: Array.from({ length: this.#profile.peers }, (_, id) => id),
       electionTimeoutTicks: this.#profile.electionTimeoutTicks,

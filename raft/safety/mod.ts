@@ -1,0 +1,31 @@
+/**
+ * The randomized safety simulation of the Raft core (`dsys test sim`): random groups under
+ * random faults, with Raft's invariants checked after every event. See simulation.ts for the
+ * fault model and checker.ts for the invariants.
+ *
+ * @module
+ */
+export {
+  DEFAULT_EVENTS,
+  runSafetySimulation,
+  type SafetySimulationOptions,
+  type SafetySimulationResult,
+  type SimulationStats,
+} from "./simulation.ts";
+export {
+  type InvariantName,
+  INVARIANTS,
+  type PeerView,
+  SafetyChecker,
+  type SafetyCheckerOptions,
+  type Violation,
+} from "./checker.ts";
+export { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS, type PersistedView } from "./storage.ts";
+export {
+  type FaultKind,
+  type FaultMix,
+  GROUP_SIZES,
+  type SimulationProfile,
+  TICK_UNITS,
+  type Weather,
+} from "./profile.ts";
