@@ -50,6 +50,7 @@ export type { ApplyMessage, CommandMessage, SnapshotMessage } from "./node.ts";
  * The lab's `Make`: a Raft peer `me` of `peers` (a client per peer, indexed by peer id),
  * restored from `persister`, that hands committed commands and leader snapshots to `apply`.
  * It does not apply the snapshot it restarts from: the service reads that from the persister.
+ * `onFatal` hears of a broken invariant that stopped the peer (default: the process ends).
  */
 export function make(
   peers: readonly RpcClient[],
@@ -58,6 +59,7 @@ export function make(
   apply: (message: ApplyMessage) => void,
   clock: Clock,
   random: Random,
+  onFatal?: (error: unknown) => void,
 ): LabRaft {
   const node = new RaftNode({
     id: me,
@@ -66,6 +68,7 @@ export function make(
     clock,
     random,
     apply,
+    onFatal,
   });
   return {
     start: (command) => node.propose(command),

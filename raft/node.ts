@@ -104,6 +104,12 @@ export interface RaftNodeConfig {
   readonly maxWaitingCalls?: number;
   /** Default {@linkcode DEFAULT_MAX_CALLS_IN_FLIGHT}. */
   readonly maxCallsInFlight?: number;
+  /**
+   * Called once when the peer stops on a broken invariant or a failed persist (it is already
+   * killed then). Default: rethrow it outside any caller, which ends the process, as a real
+   * server should rather than go on with state it cannot trust.
+   */
+  readonly onFatal?: (error: unknown) => void;
 }
 
 /** An incoming call waiting for the reply its request will produce. */
@@ -126,6 +132,7 @@ export class RaftNode {
   readonly #tickMs: number;
   readonly #maxWaitingCalls: number;
   readonly #maxCallsInFlight: number;
+  readonly #onFatal: (error: unknown) => void;
   /** Waiting incoming calls by `${requester}/${reply type}`, oldest first. */
   readonly #waiting = new Map<string, WaitingCall[]>();
   #waitingCount = 0;
@@ -157,6 +164,7 @@ export class RaftNode {
     this.#tickMs = config.tickMs ?? DEFAULT_TICK_MS;
     this.#maxWaitingCalls = config.maxWaitingCalls ?? DEFAULT_MAX_WAITING_CALLS;
     this.#maxCallsInFlight = config.maxCallsInFlight ?? DEFAULT_MAX_CALLS_IN_FLIGHT;
+    this.#onFatal = config.onFatal ?? rethrowOutside;
     assert(this.#tickMs > 0, `Tick of ${this.#tickMs} ms is not positive`);
     this.#core = new RaftCore({
       id: config.id,
@@ -204,7 +212,7 @@ export class RaftNode {
   propose(command: unknown): ProposeResult {
     if (this.#killed) return { index: -1, term: this.#core.term, isLeader: false };
     const result = this.#core.propose(command);
-    if (result.isLeader) this.#process();
+    if (result.isLeader) this.#processOrStop();
     return result;
   }
 
@@ -212,7 +220,7 @@ export class RaftNode {
   snapshot(index: number, data: Uint8Array): void {
     if (this.#killed) return;
     this.#core.compact(index, data);
-    this.#process();
+    this.#processOrStop();
   }
 
   /**
@@ -235,8 +243,19 @@ export class RaftNode {
   #tick(): void {
     if (this.#killed) return;
     this.#tickTimer = this.#clock.setTimeout(this.#onTick, this.#tickMs);
-    this.#core.tick();
-    this.#process();
+    try {
+      this.#core.tick();
+      this.#process();
+    } catch (error) {
+      this.#fatal(error);
+    }
+  }
+
+  /** Stops the peer for good on an error it cannot recover from, and reports it. */
+  #fatal(error: unknown): void {
+    if (this.#killed) return;
+    this.kill();
+    this.#onFatal(error);
   }
 
   #receiveRequest(args: unknown): Promise<ReplyMessage> {
@@ -253,8 +272,12 @@ export class RaftNode {
     const reply = new Promise<ReplyMessage>((resolve, reject) => {
       this.#waitFor(request, { resolve, reject });
     });
-    this.#core.step(request);
-    this.#process();
+    try {
+      this.#core.step(request);
+      this.#process();
+    } catch (error) {
+      this.#fatal(error);
+    }
     return reply;
   }
 
@@ -272,8 +295,12 @@ export class RaftNode {
     const problem = this.#incomingProblem(reply);
     // A malformed reply is as good as a lost one: the core retries.
     if (problem !== null || isRequest(reply as Message)) return;
-    this.#core.step(reply as ReplyMessage);
-    this.#process();
+    try {
+      this.#core.step(reply as ReplyMessage);
+      this.#process();
+    } catch (error) {
+      this.#fatal(error);
+    }
   }
 
   /** Why `value` may not be stepped: malformed, not for this peer, or not from another peer. */
@@ -286,6 +313,15 @@ export class RaftNode {
       return `${message.type} comes from peer ${message.from}, not another peer of the group`;
     }
     return null;
+  }
+
+  /** {@linkcode RaftNode.#process} for the service's calls: a broken invariant stops the peer. */
+  #processOrStop(): void {
+    try {
+      this.#process();
+    } catch (error) {
+      this.#fatal(error);
+    }
   }
 
   /** Works through the core's Ready batches, unless a round is already running. */
@@ -309,7 +345,8 @@ export class RaftNode {
       const ready = this.#core.ready();
       const persisted = this.#persist(ready);
       if (persisted instanceof Promise) {
-        persisted.then(() => this.#afterPersist(ready), (error) => this.#persistFailed(error));
+        persisted.then(() => this.#afterPersist(ready), (error) => this.#fatal(error))
+          .catch((error) => this.#fatal(error));
         return;
       }
       this.#afterPersist(ready, false);
@@ -336,12 +373,6 @@ export class RaftNode {
     this.#applyReady(ready);
     this.#core.advance(ready);
     if (resume) this.#round();
-  }
-
-  #persistFailed(error: unknown): never {
-    // Without durable state the peer may not vote or acknowledge anything again.
-    this.kill();
-    throw error;
   }
 
   #send(messages: readonly Message[]): void {
@@ -392,4 +423,11 @@ export class RaftNode {
       });
     }
   }
+}
+
+/** Throws `error` from a fresh task, where no caller can swallow it: it ends the process. */
+function rethrowOutside(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }

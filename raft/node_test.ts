@@ -225,3 +225,32 @@ Deno.test("a peer refuses malformed, misaddressed and reply messages as requests
   );
   node.kill();
 });
+
+Deno.test("a peer whose storage fails stops and reports it instead of going on", async () => {
+  const simulation = new Simulation(2);
+  const failures: unknown[] = [];
+  const failing: RaftStorage = {
+    load: () => ({ entries: [] }),
+    persist: () => {
+      throw new Error("disk full");
+    },
+  };
+  const unused: RpcClient = {
+    call: () => Promise.reject(new Error("no network in this test")),
+    close: () => {},
+  };
+  const node = new RaftNode({
+    id: 0,
+    peers: [unused, unused, unused],
+    storage: failing,
+    clock: simulation,
+    random: simulation.random,
+    apply: () => {},
+    onFatal: (error) => failures.push(error),
+  });
+  // The first election timeout makes the peer a candidate, whose vote must be persisted.
+  await simulation.run(() => simulation.sleep(1000));
+  assert.equal(node.killed, true);
+  assert.equal(failures.length, 1);
+  assert.match(String(failures[0]), /disk full/);
+});

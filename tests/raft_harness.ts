@@ -177,7 +177,9 @@ export class RaftConfig {
     const apply = (message: ApplyMessage) => {
       if (raft !== null) this.#applier(i, message, raft);
     };
-    raft = make(ends, i, persister, apply, this.simulation, this.simulation.random);
+    const onFatal = (error: unknown) =>
+      this.simulation.fail(new LabFailure(`server ${i} stopped: ${errorText(error)}`));
+    raft = make(ends, i, persister, apply, this.simulation, this.simulation.random, onFatal);
     this.rafts[i] = raft;
     this.network.addServer(serverName(i), raft.handlers);
   }
