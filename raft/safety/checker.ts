@@ -19,6 +19,10 @@
  *   acknowledged entries) is in storage before the message is sent;
  * - **persistence**: once a Ready is persisted, storage holds what the core holds in memory.
  *
+ * Two more names are reported by the simulation itself, not by this checker: **liveness** (a
+ * healed group failed to commit and apply a fresh entry in time) and **assertion** (an
+ * assertion in the core or the driver failed during an event).
+ *
  * Checking all pairs of logs directly would cost the square of the group size times the log
  * length on every event; the entry registry gives the same guarantee incrementally, because
  * Log Matching follows by induction from "same index and term means same command and same

@@ -41,7 +41,7 @@ export interface SafetySimulationOptions {
   readonly events?: number;
   /** Invariants not to check (to see what a bug breaks further down); default none. */
   readonly skip?: readonly InvariantName[];
-  /** Events kept for the trace printed with a violation; default 16. */
+  /** Events printed with a violation (ticks that changed nothing left out); default 16. */
   readonly traceLength?: number;
   /**
    * Builds each peer's core; default `new RaftCore(config)`. Tests plant bugs through it (a
@@ -113,6 +113,9 @@ const MAX_QUEUED_EVENTS = 500_000;
 
 /** Once healed, the group must make progress within this many election timeouts. */
 const RECOVERY_ELECTION_TIMEOUTS = 40;
+
+/** The trace keeps this many times the printed lines, since quiet ticks are not printed. */
+const TRACE_KEPT_FACTOR = 8;
 
 /** How much likelier a crash is in a Ready that changes the term or vote. */
 const HARD_STATE_CRASH_FACTOR = 5;
@@ -234,7 +237,8 @@ class Simulation {
     this.#stats.events++;
     const line = { number: this.#stats.events, time, event, notes: "" };
     this.#trace.push(line);
-    if (this.#trace.length > this.#traceLength) this.#trace.shift();
+    // Quiet ticks are left out of the printed trace, so keep more lines than are printed.
+    if (this.#trace.length > TRACE_KEPT_FACTOR * this.#traceLength) this.#trace.shift();
     this.#touched.clear();
     try {
       this.#execute(event, line);
@@ -286,8 +290,17 @@ class Simulation {
     }
   }
 
+  /** The last lines of the trace, without ticks that changed no role or term. */
+  #printedTrace(): TraceLine[] {
+    const last = this.#trace.at(-1);
+    const loud = this.#trace.filter((line) =>
+      line === last || line.event.kind !== "tick" || line.notes !== ""
+    );
+    return loud.slice(-this.#traceLength);
+  }
+
   #addViolations(violations: readonly Violation[]): void {
-    const trace = this.#trace.map(describeLine).join("\n");
+    const trace = this.#printedTrace().map(describeLine).join("\n");
     for (const { invariant, message } of violations) {
       this.#violations.push(
         `${invariant}: ${message} (seed ${this.#seed}, event ${this.#stats.events}, time ${
@@ -303,8 +316,10 @@ class Simulation {
   #tick(peer: number): void {
     const process = this.#process(peer);
     this.#touched.add(peer);
+    const { role, term } = process.core;
     process.core.tick();
     this.#processReadies(peer);
+    this.#noteRoleChange(peer, role, term);
     this.#queue.push(this.#now + TICK_UNITS, {
       kind: "tick",
       peer,
@@ -321,8 +336,10 @@ class Simulation {
     }
     this.#stats.messagesDelivered++;
     this.#touched.add(message.to);
+    const { role, term } = process.core;
     process.core.step(message);
     this.#processReadies(message.to);
+    this.#noteRoleChange(message.to, role, term);
   }
 
   #propose(line: TraceLine): void {
@@ -691,6 +708,13 @@ class Simulation {
   /** A random gap of mean `meanUnits`, at least one unit. */
   #gap(meanUnits: number): number {
     return 1 + this.#random.int(2 * meanUnits);
+  }
+
+  /** Notes on the current event that `peer` changed role or term (if it is still up). */
+  #noteRoleChange(peer: number, roleBefore: string, termBefore: number): void {
+    const core = this.#processes.get(peer)?.core;
+    if (core === undefined || (core.role === roleBefore && core.term === termBefore)) return;
+    this.#noteOnLastEvent(`peer ${peer} ${core.role} of term ${core.term}`);
   }
 
   #noteOnLastEvent(note: string): void {
