@@ -311,6 +311,44 @@ export class SafetyChecker {
     this.#scanLog(view, incarnation);
   }
 
+  /**
+   * Compares every pair of `views` directly: wherever two logs hold an entry with the same
+   * index and term, they must agree on every entry both hold below it. The registry checks
+   * this incrementally; this direct check closes a run.
+   */
+  checkLogsPairwise(views: readonly PeerView[]): void {
+    for (let left = 0; left < views.length; left++) {
+      for (let right = left + 1; right < views.length; right++) {
+        this.#checkLogPair(views[left], views[right]);
+      }
+    }
+  }
+
+  #checkLogPair(left: PeerView, right: PeerView): void {
+    const first = Math.max(left.log.firstIndex, right.log.firstIndex);
+    const last = Math.min(left.log.lastIndex, right.log.lastIndex);
+    let matched = false;
+    // Bounded by the shorter log; walks down from the last index both hold.
+    for (let index = last; index >= first; index--) {
+      const leftEntry = left.log.entry(index);
+      const rightEntry = right.log.entry(index);
+      if (!matched && leftEntry.term !== rightEntry.term) continue;
+      matched = true;
+      if (
+        leftEntry.term === rightEntry.term && sameCommand(leftEntry.command, rightEntry.command)
+      ) {
+        continue;
+      }
+      this.#report(
+        "log matching",
+        `Peers ${left.id} and ${right.id} hold the same entry at a higher index but differ at entry ${index}: term ${leftEntry.term} ${
+          describe(leftEntry.command)
+        } against term ${rightEntry.term} ${describe(rightEntry.command)}`,
+      );
+      return;
+    }
+  }
+
   #checkTermAndVote(view: PeerView, incarnation: Incarnation): void {
     if (view.term < incarnation.term) {
       this.#report(

@@ -315,3 +315,15 @@ Deno.test("skip: silenced invariants are not reported, the others still are", ()
   checker.checkApplyEntry(0, { index: 2, term: 1, command: "a" });
   assert.deepEqual(invariants(checker), ["apply order"]);
 });
+
+Deno.test("log matching, pairwise: logs that agree at a high index must agree below it", () => {
+  const { checker, peers } = group(3);
+  peers[0].log = logOf(entries([1, 1, 2], "a"));
+  peers[1].log = logOf(entries([1, 1, 3], "a"));
+  peers[2].log = logOf(entries([1, 1], "b", 2), 1, 1);
+  checker.checkLogsPairwise(peers.slice(0, 2));
+  assert.deepEqual(invariants(checker), [], "logs that differ only after their last match agree");
+  checker.checkLogsPairwise(peers);
+  assert.deepEqual(invariants(checker), ["log matching", "log matching"]);
+  assert.match(checker.violations[0].message, /Peers 0 and 2 .* differ at entry 2/);
+});

@@ -660,7 +660,9 @@ class Simulation {
   }
 
   #finalChecks(): void {
-    for (const process of this.#processes.values()) this.#checker.checkWholeLog(process.core);
+    const cores = [...this.#processes.values()].map((process) => process.core);
+    for (const core of cores) this.#checker.checkWholeLog(core);
+    this.#checker.checkLogsPairwise(cores);
     this.#takeCheckerViolations();
   }
 
