@@ -93,6 +93,11 @@ function buildProgram() {
     .addArgument(new Command().createArgument("<suite>", "which suite").choices(SUITE_NAMES))
     .option("--run <regex>", "only tests whose label matches", patternOption)
     .option("--count <runs>", "runs of each test", integerOption(1, 1_000_000), 1)
+    .option(
+      "--seeds <count>",
+      "seeds to explore (the same as --count)",
+      integerOption(1, 1_000_000),
+    )
     .option("--seed <seed>", "seed of the first run (run i uses seed + i)", integerOption(0))
     .option(
       "--parallel <processes>",
@@ -106,7 +111,7 @@ function buildProgram() {
       if (options.seed === undefined && options.shard === undefined) console.log(`seed ${seed}`);
       const summary = await runTests(suite, suiteTests(suite), {
         pattern: options.run,
-        count: options.count,
+        count: options.seeds ?? options.count,
         seed,
         parallel: options.parallel,
         shard: parseShard(options.shard),
