@@ -79,7 +79,10 @@ function buildProgram() {
       addressOption,
       DEFAULT_COORDINATOR,
     )
-    .option("--work-dir <dir>", "read inputs and write outputs here (default: the coordinator's folder)")
+    .option(
+      "--work-dir <dir>",
+      "read inputs and write outputs here (default: the coordinator's folder)",
+    )
     .action(async (app, options) => {
       await runWorker({
         coordinator: options.coordinator,
