@@ -12,6 +12,12 @@
  * timers: they cost no timer event and no virtual time, as in labrpc where a reliable RPC takes
  * no added delay.
  *
+ * An optional per-message latency ({@linkcode SimNetwork.setLatency}, off by default) gives every
+ * delivered request and every delivered reply a travel time of its own, drawn uniformly from a
+ * range. Services whose clients loop on a reliable network need it, or virtual time never moves
+ * while they loop and "milliseconds per operation" means nothing; labrpc has no such delay, so
+ * the Raft suites leave it off and keep labrpc's semantics and traces.
+ *
  * @module
  */
 import { assert } from "../util/assert.ts";
@@ -116,6 +122,8 @@ export class SimNetwork {
   #longReordering = false;
   #longDelays = false;
   #cleanedUp = false;
+  #minLatencyMs = 0;
+  #maxLatencyMs = 0;
   #totalCount = 0;
   #totalBytes = 0;
   #stepInstantMs = -1;
@@ -186,6 +194,21 @@ export class SimNetwork {
   /** When on, calls to unreachable servers fail after up to 7 s instead of up to 100 ms. */
   setLongDelays(on: boolean): void {
     this.#longDelays = on;
+  }
+
+  /**
+   * Gives every request and every reply a travel time drawn uniformly from
+   * [`minLatencyMs`, `maxLatencyMs`], on top of the unreliable mode's delay. (0, 0), the default,
+   * is labrpc's instant delivery and draws nothing from the random source.
+   */
+  setLatency(minLatencyMs: number, maxLatencyMs: number): void {
+    assert(
+      Number.isFinite(minLatencyMs) && minLatencyMs >= 0 && maxLatencyMs >= minLatencyMs &&
+        Number.isFinite(maxLatencyMs),
+      `Cannot set a latency of ${minLatencyMs} to ${maxLatencyMs} ms`,
+    );
+    this.#minLatencyMs = minLatencyMs;
+    this.#maxLatencyMs = maxLatencyMs;
   }
 
   /** RPCs dispatched to the server now named `serverName` (its handler was called). */
@@ -292,7 +315,8 @@ export class SimNetwork {
     }
     const reliable = this.#reliable;
     const longReordering = this.#longReordering;
-    const delayMs = reliable ? 0 : this.#simulation.random.int(UNRELIABLE_MAX_DELAY_MS);
+    const delayMs = (reliable ? 0 : this.#simulation.random.int(UNRELIABLE_MAX_DELAY_MS)) +
+      this.#latencyDraw();
     this.#after(delayMs, () => {
       if (!reliable && this.#dropDraw()) {
         this.#trace(TraceKind.RequestDropped, exchange, 0);
@@ -359,10 +383,20 @@ export class SimNetwork {
     const random = this.#simulation.random;
     if (longReordering && random.int(REORDER_DRAW_BOUND) < REORDER_DRAW_THRESHOLD) {
       const extraMs = random.int(1 + random.int(REORDER_MAX_EXTRA_DELAY_MS));
-      this.#after(REORDER_MIN_DELAY_MS + extraMs, () => this.#deliver(exchange, reply));
+      const delayMs = REORDER_MIN_DELAY_MS + extraMs + this.#latencyDraw();
+      this.#after(delayMs, () => this.#deliver(exchange, reply));
       return;
     }
-    this.#deliver(exchange, reply);
+    const latencyMs = this.#latencyDraw();
+    if (latencyMs > 0) this.#after(latencyMs, () => this.#deliver(exchange, reply));
+    else this.#deliver(exchange, reply);
+  }
+
+  /** One message's travel time; 0, without touching the random source, when latency is off. */
+  #latencyDraw(): number {
+    if (this.#maxLatencyMs === 0) return 0;
+    const spanMs = this.#maxLatencyMs - this.#minLatencyMs;
+    return this.#minLatencyMs + this.#simulation.random.next() * spanMs;
   }
 
   #deliver(exchange: Exchange, reply: Reply): void {

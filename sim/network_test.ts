@@ -365,3 +365,48 @@ Deno.test("one seed replays the same outcomes on an unreliable network", async (
   assert.equal(await outcomes(21), first);
   assert.notEqual(await outcomes(22), first);
 });
+
+Deno.test("with latency set, each request and each reply takes a time from its range", async () => {
+  const arrivalsMs: number[] = [];
+  const { simulation, network, client } = setUp({
+    "Echo.Say": (args) => {
+      arrivalsMs.push(simulation.now());
+      return args;
+    },
+  });
+  network.setLatency(2, 5);
+  const result = await simulation.run(async () => {
+    const results = [];
+    for (let call = 0; call < 50; call++) {
+      const startMs = simulation.now();
+      const outcome = await timedCall(simulation, client, "Echo.Say", call);
+      results.push({ outcome, requestMs: arrivalsMs[call] - startMs });
+    }
+    return results;
+  });
+  for (const [call, { outcome, requestMs }] of result.entries()) {
+    assert.ok(outcome.ok, `call ${call} failed`);
+    assert.equal(outcome.value, call);
+    assert.ok(requestMs >= 2 && requestMs <= 5, `request ${call} took ${requestMs} ms`);
+    const replyMs = outcome.elapsedMs - requestMs;
+    assert.ok(replyMs >= 2 && replyMs <= 5, `reply ${call} took ${replyMs} ms`);
+  }
+  const distinct = new Set(result.map(({ outcome }) => outcome.elapsedMs));
+  assert.ok(distinct.size > 40, `only ${distinct.size} distinct round trips in 50 calls`);
+});
+
+Deno.test("latency off by default draws nothing, so labrpc traces are unchanged", async () => {
+  async function trace(setLatency: boolean): Promise<string> {
+    const { simulation, network, client } = setUp({ "Echo.Say": (args) => args }, 7);
+    network.setReliable(false);
+    if (setLatency) network.setLatency(0, 0);
+    await simulation.run(async () => {
+      for (let call = 0; call < 20; call++) {
+        await timedCall(simulation, client, "Echo.Say", call);
+      }
+    });
+    return `${simulation.traceHash()} ${simulation.random.int(1_000_000)}`;
+  }
+  assert.equal(await trace(true), await trace(false));
+  assert.throws(() => setUp({}).network.setLatency(3, 1), /Cannot set a latency of 3 to 1 ms/);
+});
