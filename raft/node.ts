@@ -315,7 +315,7 @@ export class RaftNode {
     return null;
   }
 
-  /** {@linkcode RaftNode.#process} for the service's calls: a broken invariant stops the peer. */
+  /** Processing for the service's calls: a broken invariant stops the peer. */
   #processOrStop(): void {
     try {
       this.#process();

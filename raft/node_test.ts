@@ -254,3 +254,43 @@ Deno.test("a peer whose storage fails stops and reports it instead of going on",
   assert.equal(failures.length, 1);
   assert.match(String(failures[0]), /disk full/);
 });
+
+Deno.test("a vote survives a restart: the new incarnation refuses a second candidate of the term", async () => {
+  const simulation = new Simulation(4);
+  const unused: RpcClient = {
+    call: () => Promise.reject(new Error("no network in this test")),
+    close: () => {},
+  };
+  const persister = new Persister();
+  const start = (from: Persister) =>
+    new RaftNode({
+      id: 0,
+      peers: [unused, unused, unused],
+      storage: new PersisterStorage(from),
+      clock: simulation,
+      random: simulation.random,
+      apply: () => {},
+    });
+  const vote = (node: RaftNode, candidate: number) =>
+    node.handlers[RAFT_STEP_METHOD]({
+      type: "RequestVote",
+      from: candidate,
+      to: 0,
+      term: 1,
+      lastLogIndex: 0,
+      lastLogTerm: 0,
+    }) as Promise<Message>;
+  const first = start(persister);
+  assert.deepEqual(await vote(first, 1), {
+    type: "RequestVoteReply",
+    from: 0,
+    to: 1,
+    term: 1,
+    voteGranted: true,
+  });
+  first.kill();
+  const second = start(persister.copy());
+  const reply = await vote(second, 2);
+  assert.equal(reply.type === "RequestVoteReply" && reply.voteGranted, false);
+  second.kill();
+});
