@@ -1,0 +1,148 @@
+/**
+ * The key/value client (the lab's Clerk): sends each operation to the server it believes leads,
+ * and on any failure tries the others in turn, pausing briefly after each full round, until one
+ * applies it. Every operation gets a fresh sequence number and keeps it on every retry, so the
+ * servers apply a retried Put or Append once.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { type Clock, sleep } from "../util/clock.ts";
+import type { Random } from "../util/random.ts";
+import { type RpcClient, RpcError } from "../rpc/types.ts";
+import type { KvCommand, KvOperationKind } from "./state_machine.ts";
+import { isKvReply, KV_OPERATION_METHOD, type KvReply, OK } from "./protocol.ts";
+
+/** Default for {@linkcode ClerkOptions.retryPauseMs}. */
+export const DEFAULT_RETRY_PAUSE_MS = 20;
+/** Default for {@linkcode ClerkOptions.callTimeoutMs}. */
+export const DEFAULT_CALL_TIMEOUT_MS = 2_000;
+
+/** Options of a {@linkcode Clerk}. */
+export interface ClerkOptions {
+  /** The pause after every server was tried once without success. */
+  readonly retryPauseMs?: number;
+  /** How long one call may wait for its reply (servers answer within their apply timeout). */
+  readonly callTimeoutMs?: number;
+  /** Give up an operation after this many calls; the lab's clerk never gives up (the default). */
+  readonly maxCallsPerOperation?: number;
+}
+
+/** A random client id of 53 bits: the most a number holds exactly; collisions are negligible. */
+export function randomClientId(random: Random): number {
+  return random.int(2 ** 21) * 2 ** 32 + random.int(2 ** 32);
+}
+
+/** A client of the key/value service; one operation at a time. */
+export class Clerk {
+  /** This clerk's id, as the servers' duplicate table knows it. */
+  readonly clientId: number;
+  readonly #servers: readonly RpcClient[];
+  readonly #clock: Clock;
+  readonly #retryPauseMs: number;
+  readonly #callTimeoutMs: number;
+  readonly #maxCallsPerOperation: number;
+  #leader = 0;
+  #sequence = 0;
+  #busy = false;
+  #closed = false;
+
+  /** A clerk of the servers behind `servers`, with an id drawn from `random`. */
+  constructor(
+    servers: readonly RpcClient[],
+    clock: Clock,
+    random: Random,
+    options: ClerkOptions = {},
+  ) {
+    assert(servers.length > 0, "Cannot make a clerk without servers");
+    this.clientId = randomClientId(random);
+    this.#servers = servers;
+    this.#clock = clock;
+    this.#retryPauseMs = options.retryPauseMs ?? DEFAULT_RETRY_PAUSE_MS;
+    this.#callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.#maxCallsPerOperation = options.maxCallsPerOperation ?? Infinity;
+    assert(this.#retryPauseMs > 0, `Retry pause of ${this.#retryPauseMs} ms is not positive`);
+    assert(this.#callTimeoutMs > 0, `Call timeout of ${this.#callTimeoutMs} ms is not positive`);
+  }
+
+  /** The value of `key`, "" if it was never written. */
+  get(key: string): Promise<string> {
+    return this.#run("get", key, "");
+  }
+
+  /** Sets `key` to `value`. */
+  async put(key: string, value: string): Promise<void> {
+    await this.#run("put", key, value);
+  }
+
+  /** Appends `value` to the value of `key`. */
+  async append(key: string, value: string): Promise<void> {
+    await this.#run("append", key, value);
+  }
+
+  /** Stops retrying: the operation in progress (if any) rejects at its next attempt. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  async #run(kind: KvOperationKind, key: string, value: string): Promise<string> {
+    assert(!this.#busy, `Clerk ${this.clientId} cannot start a ${kind}: an operation is running`);
+    this.#busy = true;
+    try {
+      this.#sequence++;
+      const command: KvCommand = {
+        clientId: this.clientId,
+        sequence: this.#sequence,
+        kind,
+        key,
+        value,
+      };
+      return await this.#untilApplied(command);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #untilApplied(command: KvCommand): Promise<string> {
+    const count = this.#servers.length;
+    for (let calls = 0; calls < this.#maxCallsPerOperation; calls++) {
+      if (this.#closed) {
+        throw new Error(`Clerk ${this.clientId} was closed during ${describe(command)}`);
+      }
+      const server = this.#leader;
+      const reply = await this.#call(server, command);
+      if (reply?.err === OK) return reply.value;
+      this.#leader = (server + 1) % count;
+      // Every server was tried once: give an election time to finish before the next round.
+      if ((calls + 1) % count === 0) await sleep(this.#clock, this.#retryPauseMs);
+    }
+    throw new Error(
+      `Clerk ${this.clientId} gave up ${
+        describe(command)
+      } after ${this.#maxCallsPerOperation} calls`,
+    );
+  }
+
+  /** One call; null when it failed in a way that means "try another server". */
+  async #call(server: number, command: KvCommand): Promise<KvReply | null> {
+    try {
+      const reply = await this.#servers[server].call(KV_OPERATION_METHOD, command, {
+        timeoutMs: this.#callTimeoutMs,
+      });
+      return isKvReply(reply) ? reply : null;
+    } catch (error) {
+      if (error instanceof RpcError && error.kind === "closed") {
+        this.#closed = true;
+        throw new Error(`Clerk ${this.clientId} lost its connection during ${describe(command)}`, {
+          cause: error,
+        });
+      }
+      if (!(error instanceof RpcError)) throw error;
+      return null;
+    }
+  }
+}
+
+function describe(command: KvCommand): string {
+  return `${command.kind} of key ${JSON.stringify(command.key)}`;
+}

@@ -1,0 +1,277 @@
+/**
+ * The key/value server: it hands each client operation to its Raft peer and answers once that
+ * operation comes out of the apply stream at the index Raft gave it. It depends only on a
+ * {@linkcode KvRaft} and a {@linkcode Clock}, so the simulated lab servers and the real
+ * `kv-server` (TCP and files) run this same code.
+ *
+ * Why each answer is safe:
+ * - OK only for the very operation (client id, sequence number, term) found at its index, so a
+ *   leader that lost its entry to a newer leader never reports success for it;
+ * - a Put or Append retried after it was applied is recognised by its (client id, sequence
+ *   number) and has no second effect; the table of last sequence numbers is in the snapshot;
+ * - Gets go through the log like writes, so no server answers from state that may be stale.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import type { Clock, TimerHandle } from "../util/clock.ts";
+import type { RpcHandlers } from "../rpc/types.ts";
+import type { ApplyMessage, RaftState, StartResult } from "../raft/lab.ts";
+import { commandProblem, type KvCommand, KvStateMachine } from "./state_machine.ts";
+import {
+  ERR_TIMEOUT,
+  ERR_WRONG_LEADER,
+  KV_OPERATION_METHOD,
+  type KvReply,
+  OK,
+} from "./protocol.ts";
+
+/** The Raft peer as the server sees it (the lab's API plus the size of what it persisted). */
+export interface KvRaft {
+  /** Starts agreement on `command` if this peer leads. */
+  start(command: unknown): StartResult;
+  /** The current term and whether this peer believes it leads. */
+  getState(): RaftState;
+  /** The service's state up to and including `index` is in `snapshot`: trim the log. */
+  snapshot(index: number, snapshot: Uint8Array): void;
+  /** Bytes of the Raft state last persisted (term, vote, log), as checked against the limit. */
+  raftStateSize(): number;
+  /** Stops the peer for good. */
+  kill(): void;
+}
+
+/** Default for {@linkcode KvServerConfig.applyTimeoutMs}. */
+export const DEFAULT_APPLY_TIMEOUT_MS = 500;
+/** Default for {@linkcode KvServerConfig.leadershipCheckMs}. */
+export const DEFAULT_LEADERSHIP_CHECK_MS = 100;
+/** Default for {@linkcode KvServerConfig.maxWaitingOperations}. */
+export const DEFAULT_MAX_WAITING_OPERATIONS = 10_000;
+/**
+ * A snapshot is taken once the persisted Raft state reaches this share of `maxRaftStateBytes`,
+ * so the state rarely passes the limit by more than an entry or a batch.
+ */
+export const SNAPSHOT_THRESHOLD_FRACTION = 0.9;
+
+/** How to build a {@linkcode KvServer}. */
+export interface KvServerConfig {
+  /** This server's id (for messages). */
+  readonly id: number;
+  /** Time and timers. */
+  readonly clock: Clock;
+  /** Snapshot once the persisted Raft state nears this many bytes; -1 never snapshots. */
+  readonly maxRaftStateBytes: number;
+  /** The snapshot persisted by the previous incarnation, if any: the state to start from. */
+  readonly snapshot: Uint8Array | null;
+  /**
+   * Starts the Raft peer, which must hand committed commands and snapshots to `apply` (and must
+   * not call it before this function returns), as the lab's `Make` does.
+   */
+  readonly makeRaft: (apply: (message: ApplyMessage) => void) => KvRaft;
+  /** How long an operation may wait to be applied before the server answers timeout. */
+  readonly applyTimeoutMs?: number;
+  /** While an operation waits, how often the server checks that it still leads in its term. */
+  readonly leadershipCheckMs?: number;
+  /** Operations that may wait at once; more are refused with {@linkcode ERR_TIMEOUT}. */
+  readonly maxWaitingOperations?: number;
+}
+
+/** An operation handed to Raft, waiting for its index to be applied. */
+interface Waiter {
+  readonly command: KvCommand;
+  readonly index: number;
+  readonly term: number;
+  readonly deadlineMs: number;
+  readonly resolve: (reply: KvReply) => void;
+  timer: TimerHandle;
+}
+
+/** One replica of the key/value service, with its Raft peer inside. */
+export class KvServer {
+  /** This server's id. */
+  readonly id: number;
+  /** The client-facing RPC methods (register them with the Raft peer's on the same server). */
+  readonly handlers: RpcHandlers;
+  readonly #clock: Clock;
+  readonly #maxRaftStateBytes: number;
+  readonly #applyTimeoutMs: number;
+  readonly #leadershipCheckMs: number;
+  readonly #maxWaitingOperations: number;
+  readonly #machine = new KvStateMachine();
+  /** Waiting operations by log index: at most one per index. */
+  readonly #waiters = new Map<number, Waiter>();
+  readonly #raft: KvRaft;
+  #killed = false;
+  #lastSnapshotIndex = 0;
+  /** The persisted size seen when the last snapshot was asked for (-1: none asked for yet). */
+  #raftStateSizeAtSnapshot = -1;
+
+  /** Restores the state from `config.snapshot` and starts the Raft peer. */
+  constructor(config: KvServerConfig) {
+    this.id = config.id;
+    this.#clock = config.clock;
+    this.#maxRaftStateBytes = config.maxRaftStateBytes;
+    this.#applyTimeoutMs = config.applyTimeoutMs ?? DEFAULT_APPLY_TIMEOUT_MS;
+    this.#leadershipCheckMs = config.leadershipCheckMs ?? DEFAULT_LEADERSHIP_CHECK_MS;
+    this.#maxWaitingOperations = config.maxWaitingOperations ?? DEFAULT_MAX_WAITING_OPERATIONS;
+    assert(
+      this.#maxRaftStateBytes === -1 || this.#maxRaftStateBytes > 0,
+      `Server ${this.id} cannot keep its Raft state below ${this.#maxRaftStateBytes} bytes`,
+    );
+    assert(this.#applyTimeoutMs > 0, `Apply timeout of ${this.#applyTimeoutMs} ms is not positive`);
+    assert(
+      this.#leadershipCheckMs > 0,
+      `Check every ${this.#leadershipCheckMs} ms is not positive`,
+    );
+    if (config.snapshot !== null && config.snapshot.byteLength > 0) {
+      this.#machine.restoreSnapshot(config.snapshot);
+      this.#lastSnapshotIndex = this.#machine.appliedIndex;
+    }
+    this.handlers = {
+      [KV_OPERATION_METHOD]: (args: unknown) => this.#receive(args),
+    };
+    this.#raft = config.makeRaft((message) => this.#apply(message));
+  }
+
+  /** The last log index applied to the key/value state. */
+  get appliedIndex(): number {
+    return this.#machine.appliedIndex;
+  }
+
+  /** Whether `kill()` was called. */
+  get killed(): boolean {
+    return this.#killed;
+  }
+
+  /** The Raft peer's term and whether it believes it leads. */
+  raftState(): RaftState {
+    return this.#raft.getState();
+  }
+
+  /** Stops the server and its Raft peer; waiting operations are answered wrong-leader. */
+  kill(): void {
+    if (this.#killed) return;
+    this.#killed = true;
+    this.#raft.kill();
+    for (const waiter of [...this.#waiters.values()]) this.#answer(waiter, ERR_WRONG_LEADER, "");
+  }
+
+  #receive(args: unknown): KvReply | Promise<KvReply> {
+    const problem = commandProblem(args);
+    if (problem !== null) throw new Error(`Server ${this.id} refused an operation: ${problem}`);
+    if (this.#killed) return { err: ERR_WRONG_LEADER, value: "" };
+    const received = args as KvCommand;
+    // Only the fields the log needs, whatever else the caller sent.
+    const command: KvCommand = {
+      clientId: received.clientId,
+      sequence: received.sequence,
+      kind: received.kind,
+      key: received.key,
+      value: received.value,
+    };
+    if (this.#waiters.size >= this.#maxWaitingOperations) return { err: ERR_TIMEOUT, value: "" };
+    const started = this.#raft.start(command);
+    if (!started.isLeader) return { err: ERR_WRONG_LEADER, value: "" };
+    assert(
+      started.index > this.#machine.appliedIndex,
+      `Server ${this.id} got index ${started.index} for a new entry, but applied up to ${this.#machine.appliedIndex}`,
+    );
+    return new Promise((resolve) => {
+      const replaced = this.#waiters.get(started.index);
+      // An older leadership's entry at this index was overwritten: it can never be applied.
+      if (replaced !== undefined) this.#answer(replaced, ERR_WRONG_LEADER, "");
+      const waiter: Waiter = {
+        command,
+        index: started.index,
+        term: started.term,
+        deadlineMs: this.#clock.now() + this.#applyTimeoutMs,
+        resolve,
+        timer: null,
+      };
+      this.#waiters.set(started.index, waiter);
+      this.#armCheck(waiter);
+    });
+  }
+
+  /** Wakes the waiter at its next leadership check, or at its deadline if that comes first. */
+  #armCheck(waiter: Waiter): void {
+    const delayMs = Math.min(this.#leadershipCheckMs, waiter.deadlineMs - this.#clock.now());
+    waiter.timer = this.#clock.setTimeout(() => this.#check(waiter), delayMs);
+  }
+
+  #check(waiter: Waiter): void {
+    waiter.timer = null;
+    if (this.#waiters.get(waiter.index) !== waiter) return;
+    const state = this.#raft.getState();
+    // A new term means a new leader may have replaced the entry; the clerk will find out.
+    if (!state.isLeader || state.term !== waiter.term) {
+      this.#answer(waiter, ERR_WRONG_LEADER, "");
+    } else if (this.#clock.now() >= waiter.deadlineMs) {
+      this.#answer(waiter, ERR_TIMEOUT, "");
+    } else {
+      this.#armCheck(waiter);
+    }
+  }
+
+  #answer(waiter: Waiter, err: KvReply["err"], value: string): void {
+    assert(this.#waiters.get(waiter.index) === waiter, `Waiter at ${waiter.index} is not listed`);
+    this.#waiters.delete(waiter.index);
+    this.#clock.clearTimeout(waiter.timer);
+    waiter.timer = null;
+    waiter.resolve({ err, value });
+  }
+
+  #apply(message: ApplyMessage): void {
+    if (this.#killed) return;
+    if ("snapshotValid" in message) {
+      this.#applySnapshot(message.snapshot, message.snapshotIndex);
+      return;
+    }
+    const index = message.commandIndex;
+    // Covered by the snapshot this server started from or installed.
+    if (index <= this.#machine.appliedIndex) return;
+    const command = message.command;
+    const problem = commandProblem(command);
+    let result = "";
+    if (problem === null) result = this.#machine.apply(index, command as KvCommand);
+    else this.#machine.skip(index);
+    const waiter = this.#waiters.get(index);
+    if (waiter !== undefined) {
+      const applied = command as KvCommand;
+      const same = problem === null && message.commandTerm === waiter.term &&
+        applied.clientId === waiter.command.clientId &&
+        applied.sequence === waiter.command.sequence;
+      this.#answer(waiter, same ? OK : ERR_WRONG_LEADER, same ? result : "");
+    }
+    this.#maybeSnapshot();
+  }
+
+  #applySnapshot(snapshot: Uint8Array, snapshotIndex: number): void {
+    if (snapshotIndex <= this.#machine.appliedIndex) return;
+    this.#machine.restoreSnapshot(snapshot);
+    assert(
+      this.#machine.appliedIndex === snapshotIndex,
+      `Server ${this.id} got snapshot ${snapshotIndex} holding state up to ${this.#machine.appliedIndex}`,
+    );
+    this.#lastSnapshotIndex = snapshotIndex;
+    // Their entries are inside the snapshot or were replaced: which, this server cannot tell.
+    for (const waiter of [...this.#waiters.values()]) {
+      if (waiter.index <= snapshotIndex) this.#answer(waiter, ERR_WRONG_LEADER, "");
+    }
+  }
+
+  /**
+   * Hands Raft a snapshot once its persisted state nears the limit. Raft persists the trimmed
+   * log only after this apply batch, so until the persisted size changes it still shows the
+   * size before the last snapshot: asking again then would only encode the state once more.
+   */
+  #maybeSnapshot(): void {
+    if (this.#maxRaftStateBytes === -1) return;
+    const size = this.#raft.raftStateSize();
+    if (size < this.#maxRaftStateBytes * SNAPSHOT_THRESHOLD_FRACTION) return;
+    if (this.#machine.appliedIndex <= this.#lastSnapshotIndex) return;
+    if (size === this.#raftStateSizeAtSnapshot) return;
+    this.#raft.snapshot(this.#machine.appliedIndex, this.#machine.encodeSnapshot());
+    this.#lastSnapshotIndex = this.#machine.appliedIndex;
+    this.#raftStateSizeAtSnapshot = size;
+  }
+}
