@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { kvSuite } from "../tests/kv_suite.ts";
 import { mrSuite } from "../tests/mr_suite.ts";
 import { raftSuite } from "../tests/raft_suite.ts";
 import { simSuite } from "../tests/sim_suite.ts";
@@ -10,6 +11,7 @@ import type { LabTest } from "../tests/suite.ts";
 
 /** Every suite by the name `dsys test` takes. */
 export const SUITES: Readonly<Record<string, readonly LabTest[]>> = {
+  kv: kvSuite,
   mr: mrSuite,
   raft: raftSuite,
   sim: simSuite,

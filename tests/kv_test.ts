@@ -1,0 +1,4 @@
+import { kvSuite } from "./kv_suite.ts";
+import { registerSuite } from "./register.ts";
+
+registerSuite(kvSuite);
