@@ -1,0 +1,46 @@
+/**
+ * A linearizability checker for key/value histories (Get, Put, Append on string values), used by
+ * the KV lab suites and the real-cluster tests to check every history they record.
+ *
+ * ```ts
+ * import { assertLinearizable, HistoryRecorder } from "./linearizability/mod.ts";
+ *
+ * const recorder = new HistoryRecorder(clock);
+ * const pending = recorder.begin(clientId, "append", "k", "x");
+ * // ... the operation runs ...
+ * recorder.end(pending);
+ * assertLinearizable(recorder.history(), { timeoutMs: 5_000 }); // throws if illegal or undecided
+ * ```
+ *
+ * @module
+ */
+export {
+  assertLinearizable,
+  type AssertOptions,
+  checkHistory,
+  type CheckOptions,
+  type CheckResult,
+  DEFAULT_MAX_MEMO_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  type KeyCheck,
+  LinearizabilityError,
+  type Verdict,
+} from "./checker.ts";
+export {
+  describeOperation,
+  HistoryRecorder,
+  isUnknownOutcome,
+  type Operation,
+  type OperationKind,
+  partitionByKey,
+  type PendingOperation,
+  UNKNOWN_RETURN_MS,
+  validateHistory,
+} from "./history.ts";
+export { type ModelStep, replay, stepModel } from "./kv_model.ts";
+export { renderHtml, type RenderOptions, writeHtml } from "./visualize.ts";
+export {
+  DEFAULT_GENERATOR_OPTIONS,
+  generateHistory,
+  type GeneratorOptions,
+} from "./history_generator.ts";

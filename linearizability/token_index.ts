@@ -1,0 +1,62 @@
+/**
+ * Recognises written values that can be told apart inside any concatenation of them, as test
+ * clients usually write them (`x 3 17 y`, `[3.17]`): every value starts with a marker character
+ * that occurs nowhere else in any value, values are distinct, and none is a prefix of another.
+ * Then a value read splits at the markers into exactly the values it is made of, so whether a
+ * write's effect is in a read value can be answered by looking, not by searching.
+ *
+ * @module
+ */
+
+/** Tells which writes a read value is made of, for values that have markers. */
+export class TokenIndex {
+  readonly #writerOf: Map<string, number>;
+  readonly #markers: Set<number>;
+
+  private constructor(writerOf: Map<string, number>, markers: Set<number>) {
+    this.#writerOf = writerOf;
+    this.#markers = markers;
+  }
+
+  /**
+   * Builds the index of the written values (`values[i]` is what operation `i` wrote, or null
+   * for a read); null unless the values have markers as described in the module comment.
+   */
+  static build(values: readonly (string | null)[]): TokenIndex | null {
+    const writerOf = new Map<string, number>();
+    const markers = new Set<number>();
+    for (let operation = 0; operation < values.length; operation++) {
+      const value = values[operation];
+      if (value === null) continue;
+      if (value.length === 0 || writerOf.has(value)) return null;
+      writerOf.set(value, operation);
+      markers.add(value.charCodeAt(0));
+    }
+    for (const value of writerOf.keys()) {
+      for (let index = 1; index < value.length; index++) {
+        if (markers.has(value.charCodeAt(index))) return null;
+      }
+    }
+    // In sorted order a value is followed by the values it is a prefix of, if any.
+    const sorted = [...writerOf.keys()].sort();
+    for (let index = 1; index < sorted.length; index++) {
+      if (sorted[index].startsWith(sorted[index - 1])) return null;
+    }
+    return new TokenIndex(writerOf, markers);
+  }
+
+  /** The operations whose value occurs in `text` between markers (or at its end). */
+  writersIn(text: string): Set<number> {
+    const writers = new Set<number>();
+    let start = -1;
+    for (let index = 0; index <= text.length; index++) {
+      if (index < text.length && !this.#markers.has(text.charCodeAt(index))) continue;
+      if (start !== -1) {
+        const writer = this.#writerOf.get(text.slice(start, index));
+        if (writer !== undefined) writers.add(writer);
+      }
+      start = index;
+    }
+    return writers;
+  }
+}
