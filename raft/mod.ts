@@ -1,10 +1,15 @@
 /**
- * Raft for dsys: the pure state machine ({@linkcode RaftCore}), its log and its messages. The
- * drivers, storage and the lab's API build on these; see core.ts for the driver contract.
+ * Raft for dsys: the pure state machine ({@linkcode RaftCore}), its log and its messages; the
+ * driver ({@linkcode RaftNode}) that connects a core to a clock, peers and storage; the lab's
+ * in-memory {@linkcode Persister} and API (`make`). See core.ts for the driver contract.
  *
  * @module
  */
 export * from "./core.ts";
 export * from "./log.ts";
 export * from "./messages.ts";
+export * from "./node.ts";
+export * from "./storage.ts";
+export * from "./persister.ts";
+export * from "./lab.ts";
 export type { Random } from "../util/random.ts";
