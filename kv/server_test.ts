@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { Simulation } from "../sim/simulation.ts";
+import type { ApplyMessage, RaftState, StartResult } from "../raft/lab.ts";
+import { KvStateMachine } from "./state_machine.ts";
+import type { KvCommand } from "./state_machine.ts";
+import { type KvRaft, KvServer, type KvServerConfig } from "./server.ts";
+import {
+  ERR_TIMEOUT,
+  ERR_WRONG_LEADER,
+  KV_OPERATION_METHOD,
+  type KvReply,
+  OK,
+} from "./protocol.ts";
+
+/** A Raft peer the test drives by hand: it logs what is started and applies what it is told. */
+class FakeRaft implements KvRaft {
+  term = 1;
+  isLeader = true;
+  stateSize = 0;
+  lastIndex = 0;
+  killed = false;
+  readonly started: KvCommand[] = [];
+  readonly snapshots: { index: number; bytes: Uint8Array }[] = [];
+  apply: (message: ApplyMessage) => void = () => {};
+
+  start(command: unknown): StartResult {
+    if (!this.isLeader) return { index: -1, term: this.term, isLeader: false };
+    this.started.push(command as KvCommand);
+    this.lastIndex++;
+    return { index: this.lastIndex, term: this.term, isLeader: true };
+  }
+
+  getState(): RaftState {
+    return { term: this.term, isLeader: this.isLeader };
+  }
+
+  snapshot(index: number, bytes: Uint8Array): void {
+    this.snapshots.push({ index, bytes });
+  }
+
+  raftStateSize(): number {
+    return this.stateSize;
+  }
+
+  kill(): void {
+    this.killed = true;
+  }
+
+  commit(index: number, command: KvCommand, term = this.term): void {
+    this.apply({ commandValid: true, command, commandIndex: index, commandTerm: term });
+  }
+}
+
+function setUp(options: Partial<KvServerConfig> = {}) {
+  const simulation = new Simulation(1);
+  const raft = new FakeRaft();
+  const server = new KvServer({
+    id: 0,
+    clock: simulation,
+    maxRaftStateBytes: -1,
+    snapshot: null,
+    makeRaft: (apply) => {
+      raft.apply = apply;
+      return raft;
+    },
+    ...options,
+  });
+  const call = (command: KvCommand) =>
+    Promise.resolve(server.handlers[KV_OPERATION_METHOD](command) as KvReply | Promise<KvReply>);
+  return { simulation, raft, server, call };
+}
+
+function op(clientId: number, sequence: number, kind: KvCommand["kind"], key: string, value = "") {
+  return { clientId, sequence, kind, key, value };
+}
+
+Deno.test("the server answers when its own operation is applied at its index", async () => {
+  const { simulation, raft, call } = setUp();
+  await simulation.run(async () => {
+    const put = call(op(1, 1, "put", "k", "v"));
+    const get = call(op(2, 1, "get", "k"));
+    assert.deepEqual(raft.started.map((command) => command.kind), ["put", "get"]);
+    raft.commit(1, raft.started[0]);
+    raft.commit(2, raft.started[1]);
+    assert.deepEqual(await put, { err: OK, value: "" });
+    assert.deepEqual(await get, { err: OK, value: "v" });
+  });
+});
+
+Deno.test("another operation or another term at the index means wrong leader", async () => {
+  const { simulation, raft, call } = setUp();
+  await simulation.run(async () => {
+    const first = call(op(1, 1, "put", "k", "mine"));
+    raft.commit(1, op(9, 1, "put", "k", "theirs"));
+    assert.deepEqual(await first, { err: ERR_WRONG_LEADER, value: "" });
+    const second = call(op(1, 1, "put", "k", "mine"));
+    raft.commit(2, raft.started[1], raft.term + 1);
+    assert.deepEqual(await second, { err: ERR_WRONG_LEADER, value: "" });
+  });
+});
+
+Deno.test("a follower answers wrong leader at once, and nothing is started", async () => {
+  const { simulation, raft, call } = setUp();
+  raft.isLeader = false;
+  const reply = await simulation.run(() => call(op(1, 1, "get", "k")));
+  assert.deepEqual(reply, { err: ERR_WRONG_LEADER, value: "" });
+  assert.equal(raft.started.length, 0);
+});
+
+Deno.test("a waiting operation times out, or fails sooner when leadership is lost", async () => {
+  const { simulation, raft, call } = setUp({ applyTimeoutMs: 500, leadershipCheckMs: 100 });
+  await simulation.run(async () => {
+    const timedOut = await call(op(1, 1, "get", "k"));
+    assert.deepEqual(timedOut, { err: ERR_TIMEOUT, value: "" });
+    assert.equal(simulation.now(), 500);
+    const lost = call(op(1, 2, "get", "k"));
+    await simulation.sleep(150);
+    raft.term++;
+    assert.deepEqual(await lost, { err: ERR_WRONG_LEADER, value: "" });
+    assert.equal(simulation.now(), 700);
+  });
+});
+
+Deno.test("a replaced index answers the older operation wrong leader", async () => {
+  const { simulation, raft, call } = setUp();
+  await simulation.run(async () => {
+    const older = call(op(1, 1, "put", "k", "a"));
+    raft.lastIndex = 0;
+    raft.term++;
+    const newer = call(op(2, 1, "put", "k", "b"));
+    assert.deepEqual(await older, { err: ERR_WRONG_LEADER, value: "" });
+    raft.commit(1, raft.started[1]);
+    assert.deepEqual(await newer, { err: OK, value: "" });
+  });
+});
+
+Deno.test("the server snapshots near the limit, once per persisted size", async () => {
+  const { simulation, raft, call } = setUp({ maxRaftStateBytes: 1000 });
+  await simulation.run(async () => {
+    const replies = [call(op(1, 1, "put", "a", "1")), call(op(1, 2, "put", "b", "2"))];
+    raft.stateSize = 899;
+    raft.commit(1, raft.started[0]);
+    assert.equal(raft.snapshots.length, 0);
+    raft.stateSize = 950;
+    raft.commit(2, raft.started[1]);
+    assert.deepEqual(raft.snapshots.map((snapshot) => snapshot.index), [2]);
+    await Promise.all(replies);
+    // Raft has not persisted the trimmed log yet: the size it reports is the old one.
+    const third = call(op(1, 3, "put", "c", "3"));
+    raft.commit(3, raft.started[2]);
+    assert.equal(raft.snapshots.length, 1);
+    await third;
+    const restored = new KvStateMachine();
+    restored.restoreSnapshot(raft.snapshots[0].bytes);
+    assert.equal(restored.appliedIndex, 2);
+    assert.equal(restored.get("b"), "2");
+  });
+});
+
+Deno.test("with maxraftstate -1 the server never snapshots", async () => {
+  const { simulation, raft, call } = setUp({ maxRaftStateBytes: -1 });
+  await simulation.run(async () => {
+    raft.stateSize = 1_000_000;
+    const reply = call(op(1, 1, "put", "a", "1"));
+    raft.commit(1, raft.started[0]);
+    await reply;
+  });
+  assert.equal(raft.snapshots.length, 0);
+});
+
+Deno.test("a restarted server starts from its snapshot; an installed one replaces its state", async () => {
+  const before = new KvStateMachine();
+  before.apply(1, op(1, 1, "put", "a", "old"));
+  before.apply(2, op(1, 2, "append", "a", "+"));
+  const { simulation, raft, server, call } = setUp({ snapshot: before.encodeSnapshot() });
+  assert.equal(server.appliedIndex, 2);
+  await simulation.run(async () => {
+    raft.lastIndex = 2;
+    const waiting = call(op(3, 1, "get", "a"));
+    const leader = new KvStateMachine();
+    for (let index = 1; index <= 3; index++) leader.apply(index, op(2, index, "append", "a", "n"));
+    raft.apply({
+      snapshotValid: true,
+      snapshot: leader.encodeSnapshot(),
+      snapshotTerm: 1,
+      snapshotIndex: 3,
+    });
+    assert.deepEqual(await waiting, { err: ERR_WRONG_LEADER, value: "" });
+    assert.equal(server.appliedIndex, 3);
+    raft.lastIndex = 3;
+    const read = call(op(3, 2, "get", "a"));
+    raft.commit(4, raft.started[1]);
+    assert.deepEqual(await read, { err: OK, value: "nnn" });
+  });
+});
+
+Deno.test("kill stops Raft and answers waiting operations", async () => {
+  const { simulation, raft, server, call } = setUp();
+  await simulation.run(async () => {
+    const waiting = call(op(1, 1, "get", "k"));
+    server.kill();
+    assert.deepEqual(await waiting, { err: ERR_WRONG_LEADER, value: "" });
+  });
+  assert.ok(raft.killed);
+  assert.ok(server.killed);
+  assert.throws(() => server.handlers[KV_OPERATION_METHOD]({ key: 1 }), /refused an operation/);
+});
