@@ -12,6 +12,20 @@ import { runTests, summaryLine } from "./tests/runner.ts";
 import { parseAddress } from "./rpc/mod.ts";
 import { loadApp, runCoordinator, runMrBench, runSequential, runWorker } from "./mr/mod.ts";
 import { errorText } from "./rpc/codec.ts";
+import { DEFAULT_CLUSTER_ID } from "./raft/file_storage.ts";
+import { parsePeers } from "./commands/peer_process.ts";
+import { runKvServer } from "./commands/kv_server.ts";
+import { runRaftPeer } from "./commands/raft_peer.ts";
+import {
+  DEFAULT_OPERATION_TIMEOUT_MS,
+  EXIT_UNKNOWN_OUTCOME,
+  type KvOperation,
+  parseServers,
+  runKvOperation,
+  runKvShell,
+  runStatus,
+} from "./commands/kv.ts";
+import { DEFAULT_STATUS_TIMEOUT_MS } from "./kv/status.ts";
 
 const DEFAULT_COORDINATOR = "127.0.0.1:7070";
 
@@ -91,6 +105,8 @@ function buildProgram() {
       });
     });
 
+  addClusterCommands(program);
+
   program.command("test")
     .description("Run a lab test suite.")
     .addArgument(new Command().createArgument("<suite>", "which suite").choices(SUITE_NAMES))
@@ -138,6 +154,111 @@ function buildProgram() {
       await runDemo();
     });
   return program;
+}
+
+/** The real-cluster commands: raft-peer, kv-server, kv, status. */
+function addClusterCommands(program: Command) {
+  program.command("raft-peer")
+    .description(
+      "Run a Raft peer replicating opaque commands (Raft.Propose); logs role and term changes.",
+    )
+    .requiredOption("--id <id>", "this peer's index in --peers", integerOption(0))
+    .requiredOption("--peers <addresses>", "every peer's host:port or unix:/path, comma-separated")
+    .requiredOption("--data <dir>", "this peer's data folder (created if missing)")
+    .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
+    .option("--log-applies", "log one line per applied command", false)
+    .action(async (options) => {
+      await runRaftPeer({
+        id: options.id,
+        peers: parsePeers(options.peers, options.id),
+        dataDir: options.data,
+        cluster: options.cluster,
+        logApplies: options.logApplies,
+      });
+    });
+
+  program.command("kv-server")
+    .description(
+      "Run a key/value server with its Raft peer inside; listens on the --peers entry of --id.",
+    )
+    .requiredOption("--id <id>", "this server's index in --peers", integerOption(0))
+    .requiredOption(
+      "--peers <addresses>",
+      "every server's host:port or unix:/path, comma-separated",
+    )
+    .requiredOption("--data <dir>", "this server's data folder (created if missing)")
+    .option(
+      "--maxraftstate <bytes>",
+      "snapshot when the persisted Raft state nears this size; -1 never",
+      integerOption(-1),
+      -1,
+    )
+    .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
+    .action(async (options) => {
+      if (options.maxraftstate === 0) throw new Error("--maxraftstate must be -1 or positive");
+      await runKvServer({
+        id: options.id,
+        peers: parsePeers(options.peers, options.id),
+        dataDir: options.data,
+        cluster: options.cluster,
+        maxRaftStateBytes: options.maxraftstate,
+      });
+    });
+
+  const kv = program.command("kv")
+    .description(
+      `Run key/value operations against a cluster. Exit codes: 0 done, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out: the write may or may not have happened), 1 other errors.`,
+    )
+    .requiredOption("--servers <addresses>", "the servers' addresses, comma-separated")
+    .addOption(
+      new Option("--timeout <seconds>", "give up an operation after this long (exit 2)")
+        .argParser(secondsOption())
+        .default(DEFAULT_OPERATION_TIMEOUT_MS, `${DEFAULT_OPERATION_TIMEOUT_MS / 1000}`),
+    );
+  const operate = async (operation: KvOperation) => {
+    const options = kv.opts();
+    const code = await runKvOperation(parseServers(options.servers), operation, options.timeout);
+    if (code !== 0) Deno.exitCode = code;
+  };
+  kv.command("get").description("Print the value of a key (empty if missing).")
+    .argument("<key>").action((key) => operate({ kind: "get", key, value: "" }));
+  kv.command("put").description("Set a key.")
+    .argument("<key>").argument("<value>")
+    .action((key, value) => operate({ kind: "put", key, value }));
+  kv.command("append").description("Append to a key's value.")
+    .argument("<key>").argument("<value>")
+    .action((key, value) => operate({ kind: "append", key, value }));
+  kv.command("shell")
+    .description(
+      'Read "get K", "put K V", "append K V" lines from stdin; print one JSON result per line (callMs/returnMs: ms since the epoch, performance.timeOrigin + performance.now()).',
+    )
+    .action(async () => {
+      const options = kv.opts();
+      await runKvShell(
+        parseServers(options.servers),
+        options.timeout,
+        Deno.stdin.readable,
+        (line) => console.log(line),
+      );
+    });
+  kv.command("status").description("Show every server's role, term, leader and indexes.")
+    .option("--json", "print JSON instead of a table", false)
+    .action(async (options) => {
+      await runStatus(parseServers(kv.opts().servers), options.json, DEFAULT_STATUS_TIMEOUT_MS);
+    });
+
+  program.command("status")
+    .description("Show the role, term, leader and indexes of kv-server or raft-peer nodes.")
+    .requiredOption("--servers <addresses>", "the nodes' addresses, comma-separated")
+    .option("--json", "print JSON instead of a table", false)
+    .addOption(
+      new Option("--timeout <seconds>", "a node silent this long is unreachable")
+        .argParser(secondsOption())
+        .default(DEFAULT_STATUS_TIMEOUT_MS, `${DEFAULT_STATUS_TIMEOUT_MS / 1000}`),
+    )
+    .action(async (options) => {
+      await runStatus(parseServers(options.servers), options.json, options.timeout);
+    });
 }
 
 function parseShard(text: string | undefined): { index: number; total: number } | undefined {

@@ -1,0 +1,268 @@
+/**
+ * `dsys kv` and `dsys status`: a client of a real key/value cluster. One operation per run
+ * (`get`, `put`, `append`), a `shell` that reads operations from standard input and prints one
+ * JSON line per result, and a status table of the nodes.
+ *
+ * Exit codes of one operation: 0 done, 2 outcome unknown (no answer in time: a put or append may
+ * or may not have happened), 1 anything else (usage, bad addresses).
+ *
+ * The shell's JSON lines carry `callMs` and `returnMs` as `performance.timeOrigin +
+ * performance.now()`: milliseconds since the Unix epoch with sub-millisecond precision, on a
+ * clock that does not jump inside one process. Lines from shells on one machine can therefore be
+ * merged into one history for the linearizability checker; an operation with `unknown: true`
+ * must be given an infinite return time there (its `returnMs` is when the shell gave up).
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { realClock } from "../util/clock.ts";
+import { unseededRandom } from "../util/random.ts";
+import { errorText } from "../rpc/codec.ts";
+import { parseAddress } from "../rpc/address.ts";
+import { connect } from "../rpc/tcp_client.ts";
+import type { RpcClient } from "../rpc/types.ts";
+import { Clerk } from "../kv/clerk.ts";
+import type { KvOperationKind } from "../kv/state_machine.ts";
+import { fetchStatuses, formatStatusTable } from "../kv/status.ts";
+
+/** Exit code of an operation whose outcome is unknown (it timed out). */
+export const EXIT_UNKNOWN_OUTCOME = 2;
+/** Default bound on one operation, retries included. */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
+/** Longest line the shell reads; longer lines are answered with an error. */
+export const MAX_SHELL_LINE_CHARS = 1024 * 1024;
+/** How long a clerk's single call may wait (servers answer within their apply timeout). */
+const CALL_TIMEOUT_MS = 2_000;
+
+/** One operation for the cluster. */
+export interface KvOperation {
+  /** get, put or append. */
+  readonly kind: KvOperationKind;
+  /** The key. */
+  readonly key: string;
+  /** The value for put and append; "" for get. */
+  readonly value: string;
+}
+
+/** How one operation ended. */
+export type OperationOutcome =
+  | { readonly ok: true; readonly output: string }
+  | { readonly ok: false; readonly unknown: boolean; readonly error: string };
+
+/**
+ * A clerk with a deadline per operation. An operation that misses it is abandoned (its clerk is
+ * closed) and the next one gets a fresh clerk with a new client id, so the abandoned operation,
+ * which may still take effect, never overlaps a later one of the same client id.
+ */
+export class DeadlineClerk {
+  readonly #clients: RpcClient[];
+  readonly #timeoutMs: number;
+  #clerk: Clerk;
+
+  /** A clerk of the servers at `servers`; each operation may take `timeoutMs`. */
+  constructor(servers: readonly string[], timeoutMs: number) {
+    assert(servers.length > 0, "Cannot make a clerk without servers");
+    assert(timeoutMs > 0, `Operation timeout of ${timeoutMs} ms is not positive`);
+    this.#clients = servers.map((address) => connect(address, { log: () => {} }));
+    this.#timeoutMs = timeoutMs;
+    this.#clerk = this.#newClerk();
+  }
+
+  /** The id of the clerk the next operation uses. */
+  get clientId(): number {
+    return this.#clerk.clientId;
+  }
+
+  /** Runs `operation` until it is applied or the deadline passes. */
+  async run(operation: KvOperation): Promise<OperationOutcome> {
+    const clerk = this.#clerk;
+    const running = runOn(clerk, operation).then(
+      (output): OperationOutcome => ({ ok: true, output }),
+      (error): OperationOutcome => ({ ok: false, unknown: true, error: errorText(error) }),
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.#timeoutMs);
+    });
+    const outcome = await Promise.race([running, late]);
+    clearTimeout(timer);
+    if (outcome !== null) return outcome;
+    clerk.close();
+    this.#clerk = this.#newClerk();
+    const seconds = this.#timeoutMs / 1000;
+    return {
+      ok: false,
+      unknown: true,
+      error: `${operation.kind} of key ${
+        JSON.stringify(operation.key)
+      } got no answer within ${seconds} s: it may or may not have taken effect`,
+    };
+  }
+
+  /** Stops every clerk and closes the connections. */
+  close(): void {
+    this.#clerk.close();
+    for (const client of this.#clients) client.close();
+  }
+
+  #newClerk(): Clerk {
+    return new Clerk(this.#clients, realClock, unseededRandom(), {
+      callTimeoutMs: Math.min(CALL_TIMEOUT_MS, this.#timeoutMs),
+    });
+  }
+}
+
+function runOn(clerk: Clerk, operation: KvOperation): Promise<string> {
+  switch (operation.kind) {
+    case "get":
+      return clerk.get(operation.key);
+    case "put":
+      return clerk.put(operation.key, operation.value).then(() => "");
+    case "append":
+      return clerk.append(operation.key, operation.value).then(() => "");
+  }
+}
+
+/**
+ * `dsys kv get|put|append`: runs one operation, prints a get's value, reports failure on
+ * standard error; returns the exit code (0, or {@linkcode EXIT_UNKNOWN_OUTCOME}).
+ */
+export async function runKvOperation(
+  servers: readonly string[],
+  operation: KvOperation,
+  timeoutMs: number,
+): Promise<number> {
+  const clerk = new DeadlineClerk(servers, timeoutMs);
+  try {
+    const outcome = await clerk.run(operation);
+    if (outcome.ok) {
+      if (operation.kind === "get") console.log(outcome.output);
+      return 0;
+    }
+    console.error(`dsys kv: ${outcome.error}`);
+    return EXIT_UNKNOWN_OUTCOME;
+  } finally {
+    clerk.close();
+  }
+}
+
+/** Reads one shell line: the operation, null for a blank or `#` comment line, or an error. */
+export function parseShellLine(line: string): KvOperation | null {
+  const text = line.trim();
+  if (text === "" || text.startsWith("#")) return null;
+  const match = /^(\S+)\s+(\S+)(?:\s(.*))?$/.exec(text);
+  const kind = match?.[1];
+  if (match === null || (kind !== "get" && kind !== "put" && kind !== "append")) {
+    throw new Error(`Cannot read ${JSON.stringify(text)}: expected get K, put K V or append K V`);
+  }
+  const value = match[3] ?? "";
+  if (kind === "get" && value !== "") {
+    throw new Error(`Cannot read ${JSON.stringify(text)}: get takes only a key`);
+  }
+  if (kind !== "get" && match[3] === undefined) {
+    throw new Error(`Cannot read ${JSON.stringify(text)}: ${kind} needs a key and a value`);
+  }
+  return { kind, key: match[2], value };
+}
+
+/** The time shells stamp operations with; see the module documentation. */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * `dsys kv shell`: one operation per input line, in order, one JSON line per result on
+ * `write`. A line that is not an operation gets `{"error": …, "ok": false}` and the shell goes on.
+ */
+export async function runKvShell(
+  servers: readonly string[],
+  timeoutMs: number,
+  input: ReadableStream<Uint8Array>,
+  write: (line: string) => void,
+): Promise<void> {
+  const clerk = new DeadlineClerk(servers, timeoutMs);
+  try {
+    for await (const line of readLines(input, MAX_SHELL_LINE_CHARS)) {
+      let operation: KvOperation | null;
+      try {
+        if (line === null) {
+          throw new Error(`Line is longer than ${MAX_SHELL_LINE_CHARS} characters`);
+        }
+        operation = parseShellLine(line);
+      } catch (error) {
+        write(JSON.stringify({ error: errorText(error), ok: false, unknown: false }));
+        continue;
+      }
+      if (operation === null) continue;
+      const clientId = clerk.clientId;
+      const callMs = wallClockMs();
+      const outcome = await clerk.run(operation);
+      const returnMs = wallClockMs();
+      write(JSON.stringify({
+        op: operation.kind,
+        key: operation.key,
+        value: operation.value,
+        output: outcome.ok ? outcome.output : "",
+        ok: outcome.ok,
+        unknown: !outcome.ok && outcome.unknown,
+        clientId,
+        callMs,
+        returnMs,
+        ...(outcome.ok ? {} : { error: outcome.error }),
+      }));
+    }
+  } finally {
+    clerk.close();
+  }
+}
+
+/** Lines of `input` without their ends; a line longer than `maxChars` comes out as null. */
+export async function* readLines(
+  input: ReadableStream<Uint8Array>,
+  maxChars: number,
+): AsyncGenerator<string | null> {
+  let pending = "";
+  let overlong = false;
+  for await (const text of input.pipeThrough(new TextDecoderStream())) {
+    pending += text;
+    let newline = pending.indexOf("\n");
+    while (newline >= 0) {
+      const line = pending.slice(0, newline).replace(/\r$/, "");
+      pending = pending.slice(newline + 1);
+      yield overlong || line.length > maxChars ? null : line;
+      overlong = false;
+      newline = pending.indexOf("\n");
+    }
+    if (pending.length > maxChars) {
+      // Keep memory bounded: the rest of this line is dropped and the line reported as too long.
+      overlong = true;
+      pending = "";
+    }
+  }
+  if (pending !== "" || overlong) yield overlong ? null : pending;
+}
+
+/** `dsys status`: prints every node's status as a table, or as JSON with `json`. */
+export async function runStatus(
+  servers: readonly string[],
+  json: boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const rows = await fetchStatuses(servers, timeoutMs);
+  if (json) {
+    console.log(JSON.stringify(rows.map((row) => ({
+      address: row.address,
+      ...(row.status ?? { error: row.error }),
+    }))));
+  } else {
+    console.log(formatStatusTable(rows));
+  }
+}
+
+/** Parses `--servers`: comma-separated addresses; throws naming a bad one. */
+export function parseServers(text: string): string[] {
+  const servers = text.split(",").map((part) => part.trim()).filter((part) => part !== "");
+  if (servers.length === 0) throw new Error("--servers lists no address");
+  for (const server of servers) parseAddress(server);
+  return servers;
+}

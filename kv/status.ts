@@ -1,0 +1,168 @@
+/**
+ * The `Status` RPC that every real node (`kv-server` and `raft-peer`) serves, and what clients
+ * do with it: ask a list of nodes, then print one table row or JSON object per node, with the
+ * nodes that did not answer shown as unreachable. Scripts and tests read failover from it.
+ *
+ * @module
+ */
+import { errorText } from "../rpc/codec.ts";
+import { connect } from "../rpc/tcp_client.ts";
+
+/** The RPC method a node serves its {@linkcode NodeStatus} on; it takes no argument. */
+export const STATUS_METHOD = "Status";
+
+/** How long a status call may wait before the node counts as unreachable. */
+export const DEFAULT_STATUS_TIMEOUT_MS = 1_000;
+
+/** What one node says about itself. */
+export interface NodeStatus {
+  /** Which program answers: a key/value server or a bare Raft peer. */
+  readonly kind: "kv-server" | "raft-peer";
+  /** The node's id: its index in the peer list. */
+  readonly id: number;
+  /** The cluster name its data folder belongs to. */
+  readonly cluster: string;
+  /** follower, candidate or leader. */
+  readonly role: string;
+  /** The latest term the node has seen. */
+  readonly term: number;
+  /** The peer it believes leads, or -1. */
+  readonly leader: number;
+  /** The highest log index it knows to be committed. */
+  readonly commitIndex: number;
+  /** The highest log index applied to its state machine. */
+  readonly appliedIndex: number;
+  /** The last index covered by the latest snapshot it took or installed (0: none). */
+  readonly snapshotIndex: number;
+  /** Snapshots received from a leader (InstallSnapshot) since this process started. */
+  readonly snapshotsInstalled: number;
+  /** Bytes of persisted Raft state that count toward maxraftstate (hard state and live log). */
+  readonly raftStateBytes: number;
+  /** Bytes the log file has on disk, dead records included. */
+  readonly logFileBytes: number;
+  /** Commands applied since this process started. */
+  readonly appliedCommands: number;
+  /** Milliseconds since this process started serving. */
+  readonly uptimeMs: number;
+}
+
+/** One row of a status report: the node's answer, or why there was none. */
+export interface StatusRow {
+  /** The address asked. */
+  readonly address: string;
+  /** Its answer, or null when it did not answer. */
+  readonly status: NodeStatus | null;
+  /** Why it did not answer (null when it did). */
+  readonly error: string | null;
+}
+
+const NUMBER_FIELDS = [
+  "id",
+  "term",
+  "leader",
+  "commitIndex",
+  "appliedIndex",
+  "snapshotIndex",
+  "snapshotsInstalled",
+  "raftStateBytes",
+  "logFileBytes",
+  "appliedCommands",
+  "uptimeMs",
+] as const;
+
+/** Why `value` is not a {@linkcode NodeStatus}, or null when it is one. */
+export function statusProblem(value: unknown): string | null {
+  if (typeof value !== "object" || value === null) return "the status is not a map";
+  const fields = value as Record<string, unknown>;
+  if (fields.kind !== "kv-server" && fields.kind !== "raft-peer") {
+    return `the status names no known kind of node (${JSON.stringify(fields.kind)})`;
+  }
+  for (const name of NUMBER_FIELDS) {
+    if (typeof fields[name] !== "number") return `the status field ${name} is not a number`;
+  }
+  if (typeof fields.role !== "string") return "the status field role is not a string";
+  if (typeof fields.cluster !== "string") return "the status field cluster is not a string";
+  return null;
+}
+
+/** Asks every node of `addresses` for its status, all at once; never throws. */
+export async function fetchStatuses(
+  addresses: readonly string[],
+  timeoutMs = DEFAULT_STATUS_TIMEOUT_MS,
+): Promise<StatusRow[]> {
+  return await Promise.all(addresses.map((address) => fetchStatus(address, timeoutMs)));
+}
+
+/** Asks one node for its status; never throws: failures come back as the row's error. */
+export async function fetchStatus(address: string, timeoutMs: number): Promise<StatusRow> {
+  const client = connect(address, {
+    defaultTimeoutMs: timeoutMs,
+    connectTimeoutMs: timeoutMs,
+    log: () => {},
+  });
+  try {
+    const answer = await client.call(STATUS_METHOD, null, { timeoutMs });
+    const problem = statusProblem(answer);
+    if (problem !== null) return { address, status: null, error: problem };
+    return { address, status: answer as NodeStatus, error: null };
+  } catch (error) {
+    return { address, status: null, error: errorText(error) };
+  } finally {
+    client.close();
+  }
+}
+
+const TABLE_HEADINGS = [
+  "id",
+  "address",
+  "role",
+  "term",
+  "leader",
+  "commit",
+  "applied",
+  "snapshot",
+  "installed",
+  "state bytes",
+];
+
+/** `rows` as an aligned text table, one line per node, unreachable nodes said as such. */
+export function formatStatusTable(rows: readonly StatusRow[]): string {
+  const cells = rows.map((row, position) => {
+    const status = row.status;
+    if (status === null) {
+      return [String(position), row.address, `unreachable: ${row.error ?? "no answer"}`];
+    }
+    return [
+      String(status.id),
+      row.address,
+      status.role,
+      String(status.term),
+      status.leader === -1 ? "-" : String(status.leader),
+      String(status.commitIndex),
+      String(status.appliedIndex),
+      String(status.snapshotIndex),
+      String(status.snapshotsInstalled),
+      String(status.raftStateBytes),
+    ];
+  });
+  const widths = TABLE_HEADINGS.map((heading, column) =>
+    Math.max(heading.length, ...cells.map((line) => line.length > 3 ? line[column].length : 0))
+  );
+  const format = (line: readonly string[]) =>
+    line.map((cell, column) => column === line.length - 1 ? cell : cell.padEnd(widths[column]))
+      .join("  ");
+  return [format(TABLE_HEADINGS), ...cells.map(format)].join("\n");
+}
+
+/** The id of the node that leads in the highest term among the answers, or -1 when none leads. */
+export function currentLeader(rows: readonly StatusRow[]): number {
+  let leader = -1;
+  let leaderTerm = -1;
+  for (const row of rows) {
+    const status = row.status;
+    if (status === null || status.role !== "leader" || status.term <= leaderTerm) continue;
+    leader = status.id;
+    leaderTerm = status.term;
+  }
+  return leader;
+}
