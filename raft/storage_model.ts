@@ -130,79 +130,102 @@ export interface GeneratorOptions {
   readonly count: number;
   /** Largest batch of entries one request appends. Default 6. */
   readonly maxAppend?: number;
+  /** The persisted state to go on from. Default: nothing persisted. */
+  readonly start?: ModelState;
+}
+
+/** What the generator knows besides the persisted state. */
+interface GeneratorContext {
+  readonly random: Random;
+  readonly state: ModelState;
+  readonly commit: number;
+  readonly maxAppend: number;
 }
 
 /**
- * A valid sequence of persist requests for one peer, from a fresh start: a first hard state,
- * then elections and votes, appends, conflicting entries replaced above the commit index,
- * snapshots taken up to the commit index and snapshots installed past it.
+ * A valid sequence of persist requests for one peer, from a fresh start (a first hard state)
+ * or from a restored state: elections and votes, appends, conflicting entries replaced above
+ * the commit index, snapshots taken up to the commit index (alone or with new entries) and
+ * snapshots installed past it by leaders of the same or a newer term.
  */
 export function randomPersistRequests(random: Random, options: GeneratorOptions): PersistRequest[] {
   const maxAppend = options.maxAppend ?? 6;
   const requests: PersistRequest[] = [];
-  let state = EMPTY_STATE;
-  let commit = 0;
+  let state = options.start ?? EMPTY_STATE;
+  // All a restarted peer knows to be committed is what its snapshot covers.
+  let commit = state.snapshot?.index ?? 0;
   for (let made = 0; made < options.count; made++) {
-    const term = state.hardState?.term ?? 0;
     const last = lastIndexOf(state);
-    const snapshotIndex = state.snapshot?.index ?? 0;
     commit += random.int(last - commit + 1);
-    const termOf = (index: number) =>
-      index === snapshotIndex
-        ? state.snapshot?.term ?? 0
-        : state.entries[index - snapshotIndex - 1].term;
-    const appendFrom = (first: number, entryTerm: number, count: number): Entry[] =>
-      Array.from({ length: count }, (_, offset) => ({
-        index: first + offset,
-        term: entryTerm,
-        command: randomCommand(random, first + offset),
-      }));
-    const action = term === 0 ? 0 : random.int(10);
-    let request: PersistRequest;
-    if (action <= 1) {
-      const hardState = { term: term + 1, votedFor: random.int(6) - 1 };
-      request = random.int(2) === 0 ? { hardState } : {
-        hardState,
-        logChange: { append: appendFrom(last + 1, term + 1, 1 + random.int(maxAppend)) },
-      };
-    } else if (action <= 5) {
-      request = { logChange: { append: appendFrom(last + 1, term, 1 + random.int(maxAppend)) } };
-    } else if (action === 6 && last > commit) {
-      const after = commit + random.int(last - commit);
-      request = {
-        logChange: { truncateAfter: after, append: appendFrom(after + 1, term, 1 + random.int(3)) },
-      };
-    } else if (action <= 8 && commit > snapshotIndex) {
-      const index = snapshotIndex + 1 + random.int(commit - snapshotIndex);
-      const data = Uint8Array.from({ length: 1 + random.int(32) }, () => random.int(256));
-      request = { snapshot: { index, term: termOf(index), data } };
-    } else {
-      request = installedSnapshot(state, commit, random, termOf);
-      commit = request.snapshot?.index ?? commit;
-    }
+    const request = randomRequest({ random, state, commit, maxAppend });
+    if (request.snapshot !== undefined) commit = Math.max(commit, request.snapshot.index);
     requests.push(request);
     state = withRequest(state, request);
   }
   return requests;
 }
 
-/** A snapshot a leader installs past `commit`, with the truncation the core would ask for. */
-function installedSnapshot(
-  state: ModelState,
-  commit: number,
-  random: Random,
-  termOf: (index: number) => number,
-): PersistRequest {
+function randomRequest(context: GeneratorContext): PersistRequest {
+  const { random, state, commit, maxAppend } = context;
+  const term = state.hardState?.term ?? 0;
+  const last = lastIndexOf(state);
+  const snapshotIndex = state.snapshot?.index ?? 0;
+  const action = term === 0 ? 0 : random.int(10);
+  const batch = () => 1 + random.int(maxAppend);
+  if (action <= 1) {
+    const hardState = { term: term + 1, votedFor: random.int(6) - 1 };
+    if (random.int(2) === 0) return { hardState };
+    return { hardState, logChange: { append: newEntries(random, last + 1, term + 1, batch()) } };
+  }
+  if (action <= 5) return { logChange: { append: newEntries(random, last + 1, term, batch()) } };
+  if (action === 6 && last > commit) {
+    const after = commit + random.int(last - commit);
+    const append = newEntries(random, after + 1, term, 1 + random.int(3));
+    return { logChange: { truncateAfter: after, append } };
+  }
+  if (action <= 8 && commit > snapshotIndex) {
+    const index = snapshotIndex + 1 + random.int(commit - snapshotIndex);
+    const snapshot = { index, term: termAt(state, index), data: randomBytes(random) };
+    // A service snapshot often shares its Ready with new entries.
+    if (random.int(2) === 0) return { snapshot };
+    return { snapshot, logChange: { append: newEntries(random, last + 1, term, batch()) } };
+  }
+  return installedSnapshot(context);
+}
+
+/** A snapshot a leader installs past the commit index, with what the core would ask for. */
+function installedSnapshot(context: GeneratorContext): PersistRequest {
+  const { random, state, commit } = context;
   const term = state.hardState?.term ?? 0;
   const last = lastIndexOf(state);
   const index = commit + 1 + random.int(last - commit + 4);
-  const keep = index <= last && random.int(2) === 0;
-  const snapshotTerm = keep ? termOf(index) : term;
-  const data = Uint8Array.from({ length: 1 + random.int(32) }, () => random.int(256));
-  const snapshot = { index, term: snapshotTerm, data };
-  const conflicts = index <= last && termOf(index) !== snapshotTerm;
-  if (conflicts && index < last) {
-    return { snapshot, logChange: { truncateAfter: index, append: [] } };
+  const data = randomBytes(random);
+  if (index <= last && random.int(2) === 0) {
+    // The snapshot ends on an entry this peer has: the entries after it stay.
+    return { snapshot: { index, term: termAt(state, index), data } };
   }
-  return { snapshot };
+  // A leader of a newer term: the peer adopts the term, and its entries from the snapshot's
+  // index on conflict with the snapshot, so they go.
+  const hardState = { term: term + 1, votedFor: -1 };
+  const snapshot = { index, term: term + 1, data };
+  if (index < last) return { hardState, snapshot, logChange: { truncateAfter: index, append: [] } };
+  return { hardState, snapshot };
+}
+
+function termAt(state: ModelState, index: number): number {
+  const snapshotIndex = state.snapshot?.index ?? 0;
+  if (index === snapshotIndex) return state.snapshot?.term ?? 0;
+  return state.entries[index - snapshotIndex - 1].term;
+}
+
+function newEntries(random: Random, first: number, term: number, count: number): Entry[] {
+  return Array.from({ length: count }, (_, offset) => ({
+    index: first + offset,
+    term,
+    command: randomCommand(random, first + offset),
+  }));
+}
+
+function randomBytes(random: Random): Uint8Array {
+  return Uint8Array.from({ length: 1 + random.int(32) }, () => random.int(256));
 }
