@@ -74,6 +74,7 @@ export class KvConfig {
   readonly #clerks = new Map<Clerk, TesterClerk>();
   readonly #startMs: number;
   #endGeneration = 0;
+  #finished = false;
   #clerkCount = 0;
   #ops = 0;
   #t0 = 0;
@@ -390,8 +391,14 @@ export class KvConfig {
     );
   }
 
+  /** Whether `cleanup` ran: clerks still running then fail only because the network closed. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
   /** The lab's `cleanup`: kills every server and shuts the network. */
   cleanup(): void {
+    this.#finished = true;
     for (const clerk of this.#clerks.keys()) clerk.close();
     for (const server of this.servers) server?.kill();
     this.network.cleanup();
