@@ -31,6 +31,8 @@ export const EXIT_UNKNOWN_OUTCOME = 2;
 export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 /** Longest line the shell reads; longer lines are answered with an error. */
 export const MAX_SHELL_LINE_CHARS = 1024 * 1024;
+/** Reconnect backoff towards servers: a restarted server is used again within 200 ms. */
+const CLERK_RECONNECT_BACKOFF_MS = { initial: 10, max: 200 };
 /** How long a clerk's single call may wait (servers answer within their apply timeout). */
 const CALL_TIMEOUT_MS = 2_000;
 
@@ -63,7 +65,9 @@ export class DeadlineClerk {
   constructor(servers: readonly string[], timeoutMs: number) {
     assert(servers.length > 0, "Cannot make a clerk without servers");
     assert(timeoutMs > 0, `Operation timeout of ${timeoutMs} ms is not positive`);
-    this.#clients = servers.map((address) => connect(address, { log: () => {} }));
+    this.#clients = servers.map((address) =>
+      connect(address, { log: () => {}, reconnectBackoffMs: CLERK_RECONNECT_BACKOFF_MS })
+    );
     this.#timeoutMs = timeoutMs;
     this.#clerk = this.#newClerk();
   }

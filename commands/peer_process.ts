@@ -22,6 +22,12 @@ import { type NodeStatus, STATUS_METHOD } from "../kv/status.ts";
 
 /** Most peers a cluster may have: a bound on connections and on the peer list. */
 export const MAX_PEERS = 64;
+/**
+ * Reconnect backoff towards peers. It must stay well below the election timeout (300 ms at
+ * least): with the RPC default (up to 1 s) a restarted follower hears no heartbeat for a second,
+ * times out and deposes a healthy leader.
+ */
+const PEER_RECONNECT_BACKOFF_MS = { initial: 10, max: 100 };
 /** How often the process looks for a change of role, term or leader to log. */
 const ROLE_WATCH_MS = 10;
 
@@ -121,7 +127,9 @@ export async function runPeer(
     load: () => restored,
     persist: (request) => files.persist(request),
   };
-  const clients = options.peers.map((address) => connect(address, { log }));
+  const clients = options.peers.map((address) =>
+    connect(address, { log, reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS })
+  );
   const onFatal = (error: unknown) => {
     write(`dsys ${name}: stopped: ${errorText(error)}`);
     Deno.exit(1);

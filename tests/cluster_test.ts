@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { ChildGroup } from "../mr/child_process.ts";
 import { LocalCluster } from "../commands/local_cluster.ts";
 import { DeadlineClerk } from "../commands/kv.ts";
+import { selfCommand } from "../util/self_command.ts";
 
 /** Small enough that the writes below make the leader snapshot several times. */
 const SMALL_MAX_RAFT_STATE_BYTES = 4_000;
@@ -83,5 +84,72 @@ Deno.test("a kv-server cluster fails over when its leader is killed and catches 
     await clients.killAll();
     await cluster.stop();
     await Deno.remove(baseDir, { recursive: true });
+  }
+});
+
+/** A base port with `count` free ports from it, found by binding them. */
+function freeConsecutivePorts(count: number): number {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20_000 + Math.floor(crypto.getRandomValues(new Uint16Array(1))[0] / 2);
+    const listeners: Deno.Listener[] = [];
+    try {
+      for (let port = base; port < base + count; port++) {
+        listeners.push(Deno.listen({ hostname: "127.0.0.1", port }));
+      }
+      return base;
+    } catch {
+      // One of them is taken: try another base.
+    } finally {
+      for (const listener of listeners) listener.close();
+    }
+  }
+  throw new Error(`Found no ${count} consecutive free ports in 100 attempts`);
+}
+
+/** Runs scripts/kv_cluster.sh with `args`; throws with its output unless it exits 0. */
+async function clusterScript(dir: string, args: string[]): Promise<string> {
+  const script = new URL("../scripts/kv_cluster.sh", import.meta.url).pathname;
+  const output = await new Deno.Command("bash", {
+    args: [script, args[0], "-d", dir, ...args.slice(1)],
+    env: { DSYS: selfCommand([]).join(" ") },
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, `kv_cluster.sh ${args.join(" ")} failed: ${text}`);
+  return text;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("scripts/kv_cluster.sh starts, uses, restarts and stops a 5-node cluster", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsys-scripts-test-" });
+  const pids: number[] = [];
+  try {
+    const basePort = freeConsecutivePorts(5);
+    await clusterScript(dir, ["start", "-n", "5", "-p", String(basePort)]);
+    for (let id = 0; id < 5; id++) {
+      pids.push(Number(await Deno.readTextFile(`${dir}/node-${id}.pid`)));
+    }
+    assert.match(await clusterScript(dir, ["workload", "-k", "3"]), /3 keys put/);
+    await clusterScript(dir, ["restart", "2"]);
+    pids.push(Number(await Deno.readTextFile(`${dir}/node-2.pid`)));
+    assert.match(await clusterScript(dir, ["workload", "-k", "2"]), /2 keys put/);
+    const status = JSON.parse(await clusterScript(dir, ["status", "--json"]));
+    assert.equal(status.length, 5);
+    assert.equal(status.filter((node: { role?: string }) => node.role === "leader").length, 1);
+    await clusterScript(dir, ["stop"]);
+    for (const pid of pids) assert.equal(processExists(pid), false, `process ${pid} is gone`);
+  } finally {
+    for (const pid of pids) {
+      if (processExists(pid)) Deno.kill(pid, "SIGKILL");
+    }
+    await Deno.remove(dir, { recursive: true });
   }
 });
