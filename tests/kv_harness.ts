@@ -49,6 +49,8 @@ export class LabFailure extends Error {
 /** A clerk made by the tester, with the names of its ends (one per server). */
 interface TesterClerk {
   readonly clerk: Clerk;
+  /** The clerk's number in order of creation: its client in the history. */
+  readonly number: number;
   /** End names, indexed by server (not in the clerk's shuffled order). */
   readonly endNames: readonly string[];
 }
@@ -203,7 +205,7 @@ export class KvConfig {
       return end;
     });
     const clerk = new Clerk(this.#shuffled(ends), this.simulation, this.simulation.random);
-    this.#clerks.set(clerk, { clerk, endNames });
+    this.#clerks.set(clerk, { clerk, number: clerkNumber, endNames });
     this.connectClient(clerk, to);
     return clerk;
   }
@@ -213,7 +215,6 @@ export class KvConfig {
     const entry = this.#tester(clerk);
     clerk.close();
     for (const endName of entry.endNames) this.network.enable(endName, false);
-    this.#clerks.delete(clerk);
   }
 
   /** The lab's `ConnectClient`: the clerk reaches exactly the servers of `to`. */
@@ -308,24 +309,24 @@ export class KvConfig {
   // -------------------------------------------------------------------------------------------
   // Operations, counted and recorded
 
-  /** The lab's `Get`: counts the operation; with `record`, adds it to the history. */
-  async get(clerk: Clerk, key: string, record: boolean, client: number): Promise<string> {
-    return await this.#operation(clerk, "get", key, "", record, client);
+  /** The lab's `Get`: counted, and recorded in the history under the clerk's number. */
+  async get(clerk: Clerk, key: string): Promise<string> {
+    return await this.#operation(clerk, "get", key, "");
   }
 
   /** The lab's `Put`. */
-  async put(clerk: Clerk, key: string, value: string, record: boolean, client: number) {
-    await this.#operation(clerk, "put", key, value, record, client);
+  async put(clerk: Clerk, key: string, value: string): Promise<void> {
+    await this.#operation(clerk, "put", key, value);
   }
 
   /** The lab's `Append`. */
-  async append(clerk: Clerk, key: string, value: string, record: boolean, client: number) {
-    await this.#operation(clerk, "append", key, value, record, client);
+  async append(clerk: Clerk, key: string, value: string): Promise<void> {
+    await this.#operation(clerk, "append", key, value);
   }
 
-  /** The lab's `check`: a Get (not recorded) must read `value`. */
+  /** The lab's `check`: a Get must read `value`. */
   async check(clerk: Clerk, key: string, value: string): Promise<void> {
-    const got = await this.get(clerk, key, false, -1);
+    const got = await this.get(clerk, key);
     if (got !== value) this.fatal(`Get(${key}): expected:\n${value}\nreceived:\n${got}`);
   }
 
@@ -334,16 +335,14 @@ export class KvConfig {
     kind: OperationKind,
     key: string,
     value: string,
-    record: boolean,
-    client: number,
   ): Promise<string> {
-    const pending = record ? this.history.begin(client, kind, key, value) : null;
+    const pending = this.history.begin(this.#tester(clerk).number, kind, key, value);
     let output = "";
     if (kind === "get") output = await clerk.get(key);
     else if (kind === "put") await clerk.put(key, value);
     else await clerk.append(key, value);
     this.#ops++;
-    if (pending !== null) this.history.end(pending, output);
+    this.history.end(pending, output);
     return output;
   }
 

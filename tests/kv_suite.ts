@@ -1,8 +1,9 @@
 /**
  * The lab's key/value tests (kvraft/test_test.go of 6.824, 2022, parts 3A and 3B), ported with
  * the lab's names, steps and constants, on virtual time (see tests/kv_harness.ts). Goroutines
- * become async functions running side by side on the simulation. Unlike the lab, a
- * linearizability check that cannot decide fails the test.
+ * become async functions running side by side on the simulation. Unlike the lab, every test's
+ * operations are recorded and checked for linearizability (the lab checks the generic tests'
+ * only), and a check that cannot decide fails the test.
  *
  * @module
  */
@@ -112,20 +113,20 @@ async function genericClient(
 ): Promise<number> {
   let j = 0;
   let last = "";
-  if (!g.randomKeys) await cfg.put(clerk, String(client), last, true, client);
+  if (!g.randomKeys) await cfg.put(clerk, String(client), last);
   while (!done()) {
     const key = g.randomKeys ? String(cfg.randomInt(g.clients)) : String(client);
     const newValue = `x ${client} ${j} y`;
     if (cfg.randomInt(1000) < 500) {
-      await cfg.append(clerk, key, newValue, true, client);
+      await cfg.append(clerk, key, newValue);
       if (!g.randomKeys) last += newValue;
       j++;
     } else if (g.randomKeys && cfg.randomInt(1000) < 100) {
       // Only with random keys: a put would break the check of gets below.
-      await cfg.put(clerk, key, newValue, true, client);
+      await cfg.put(clerk, key, newValue);
       j++;
     } else {
-      const value = await cfg.get(clerk, key, true, client);
+      const value = await cfg.get(clerk, key);
       if (!g.randomKeys && value !== last) {
         cfg.fatal(`get wrong value, key ${key}, wanted:\n${last}\n, got\n${value}\n`);
       }
@@ -167,7 +168,7 @@ async function genericIteration(cfg: KvConfig, g: Generic, checker: Clerk): Prom
   }
   for (let client = 0; client < g.clients; client++) {
     const appends = await clients[client];
-    const value = await cfg.get(checker, String(client), true, g.clients);
+    const value = await cfg.get(checker, String(client));
     if (!g.randomKeys) checkClientAppends(cfg, client, value, appends);
   }
   if (g.maxraftstate > 0) {
@@ -220,11 +221,11 @@ function speedTest(part: string, maxraftstate: number): LabTest {
         const clerk = cfg.makeClient(cfg.all());
         cfg.begin(`Test: ops complete fast enough (${part})`);
         // Once the first operation completes, a leader is elected and the servers are ready.
-        await cfg.get(clerk, "x", false, -1);
+        await cfg.get(clerk, "x");
         const startMs = cfg.simulation.now();
-        for (let i = 0; i < SPEED_OPS; i++) await cfg.append(clerk, "x", `x 0 ${i} y`, false, -1);
+        for (let i = 0; i < SPEED_OPS; i++) await cfg.append(clerk, "x", `x 0 ${i} y`);
         const durationMs = cfg.simulation.now() - startMs;
-        const value = await cfg.get(clerk, "x", false, -1);
+        const value = await cfg.get(clerk, "x");
         checkClientAppends(cfg, 0, value, SPEED_OPS);
         const perOpMs = durationMs / SPEED_OPS;
         const limitMs = HEARTBEAT_INTERVAL_MS / OPS_PER_INTERVAL;
@@ -236,6 +237,7 @@ function speedTest(part: string, maxraftstate: number): LabTest {
           );
         }
         cfg.log(`  ${perOpMs.toFixed(2)} simulated ms per operation (limit ${limitMs.toFixed(1)})`);
+        cfg.checkLinearizable();
         cfg.end();
       }),
   };
@@ -259,16 +261,17 @@ const unreliableOneKey: LabTest = {
     runKvTest(context, { servers: 3, unreliable: true, maxraftstate: -1 }, async (cfg) => {
       const clerk = cfg.makeClient(cfg.all());
       cfg.begin("Test: concurrent append to same key, unreliable (3A)");
-      await cfg.put(clerk, "k", "", false, -1);
+      await cfg.put(clerk, "k", "");
       const clients = 5;
       const upto = 10;
       await Promise.all(spawnClients(cfg, clients, async (me, myClerk) => {
         for (let n = 0; n < upto; n++) {
-          await cfg.append(myClerk, "k", `x ${me} ${n} y`, false, -1);
+          await cfg.append(myClerk, "k", `x ${me} ${n} y`);
         }
       }));
-      const value = await cfg.get(clerk, "k", false, -1);
+      const value = await cfg.get(clerk, "k");
       checkConcurrentAppends(cfg, value, new Array(clients).fill(upto));
+      cfg.checkLinearizable();
       cfg.end();
     }),
 };
@@ -280,7 +283,7 @@ const onePartition: LabTest = {
   run: (context) =>
     runKvTest(context, { servers: 5, unreliable: false, maxraftstate: -1 }, async (cfg) => {
       const clerk = cfg.makeClient(cfg.all());
-      await cfg.put(clerk, "1", "13", false, -1);
+      await cfg.put(clerk, "1", "13");
 
       cfg.begin("Test: progress in majority (3A)");
       const { p1, p2 } = cfg.makePartition();
@@ -288,7 +291,7 @@ const onePartition: LabTest = {
       const clerkP1 = cfg.makeClient(p1);
       const clerkP2a = cfg.makeClient(p2);
       const clerkP2b = cfg.makeClient(p2);
-      await cfg.put(clerkP1, "1", "14", false, -1);
+      await cfg.put(clerkP1, "1", "14");
       await cfg.check(clerkP1, "1", "14");
       cfg.end();
 
@@ -296,13 +299,13 @@ const onePartition: LabTest = {
       let done0 = false;
       let done1 = false;
       // Settles with whether the operation completed; a clerk closed at cleanup counts as not.
-      const put15 = cfg.put(clerkP2a, "1", "15", false, -1).then(() => done0 = true, () => false);
-      const get1 = cfg.get(clerkP2b, "1", false, -1).then(() => done1 = true, () => false);
+      const put15 = cfg.put(clerkP2a, "1", "15").then(() => done0 = true, () => false);
+      const get1 = cfg.get(clerkP2b, "1").then(() => done1 = true, () => false);
       await cfg.sleep(1000);
       if (done0) cfg.fatal("Put in minority completed");
       if (done1) cfg.fatal("Get in minority completed");
       await cfg.check(clerkP1, "1", "14");
-      await cfg.put(clerkP1, "1", "16", false, -1);
+      await cfg.put(clerkP1, "1", "16");
       await cfg.check(clerkP1, "1", "16");
       cfg.end();
 
@@ -315,6 +318,7 @@ const onePartition: LabTest = {
       if (!await Promise.race([put15, deadline])) cfg.fatal("Put did not complete");
       if (!await Promise.race([get1, deadline])) cfg.fatal("Get did not complete");
       await cfg.check(clerk, "1", "15");
+      cfg.checkLinearizable();
       cfg.end();
     }),
 };
@@ -328,32 +332,33 @@ const snapshotRpc: LabTest = {
       const maxraftstate = 1000;
       const clerk = cfg.makeClient(cfg.all());
       cfg.begin("Test: InstallSnapshot RPC (3B)");
-      await cfg.put(clerk, "a", "A", false, -1);
+      await cfg.put(clerk, "a", "A");
       await cfg.check(clerk, "a", "A");
       // A bunch of puts into the majority partition.
       cfg.partition([0, 1], [2]);
       const clerk01 = cfg.makeClient([0, 1]);
-      for (let i = 0; i < 50; i++) await cfg.put(clerk01, String(i), String(i), false, -1);
+      for (let i = 0; i < 50; i++) await cfg.put(clerk01, String(i), String(i));
       await cfg.sleep(ELECTION_TIMEOUT_MS);
-      await cfg.put(clerk01, "b", "B", false, -1);
+      await cfg.put(clerk01, "b", "B");
       // The majority must have thrown away most of its log.
       const size = cfg.logSize();
       if (size > 8 * maxraftstate) cfg.fatal(`logs were not trimmed (${size} > 8*${maxraftstate})`);
       // Now a group that needs the lagging server, so that it has to catch up.
       cfg.partition([0, 2], [1]);
       const clerk02 = cfg.makeClient([0, 2]);
-      await cfg.put(clerk02, "c", "C", false, -1);
-      await cfg.put(clerk02, "d", "D", false, -1);
+      await cfg.put(clerk02, "c", "C");
+      await cfg.put(clerk02, "d", "D");
       await cfg.check(clerk02, "a", "A");
       await cfg.check(clerk02, "b", "B");
       await cfg.check(clerk02, "1", "1");
       await cfg.check(clerk02, "49", "49");
       // Now everybody.
       cfg.partition([0, 1, 2], []);
-      await cfg.put(clerk, "e", "E", false, -1);
+      await cfg.put(clerk, "e", "E");
       await cfg.check(clerk, "c", "C");
       await cfg.check(clerk, "e", "E");
       await cfg.check(clerk, "1", "1");
+      cfg.checkLinearizable();
       cfg.end();
     }),
 };
@@ -369,9 +374,9 @@ const snapshotSize: LabTest = {
       const clerk = cfg.makeClient(cfg.all());
       cfg.begin("Test: snapshot size is reasonable (3B)");
       for (let i = 0; i < 200; i++) {
-        await cfg.put(clerk, "x", "0", false, -1);
+        await cfg.put(clerk, "x", "0");
         await cfg.check(clerk, "x", "0");
-        await cfg.put(clerk, "x", "1", false, -1);
+        await cfg.put(clerk, "x", "1");
         await cfg.check(clerk, "x", "1");
       }
       const size = cfg.logSize();
@@ -380,6 +385,7 @@ const snapshotSize: LabTest = {
       if (snapshotBytes > maxSnapshotState) {
         cfg.fatal(`snapshot too large (${snapshotBytes} > ${maxSnapshotState})`);
       }
+      cfg.checkLinearizable();
       cfg.end();
     }),
 };
