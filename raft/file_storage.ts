@@ -112,6 +112,7 @@ export class FileStorage implements RaftStorage {
   #stateFileBytes = 0;
   #failed = false;
   #closed = false;
+  #persisting = false;
 
   /**
    * Opens the folder, creating it for this peer when it is new, and recovers its state: drops
@@ -157,6 +158,8 @@ export class FileStorage implements RaftStorage {
   async persist(request: PersistRequest): Promise<void> {
     assert(!this.#closed, `Cannot persist to ${this.dir}: the storage is closed`);
     assert(!this.#failed, `Cannot persist to ${this.dir}: an earlier persist failed`);
+    assert(!this.#persisting, `Cannot persist to ${this.dir}: another persist is running`);
+    this.#persisting = true;
     try {
       if (request.hardState !== undefined) await this.#writeHardState(request.hardState);
       if (request.snapshot !== undefined) await this.#writeSnapshot(request.snapshot);
@@ -165,6 +168,8 @@ export class FileStorage implements RaftStorage {
     } catch (error) {
       this.#failed = true;
       throw error;
+    } finally {
+      this.#persisting = false;
     }
   }
 
@@ -202,8 +207,7 @@ export class FileStorage implements RaftStorage {
     else this.#checkIdentity(identityPath, identityBody);
     for (const name of [STATE_FILE, SNAPSHOT_FILE, LOG_FILE, IDENTITY_FILE]) {
       // A crash during a replacement leaves its temporary file behind; it was never renamed in.
-      const temporary = this.#path(name + TEMPORARY_SUFFIX);
-      if (files.readFileSync(temporary) !== null) files.removeSync(temporary);
+      files.removeSync(this.#path(name + TEMPORARY_SUFFIX));
     }
     const hardState = this.#readHardState();
     const snapshot = this.#readSnapshot();

@@ -578,13 +578,18 @@ Deno.test("FileStorage refuses files that disagree with each other", async () =>
   assert.equal(saved.size, 4);
 });
 
-Deno.test("FileStorage refuses to persist after a failed persist and after close", async () => {
+Deno.test("FileStorage refuses to persist after a failed persist, during a persist and after close", async () => {
   const files = new CrashFileSystem();
   const storage = openMemory(files);
   storage.load();
   files.crashBeforeStep(files.steps + 1);
   await assert.rejects(storage.persist(SCRIPT[0]), SimulatedCrash);
   await assert.rejects(storage.persist(SCRIPT[0]), /an earlier persist failed/);
+  const busy = openMemory(new CrashFileSystem());
+  busy.load();
+  const first = busy.persist(SCRIPT[0]);
+  await assert.rejects(busy.persist(SCRIPT[1]), /another persist is running/);
+  await first;
   const other = openMemory(new CrashFileSystem());
   other.close();
   await assert.rejects(other.persist(SCRIPT[0]), /the storage is closed/);
