@@ -27,7 +27,7 @@ export const FORMAT_VERSION = 1;
 export const MAGIC_BYTES = 8;
 
 /** Bytes a block adds around its body: magic, version, length, CRC. */
-export const BLOCK_OVERHEAD_BYTES = MAGIC_BYTES + 4 + 4 + 4;
+export const BLOCK_OVERHEAD_BYTES: number = MAGIC_BYTES + 4 + 4 + 4;
 
 /** Largest body a checked block may hold (1 GiB), so a damaged length cannot ask for more. */
 export const MAX_BLOCK_BODY_BYTES = 1024 * 1024 * 1024;
