@@ -139,7 +139,13 @@ export class FileStorage implements RaftStorage {
     this.#logPath = this.#path(LOG_FILE);
     this.#logHeader = encodeBlock(LOG_MAGIC, encode(this.#identity));
     this.#entries = new EntrySizes(0, 0);
-    this.#restored = this.#open();
+    try {
+      this.#restored = this.#open();
+    } catch (error) {
+      // A refused folder leaves nothing open behind.
+      this.#files.close();
+      throw error;
+    }
   }
 
   /** The state found on disk. Called once: the storage keeps no copy of the entries after. */
