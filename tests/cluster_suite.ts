@@ -1,0 +1,220 @@
+/**
+ * Fault tests of real processes (`dsys test cluster`): a crash loop that kills key/value servers
+ * with -9 under a continuous write load and restarts them on their own files, and partitions of
+ * a five-node cluster made by a link proxy. Both check what clients saw: every acknowledged
+ * write is kept, and the whole history is linearizable.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { type Random, SeededRandom } from "../util/random.ts";
+import { assertLinearizable, type Operation } from "../linearizability/mod.ts";
+import { appendValue, auditAppends, type IssuedAppend } from "./append_audit.ts";
+import { KvCluster, type KvShell, type ShellResult, toOperation } from "./cluster_support.ts";
+import type { LabTest, TestContext } from "./suite.ts";
+
+/** The environment variable that sets the crash loop's kill/restart cycles per run. */
+export const CRASH_CYCLES_ENV = "DSYS_CRASH_CYCLES";
+/** Kill/restart cycles of one crash-loop run unless {@linkcode CRASH_CYCLES_ENV} says otherwise. */
+export const DEFAULT_CRASH_CYCLES = 50;
+/** Nodes of the crash loop's cluster. */
+const CRASH_CLUSTER_SIZE = 3;
+/** Concurrent `kv shell` clients of the crash loop. */
+const CRASH_CLIENTS = 3;
+/** Keys the crash loop's clients share, so their operations contend. */
+const CRASH_KEYS = ["a", "b", "c", "d"];
+/** Snapshot threshold of the crash loop's servers: small, so restarts also load snapshots. */
+const CRASH_MAX_RAFT_STATE_BYTES = 16_384;
+/** A shell gives up an operation after this long; it then counts as unknown outcome. */
+const OPERATION_TIMEOUT_SECONDS = 3;
+/** Most operations one client runs in one crash-loop run: a bound on the history's size. */
+const MAX_OPERATIONS_PER_CLIENT = 20_000;
+/** Budget of the final convergence wait and of the linearizability check. */
+const SETTLE_TIMEOUT_MS = 20_000;
+const CHECK_TIMEOUT_MS = 60_000;
+
+/** Cycles per crash-loop run: {@linkcode CRASH_CYCLES_ENV} when set, else the default. */
+export function crashCycles(): number {
+  const text = Deno.env.get(CRASH_CYCLES_ENV);
+  if (text === undefined || text === "") return DEFAULT_CRASH_CYCLES;
+  const cycles = Number(text);
+  if (!Number.isSafeInteger(cycles) || cycles < 1) {
+    throw new Error(`${CRASH_CYCLES_ENV} "${text}" is not a positive whole number`);
+  }
+  return cycles;
+}
+
+/** What one client of the workload did. */
+interface ClientLog {
+  readonly results: ShellResult[];
+  readonly appends: IssuedAppend[];
+}
+
+/** What a crash-loop run measured. */
+export interface CrashLoopReport {
+  /** Kill/restart cycles done. */
+  readonly cycles: number;
+  /** Processes killed with -9 (a cycle kills one node, sometimes two). */
+  readonly kills: number;
+  /** Operations in the history, final reads included. */
+  readonly operations: number;
+  /** Acknowledged appends, every one found exactly once. */
+  readonly acknowledgedAppends: number;
+  /** Operations of unknown outcome. */
+  readonly unknownOperations: number;
+  /** Wall-clock time of the run and of the linearizability check. */
+  readonly elapsedMs: number;
+  readonly checkMs: number;
+}
+
+/**
+ * Runs the crash loop: clients write while nodes are killed with -9 and restarted, then checks
+ * that every acknowledged append is kept once and in order, that the history is linearizable,
+ * and that all nodes converge. Throws on any violation, or when a node fails to restart.
+ */
+export async function runCrashLoop(seed: number, cycles: number): Promise<CrashLoopReport> {
+  const startedMs = performance.now();
+  const random = new SeededRandom(seed);
+  const cluster = await KvCluster.start({
+    size: CRASH_CLUSTER_SIZE,
+    maxRaftStateBytes: CRASH_MAX_RAFT_STATE_BYTES,
+  });
+  try {
+    await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
+    const shells = Array.from(
+      { length: CRASH_CLIENTS },
+      () => cluster.startShell(cluster.clientAddresses(), OPERATION_TIMEOUT_SECONDS),
+    );
+    let stopping = false;
+    const clients = shells.map((shell, index) =>
+      runClient(shell, index, new SeededRandom(seed * 101 + index + 1), () => stopping)
+    );
+    let kills: number;
+    try {
+      kills = await crash(cluster, random, cycles);
+    } finally {
+      stopping = true;
+      // Let every client finish its operation before the cluster goes away, even on failure.
+      await Promise.allSettled(clients);
+    }
+    const logs = await Promise.all(clients);
+    await cluster.waitForConvergence(SETTLE_TIMEOUT_MS);
+    const finals = await finalReads(cluster);
+    return verify(logs, finals, { cycles, kills, startedMs });
+  } finally {
+    await cluster.close();
+  }
+}
+
+/** Kills one random node (now and then two) per cycle with -9 and restarts it; returns kills. */
+async function crash(cluster: KvCluster, random: Random, cycles: number): Promise<number> {
+  let kills = 0;
+  for (let cycle = 0; cycle < cycles; cycle++) {
+    for (let id = 0; id < cluster.size; id++) {
+      const exit = await cluster.unexpectedExit(id);
+      if (exit !== null) {
+        throw new Error(`Node ${id} exited by itself with code ${exit.code}: ${exit.output}`);
+      }
+    }
+    const first = random.int(cluster.size);
+    // Now and then a second node goes too: the majority is lost until one is back.
+    const victims = random.next() < 0.2 ? [first, (first + 1) % cluster.size] : [first];
+    for (const id of victims) {
+      const exit = await cluster.kill(id);
+      kills++;
+      assert(exit.code === 137, `Node ${id} ended with code ${exit.code}, not by the kill`);
+    }
+    // Fault schedule: how long the nodes stay down, and how long the cluster runs whole.
+    await pause(random.int(300));
+    for (const id of victims) await cluster.startNode(id);
+    await pause(200 + random.int(500));
+  }
+  return kills;
+}
+
+/** One client: appends unique values and reads, on shared keys, until told to stop. */
+async function runClient(
+  shell: KvShell,
+  client: number,
+  random: Random,
+  stopping: () => boolean,
+): Promise<ClientLog> {
+  const results: ShellResult[] = [];
+  const appends: IssuedAppend[] = [];
+  for (let sequence = 0; sequence < MAX_OPERATIONS_PER_CLIENT && !stopping(); sequence++) {
+    const key = CRASH_KEYS[random.int(CRASH_KEYS.length)];
+    if (random.next() < 0.3) {
+      results.push(await shell.run("get", key));
+      continue;
+    }
+    const value = appendValue(client, sequence);
+    const result = await shell.run("append", key, value);
+    results.push(result);
+    appends.push({ client, sequence, key, value, acknowledged: result.ok });
+  }
+  return { results, appends };
+}
+
+/** Reads every key once more through a fresh shell, after the cluster has settled. */
+async function finalReads(cluster: KvCluster): Promise<ShellResult[]> {
+  const shell = cluster.startShell(cluster.clientAddresses(), SETTLE_TIMEOUT_MS / 1000);
+  const results: ShellResult[] = [];
+  for (const key of CRASH_KEYS) {
+    const result = await shell.run("get", key);
+    assert(result.ok, `The final read of key ${key} failed on a settled cluster`);
+    results.push(result);
+  }
+  await shell.close();
+  return results;
+}
+
+function verify(
+  logs: readonly ClientLog[],
+  finals: readonly ShellResult[],
+  run: { cycles: number; kills: number; startedMs: number },
+): CrashLoopReport {
+  for (const [client, log] of logs.entries()) {
+    const acknowledged = log.appends.filter((append) => append.acknowledged).length;
+    assert(acknowledged > 0, `Client ${client} got no append acknowledged in the whole run`);
+  }
+  const finalValues = new Map(finals.map((result) => [result.key, result.output]));
+  const audit = auditAppends(logs.flatMap((log) => log.appends), finalValues);
+  const history: Operation[] = [...logs.flatMap((log) => log.results), ...finals].map(toOperation);
+  const checkStartedMs = performance.now();
+  assertLinearizable(history, { timeoutMs: CHECK_TIMEOUT_MS });
+  const checkMs = performance.now() - checkStartedMs;
+  return {
+    cycles: run.cycles,
+    kills: run.kills,
+    operations: history.length,
+    acknowledgedAppends: audit.acknowledged,
+    unknownOperations: history.filter((operation) => operation.returnMs === Infinity).length,
+    elapsedMs: performance.now() - run.startedMs,
+    checkMs,
+  };
+}
+
+function pause(delayMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, delayMs));
+}
+
+/** One line summing up a crash-loop run. */
+export function describeCrashLoop(report: CrashLoopReport): string {
+  return `crash loop: ${report.cycles} cycles, ${report.kills} kills, ${report.operations} ` +
+    `operations (${report.acknowledgedAppends} acknowledged appends all kept, ` +
+    `${report.unknownOperations} unknown outcome), linearizable (checked in ` +
+    `${Math.round(report.checkMs)} ms), ${(report.elapsedMs / 1000).toFixed(1)} s`;
+}
+
+/** The crash loop as a lab-style test: `dsys test cluster --run crash --count N`. */
+export const crashLoopTest: LabTest = {
+  name: "crash loop: kill -9 and restart servers under load",
+  part: "",
+  async run(context: TestContext) {
+    const report = await runCrashLoop(context.seed, crashCycles());
+    context.log(describeCrashLoop(report));
+  },
+};
+
+/** Every fault test of real processes, for `dsys test cluster`. */
+export const clusterSuite: readonly LabTest[] = [crashLoopTest];
