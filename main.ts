@@ -26,6 +26,12 @@ import {
   runStatus,
 } from "./commands/kv.ts";
 import { DEFAULT_STATUS_TIMEOUT_MS } from "./kv/status.ts";
+import {
+  DEFAULT_BENCH_CLIENTS,
+  DEFAULT_BENCH_SECONDS,
+  parseClientCounts,
+  runKvBench,
+} from "./commands/bench_kv.ts";
 
 const DEFAULT_COORDINATOR = "127.0.0.1:7070";
 
@@ -141,9 +147,27 @@ function buildProgram() {
 
   program.command("bench")
     .description("Measure a system against its baseline in the same run.")
-    .addArgument(new Command().createArgument("<system>", "what to measure").choices(["mr"]))
-    .option("--inputs <files...>", "input files (default: a generated corpus)")
-    .action(async (_system, options) => {
+    .addArgument(
+      new Command().createArgument("<system>", "what to measure").choices(["mr", "kv"]),
+    )
+    .option("--inputs <files...>", "mr: input files (default: a generated corpus)")
+    .option(
+      "--clients <counts>",
+      "kv: concurrent clients per level, comma-separated",
+      parseClientCounts,
+      [...DEFAULT_BENCH_CLIENTS],
+    )
+    .option(
+      "--seconds <seconds>",
+      "kv: seconds per level",
+      integerOption(1, 3600),
+      DEFAULT_BENCH_SECONDS,
+    )
+    .action(async (system, options) => {
+      if (system === "kv") {
+        await runKvBench({ clients: options.clients, seconds: options.seconds });
+        return;
+      }
       if (options.inputs !== undefined) await requireFiles(options.inputs);
       await runMrBench({ inputs: options.inputs });
     });
