@@ -12,4 +12,5 @@ export * from "./node.ts";
 export * from "./storage.ts";
 export * from "./persister.ts";
 export * from "./lab.ts";
+export { CorruptFileError, FileStorage, type FileStorageOptions } from "./file_storage.ts";
 export type { Random } from "../util/random.ts";
