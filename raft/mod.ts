@@ -12,5 +12,6 @@ export * from "./node.ts";
 export * from "./storage.ts";
 export * from "./persister.ts";
 export * from "./lab.ts";
-export { CorruptFileError, FileStorage, type FileStorageOptions } from "./file_storage.ts";
+export { FileStorage, type FileStorageOptions } from "./file_storage.ts";
+export { CorruptFileError } from "./atomic_file.ts";
 export type { Random } from "../util/random.ts";
