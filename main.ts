@@ -7,7 +7,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { integerOption, patternOption, requireFiles, secondsOption } from "./commands/arguments.ts";
 import { SUITE_NAMES, suiteTests } from "./commands/test.ts";
-import { runDemo } from "./commands/demo.ts";
+import { runDemo, runKvDemo } from "./commands/demo.ts";
 import { runTests, summaryLine } from "./tests/runner.ts";
 import { parseAddress } from "./rpc/mod.ts";
 import { loadApp, runCoordinator, runMrBench, runSequential, runWorker } from "./mr/mod.ts";
@@ -173,9 +173,13 @@ function buildProgram() {
     });
 
   program.command("demo")
-    .description("Start a coordinator and three workers as processes, and show the result.")
-    .action(async () => {
-      await runDemo();
+    .description(
+      "Run a MapReduce job on a coordinator and three worker processes, then a three-node key/value cluster through the loss of its leader.",
+    )
+    .option("--kv-only", "only the key/value part", false)
+    .action(async (options) => {
+      if (options.kvOnly) await runKvDemo();
+      else await runDemo();
     });
   return program;
 }

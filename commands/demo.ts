@@ -1,11 +1,16 @@
 /**
  * `dsys demo`: a short tour a newcomer can watch. It writes a small corpus, runs a MapReduce word
  * count on a coordinator and three worker processes with live progress, prints the ten most
- * frequent words, and removes everything it made.
+ * frequent words; then starts a three-node key/value cluster (kv-server processes with their
+ * files in a temporary folder), writes and reads, kills the leader with SIGKILL, shows the
+ * failover in the status table, reads everything back, and removes everything it made.
  *
  * @module
  */
 import { runLocalJob, writeCorpus } from "../mr/mod.ts";
+import { formatStatusTable } from "../kv/status.ts";
+import { DeadlineClerk, type KvOperation } from "./kv.ts";
+import { LocalCluster } from "./local_cluster.ts";
 
 /** Words in each of the demo's generated input files. */
 const DEMO_WORDS_PER_FILE = 40_000;
@@ -13,6 +18,16 @@ const DEMO_WORDS_PER_FILE = 40_000;
 const DEMO_WORKERS = 3;
 /** How many of the most frequent words the demo prints. */
 const DEMO_TOP_WORDS = 10;
+/** Nodes of the demo's key/value cluster. */
+const DEMO_KV_NODES = 3;
+/** How long the demo waits for a leader, and gives each operation. */
+const DEMO_KV_TIMEOUT_MS = 15_000;
+/** The key/value pairs the demo writes. */
+const DEMO_PAIRS: readonly (readonly [string, string])[] = [
+  ["capital/france", "Paris"],
+  ["capital/japan", "Tokyo"],
+  ["capital/peru", "Lima"],
+];
 
 /** Runs the demo, printing as it goes; throws if any part of it fails. */
 export async function runDemo(print: (line: string) => void = console.log): Promise<void> {
@@ -37,6 +52,60 @@ export async function runDemo(print: (line: string) => void = console.log): Prom
   } finally {
     await Deno.remove(workDir, { recursive: true });
   }
+  print("");
+  await runKvDemo(print);
+}
+
+/**
+ * The key/value part of the demo: a three-node cluster of real processes survives the loss of
+ * its leader. Throws if a read does not give back what was written.
+ */
+export async function runKvDemo(print: (line: string) => void = console.log): Promise<void> {
+  const baseDir = await Deno.makeTempDir({ prefix: "dsys-demo-kv-" });
+  print(`Key/value service: starting ${DEMO_KV_NODES} kv-server processes (data in ${baseDir})`);
+  const cluster = await LocalCluster.start({ size: DEMO_KV_NODES, baseDir });
+  const clerk = new DeadlineClerk(cluster.addresses, DEMO_KV_TIMEOUT_MS);
+  try {
+    const leader = await cluster.waitForLeader(DEMO_KV_TIMEOUT_MS);
+    for (const [key, value] of DEMO_PAIRS) {
+      await demoOperation(clerk, { kind: "put", key, value }, print);
+    }
+    await demoOperation(clerk, { kind: "append", key: "capital/peru", value: " (Rímac)" }, print);
+    print(formatStatusTable(await cluster.status()));
+    print(`killing the leader, node ${leader}, with SIGKILL`);
+    await cluster.kill(leader);
+    const startMs = performance.now();
+    const newLeader = await cluster.waitForLeader(DEMO_KV_TIMEOUT_MS, [leader]);
+    print(
+      `node ${newLeader} leads after ${(performance.now() - startMs).toFixed(0)} ms; status now:`,
+    );
+    print(formatStatusTable(await cluster.status()));
+    for (const [key, value] of DEMO_PAIRS) {
+      const expected = key === "capital/peru" ? `${value} (Rímac)` : value;
+      const output = await demoOperation(clerk, { kind: "get", key, value: "" }, print);
+      if (output !== expected) {
+        throw new Error(`Read ${JSON.stringify(output)} for ${key}, expected ${expected}`);
+      }
+    }
+    print("every write survived the loss of the leader");
+  } finally {
+    clerk.close();
+    await cluster.stop();
+    await Deno.remove(baseDir, { recursive: true });
+  }
+}
+
+async function demoOperation(
+  clerk: DeadlineClerk,
+  operation: KvOperation,
+  print: (line: string) => void,
+): Promise<string> {
+  const outcome = await clerk.run(operation);
+  if (!outcome.ok) throw new Error(outcome.error);
+  const shown = operation.kind === "get" ? ` -> ${JSON.stringify(outcome.output)}` : "";
+  const value = operation.kind === "get" ? "" : ` ${JSON.stringify(operation.value)}`;
+  print(`  ${operation.kind} ${operation.key}${value}${shown}`);
+  return outcome.output;
 }
 
 /** The `limit` most frequent words of `key count` lines, most frequent first, ties by word. */

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { ChildGroup } from "../mr/child_process.ts";
 import { LocalCluster } from "../commands/local_cluster.ts";
 import { DeadlineClerk } from "../commands/kv.ts";
+import { runKvDemo } from "../commands/demo.ts";
 import { selfCommand } from "../util/self_command.ts";
 
 /** Small enough that the writes below make the leader snapshot several times. */
@@ -152,4 +153,15 @@ Deno.test("scripts/kv_cluster.sh starts, uses, restarts and stops a 5-node clust
     }
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the key/value demo survives the loss of its leader and cleans up", async () => {
+  const lines: string[] = [];
+  await runKvDemo((line) => lines.push(line));
+  const text = lines.join("\n");
+  assert.match(text, /killing the leader, node \d, with SIGKILL/);
+  assert.match(text, /get capital\/peru -> "Lima \(Rímac\)"/);
+  const folder = /data in (\S+)\)/.exec(text)?.[1];
+  assert.ok(folder !== undefined, "the demo names its folder");
+  await assert.rejects(Deno.stat(folder), Deno.errors.NotFound);
 });
