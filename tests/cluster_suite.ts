@@ -10,7 +10,13 @@ import { assert } from "../util/assert.ts";
 import { type Random, SeededRandom } from "../util/random.ts";
 import { assertLinearizable, type Operation } from "../linearizability/mod.ts";
 import { appendValue, auditAppends, type IssuedAppend } from "./append_audit.ts";
-import { KvCluster, type KvShell, type ShellResult, toOperation } from "./cluster_support.ts";
+import {
+  type CommandResult,
+  KvCluster,
+  type KvShell,
+  type ShellResult,
+  toOperation,
+} from "./cluster_support.ts";
 import type { LabTest, TestContext } from "./suite.ts";
 
 /** The environment variable that sets the crash loop's kill/restart cycles per run. */
@@ -216,5 +222,167 @@ export const crashLoopTest: LabTest = {
   },
 };
 
+/** Nodes of the partition test's cluster. */
+const PARTITION_CLUSTER_SIZE = 5;
+/** How long an operation through the minority is given before it counts as unknown. */
+const MINORITY_TIMEOUT_SECONDS = 2;
+/** How long an operation through the majority may take: it waits out an election. */
+const MAJORITY_TIMEOUT_SECONDS = 20;
+
+/** One-shot `dsys kv` commands as a history: each run is its own client. */
+class CommandHistory {
+  readonly operations: Operation[] = [];
+
+  /** Adds `result` of `kind key value` (unknown outcome unless it exited 0) and returns it. */
+  add(kind: Operation["kind"], key: string, value: string, result: CommandResult): CommandResult {
+    const known = result.code === 0;
+    this.operations.push({
+      clientId: this.operations.length + 1,
+      kind,
+      key,
+      value,
+      output: known && kind === "get" ? result.stdout.replace(/\n$/, "") : "",
+      callMs: result.callMs,
+      returnMs: known ? result.returnMs : Infinity,
+    });
+    return result;
+  }
+}
+
+/** Runs one `dsys kv` operation through `servers` and records it in `history`. */
+async function kvCommand(
+  cluster: KvCluster,
+  history: CommandHistory,
+  servers: readonly string[],
+  timeoutSeconds: number,
+  operation: [Operation["kind"], string, string?],
+): Promise<CommandResult> {
+  const [kind, key, value = ""] = operation;
+  const args = kind === "get" ? [kind, key] : [kind, key, value];
+  const result = await cluster.runKv(servers, timeoutSeconds, args);
+  assert(
+    result.code === 0 || result.code === 2,
+    `dsys kv ${args.join(" ")} failed with code ${result.code}: ${result.stderr}`,
+  );
+  return history.add(kind, key, value, result);
+}
+
+/**
+ * Partitions a five-node cluster into a minority holding the old leader and a majority: the
+ * minority must make no progress (its operations time out with exit code 2), the majority must
+ * serve; once healed, every node must converge and reads through any node must agree, the lost
+ * minority write included.
+ */
+export async function runPartition(seed: number, log: (line: string) => void): Promise<void> {
+  const random = new SeededRandom(seed);
+  const cluster = await KvCluster.start({ size: PARTITION_CLUSTER_SIZE, proxied: { random } });
+  try {
+    const history = new CommandHistory();
+    const everyone = cluster.clientAddresses();
+    const before = await kvCommand(cluster, history, everyone, MAJORITY_TIMEOUT_SECONDS, [
+      "put",
+      "before",
+      "1",
+    ]);
+    assert(before.code === 0, `The put before the partition failed: ${before.stderr}`);
+    const oldLeader = await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
+    const others = [...Array(cluster.size).keys()].filter((id) => id !== oldLeader);
+    const minority = [oldLeader, others[random.int(others.length)]];
+    const majority = others.filter((id) => !minority.includes(id));
+    cluster.partition([minority, majority]);
+    log(
+      `partition: minority ${minority.join(",")} (old leader ${oldLeader}), majority ${majority}`,
+    );
+    await duringPartition(cluster, history, minority, majority);
+    cluster.healAll();
+    const settled = await cluster.waitForConvergence(SETTLE_TIMEOUT_MS);
+    assert(
+      majority.includes(settled[0].leader),
+      `Node ${settled[0].leader} leads after the heal, but only the majority has the newest log`,
+    );
+    await readsAgree(cluster, history);
+    assertLinearizable(history.operations, { timeoutMs: CHECK_TIMEOUT_MS });
+    log(
+      `healed: all ${cluster.size} nodes at commit ${settled[0].commitIndex}, leader ${
+        settled[0].leader
+      } term ${settled[0].term}`,
+    );
+  } finally {
+    await cluster.close();
+  }
+}
+
+/** The minority times out on a write and a read while the majority elects a leader and writes. */
+async function duringPartition(
+  cluster: KvCluster,
+  history: CommandHistory,
+  minority: readonly number[],
+  majority: readonly number[],
+): Promise<void> {
+  const toMinority = cluster.clientAddresses(minority);
+  const toMajority = cluster.clientAddresses(majority);
+  const [lost, won] = await Promise.all([
+    kvCommand(cluster, history, toMinority, MINORITY_TIMEOUT_SECONDS, ["put", "minority", "lost"]),
+    kvCommand(cluster, history, toMajority, MAJORITY_TIMEOUT_SECONDS, ["put", "majority", "won"]),
+  ]);
+  assert(lost.code === 2, `A put through the minority ended with code ${lost.code}, not 2`);
+  assert(/may or may not/.test(lost.stderr), `The minority put said: ${lost.stderr}`);
+  assert(won.code === 0, `A put through the majority failed: ${won.stderr}`);
+  const stale = await kvCommand(cluster, history, toMinority, MINORITY_TIMEOUT_SECONDS, [
+    "get",
+    "before",
+  ]);
+  assert(stale.code === 2, `A get through the minority ended with code ${stale.code}, not 2`);
+  const read = await kvCommand(cluster, history, toMajority, MAJORITY_TIMEOUT_SECONDS, [
+    "get",
+    "majority",
+  ]);
+  assert(read.stdout === "won\n", `The majority read ${JSON.stringify(read.stdout)}, not "won"`);
+  const newLeader = await cluster.waitForLeader(SETTLE_TIMEOUT_MS, majority);
+  const [leaderState, ...minorityStates] = await Promise.all(
+    [newLeader, ...minority].map((id) => cluster.status(id)),
+  );
+  for (const state of minorityStates) {
+    assert(state !== null && leaderState !== null, "A node stopped answering Status");
+    assert(
+      state.commitIndex < leaderState.commitIndex,
+      `Minority node ${state.id} committed up to ${state.commitIndex}, as far as the majority's ` +
+        `leader (${leaderState.commitIndex})`,
+    );
+  }
+}
+
+/** Reads every key through each node first in turn; all must see the majority's writes only. */
+async function readsAgree(cluster: KvCluster, history: CommandHistory): Promise<void> {
+  const expected: Array<[string, string]> = [["before", "1"], ["majority", "won"], [
+    "minority",
+    "",
+  ]];
+  const addresses = cluster.clientAddresses();
+  for (let first = 0; first < cluster.size; first++) {
+    const servers = [...addresses.slice(first), ...addresses.slice(0, first)];
+    for (const [key, value] of expected) {
+      const read = await kvCommand(cluster, history, servers, MAJORITY_TIMEOUT_SECONDS, [
+        "get",
+        key,
+      ]);
+      assert(read.code === 0, `A get of ${key} after the heal failed: ${read.stderr}`);
+      assert(
+        read.stdout === `${value}\n`,
+        `Key ${key} read ${JSON.stringify(read.stdout)} via node ${first} first, not ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
+  }
+}
+
+/** The partition test as a lab-style test: `dsys test cluster --run partition`. */
+export const partitionTest: LabTest = {
+  name: "partition: the minority stalls, the majority serves, the heal converges",
+  part: "",
+  run: (context: TestContext) => runPartition(context.seed, (line) => context.log(line)),
+};
+
 /** Every fault test of real processes, for `dsys test cluster`. */
-export const clusterSuite: readonly LabTest[] = [crashLoopTest];
+export const clusterSuite: readonly LabTest[] = [crashLoopTest, partitionTest];

@@ -273,16 +273,20 @@ export class KvCluster {
       `${timeoutSeconds}`,
       ...args,
     ]);
+    const callMs = wallClockMs();
     const output = await new Deno.Command(program, {
       args: programArgs,
       cwd: this.root,
       stdin: "null",
     }).output();
+    const returnMs = wallClockMs();
     const decoder = new TextDecoder();
     return {
       code: output.code,
       stdout: decoder.decode(output.stdout),
       stderr: decoder.decode(output.stderr),
+      callMs,
+      returnMs,
     };
   }
 
@@ -374,6 +378,17 @@ export interface CommandResult {
   readonly stdout: string;
   /** Everything it printed on standard error. */
   readonly stderr: string;
+  /**
+   * When the command was started and when it had exited, on the shells' clock (ms since the
+   * epoch): an interval that contains the operation, as a history needs.
+   */
+  readonly callMs: number;
+  readonly returnMs: number;
+}
+
+/** The clock `dsys kv shell` stamps results with, so both kinds of client share one history. */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** One result line of `dsys kv shell`. */
