@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { clusterSuite } from "../tests/cluster_suite.ts";
 import { kvSuite } from "../tests/kv_suite.ts";
 import { mrSuite } from "../tests/mr_suite.ts";
 import { raftSuite } from "../tests/raft_suite.ts";
@@ -11,6 +12,7 @@ import type { LabTest } from "../tests/suite.ts";
 
 /** Every suite by the name `dsys test` takes. */
 export const SUITES: Readonly<Record<string, readonly LabTest[]>> = {
+  cluster: clusterSuite,
   kv: kvSuite,
   mr: mrSuite,
   raft: raftSuite,
