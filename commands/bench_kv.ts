@@ -60,6 +60,8 @@ export interface LevelResult {
   readonly p50Ms: number;
   /** 99th percentile latency. */
   readonly p99Ms: number;
+  /** Log entries per persist (one fsync each) on the leader during the level: group commit. */
+  readonly entriesPerPersist: number;
 }
 
 /** Runs every cluster size at every client level and prints a table; returns the results. */
@@ -76,7 +78,7 @@ export async function runKvBench(options: KvBenchOptions): Promise<LevelResult[]
   print(
     `kv bench: closed-loop clients doing puts of ${BENCH_VALUE_BYTES}-byte values, ${options.seconds} s per level, kv-server processes on loopback with fsync`,
   );
-  print(formatRow(["nodes", "clients", "ops/s", "p50 ms", "p99 ms", "ops/s vs 1 node"]));
+  print(formatRow(["nodes", "clients", "ops/s", "p50 ms", "p99 ms", "entries/fsync", "vs 1 node"]));
   const results: LevelResult[] = [];
   for (const nodes of sizes) {
     for (const result of await benchCluster(nodes, options.clients, options.seconds)) {
@@ -90,6 +92,7 @@ export async function runKvBench(options: KvBenchOptions): Promise<LevelResult[]
         result.operationsPerSecond.toFixed(0),
         result.p50Ms.toFixed(2),
         result.p99Ms.toFixed(2),
+        result.entriesPerPersist.toFixed(1),
         baseline === undefined || nodes === 1
           ? "-"
           : (result.operationsPerSecond / baseline.operationsPerSecond).toFixed(2),
@@ -117,10 +120,15 @@ async function benchCluster(
   });
   const servers = cluster.addresses.map((address) => connect(address, { log: () => {} }));
   try {
-    await cluster.waitForLeader(LEADER_TIMEOUT_MS);
+    const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
     const results: LevelResult[] = [];
     for (const clients of levels) {
-      results.push(await runLevel(servers, nodes, clients, seconds));
+      const before = await persistCounts(cluster, leader);
+      const result = await runLevel(servers, nodes, clients, seconds);
+      const after = await persistCounts(cluster, leader);
+      const entriesPerPersist = (after.persistedEntries - before.persistedEntries) /
+        Math.max(1, after.persists - before.persists);
+      results.push({ ...result, entriesPerPersist });
     }
     return results;
   } finally {
@@ -130,13 +138,23 @@ async function benchCluster(
   }
 }
 
+/** The persist counters of node `id`; throws when it does not answer. */
+async function persistCounts(
+  cluster: LocalCluster,
+  id: number,
+): Promise<{ persists: number; persistedEntries: number }> {
+  const status = (await cluster.status())[id].status;
+  if (status === null) throw new Error(`Node ${id} did not report its status during the bench`);
+  return status;
+}
+
 /** `clients` closed-loop clerks putting for `seconds`; latencies of every put. */
 async function runLevel(
   servers: ReturnType<typeof connect>[],
   nodes: number,
   clients: number,
   seconds: number,
-): Promise<LevelResult> {
+): Promise<Omit<LevelResult, "entriesPerPersist">> {
   const value = "v".repeat(BENCH_VALUE_BYTES);
   const clerks = Array.from(
     { length: clients },

@@ -123,9 +123,14 @@ export async function runPeer(
     log,
   });
   const restored = files.load();
+  const counts = { persists: 0, persistedEntries: 0 };
   const storage: RaftStorage = {
     load: () => restored,
-    persist: (request) => files.persist(request),
+    persist: (request) => {
+      counts.persists++;
+      counts.persistedEntries += request.logChange?.append.length ?? 0;
+      return files.persist(request);
+    },
   };
   const clients = options.peers.map((address) =>
     connect(address, { log, reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS })
@@ -157,7 +162,7 @@ export async function runPeer(
   const handlers = {
     ...service.node.handlers,
     ...service.handlers,
-    [STATUS_METHOD]: statusReporter(options, files, service),
+    [STATUS_METHOD]: statusReporter(options, files, service, counts),
   };
   let server: RpcServer;
   try {
@@ -189,6 +194,7 @@ function statusReporter(
   options: PeerOptions,
   files: FileStorage,
   service: PeerService,
+  counts: Pick<NodeStatus, "persists" | "persistedEntries">,
 ): () => NodeStatus {
   const startedMs = performance.now();
   return () => ({
@@ -202,6 +208,8 @@ function statusReporter(
     raftStateBytes: files.raftStateSize(),
     logFileBytes: files.logFileSize(),
     uptimeMs: Math.round(performance.now() - startedMs),
+    persists: counts.persists,
+    persistedEntries: counts.persistedEntries,
     ...service.status(),
   });
 }

@@ -42,6 +42,10 @@ export interface NodeStatus {
   readonly logFileBytes: number;
   /** Commands applied since this process started. */
   readonly appliedCommands: number;
+  /** Persists (each one fsync of the log, plus the hard state's when it changed) since start. */
+  readonly persists: number;
+  /** Log entries those persists wrote: over `persists`, the group commit's batch size. */
+  readonly persistedEntries: number;
   /** Milliseconds since this process started serving. */
   readonly uptimeMs: number;
 }
@@ -67,6 +71,8 @@ const NUMBER_FIELDS = [
   "raftStateBytes",
   "logFileBytes",
   "appliedCommands",
+  "persists",
+  "persistedEntries",
   "uptimeMs",
 ] as const;
 
