@@ -150,10 +150,14 @@ export async function runKvOperation(
   }
 }
 
-/** Reads one shell line: the operation, null for a blank or `#` comment line, or an error. */
+/**
+ * Reads one shell line: the operation, null for a blank or `#` comment line, or an error. The
+ * value is the rest of the line after the key and one blank, spaces included.
+ */
 export function parseShellLine(line: string): KvOperation | null {
-  const text = line.trim();
-  if (text === "" || text.startsWith("#")) return null;
+  // Only leading blanks go: a value may end in spaces, and "put k " puts the empty string.
+  const text = line.replace(/^\s+/, "");
+  if (text.trim() === "" || text.startsWith("#")) return null;
   const match = /^(\S+)\s+(\S+)(?:\s(.*))?$/.exec(text);
   const kind = match?.[1];
   if (match === null || (kind !== "get" && kind !== "put" && kind !== "append")) {

@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { serve } from "../rpc/tcp_server.ts";
+import { formatAddress } from "../rpc/address.ts";
+import { KV_OPERATION_METHOD, type KvReply, OK } from "../kv/protocol.ts";
+import type { KvCommand } from "../kv/state_machine.ts";
+import {
+  DeadlineClerk,
+  parseServers,
+  parseShellLine,
+  readLines,
+  runKvShell,
+  wallClockMs,
+} from "./kv.ts";
+
+function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+      controller.close();
+    },
+  });
+}
+
+async function collect<Item>(items: AsyncIterable<Item>): Promise<Item[]> {
+  const collected: Item[] = [];
+  for await (const item of items) collected.push(item);
+  return collected;
+}
+
+/** A one-server "cluster" that applies every operation to a map at once. */
+async function serveMap() {
+  const values = new Map<string, string>();
+  return await serve("127.0.0.1:0", {
+    [KV_OPERATION_METHOD]: (args): KvReply => {
+      const command = args as KvCommand;
+      const old = values.get(command.key) ?? "";
+      if (command.kind === "put") values.set(command.key, command.value);
+      if (command.kind === "append") values.set(command.key, old + command.value);
+      return { err: OK, value: command.kind === "get" ? old : "" };
+    },
+  });
+}
+
+Deno.test("parseShellLine reads operations, keeps spaces in values and skips blanks and comments", () => {
+  assert.deepEqual(parseShellLine("get k"), { kind: "get", key: "k", value: "" });
+  assert.deepEqual(parseShellLine("put k v"), { kind: "put", key: "k", value: "v" });
+  assert.deepEqual(parseShellLine("append k  two  words"), {
+    kind: "append",
+    key: "k",
+    value: " two  words",
+  });
+  assert.deepEqual(parseShellLine("put k "), { kind: "put", key: "k", value: "" });
+  assert.equal(parseShellLine("   "), null);
+  assert.equal(parseShellLine("# a comment"), null);
+});
+
+Deno.test("parseShellLine names what is wrong with a line", () => {
+  assert.throws(() => parseShellLine("delete k"), /expected get K, put K V or append K V/);
+  assert.throws(() => parseShellLine("get"), /expected get K/);
+  assert.throws(() => parseShellLine("get k extra"), /get takes only a key/);
+  assert.throws(() => parseShellLine("put k"), /put needs a key and a value/);
+});
+
+Deno.test("readLines splits on newlines across chunks, drops CR, and bounds a line's length", async () => {
+  const lines = await collect(readLines(streamOf("get a\r\nput b ", "x\n", "0123456789\nlast"), 8));
+  assert.deepEqual(lines, ["get a", "put b x", null, "last"]);
+  const long = await collect(readLines(streamOf("0123456789", "0123456789", "\nok\n"), 8));
+  assert.deepEqual(long, [null, "ok"]);
+});
+
+Deno.test("parseServers splits the list and refuses bad addresses", () => {
+  assert.deepEqual(parseServers("127.0.0.1:1, :2,unix:/tmp/s"), [
+    "127.0.0.1:1",
+    ":2",
+    "unix:/tmp/s",
+  ]);
+  assert.throws(() => parseServers(","), /lists no address/);
+  assert.throws(() => parseServers("127.0.0.1:1,nohost"), /Bad address "nohost"/);
+});
+
+Deno.test("runKvShell prints one JSON result per operation, with call and return times", async () => {
+  const server = await serveMap();
+  const lines: string[] = [];
+  const beforeMs = wallClockMs();
+  try {
+    await runKvShell(
+      [formatAddress(server.address)],
+      5_000,
+      streamOf("put k hello there\nappend k !\n\nbogus\nget k\n"),
+      (line) => lines.push(line),
+    );
+  } finally {
+    await server.close();
+  }
+  const results = lines.map((line) => JSON.parse(line));
+  assert.equal(results.length, 4);
+  assert.deepEqual(
+    results.map((result) => [result.op, result.key, result.value, result.output, result.ok]),
+    [
+      ["put", "k", "hello there", "", true],
+      ["append", "k", "!", "", true],
+      [undefined, undefined, undefined, undefined, false],
+      ["get", "k", "", "hello there!", true],
+    ],
+  );
+  assert.match(results[2].error, /Cannot read "bogus"/);
+  const timed = [results[0], results[1], results[3]];
+  for (const result of timed) {
+    assert.equal(result.unknown, false);
+    assert.ok(result.callMs >= beforeMs && result.returnMs >= result.callMs);
+    assert.equal(result.clientId, results[0].clientId, "one clerk for the whole shell");
+  }
+  assert.ok(results[1].callMs >= results[0].returnMs, "operations run one after another");
+});
+
+Deno.test("DeadlineClerk reports an unanswered operation as unknown and moves to a new client id", async () => {
+  const releases: (() => void)[] = [];
+  const silent = await serve("127.0.0.1:0", {
+    [KV_OPERATION_METHOD]: () => new Promise<void>((resolve) => releases.push(resolve)),
+  });
+  const clerk = new DeadlineClerk([formatAddress(silent.address)], 300);
+  try {
+    const firstId = clerk.clientId;
+    const outcome = await clerk.run({ kind: "put", key: "k", value: "v" });
+    assert.equal(outcome.ok, false);
+    assert.ok(!outcome.ok && outcome.unknown);
+    assert.match(!outcome.ok ? outcome.error : "", /may or may not have taken effect/);
+    assert.notEqual(clerk.clientId, firstId);
+  } finally {
+    clerk.close();
+    for (const release of releases) release();
+    await silent.close();
+  }
+});
