@@ -144,7 +144,10 @@ Deno.test("scripts/kv_cluster.sh starts, uses, restarts and stops a 5-node clust
     assert.match(await clusterScript(dir, ["workload", "-k", "2"]), /2 keys put/);
     const status = JSON.parse(await clusterScript(dir, ["status", "--json"]));
     assert.equal(status.length, 5);
-    assert.equal(status.filter((node: { role?: string }) => node.role === "leader").length, 1);
+    const nodes = status as { role?: string; term?: number; error?: string }[];
+    for (const node of nodes) assert.equal(node.error, undefined, "every node answers");
+    const leaderTerms = nodes.filter((node) => node.role === "leader").map((node) => node.term);
+    assert.equal(new Set(leaderTerms).size, leaderTerms.length, "one leader per term at most");
     await clusterScript(dir, ["stop"]);
     for (const pid of pids) assert.equal(processExists(pid), false, `process ${pid} is gone`);
   } finally {
