@@ -32,7 +32,7 @@ const CRASH_KEYS = ["a", "b", "c", "d"];
 /** Snapshot threshold of the crash loop's servers: small, so restarts also load snapshots. */
 const CRASH_MAX_RAFT_STATE_BYTES = 16_384;
 /** A shell gives up an operation after this long; it then counts as unknown outcome. */
-const OPERATION_TIMEOUT_SECONDS = 3;
+const OPERATION_TIMEOUT_SECONDS = 1;
 /** Most operations one client runs in one crash-loop run: a bound on the history's size. */
 const MAX_OPERATIONS_PER_CLIENT = 20_000;
 /** Budget of the final convergence wait and of the linearizability check. */
@@ -68,6 +68,9 @@ export interface CrashLoopReport {
   readonly acknowledgedAppends: number;
   /** Operations of unknown outcome. */
   readonly unknownOperations: number;
+  /** Appends of unknown outcome found in the final values, and those that never took effect. */
+  readonly unknownAppendsApplied: number;
+  readonly unknownAppendsLost: number;
   /** Wall-clock time of the run and of the linearizability check. */
   readonly elapsedMs: number;
   readonly checkMs: number;
@@ -87,29 +90,49 @@ export async function runCrashLoop(seed: number, cycles: number): Promise<CrashL
   });
   try {
     await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
-    const shells = Array.from(
-      { length: CRASH_CLIENTS },
-      () => cluster.startShell(cluster.clientAddresses(), OPERATION_TIMEOUT_SECONDS),
+    const { logs, outcome: kills } = await underLoad(
+      cluster,
+      seed,
+      OPERATION_TIMEOUT_SECONDS,
+      () => crash(cluster, random, cycles),
     );
-    let stopping = false;
-    const clients = shells.map((shell, index) =>
-      runClient(shell, index, new SeededRandom(seed * 101 + index + 1), () => stopping)
-    );
-    let kills: number;
-    try {
-      kills = await crash(cluster, random, cycles);
-    } finally {
-      stopping = true;
-      // Let every client finish its operation before the cluster goes away, even on failure.
-      await Promise.allSettled(clients);
-    }
-    const logs = await Promise.all(clients);
     await cluster.waitForConvergence(SETTLE_TIMEOUT_MS);
     const finals = await finalReads(cluster);
     return verify(logs, finals, { cycles, kills, startedMs });
   } finally {
     await cluster.close();
   }
+}
+
+/**
+ * Runs {@linkcode CRASH_CLIENTS} shell clients (operations give up after `timeoutSeconds`)
+ * while `faults` runs, then stops them and returns what each did and what `faults` returned.
+ */
+async function underLoad<Outcome>(
+  cluster: KvCluster,
+  seed: number,
+  timeoutSeconds: number,
+  faults: () => Promise<Outcome>,
+): Promise<{ logs: ClientLog[]; outcome: Outcome }> {
+  const shells = Array.from(
+    { length: CRASH_CLIENTS },
+    () => cluster.startShell(cluster.clientAddresses(), timeoutSeconds),
+  );
+  let stopping = false;
+  const clients = shells.map((shell, index) =>
+    runClient(shell, index, new SeededRandom(seed * 101 + index + 1), () => stopping)
+  );
+  let outcome: Outcome;
+  try {
+    outcome = await faults();
+  } finally {
+    stopping = true;
+    // Let every client finish its operation before the cluster goes away, even on failure.
+    await Promise.allSettled(clients);
+  }
+  const logs = await Promise.all(clients);
+  await Promise.all(shells.map((shell) => shell.close()));
+  return { logs, outcome };
 }
 
 /** Kills one random node (now and then two) per cycle with -9 and restarts it; returns kills. */
@@ -130,8 +153,9 @@ async function crash(cluster: KvCluster, random: Random, cycles: number): Promis
       kills++;
       assert(exit.code === 137, `Node ${id} ended with code ${exit.code}, not by the kill`);
     }
-    // Fault schedule: how long the nodes stay down, and how long the cluster runs whole.
-    await pause(random.int(300));
+    // Fault schedule: how long the nodes stay down, and how long the cluster runs whole. A
+    // lost majority stays down past the clients' timeout, so some outcomes become unknown.
+    await pause(victims.length === 1 ? random.int(300) : 800 + random.int(800));
     for (const id of victims) await cluster.startNode(id);
     await pause(200 + random.int(500));
   }
@@ -195,6 +219,8 @@ function verify(
     operations: history.length,
     acknowledgedAppends: audit.acknowledged,
     unknownOperations: history.filter((operation) => operation.returnMs === Infinity).length,
+    unknownAppendsApplied: audit.unknownApplied,
+    unknownAppendsLost: audit.unknownLost,
     elapsedMs: performance.now() - run.startedMs,
     checkMs,
   };
@@ -208,7 +234,9 @@ function pause(delayMs: number): Promise<void> {
 export function describeCrashLoop(report: CrashLoopReport): string {
   return `crash loop: ${report.cycles} cycles, ${report.kills} kills, ${report.operations} ` +
     `operations (${report.acknowledgedAppends} acknowledged appends all kept, ` +
-    `${report.unknownOperations} unknown outcome), linearizable (checked in ` +
+    `${report.unknownOperations} unknown outcome, of which appends ` +
+    `${report.unknownAppendsApplied} applied and ${report.unknownAppendsLost} not), ` +
+    `linearizable (checked in ` +
     `${Math.round(report.checkMs)} ms), ${(report.elapsedMs / 1000).toFixed(1)} s`;
 }
 
@@ -384,5 +412,80 @@ export const partitionTest: LabTest = {
   run: (context: TestContext) => runPartition(context.seed, (line) => context.log(line)),
 };
 
+/** Rounds of link faults in the flaky-network test. */
+const FLAKY_ROUNDS = 12;
+/** How long each round of link faults lasts. */
+const FLAKY_ROUND_MS = 800;
+/** Chance that a link drops its connection at each chunk it forwards, in a flaky round. */
+const FLAKY_LOSS = 0.01;
+/** Most extra delay of a link in a flaky round. */
+const FLAKY_MAX_DELAY_MS = 20;
+
+/**
+ * Clients write through the proxy while every round the links get random delays and losses and,
+ * now and then, one node is cut off; afterwards the cluster must converge with every
+ * acknowledged append kept and a linearizable history.
+ */
+export async function runFlakyNetwork(seed: number, log: (line: string) => void): Promise<void> {
+  const startedMs = performance.now();
+  const random = new SeededRandom(seed);
+  const cluster = await KvCluster.start({ size: PARTITION_CLUSTER_SIZE, proxied: { random } });
+  try {
+    await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
+    const { logs, outcome: isolations } = await underLoad(
+      cluster,
+      seed,
+      OPERATION_TIMEOUT_SECONDS,
+      () => flakyRounds(cluster, random),
+    );
+    cluster.healAll();
+    await cluster.waitForConvergence(SETTLE_TIMEOUT_MS);
+    const finals = await finalReads(cluster);
+    const report = verify(logs, finals, { cycles: FLAKY_ROUNDS, kills: 0, startedMs });
+    const dropped = cluster.proxy!.links().reduce(
+      (sum, link) => sum + link.stats().droppedConnections,
+      0,
+    );
+    log(
+      `flaky network: ${FLAKY_ROUNDS} rounds, ${isolations} isolations, ${dropped} connections ` +
+        `dropped, ${report.operations} operations (${report.acknowledgedAppends} acknowledged ` +
+        `appends kept, ${report.unknownOperations} unknown), linearizable`,
+    );
+  } finally {
+    await cluster.close();
+  }
+}
+
+/** Gives every link a random delay and loss each round, and isolates a node in some rounds. */
+async function flakyRounds(cluster: KvCluster, random: Random): Promise<number> {
+  const proxy = cluster.proxy;
+  assert(proxy !== null, "The flaky-network test needs a proxied cluster");
+  let isolations = 0;
+  for (let round = 0; round < FLAKY_ROUNDS; round++) {
+    const everyone = [...Array(cluster.size).keys()];
+    if (random.next() < 0.4) {
+      const isolated = random.int(cluster.size);
+      cluster.partition([[isolated], everyone.filter((id) => id !== isolated)]);
+      isolations++;
+    } else {
+      cluster.partition([everyone]);
+    }
+    for (const link of proxy.links()) {
+      if (link.isCut) continue;
+      link.setDelay(random.int(FLAKY_MAX_DELAY_MS + 1));
+      link.setLoss(FLAKY_LOSS);
+    }
+    await pause(FLAKY_ROUND_MS);
+  }
+  return isolations;
+}
+
+/** The flaky-network test as a lab-style test: `dsys test cluster --run flaky`. */
+export const flakyNetworkTest: LabTest = {
+  name: "flaky network: delays, lost connections and isolated nodes under load",
+  part: "",
+  run: (context: TestContext) => runFlakyNetwork(context.seed, (line) => context.log(line)),
+};
+
 /** Every fault test of real processes, for `dsys test cluster`. */
-export const clusterSuite: readonly LabTest[] = [crashLoopTest, partitionTest];
+export const clusterSuite: readonly LabTest[] = [crashLoopTest, partitionTest, flakyNetworkTest];

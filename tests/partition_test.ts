@@ -1,4 +1,4 @@
-import { partitionTest } from "./cluster_suite.ts";
+import { flakyNetworkTest, partitionTest } from "./cluster_suite.ts";
 import { registerSuite } from "./register.ts";
 
-registerSuite([partitionTest]);
+registerSuite([partitionTest, flakyNetworkTest]);
