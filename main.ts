@@ -184,8 +184,14 @@ function buildProgram() {
   return program;
 }
 
-/** The real-cluster commands: raft-peer, kv-server, kv, status. */
+/** The real-cluster commands: raft-peer and kv-server, then the clients kv and status. */
 function addClusterCommands(program: Command) {
+  addServerCommands(program);
+  addClientCommands(program);
+}
+
+/** raft-peer and kv-server. */
+function addServerCommands(program: Command) {
   program.command("raft-peer")
     .description(
       "Run a Raft peer replicating opaque commands (Raft.Propose); logs role and term changes.",
@@ -232,7 +238,10 @@ function addClusterCommands(program: Command) {
         maxRaftStateBytes: options.maxraftstate,
       });
     });
+}
 
+/** kv (one operation, shell, status) and status. */
+function addClientCommands(program: Command) {
   const kv = program.command("kv")
     .description(
       `Run key/value operations against a cluster. Exit codes: 0 done, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out: the write may or may not have happened), 1 other errors.`,

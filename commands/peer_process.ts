@@ -116,22 +116,7 @@ export async function runPeer(
   const name = `${options.kind} ${options.id}`;
   const write = options.log ?? ((line: string) => console.error(line));
   const log = (line: string) => write(`${name}: ${line}`);
-  const files = new FileStorage({
-    dir: options.dataDir,
-    clusterId: options.cluster,
-    id: options.id,
-    log,
-  });
-  const restored = files.load();
-  const counts = { persists: 0, persistedEntries: 0 };
-  const storage: RaftStorage = {
-    load: () => restored,
-    persist: (request) => {
-      counts.persists++;
-      counts.persistedEntries += request.logChange?.append.length ?? 0;
-      return files.persist(request);
-    },
-  };
+  const { files, restored, storage, counts } = openStorage(options, log);
   const clients = options.peers.map((address) =>
     connect(address, { log, reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS })
   );
@@ -187,6 +172,28 @@ export async function runPeer(
   await server.close();
   release();
   log("stopped");
+}
+
+/** Opens the data folder, reads it once, and wraps it to count persists for the status. */
+function openStorage(options: PeerOptions, log: (line: string) => void) {
+  const files = new FileStorage({
+    dir: options.dataDir,
+    clusterId: options.cluster,
+    id: options.id,
+    log,
+  });
+  const restored = files.load();
+  const counts = { persists: 0, persistedEntries: 0 };
+  const storage: RaftStorage = {
+    // The node reads its state through here; the service read the same state first.
+    load: () => restored,
+    persist: (request) => {
+      counts.persists++;
+      counts.persistedEntries += request.logChange?.append.length ?? 0;
+      return files.persist(request);
+    },
+  };
+  return { files, restored, storage, counts };
 }
 
 /** The `Status` handler: the node's Raft state, the storage's sizes and the service's part. */
