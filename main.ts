@@ -15,7 +15,7 @@ import { errorText } from "./rpc/codec.ts";
 import { DEFAULT_CLUSTER_ID } from "./raft/file_storage.ts";
 import { parsePeers } from "./commands/peer_process.ts";
 import { runKvServer } from "./commands/kv_server.ts";
-import { runRaftPeer } from "./commands/raft_peer.ts";
+import { proposeCommand, runRaftPeer } from "./commands/raft_peer.ts";
 import {
   DEFAULT_OPERATION_TIMEOUT_MS,
   EXIT_UNKNOWN_OUTCOME,
@@ -187,6 +187,7 @@ function buildProgram() {
 /** The real-cluster commands: raft-peer and kv-server, then the clients kv and status. */
 function addClusterCommands(program: Command) {
   addServerCommands(program);
+  addProposeCommand(program);
   addClientCommands(program);
 }
 
@@ -237,6 +238,34 @@ function addServerCommands(program: Command) {
         cluster: options.cluster,
         maxRaftStateBytes: options.maxraftstate,
       });
+    });
+}
+
+/** propose: a command for a raft-peer cluster. */
+function addProposeCommand(program: Command) {
+  program.command("propose")
+    .description(
+      `Replicate a command on a raft-peer cluster and wait until it is committed. Exit codes: 0 committed, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out), 1 other errors.`,
+    )
+    .requiredOption("--servers <addresses>", "the peers' addresses, comma-separated")
+    .addOption(
+      new Option("--timeout <seconds>", "give up after this long (exit 2)")
+        .argParser(secondsOption())
+        .default(DEFAULT_OPERATION_TIMEOUT_MS, `${DEFAULT_OPERATION_TIMEOUT_MS / 1000}`),
+    )
+    .argument("<command>", "the command, as a string")
+    .action(async (command, options) => {
+      const outcome = await proposeCommand(parseServers(options.servers), command, options.timeout);
+      if (outcome === null) {
+        console.error(
+          `dsys propose: no commit within ${options.timeout / 1000} s: outcome unknown`,
+        );
+        Deno.exitCode = EXIT_UNKNOWN_OUTCOME;
+        return;
+      }
+      console.log(
+        `committed at index ${outcome.index} in term ${outcome.term} by peer ${outcome.leader}`,
+      );
     });
 }
 

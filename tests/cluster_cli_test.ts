@@ -18,7 +18,7 @@ import { fetchStatus } from "../kv/status.ts";
 const LEADER_TIMEOUT_MS = 10_000;
 const LISTEN_TIMEOUT_MS = 30_000;
 
-Deno.test("raft-peer processes replicate proposals and only the leader accepts them", async () => {
+Deno.test("raft-peer processes replicate proposals (RPC and dsys propose) and only the leader accepts them", async () => {
   const baseDir = await Deno.makeTempDir({ prefix: "dsys-raft-peer-test-" });
   const cluster = await LocalCluster.start({ size: 3, baseDir, kind: "raft-peer" });
   const clients = cluster.addresses.map((address) => connect(address, { log: () => {} }));
@@ -36,7 +36,19 @@ Deno.test("raft-peer processes replicate proposals and only the leader accepts t
       });
       assert.equal(last.isLeader, true);
     }
-    const lastIndex = last?.index ?? 0;
+    const group = new ChildGroup();
+    const proposed = await dsys(group, baseDir, [
+      "propose",
+      "--servers",
+      cluster.addresses.join(","),
+      "set y 1",
+    ]);
+    await group.killAll();
+    assert.equal(proposed.code, 0, proposed.output);
+    const committed = /^committed at index (\d+) in term \d+ by peer \d\n$/.exec(proposed.output);
+    assert.ok(committed !== null, proposed.output);
+    assert.ok(Number(committed[1]) > (last?.index ?? 0));
+    const lastIndex = Number(committed[1]);
     const rows = await cluster.waitForStatus(
       (rows) => rows.every((row) => (row.status?.appliedIndex ?? 0) >= lastIndex),
       LEADER_TIMEOUT_MS,
@@ -44,7 +56,7 @@ Deno.test("raft-peer processes replicate proposals and only the leader accepts t
     );
     for (const row of rows) {
       assert.equal(row.status?.kind, "raft-peer");
-      assert.equal(row.status?.appliedCommands, 5, `${row.address} applied the 5 commands`);
+      assert.equal(row.status?.appliedCommands, 6, `${row.address} applied the 6 commands`);
     }
     await assert.rejects(
       clients[leader].call(PROPOSE_METHOD, { command: 12 }),
