@@ -260,11 +260,12 @@ export class Link {
       this.#stats.acceptedConnections++;
       const refusal = this.#closing === null ? this.#refusal() : "refused";
       if (refusal !== null) {
-        this.count(refusal);
+        this.#count(refusal);
         closeQuietly(conn);
         continue;
       }
-      this.#track(new ProxiedConnection(conn, this, this.#settings));
+      conn.setNoDelay(true);
+      this.#track(new ProxiedConnection(conn, this.#port(), this.#settings));
     }
   }
 
@@ -272,7 +273,7 @@ export class Link {
   #refusal(): "refused" | "dropped" | null {
     if (this.#cut === "refuse") return "refused";
     if (this.#connections.size >= this.#settings.maxConnections) return "refused";
-    return this.shouldDrop() ? "dropped" : null;
+    return this.#shouldDrop() ? "dropped" : null;
   }
 
   #track(connection: ProxiedConnection): void {
@@ -283,40 +284,49 @@ export class Link {
   }
 
   /** Whether the loss setting drops a connection now; draws from the random source only if lossy. */
-  shouldDrop(): boolean {
+  #shouldDrop(): boolean {
     return this.#lossProbability > 0 && this.#settings.random.next() < this.#lossProbability;
   }
 
-  /** The delay for bytes read now. */
-  get delayMs(): number {
-    return this.#delayMs;
-  }
-
-  /** Whether the link is black-holing now. */
-  get isBlackholing(): boolean {
-    return this.#cut === "blackhole";
-  }
-
-  /** Called by a connection: counts what happened to it. */
-  count(event: "forwarded" | "refused" | "dropped"): void {
+  #count(event: "forwarded" | "refused" | "dropped"): void {
     if (event === "forwarded") this.#stats.forwardedConnections++;
     else if (event === "refused") this.#stats.refusedConnections++;
     else this.#stats.droppedConnections++;
   }
 
-  /** Called by a connection: counts bytes delivered, swallowed, or queued (negative: dequeued). */
-  countBytes(delivered: number, discarded: number, queued: number): void {
+  /** Counts bytes delivered, swallowed, or queued (negative: dequeued). */
+  #countBytes(delivered: number, discarded: number, queued: number): void {
     this.#stats.forwardedBytes += delivered;
     this.#stats.discardedBytes += discarded;
     this.#stats.delayedBytes += queued;
     assert(this.#stats.delayedBytes >= 0, `Link ${this.name} has negative delayed bytes`);
   }
+
+  /** What the link's connections may see and do: its target, settings and counters. */
+  #port(): LinkPort {
+    return {
+      target: this.target,
+      shouldDrop: () => this.#shouldDrop(),
+      delayMs: () => this.#delayMs,
+      count: (event) => this.#count(event),
+      countBytes: (delivered, discarded, queued) => this.#countBytes(delivered, discarded, queued),
+    };
+  }
+}
+
+/** A link as its connections see it. */
+interface LinkPort {
+  readonly target: Address;
+  shouldDrop(): boolean;
+  delayMs(): number;
+  count(event: "forwarded" | "refused" | "dropped"): void;
+  countBytes(delivered: number, discarded: number, queued: number): void;
 }
 
 /** One accepted connection, its connection to the target, and the two pumps between them. */
 class ProxiedConnection {
   readonly #inbound: Deno.TcpConn;
-  readonly #link: Link;
+  readonly #link: LinkPort;
   readonly #settings: LinkSettings;
   #outbound: Deno.Conn | null = null;
   #blackholed = false;
@@ -324,7 +334,7 @@ class ProxiedConnection {
   #started: Promise<void> = Promise.resolve();
   readonly #pipes: DelayedPipe[] = [];
 
-  constructor(inbound: Deno.TcpConn, link: Link, settings: LinkSettings) {
+  constructor(inbound: Deno.TcpConn, link: LinkPort, settings: LinkSettings) {
     this.#inbound = inbound;
     this.#link = link;
     this.#settings = settings;
@@ -374,7 +384,7 @@ class ProxiedConnection {
     const hooks: PipeHooks = {
       isBlackholed: () => this.#blackholed,
       shouldDrop: () => this.#link.shouldDrop(),
-      delayMs: () => this.#link.delayMs,
+      delayMs: () => this.#link.delayMs(),
       onBytes: (delivered, discarded, queued) =>
         this.#link.countBytes(delivered, discarded, queued),
       onDrop: () => {
