@@ -27,6 +27,16 @@ function withoutMarkers(operations: readonly Operation[]): Operation[] {
   }));
 }
 
+/** Makes 5% of operations return up to `maxDelayMs` later, as behind a partition. */
+function withSlowOperations(operations: readonly Operation[], maxDelayMs: number): Operation[] {
+  const random = new SeededRandom(99);
+  return operations.map((operation) =>
+    random.int(100) < 5 && operation.returnMs !== Infinity
+      ? { ...operation, returnMs: operation.returnMs + random.int(maxDelayMs) }
+      : operation
+  );
+}
+
 function bench(name: string, operations: readonly Operation[]): void {
   Deno.bench(name, () => {
     const result = checkHistory(operations, { timeoutMs: 60_000 });
@@ -41,8 +51,12 @@ bench(
   history(2, { ...kvTest, keys: ["0"], getPercent: 5 }),
 );
 bench(
-  "15 clients, 2000 ops, 1 key, 5% gets, values without markers",
-  withoutMarkers(history(2, { ...kvTest, keys: ["0"], getPercent: 5 })),
+  "10 clients, 2000 ops, 1 key, 10% puts, values without markers",
+  withoutMarkers(history(5, { ...kvTest, clientCount: 10, keys: ["0"], putPercent: 10 })),
+);
+bench(
+  "15 clients, 2000 ops, 1 key, 5% of operations up to 2 s slow",
+  withSlowOperations(history(6, { ...kvTest, keys: ["0"], unknownPercent: 3 }), 2000),
 );
 bench(
   "15 clients, 2000 ops, 1 key, 20% puts, long operations",

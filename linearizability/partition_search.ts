@@ -25,10 +25,17 @@
  * - Tokens. When written values have markers (see {@linkcode TokenIndex}), G's output tells which
  *   writes it contains; a write linearized now whose value it contains must leave a value G's
  *   output starts with, whatever puts are pending: no put can come between it and G.
+ * - Unseen writes. When values have markers, a write whose value no get read (and that is not a
+ *   put of "") cannot have been followed by a get before the next put. One of unknown outcome is
+ *   taken never to have happened. One that returned is placed as late as it can be: when it
+ *   must come next (its return is the first pending one), by a "wipe" right before the latest
+ *   put linearized, where it changes nothing a get saw, or else right there. This spares the
+ *   search every subset of unseen writes it could otherwise place before each put.
  * - Dead values. Until the next put, only gets called before the first return of a pending put
- *   can be linearized; if none of their outputs starts with the value a write leaves, no get
- *   will ever read that value or its extensions. Such a value is replaced by a "dead" marker,
- *   so that every order of appends that a put will erase reaches one remembered configuration.
+ *   (a seen one: unseen ones may be wiped back) can be linearized; if none of their outputs
+ *   starts with the value a write leaves, no get will ever read that value or its extensions.
+ *   Such a value is replaced by a "dead" marker, so that every order of appends that a put will
+ *   erase reaches one remembered configuration.
  *
  * @module
  */
@@ -112,6 +119,8 @@ interface MemoSlot {
   readonly words: Uint32Array;
   readonly text: string;
   readonly dead: boolean;
+  /** The latest call a write may have to be wiped before the latest put (see #wipe). */
+  readonly wipeLimitMs: number;
 }
 
 /** A model state: the key's value (or the dead marker) and its fingerprint. */
@@ -140,14 +149,25 @@ class PartitionSearch {
   readonly #limits: SearchLimits;
   readonly #useGuides: boolean;
   readonly #list: EventList;
-  // Per operation: kind, whether it returned, the text it read (get) or wrote, its fingerprint.
+  // Per operation: kind, whether it returned, the text it read (get) or wrote, its fingerprint,
+  // whether a get may have seen it (writes), call and return times.
   readonly #kind: Uint8Array;
   readonly #known: Uint8Array;
+  readonly #seen: Uint8Array;
+  readonly #callMs: Float64Array;
+  readonly #returnMs: Float64Array;
   readonly #text: string[];
-  readonly #fragment: Fragment[];
-  // The linearized calls, with the state before each.
+  readonly #fragment: (Fragment | undefined)[];
+  // The linearized calls, with the state before each; a wiped write's frame holds the depth of
+  // the put it was placed before, other frames -1. For wipes: the depth of the latest put and
+  // the latest call a write may have to be placed before it (both as before each frame).
   readonly #stackEntry: Int32Array;
   readonly #stackState: State[] = [];
+  readonly #stackWipedBefore: Int32Array;
+  readonly #stackLastPut: Int32Array;
+  readonly #stackWipeLimitMs: Float64Array;
+  #lastPutDepth = -1;
+  #wipeLimitMs = -Infinity;
   #state: State = {
     text: "",
     first: EMPTY_FRAGMENT.first,
@@ -163,6 +183,7 @@ class PartitionSearch {
   #steps = 0;
   // The longest prefix seen; stack positions below #unchangedDepth still match it.
   readonly #best: Int32Array;
+  readonly #bestWipedBefore: Int32Array;
   #bestLength = 0;
   #unchangedDepth = 0;
   // Guides and readers (see the module comment), valid for one version of the list.
@@ -170,7 +191,8 @@ class PartitionSearch {
   readonly #getsByCall: PendingQueue;
   readonly #knownPutsByCall: PendingQueue;
   readonly #unknownPutsByCall: PendingQueue;
-  readonly #knownPutsByReturn: PendingQueue;
+  readonly #emptyPutsByCall: PendingQueue;
+  readonly #seenPutsByReturn: PendingQueue;
   #guideVersion = -1;
   readonly #guides: number[] = [];
   readonly #guideRescued = new Uint8Array(MAX_GUIDES);
@@ -178,6 +200,8 @@ class PartitionSearch {
   // Which writes each get's output is made of, when values have markers.
   readonly #tokens: TokenIndex | null;
   readonly #writersOf: (Set<number> | undefined)[];
+  #firstReturnVersion = -1;
+  #firstReturnEntry = NONE;
   #readerVersion = -1;
   #readerWrittenPut = -1;
   #readers: string[] | null = [];
@@ -188,8 +212,10 @@ class PartitionSearch {
     this.#useGuides = useGuides;
     this.#kind = new Uint8Array(count);
     this.#known = new Uint8Array(count);
+    this.#callMs = Float64Array.from(operations, (operation) => operation.callMs);
+    this.#returnMs = Float64Array.from(operations, (operation) => operation.returnMs);
     this.#text = new Array<string>(count);
-    this.#fragment = new Array<Fragment>(count);
+    this.#fragment = new Array<Fragment | undefined>(count);
     for (let index = 0; index < count; index++) this.#describe(index, operations[index]);
     const list = new EventList(operations);
     this.#list = list;
@@ -200,20 +226,72 @@ class PartitionSearch {
     const indices = Array.from({ length: count }, (_, index) => index);
     const gets = indices.filter((index) => this.#kind[index] === GET);
     const puts = indices.filter((index) => this.#kind[index] === PUT);
-    const knownPuts = puts.filter((index) => this.#known[index] === 1);
+    // Puts of "" start every output: they are rescuers of their own (see #somePutStarts).
+    const emptyPuts = puts.filter((index) => this.#text[index] === "");
+    const knownPuts = puts.filter((index) => this.#known[index] === 1 && this.#text[index] !== "");
     const byCall = (left: number, right: number) =>
       list.callEntryOf[left] - list.callEntryOf[right];
     const byReturn = (left: number, right: number) =>
       list.returnEntryOf[left] - list.returnEntryOf[right];
     this.#getsByReturn = new PendingQueue(gets.sort(byReturn), count);
+    this.#seen = this.#findSeenWrites();
     this.#getsByCall = new PendingQueue([...gets].sort(byCall), count);
-    const unknownPuts = puts.filter((index) => this.#known[index] === 0);
+    const unknownPuts = puts.filter((index) =>
+      this.#known[index] === 0 && this.#text[index] !== ""
+    );
+    this.#emptyPutsByCall = new PendingQueue(emptyPuts.sort(byCall), count);
     this.#knownPutsByCall = new PendingQueue([...knownPuts].sort(byCall), count);
     this.#unknownPutsByCall = new PendingQueue(unknownPuts.sort(byCall), count);
-    this.#knownPutsByReturn = new PendingQueue(knownPuts.sort(byReturn), count);
+    // An unseen put may be wiped back before an earlier put: it does not end a value's reign.
+    const seenPuts = puts.filter((index) => this.#known[index] === 1 && this.#seen[index] === 1);
+    this.#seenPutsByReturn = new PendingQueue(seenPuts.sort(byReturn), count);
     this.#stackEntry = new Int32Array(count);
+    this.#stackWipedBefore = new Int32Array(count);
+    this.#stackLastPut = new Int32Array(count);
+    this.#stackWipeLimitMs = new Float64Array(count);
     this.#linearized = new Bitset(count);
     this.#best = new Int32Array(count);
+    this.#bestWipedBefore = new Int32Array(count);
+  }
+
+  /**
+   * Which writes a get may have seen: all of them, unless values have markers; then those found
+   * in some get's output, and puts of "" (what they do is seen, though their value is not).
+   */
+  #findSeenWrites(): Uint8Array {
+    const count = this.#kind.length;
+    const seen = new Uint8Array(count);
+    const tokens = this.#tokens;
+    if (tokens === null) return seen.fill(1);
+    for (let operation = 0; operation < count; operation++) {
+      if (this.#kind[operation] === PUT && this.#text[operation] === "") seen[operation] = 1;
+    }
+    // Outputs mostly extend the one read before them: read only what is new, so that a long
+    // history of appends costs the length of its outputs' differences, not of all outputs.
+    let previous = "";
+    const markSeen = (writer: number) => seen[writer] = 1;
+    for (let position = 0; position < this.#getsByReturn.length; position++) {
+      const output = this.#text[this.#getsByReturn.at(position)];
+      const extendsPrevious = output.length >= previous.length && output.startsWith(previous) &&
+        (output.length === previous.length || tokens.isMarkerAt(output, previous.length));
+      if (!extendsPrevious) tokens.forEachWriterIn(output, 0, markSeen);
+      else if (output.length > previous.length) {
+        tokens.forEachWriterIn(output, previous.length, markSeen);
+      }
+      previous = output;
+    }
+    return seen;
+  }
+
+  /** The writes the output of `get` is made of; values must have markers. */
+  #writersIn(get: number): Set<number> {
+    assert(this.#tokens !== null, "Cannot split outputs: the values have no markers");
+    let writers = this.#writersOf[get];
+    if (writers === undefined) {
+      writers = this.#tokens.writersIn(this.#text[get]);
+      this.#writersOf[get] = writers;
+    }
+    return writers;
   }
 
   #describe(index: number, operation: Operation): void {
@@ -227,7 +305,9 @@ class PartitionSearch {
     this.#remainingKnown += known ? 1 : 0;
     this.#kind[index] = kind;
     this.#text[index] = kind === GET ? operation.output : operation.value;
-    this.#fragment[index] = fragmentOf(this.#text[index]);
+    // A get's output is fingerprinted when first needed: outputs can be long, and most gets
+    // are decided by length and by what the state is known to start.
+    if (kind !== GET) this.#fragment[index] = fragmentOf(this.#text[index]);
   }
 
   run(prefix: readonly number[]): SearchOutcome {
@@ -245,7 +325,9 @@ class PartitionSearch {
       // The last entry is always a return, so the walk meets one before the end of the list.
       assert(entry !== NONE, `Walked off the event list with ${this.#remainingKnown} left`);
       if (list.isCall[entry] === 1) {
-        entry = this.#tryLinearize(entry) ? list.next[HEAD] : list.next[entry];
+        entry = this.#tryLinearize(entry, false) ? list.next[HEAD] : list.next[entry];
+      } else if (this.#tryWipe(list.operationOf[entry])) {
+        entry = list.next[HEAD];
       } else if (this.#stackState.length === floorDepth) {
         return this.#outcome("illegal", "");
       } else {
@@ -264,13 +346,20 @@ class PartitionSearch {
   }
 
   #outcome(verdict: Verdict, reason: string): SearchOutcome {
-    const linearization: number[] = [];
+    let linearization: number[];
     if (verdict === "ok") {
-      for (let depth = 0; depth < this.#stackState.length; depth++) {
-        linearization.push(this.#list.operationOf[this.#stackEntry[depth]]);
-      }
+      const depth = this.#stackState.length;
+      const operations = Array.from(
+        { length: depth },
+        (_, position) => this.#list.operationOf[this.#stackEntry[position]],
+      );
+      linearization = inOrder(operations, this.#stackWipedBefore.subarray(0, depth));
     } else {
-      for (let depth = 0; depth < this.#bestLength; depth++) linearization.push(this.#best[depth]);
+      const length = this.#bestLength;
+      linearization = inOrder(
+        Array.from(this.#best.subarray(0, length)),
+        this.#bestWipedBefore.subarray(0, length),
+      );
     }
     return { verdict, linearization, steps: this.#steps, memoEntries: this.#memoEntries, reason };
   }
@@ -287,14 +376,24 @@ class PartitionSearch {
       `Operation ${operation} of the given prefix cannot come next: an operation returned before its call`,
     );
     assert(
-      this.#tryLinearize(entry),
+      this.#tryLinearize(entry, true),
       `Operation ${operation} of the given prefix is not legal next`,
     );
   }
 
-  /** Linearizes the call at `entry` if the model accepts it and the result is new. */
-  #tryLinearize(entry: number): boolean {
+  /**
+   * Linearizes the call at `entry` if the model accepts it and the result is new. An unseen
+   * write waits until it must come next, unless it is `given`.
+   */
+  #tryLinearize(entry: number, given: boolean): boolean {
     const operation = this.#list.operationOf[entry];
+    if (!given && this.#kind[operation] !== GET && this.#seen[operation] === 0) {
+      if (this.#known[operation] === 0) return false;
+      if (this.#firstReturn() !== this.#list.returnEntryOf[operation]) return false;
+      // Where a wipe is possible it does all that placing the write here could: a put must
+      // erase it before any get anyway, as no get saw it.
+      if (this.#canWipe(operation)) return false;
+    }
     if (!this.#apply(operation)) return false;
     if (this.#kind[operation] !== GET) {
       if (this.#useGuides && !this.#guidesAllow(operation)) return false;
@@ -303,8 +402,40 @@ class PartitionSearch {
         this.#candidate = { text: "", first: DEAD_FIRST, second: DEAD_SECOND, dead: true };
       }
     }
+    return this.#push(entry, -1);
+  }
+
+  /**
+   * Wipes `operation`, an unseen write that must come next: places it right before the latest
+   * put linearized, which erases its effect before any get could see it. That is only possible
+   * if it was called before that put and everything after it returned.
+   */
+  #tryWipe(operation: number): boolean {
+    if (this.#kind[operation] === GET || this.#seen[operation] === 1) return false;
+    if (!this.#canWipe(operation)) return false;
+    this.#candidate = this.#state;
+    return this.#push(this.#list.callEntryOf[operation], this.#lastPutDepth);
+  }
+
+  /** Whether `operation` could be placed right before the latest put without breaking time. */
+  #canWipe(operation: number): boolean {
+    return this.#lastPutDepth >= 0 && this.#callMs[operation] <= this.#wipeLimitMs;
+  }
+
+  /**
+   * Pushes the call at `entry`, leading to #candidate, unless that configuration was seen;
+   * `wipedBefore` is the depth of the put it is wiped before, or -1.
+   */
+  #push(entry: number, wipedBefore: number): boolean {
+    const operation = this.#list.operationOf[entry];
+    const isPut = wipedBefore === -1 && this.#kind[operation] === PUT;
+    const wipeLimitMs = wipedBefore !== -1
+      ? this.#wipeLimitMs
+      : isPut
+      ? this.#returnMs[operation]
+      : Math.min(this.#wipeLimitMs, this.#returnMs[operation]);
     this.#linearized.add(operation);
-    if (!this.#remember()) {
+    if (!this.#remember(wipeLimitMs)) {
       this.#linearized.delete(operation);
       return false;
     }
@@ -312,7 +443,12 @@ class PartitionSearch {
     assert(depth < this.#stackEntry.length, `Cannot linearize past ${depth} operations`);
     this.#stackEntry[depth] = entry;
     this.#stackState.push(this.#state);
+    this.#stackWipedBefore[depth] = wipedBefore;
+    this.#stackLastPut[depth] = this.#lastPutDepth;
+    this.#stackWipeLimitMs[depth] = this.#wipeLimitMs;
     this.#state = this.#candidate;
+    if (isPut) this.#lastPutDepth = depth;
+    this.#wipeLimitMs = wipeLimitMs;
     this.#list.lift(entry);
     this.#remainingKnown -= this.#known[operation];
     if (depth + 1 > this.#bestLength) this.#recordBest();
@@ -327,6 +463,8 @@ class PartitionSearch {
     const entry = this.#stackEntry[depth];
     const operation = this.#list.operationOf[entry];
     this.#state = state;
+    this.#lastPutDepth = this.#stackLastPut[depth];
+    this.#wipeLimitMs = this.#stackWipeLimitMs[depth];
     this.#linearized.delete(operation);
     this.#list.unlift(entry);
     this.#remainingKnown += this.#known[operation];
@@ -334,8 +472,20 @@ class PartitionSearch {
     this.#getsByCall.restore(operation);
     this.#knownPutsByCall.restore(operation);
     this.#unknownPutsByCall.restore(operation);
-    this.#knownPutsByReturn.restore(operation);
+    this.#emptyPutsByCall.restore(operation);
+    this.#seenPutsByReturn.restore(operation);
     if (depth < this.#unchangedDepth) this.#unchangedDepth = depth;
+    return entry;
+  }
+
+  /** The first return entry in the list: its operation must be linearized before going on. */
+  #firstReturn(): number {
+    const list = this.#list;
+    if (this.#firstReturnVersion === list.version) return this.#firstReturnEntry;
+    this.#firstReturnVersion = list.version;
+    let entry = list.next[HEAD];
+    while (entry !== NONE && list.isCall[entry] === 1) entry = list.next[entry];
+    this.#firstReturnEntry = entry;
     return entry;
   }
 
@@ -343,6 +493,7 @@ class PartitionSearch {
     const depth = this.#stackState.length;
     for (let position = this.#unchangedDepth; position < depth; position++) {
       this.#best[position] = this.#list.operationOf[this.#stackEntry[position]];
+      this.#bestWipedBefore[position] = this.#stackWipedBefore[position];
     }
     this.#bestLength = depth;
     this.#unchangedDepth = depth;
@@ -350,26 +501,34 @@ class PartitionSearch {
 
   /** Runs the model: whether `operation` may happen now, and (in #candidate) the state after. */
   #apply(operation: number): boolean {
-    const fragment = this.#fragment[operation];
     const text = this.#text[operation];
     const state = this.#state;
-    switch (this.#kind[operation]) {
-      case GET:
-        this.#candidate = state;
-        return !state.dead && state.first === fragment.first && state.second === fragment.second &&
-          state.text.length === text.length && state.text === text;
-      case PUT:
-        this.#candidate = { text, first: fragment.first, second: fragment.second, dead: false };
-        return true;
-      default:
-        this.#candidate = state.dead ? state : {
-          text: state.text + text,
-          first: joinFirst(state.first, fragment),
-          second: joinSecond(state.second, fragment),
-          dead: false,
-        };
-        return true;
+    if (this.#kind[operation] === GET) {
+      this.#candidate = state;
+      if (state.dead || state.text.length !== text.length) return false;
+      // Equal length and known to start the output: equal, without comparing long strings.
+      if (state.startOf !== undefined && state.startOf.includes(operation)) return true;
+      let fragment = this.#fragment[operation];
+      if (fragment === undefined) {
+        fragment = fragmentOf(text);
+        this.#fragment[operation] = fragment;
+      }
+      if (state.first !== fragment.first || state.second !== fragment.second) return false;
+      return state.text === text;
     }
+    const fragment = this.#fragment[operation];
+    assert(fragment !== undefined, `Write ${operation} has no fingerprint`);
+    if (this.#kind[operation] === PUT) {
+      this.#candidate = { text, first: fragment.first, second: fragment.second, dead: false };
+    } else {
+      this.#candidate = state.dead ? state : {
+        text: state.text + text,
+        first: joinFirst(state.first, fragment),
+        second: joinSecond(state.second, fragment),
+        dead: false,
+      };
+    }
+    return true;
   }
 
   /** Whether every guiding get allows the write `operation` to be linearized now. */
@@ -408,13 +567,7 @@ class PartitionSearch {
   #guideApplies(index: number, operation: number): boolean {
     if (this.#guideRescued[index] === 0) return true;
     if (this.#tokens === null) return false;
-    const get = this.#guides[index];
-    let writers = this.#writersOf[get];
-    if (writers === undefined) {
-      writers = this.#tokens.writersIn(this.#text[get]);
-      this.#writersOf[get] = writers;
-    }
-    return writers.has(operation);
+    return this.#writersIn(this.#guides[index]).has(operation);
   }
 
   /** Whether guide `index` starts with the current value; computed once per list version. */
@@ -458,7 +611,7 @@ class PartitionSearch {
     for (let position = gets.first(this.#linearized); position < gets.length; position++) {
       const get = gets.at(position);
       if (this.#linearized.has(get) || guides.includes(get)) continue;
-      const rescued = this.#somePutStarts(this.#text[get], this.#list.returnEntryOf[get]);
+      const rescued = this.#somePutStarts(get);
       // Too many puts to tell counts as rescued: the guide then constrains less.
       this.#guideRescued[guides.length] = rescued === false ? 0 : 1;
       guides.push(get);
@@ -467,13 +620,28 @@ class PartitionSearch {
   }
 
   /**
-   * Whether a pending put called before `beforeEntry` writes a start of `output`; null when
+   * Whether a pending put called before `get` returned writes a start of its output; null when
    * there are too many puts to say.
    */
-  #somePutStarts(output: string, beforeEntry: number): boolean | null {
-    // Puts of unknown outcome may stay pending to the end, so they have a queue of their own
-    // that is read whole: they would hold the other queue's cursor back.
-    for (const queue of [this.#knownPutsByCall, this.#unknownPutsByCall]) {
+  #somePutStarts(get: number): boolean | null {
+    const output = this.#text[get];
+    const beforeEntry = this.#list.returnEntryOf[get];
+    const queues = [this.#emptyPutsByCall];
+    if (this.#tokens !== null) {
+      // With markers only the put of the output's first piece, or a put of "", can.
+      const base = this.#tokens.firstWriterIn(output);
+      if (
+        base !== -1 && this.#kind[base] === PUT && !this.#linearized.has(base) &&
+        this.#list.callEntryOf[base] < beforeEntry
+      ) {
+        return true;
+      }
+    } else {
+      // Puts of unknown outcome may stay pending to the end, so they have a queue of their
+      // own that is read whole: they would hold the other queue's cursor back.
+      queues.push(this.#knownPutsByCall, this.#unknownPutsByCall);
+    }
+    for (const queue of queues) {
       const start = queue.first(this.#linearized);
       for (let position = start; position < queue.length; position++) {
         const put = queue.at(position);
@@ -499,8 +667,8 @@ class PartitionSearch {
   }
 
   /**
-   * The outputs of the gets called before the first return of a pending put of known outcome
-   * other than `writtenPut` (the put being linearized, or -1): the only gets that can come
+   * The outputs of the gets called before the first return of a pending seen put of known
+   * outcome other than `writtenPut` (the put being linearized, or -1): the only gets that can come
    * before the next put. Null when there is no such put, or too many gets to say.
    */
   #collectReaders(writtenPut: number): readonly string[] | null {
@@ -512,7 +680,7 @@ class PartitionSearch {
     this.#readerWrittenPut = writtenPut;
     this.#readers = null;
     const set = this.#linearized;
-    const puts = this.#knownPutsByReturn;
+    const puts = this.#seenPutsByReturn;
     let boundaryEntry = NONE;
     for (let position = puts.first(set); position < puts.length; position++) {
       const put = puts.at(position);
@@ -535,8 +703,11 @@ class PartitionSearch {
     return readers;
   }
 
-  /** Remembers (linearized set, candidate state); false if it was already remembered. */
-  #remember(): boolean {
+  /**
+   * Remembers (linearized set, candidate state, wipe limit); false if it was remembered with a
+   * limit at least as late: every way on from here was tried from there, with as many wipes.
+   */
+  #remember(wipeLimitMs: number): boolean {
     const set = this.#linearized;
     const { text, dead } = this.#candidate;
     // Mix the set's hash and the state's fingerprint into one exact 53-bit map key.
@@ -550,14 +721,36 @@ class PartitionSearch {
     }
     for (const slot of slots) {
       if (
-        slot.dead === dead && slot.text.length === text.length && set.equalsWords(slot.words) &&
-        slot.text === text
+        slot.dead === dead && slot.text.length === text.length &&
+        slot.wipeLimitMs >= wipeLimitMs && set.equalsWords(slot.words) && slot.text === text
       ) {
         return false;
       }
     }
-    slots.push({ words: set.snapshotWords(), text, dead });
+    slots.push({ words: set.snapshotWords(), text, dead, wipeLimitMs });
     this.#memoEntries++;
     return true;
   }
+}
+
+/**
+ * Operations in linearization order from the stack's frames: each wiped write goes right before
+ * the put it was wiped before, after writes wiped there earlier.
+ */
+function inOrder(operations: readonly number[], wipedBefore: Int32Array): number[] {
+  const wipedAt = new Map<number, number[]>();
+  for (let depth = 0; depth < operations.length; depth++) {
+    const target = wipedBefore[depth];
+    if (target === -1) continue;
+    assert(target < depth, `Operation ${operations[depth]} is wiped before a later put`);
+    const wiped = wipedAt.get(target) ?? [];
+    wiped.push(operations[depth]);
+    wipedAt.set(target, wiped);
+  }
+  const order: number[] = [];
+  for (let depth = 0; depth < operations.length; depth++) {
+    if (wipedBefore[depth] !== -1) continue;
+    order.push(...(wipedAt.get(depth) ?? []), operations[depth]);
+  }
+  return order;
 }
