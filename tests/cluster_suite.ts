@@ -23,6 +23,8 @@ import type { LabTest, TestContext } from "./suite.ts";
 export const CRASH_CYCLES_ENV = "DSYS_CRASH_CYCLES";
 /** Kill/restart cycles of one crash-loop run unless {@linkcode CRASH_CYCLES_ENV} says otherwise. */
 export const DEFAULT_CRASH_CYCLES = 50;
+/** Every this many cycles the crash loop kills the current leader rather than a random node. */
+const LEADER_KILL_EVERY = 3;
 /** Nodes of the crash loop's cluster. */
 const CRASH_CLUSTER_SIZE = 3;
 /** Concurrent `kv shell` clients of the crash loop. */
@@ -135,7 +137,10 @@ async function underLoad<Outcome>(
   return { logs, outcome };
 }
 
-/** Kills one random node (now and then two) per cycle with -9 and restarts it; returns kills. */
+/**
+ * Kills one node (now and then two) per cycle with -9 and restarts it; every
+ * {@linkcode LEADER_KILL_EVERY}th cycle the victim is the leader. Returns the number of kills.
+ */
 async function crash(cluster: KvCluster, random: Random, cycles: number): Promise<number> {
   let kills = 0;
   for (let cycle = 0; cycle < cycles; cycle++) {
@@ -145,7 +150,10 @@ async function crash(cluster: KvCluster, random: Random, cycles: number): Promis
         throw new Error(`Node ${id} exited by itself with code ${exit.code}: ${exit.output}`);
       }
     }
-    const first = random.int(cluster.size);
+    // Every third cycle kills the leader on purpose; the others pick any node.
+    const first = cycle % LEADER_KILL_EVERY === 0
+      ? await cluster.waitForLeader(SETTLE_TIMEOUT_MS)
+      : random.int(cluster.size);
     // Now and then a second node goes too: the majority is lost until one is back.
     const victims = random.next() < 0.2 ? [first, (first + 1) % cluster.size] : [first];
     for (const id of victims) {
