@@ -19,36 +19,55 @@
  * ```ts
  * while (core.hasReady()) {
  *   const ready = core.ready();
- *   // 1. Persist, durably (fsync), before anything below, in this order:
+ *   // 1. Send ready.messagesBeforePersist (a leader's AppendEntries and InstallSnapshot
+ *   //    requests only): they may leave while step 2 runs.
+ *   // 2. Persist, durably (fsync), in this order:
  *   //    a. ready.hardState (term and vote);
  *   //    b. if ready.logChange?.truncateAfter is present: delete persisted entries after it;
  *   //    c. ready.snapshot: store it (replacing the old one), then delete persisted entries at
  *   //       or below its index;
  *   //    d. ready.logChange?.append: add to the end of the persisted log.
- *   // 2. Send ready.messages: requests as RPC calls, replies as the results of the calls that
- *   //    carried their requests (see "Requests and replies" below).
- *   // 3. Apply ready.snapshotToApply (if present) to the service, then
+ *   // 3. Only then send ready.messages: requests as RPC calls, replies as the results of the
+ *   //    calls that carried their requests (see "Requests and replies" below).
+ *   // 4. Apply ready.snapshotToApply (if present) to the service, then
  *   //    ready.committedEntries in order. The service may call core.compact() meanwhile.
  *   core.advance(ready);
  * }
  * ```
  *
- * The order in step 1 keeps storage consistent after a crash at any point (at worst it holds a
+ * The order in step 2 keeps storage consistent after a crash at any point (at worst it holds a
  * prefix of the log); a driver that writes a whole Ready atomically, like the simulation's
  * persister, may apply the parts in any order. A driver may also persist the whole state
  * instead of the changes: `term`, `votedFor`, the latest snapshot, and `log.slice(
  * log.firstIndex, log.lastIndex + 1)` read after `ready()`, since persisting more than the
  * Ready asks is harmless. On restart the driver passes what it persisted to the constructor.
  *
+ * ## Sending before persisting (section 10.2.1 of the Raft thesis)
+ *
+ * A leader may send its entries to followers while it writes them to its own disk, so that
+ * the two fsyncs of a commit (the leader's and the followers') overlap instead of following
+ * each other. This is safe because the leader counts itself toward the commit majority only
+ * for entries it has persisted (its durable index, learnt in `advance`): an entry commits once
+ * a majority holds it durably, whoever that majority is. If the leader crashes before its own
+ * write, the entry may survive on followers and be committed by a later leader, or be lost
+ * uncommitted; either is allowed. Everything else waits for the persist: every reply (a vote or
+ * an acknowledgement promises what is on disk), every RequestVote, and a leader's requests in
+ * a Ready that changes the hard state (the term they carry must be durable first). So
+ * `messagesBeforePersist` holds only a leader's AppendEntries and InstallSnapshot requests, in
+ * a Ready without `hardState`. A driver that ignores the distinction and sends both lists
+ * after persisting is still correct, only slower.
+ *
  * Inputs may be given between `ready()` and `advance()` (for instance messages that arrive while
- * the driver waits for fsync); what they produce goes into the next Ready. `ready()` may not be
- * called again until the previous Ready has been advanced, and `hasReady()` answers false while
- * a Ready is outstanding, so after `advance` the driver asks `hasReady()` again.
+ * the driver waits for fsync, such as followers' acknowledgements of the entries sent early);
+ * what they produce goes into the next Ready. `ready()` may not be called again until the
+ * previous Ready has been advanced, and `hasReady()` answers false while a Ready is
+ * outstanding, so after `advance` the driver asks `hasReady()` again. `advance` promises that
+ * the Ready's persist is done.
  *
  * ## Requests and replies
  *
  * The network is request/reply, like the lab's labrpc. Messages of type `RequestVote`,
- * `AppendEntries` and `InstallSnapshot` in `ready.messages` are requests: the driver makes one
+ * `AppendEntries` and `InstallSnapshot` in either list are requests: the driver makes one
  * RPC call per request to `message.to`. On the receiving side the driver steps the request, and
  * stepping a request always produces exactly one reply message addressed back to the requester
  * (`RequestVoteReply`, `AppendEntriesReply` or `InstallSnapshotReply`, see `REPLY_TYPE_OF`),
@@ -56,7 +75,7 @@
  * persistence whatever the reply depends on (a granted vote, appended entries, a snapshot).
  * Replies come out in the order their requests were stepped, so the receiving driver pairs them
  * with its pending calls first in, first out, per (requester, request type), and returns each
- * reply as the call's result once step 1 is done. The calling driver then steps the reply it
+ * reply as the call's result once step 2 is done. The calling driver then steps the reply it
  * received. A call that fails (request or reply dropped, timeout, peer dead) is simply
  * forgotten: the core tolerates replies that come late, twice, or never, and retries on its own
  * at the next heartbeat.
@@ -139,7 +158,13 @@ export interface Ready {
    * leader's InstallSnapshot; in the latter case it is also in `snapshotToApply`.
    */
   readonly snapshot?: Snapshot;
-  /** Messages to send only after everything above is durable. */
+  /**
+   * Requests that may be sent before (or while) the persist above runs: only a leader's
+   * AppendEntries and InstallSnapshot, and only in a Ready without `hardState`. Send them
+   * before `messages`.
+   */
+  readonly messagesBeforePersist: readonly Message[];
+  /** Messages to send only after everything above is durable: every reply and vote. */
   readonly messages: readonly Message[];
   /**
    * A snapshot from the leader that the service must load, before `committedEntries`; every
@@ -263,6 +288,14 @@ export class RaftCore {
   #handedOutHardState: HardState;
   /** The last log index handed out for persistence. */
   #stableLastIndex: number;
+  /**
+   * The last index such that storage holds this peer's in-memory log up to it (entries at or
+   * below the snapshot count as held): what a crash now would keep. A leader counts itself
+   * toward a commit only up to here.
+   */
+  #durableLastIndex: number;
+  /** What `#durableLastIndex` becomes when the outstanding Ready is advanced. */
+  #outstandingDurableIndex = 0;
   /** Lowest index after which persisted entries must be deleted, or -1. */
   #pendingTruncateAfter = -1;
   #pendingSnapshot: Snapshot | null = null;
@@ -301,6 +334,7 @@ export class RaftCore {
     this.#appliedIndex = snapshot.index;
     this.#applyingIndex = snapshot.index;
     this.#stableLastIndex = this.#log.lastIndex;
+    this.#durableLastIndex = this.#log.lastIndex;
     this.#resetElectionTimer();
   }
 
@@ -332,6 +366,14 @@ export class RaftCore {
   /** The highest index the driver acknowledged applying (through `advance`). */
   get appliedIndex(): number {
     return this.#appliedIndex;
+  }
+
+  /**
+   * The last index up to which storage holds the in-memory log, as far as the driver has
+   * acknowledged through `advance`; never above `log.lastIndex`.
+   */
+  get durableLastIndex(): number {
+    return this.#durableLastIndex;
   }
 
   /** A read-only view of the in-memory log. */
@@ -470,14 +512,18 @@ export class RaftCore {
     );
     const ready: {
       -readonly [Field in keyof Ready]: Ready[Field];
-    } = { messages: this.#messages, committedEntries: [] };
-    this.#messages = [];
+    } = { messagesBeforePersist: [], messages: [], committedEntries: [] };
     if (this.#hardStateChanged()) {
       ready.hardState = { term: this.#term, votedFor: this.#votedFor };
       this.#handedOutHardState = ready.hardState;
     }
+    const split = this.#takeMessages(ready.hardState === undefined);
+    ready.messagesBeforePersist = split.beforePersist;
+    ready.messages = split.afterPersist;
     const logChange = this.#takeLogChange();
     if (logChange !== null) ready.logChange = logChange;
+    // Once this Ready is persisted, storage holds the log as it is now.
+    this.#outstandingDurableIndex = this.#log.lastIndex;
     if (this.#pendingSnapshot !== null) ready.snapshot = this.#pendingSnapshot;
     this.#pendingSnapshot = null;
     if (this.#pendingSnapshotToApply !== null) {
@@ -503,8 +549,43 @@ export class RaftCore {
     if (ready.snapshotToApply !== undefined) this.#appliedIndex = ready.snapshotToApply.index;
     const entries = ready.committedEntries;
     if (entries.length > 0) this.#appliedIndex = entries[entries.length - 1].index;
+    assert(
+      this.#outstandingDurableIndex >= this.#durableLastIndex,
+      `Peer ${this.id} would lower its durable index from ${this.#durableLastIndex} to ${this.#outstandingDurableIndex} by persisting`,
+    );
+    this.#durableLastIndex = this.#outstandingDurableIndex;
     this.#outstanding = null;
+    // The leader's own copies now count: entries acknowledged meanwhile may commit.
+    if (this.#role === "leader") this.#maybeCommit();
     this.#checkInvariants();
+  }
+
+  /**
+   * Takes the waiting messages, split in two: a leader's requests go before the persist when
+   * the Ready does not change the hard state (the term they carry is durable already);
+   * everything else, replies and votes above all, waits for it.
+   */
+  #takeMessages(
+    hardStateIsDurable: boolean,
+  ): { beforePersist: Message[]; afterPersist: Message[] } {
+    const beforePersist: Message[] = [];
+    const afterPersist: Message[] = [];
+    // Bounded by maxPendingMessages.
+    for (const message of this.#messages) {
+      const fromLeader = message.type === "AppendEntries" || message.type === "InstallSnapshot";
+      if (!hardStateIsDurable || !fromLeader) {
+        afterPersist.push(message);
+        continue;
+      }
+      // Without a hard state change the term is the one these requests were made in.
+      assert(
+        this.#role === "leader" && message.term === this.#term,
+        `Peer ${this.id}, ${this.#role} of term ${this.#term}, would send a ${message.type} of term ${message.term} before persisting`,
+      );
+      beforePersist.push(message);
+    }
+    this.#messages = [];
+    return { beforePersist, afterPersist };
   }
 
   // ---------------------------------------------------------------------------------------
@@ -739,8 +820,13 @@ export class RaftCore {
     const index = request.lastIncludedIndex;
     // An old snapshot must not roll back what is already committed.
     if (index > this.#commitIndex) {
+      // Entries held past the commit index may differ from the leader's up to `index`.
+      const committedBefore = this.#commitIndex;
       const kept = this.#log.installSnapshot(index, request.lastIncludedTerm);
-      if (!kept) this.#noteTruncation(index);
+      if (!kept) {
+        this.#noteTruncation(index);
+        this.#lowerDurableIndex(committedBefore);
+      }
       this.#stableLastIndex = Math.max(this.#stableLastIndex, index);
       this.#setCommitIndex(index);
       this.#snapshotData = request.data;
@@ -859,11 +945,16 @@ export class RaftCore {
   }
 
   /**
-   * Commits the highest index held by a majority, but only if its entry is from the current
-   * term: entries from earlier terms commit indirectly (section 5.4.2, Figure 8).
+   * Commits the highest index held durably by a majority, but only if its entry is from the
+   * current term: entries from earlier terms commit indirectly (section 5.4.2, Figure 8).
    */
   #maybeCommit(): void {
-    const matchIndexes = [this.#log.lastIndex];
+    // Itself only up to what it persisted: entries sent before its own write may be lost.
+    assert(
+      this.#durableLastIndex <= this.#log.lastIndex,
+      `Leader ${this.id} counts itself up to entry ${this.#durableLastIndex}: its log ends at ${this.#log.lastIndex}`,
+    );
+    const matchIndexes = [this.#durableLastIndex];
     for (const progress of this.#progress.values()) matchIndexes.push(progress.matchIndex);
     matchIndexes.sort((left, right) => right - left);
     const majorityIndex = matchIndexes[this.#quorum - 1];
@@ -903,12 +994,22 @@ export class RaftCore {
       index >= this.#commitIndex,
       `Peer ${this.id} cannot truncate after entry ${index}: entries up to ${this.#commitIndex} are committed`,
     );
+    this.#lowerDurableIndex(index);
     if (index < this.#stableLastIndex) {
       this.#pendingTruncateAfter = this.#pendingTruncateAfter === -1
         ? index
         : Math.min(this.#pendingTruncateAfter, index);
       this.#stableLastIndex = index;
     }
+  }
+
+  /**
+   * Storage may hold entries after `index` that memory no longer has: they do not count as
+   * durable, now or once the outstanding Ready (handed out before the change) is persisted.
+   */
+  #lowerDurableIndex(index: number): void {
+    this.#durableLastIndex = Math.min(this.#durableLastIndex, index);
+    this.#outstandingDurableIndex = Math.min(this.#outstandingDurableIndex, index);
   }
 
   #takeLogChange(): LogChange | null {
@@ -944,6 +1045,10 @@ export class RaftCore {
       this.#appliedIndex <= this.#applyingIndex && this.#applyingIndex <= this.#commitIndex &&
         this.#commitIndex <= log.lastIndex,
       `Peer ${this.id} breaks applied ${this.#appliedIndex} <= handed out ${this.#applyingIndex} <= commit ${this.#commitIndex} <= last ${log.lastIndex}`,
+    );
+    assert(
+      this.#durableLastIndex <= log.lastIndex,
+      `Peer ${this.id} counts entries up to ${this.#durableLastIndex} as persisted: its log ends at ${log.lastIndex}`,
     );
     assert(
       this.#commitIndex >= log.snapshotIndex,

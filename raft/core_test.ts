@@ -145,15 +145,21 @@ Deno.test("a hard state appears only when term or vote changed", () => {
   assert.equal(drain(core).hardState, undefined);
 });
 
-Deno.test("a group of one elects itself and commits proposals at once", () => {
+Deno.test("a group of one elects itself and commits a proposal once it is persisted", () => {
   const core = loneCore({ size: 1 });
   tickMany(core, 10);
   assert.equal(core.role, "leader");
   assert.equal(core.propose("alone").index, 1);
-  const ready = drain(core);
-  assert.deepEqual(ready.logChange?.append.map((entry) => entry.command), ["alone"]);
-  assert.deepEqual(ready.committedEntries.map((entry) => entry.command), ["alone"]);
-  assert.deepEqual(ready.messages, []);
+  const persisting = core.ready();
+  assert.deepEqual(persisting.logChange?.append.map((entry) => entry.command), ["alone"]);
+  assert.deepEqual(persisting.committedEntries, []);
+  assert.equal(core.commitIndex, 0, "its only copy is not durable yet");
+  core.advance(persisting);
+  assert.equal(core.commitIndex, 1);
+  const applying = drain(core);
+  assert.deepEqual(applying.committedEntries.map((entry) => entry.command), ["alone"]);
+  assert.equal(applying.logChange, undefined);
+  assert.deepEqual(applying.messages, []);
 });
 
 Deno.test("every message a core emits survives the codec unchanged", () => {

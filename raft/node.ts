@@ -8,14 +8,18 @@
  *
  * - ticks the core every `tickMs`;
  * - after every input (tick, incoming message, proposal, snapshot) it works through the core's
- *   Ready batches: persist first, then send requests as `Raft.Step` calls and hand replies back
- *   as the results of the calls that carried their requests, then apply, then `advance`;
+ *   Ready batches: first it sends the requests the core allows before the persist (a leader's
+ *   entries, so that its fsync and its followers' overlap), then persists, then sends the rest
+ *   as `Raft.Step` calls and hands replies back as the results of the calls that carried their
+ *   requests, then applies, then calls `advance`;
  * - answers incoming `Raft.Step` calls: validates the message, steps it, and resolves the call
  *   with the reply the core addresses back to the caller, once what the reply depends on is
  *   persisted. Replies pair with waiting calls first in, first out, per (requester, type);
  * - group commit: while an asynchronous persist is running, inputs keep going into the core and
  *   come out merged in the next Ready, so there is never more than one persist at a time and
- *   never a send before the persist it depends on.
+ *   never a reply or vote before the persist it depends on. Followers' acknowledgements of
+ *   entries sent early may arrive during the leader's own persist: the core counts them, and
+ *   counts the leader's copy once `advance` reports it durable.
  *
  * @module
  */
@@ -343,6 +347,7 @@ export class RaftNode {
         return;
       }
       const ready = this.#core.ready();
+      this.#send(ready.messagesBeforePersist);
       const persisted = this.#persist(ready);
       if (persisted instanceof Promise) {
         persisted.then(() => this.#afterPersist(ready), (error) => this.#fatal(error))

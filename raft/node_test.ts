@@ -12,14 +12,17 @@ const PERSIST_DELAY_MS = 3;
 
 /**
  * Storage that takes a few virtual milliseconds per persist (like fsync), checks that the
- * driver never overlaps two persists, and remembers the hard state made durable so far.
+ * driver never overlaps two persists, and remembers the hard state and the last log index made
+ * durable so far.
  */
 class SlowStorage implements RaftStorage {
   readonly #inner: PersisterStorage;
   readonly #simulation: Simulation;
   durable: HardState = { term: 0, votedFor: -1 };
+  durableLastIndex = 0;
   persisting = false;
   persistCount = 0;
+  persistDelayMs = PERSIST_DELAY_MS;
 
   constructor(simulation: Simulation, persister: Persister) {
     this.#simulation = simulation;
@@ -27,16 +30,27 @@ class SlowStorage implements RaftStorage {
   }
 
   load() {
-    return this.#inner.load();
+    const restored = this.#inner.load();
+    this.durableLastIndex = (restored.snapshot?.index ?? 0) + restored.entries.length;
+    return restored;
   }
 
   async persist(request: PersistRequest): Promise<void> {
     assert.equal(this.persisting, false, "two persists overlap");
     this.persisting = true;
     this.persistCount++;
-    await this.#simulation.sleep(PERSIST_DELAY_MS);
+    await this.#simulation.sleep(this.persistDelayMs);
     this.#inner.persist(request);
     if (request.hardState !== undefined) this.durable = request.hardState;
+    const { logChange, snapshot } = request;
+    if (logChange?.truncateAfter !== undefined) {
+      this.durableLastIndex = Math.min(this.durableLastIndex, logChange.truncateAfter);
+    }
+    if (snapshot !== undefined) {
+      this.durableLastIndex = Math.max(this.durableLastIndex, snapshot.index);
+    }
+    const appended = logChange?.append.at(-1);
+    if (appended !== undefined) this.durableLastIndex = appended.index;
     this.persisting = false;
   }
 }
@@ -51,17 +65,32 @@ function checkDurable(storage: SlowStorage, message: Message): void {
   if (message.type === "RequestVoteReply" && message.voteGranted) {
     assert.equal(storage.durable.votedFor, message.to, "a vote was granted before it was durable");
   }
+  if (message.type === "AppendEntriesReply" || message.type === "InstallSnapshotReply") {
+    assert.ok(
+      message.matchIndex <= storage.durableLastIndex,
+      `peer ${message.from} acknowledged entry ${message.matchIndex} with ${storage.durableLastIndex} durable`,
+    );
+  }
+}
+
+interface EarlySend {
+  /** The last entry an AppendEntries carried. */
+  readonly lastIndex: number;
+  /** The sender's durable last index when it sent it. */
+  readonly durableLastIndex: number;
 }
 
 interface Group {
   readonly nodes: RaftNode[];
   readonly storages: SlowStorage[];
   readonly applied: ApplyMessage[][];
+  /** AppendEntries sent with entries their sender had not yet made durable. */
+  readonly earlySends: EarlySend[];
 }
 
 /** A group of `size` peers on slow storage, whose sends and replies are checked. */
 function startGroup(simulation: Simulation, network: SimNetwork, size: number): Group {
-  const group: Group = { nodes: [], storages: [], applied: [] };
+  const group: Group = { nodes: [], storages: [], applied: [], earlySends: [] };
   for (let id = 0; id < size; id++) {
     const storage = new SlowStorage(simulation, new Persister());
     const peers: RpcClient[] = [];
@@ -72,7 +101,12 @@ function startGroup(simulation: Simulation, network: SimNetwork, size: number): 
       network.enable(name, true);
       peers.push({
         call: <Result>(method: string, args: unknown) => {
-          checkDurable(storage, args as Message);
+          const message = args as Message;
+          checkDurable(storage, message);
+          const lastIndex = message.type === "AppendEntries" ? message.entries.at(-1)?.index : 0;
+          if (lastIndex !== undefined && lastIndex > storage.durableLastIndex) {
+            group.earlySends.push({ lastIndex, durableLastIndex: storage.durableLastIndex });
+          }
           return end.call<Result>(method, args);
         },
         close: () => end.close(),
@@ -119,7 +153,7 @@ async function waitFor(simulation: Simulation, condition: () => boolean): Promis
   while (!condition()) await simulation.sleep(10);
 }
 
-Deno.test("a group on slow, lossy storage and network persists before it sends, one persist at a time, and applies in order", async () => {
+Deno.test("a group on slow, lossy storage and network persists before it replies or votes, one persist at a time, and applies in order", async () => {
   const simulation = new Simulation(7);
   const network = new SimNetwork(simulation);
   network.setReliable(false);
@@ -139,6 +173,7 @@ Deno.test("a group on slow, lossy storage and network persists before it sends, 
     for (const node of group.nodes) node.kill();
     network.cleanup();
   }, { maxVirtualMs: 60_000 });
+  assert.ok(group.earlySends.length > 0, "the leader sent entries while it persisted them");
   const expected = group.applied[0];
   for (const applied of group.applied) assert.deepEqual(applied, expected);
   expected.forEach((message, position) => {
@@ -293,4 +328,58 @@ Deno.test("a vote survives a restart: the new incarnation refuses a second candi
   const reply = await vote(second, 2);
   assert.equal(reply.type === "RequestVoteReply" && reply.voteGranted, false);
   second.kill();
+});
+
+Deno.test("a leader sends an entry while it persists it, and commits it with one follower only once its own copy is durable", async () => {
+  const simulation = new Simulation(6);
+  const network = new SimNetwork(simulation);
+  const group = startGroup(simulation, network, 3);
+  await simulation.run(async () => {
+    await waitFor(simulation, () => leaderOf(group) !== undefined);
+    const leader = leaderOf(group) as RaftNode;
+    const leaderStorage = group.storages[leader.id];
+    const [follower, cutOff] = group.nodes.filter((node) => node !== leader).map((node) => node.id);
+    for (let peer = 0; peer < 3; peer++) {
+      network.enable(`${peer}-${cutOff}`, false);
+      network.enable(`${cutOff}-${peer}`, false);
+    }
+    await waitFor(simulation, () => !leaderStorage.persisting);
+    leaderStorage.persistDelayMs = 40;
+    const { index } = leader.propose("slow leader");
+    // The follower's persist (3 ms) ends long before the leader's (40 ms).
+    await waitFor(simulation, () => group.storages[follower].durableLastIndex >= index);
+    assert.ok(leaderStorage.durableLastIndex < index, "the follower had it before the leader");
+    assert.ok(leader.commitIndex < index, "one durable copy of three committed it");
+    await waitFor(simulation, () => leader.commitIndex >= index);
+    assert.ok(leaderStorage.durableLastIndex >= index);
+    assert.ok(group.earlySends.some((send) => send.lastIndex === index));
+    for (const node of group.nodes) node.kill();
+    network.cleanup();
+  }, { maxVirtualMs: 60_000 });
+});
+
+Deno.test("a leader whose followers both persist first commits before its own persist ends", async () => {
+  const simulation = new Simulation(8);
+  const network = new SimNetwork(simulation);
+  const group = startGroup(simulation, network, 3);
+  await simulation.run(async () => {
+    await waitFor(simulation, () => leaderOf(group) !== undefined);
+    const leader = leaderOf(group) as RaftNode;
+    const leaderStorage = group.storages[leader.id];
+    await waitFor(simulation, () => !leaderStorage.persisting);
+    leaderStorage.persistDelayMs = 40;
+    const { index } = leader.propose("slow leader");
+    await waitFor(simulation, () => leader.commitIndex >= index);
+    // Two durable copies of three, both on followers: committed, applied after the persist.
+    assert.ok(leaderStorage.durableLastIndex < index);
+    assert.ok(
+      !group.applied[leader.id].some((message) =>
+        "commandValid" in message && message.commandIndex === index
+      ),
+    );
+    await waitFor(simulation, () => group.applied[leader.id].length >= index);
+    assert.ok(leaderStorage.durableLastIndex >= index, "applied only once persisted");
+    for (const node of group.nodes) node.kill();
+    network.cleanup();
+  }, { maxVirtualMs: 60_000 });
 });

@@ -224,6 +224,13 @@ export class TestNetwork {
   }
 
   #handle(id: number, core: RaftCore, ready: Ready): void {
+    for (const message of ready.messagesBeforePersist) {
+      assert(
+        message.type === "AppendEntries" || message.type === "InstallSnapshot",
+        `Peer ${id} would send a ${message.type} before persisting`,
+      );
+      this.inFlight.push(message);
+    }
     this.#persist(id, ready);
     this.#checkPersistedMatchesMemory(id, core);
     this.#checkReplies(id, ready.messages);
@@ -456,12 +463,20 @@ export function loneCore(options: LoneCoreOptions = {}): RaftCore {
   });
 }
 
-/** Takes and advances the core's Ready (an empty one when it has none). */
+/**
+ * Takes and advances the core's Ready (an empty one when it has none), with every message it
+ * sends in `messages`, those that may go before the persist first. Tests of that split call
+ * `ready()` themselves.
+ */
 export function drain(core: RaftCore): Ready {
-  if (!core.hasReady()) return { messages: [], committedEntries: [] };
+  if (!core.hasReady()) return { messagesBeforePersist: [], messages: [], committedEntries: [] };
   const ready = core.ready();
   core.advance(ready);
-  return ready;
+  return {
+    ...ready,
+    messagesBeforePersist: [],
+    messages: [...ready.messagesBeforePersist, ...ready.messages],
+  };
 }
 
 /** Ticks `core` `count` times and returns the messages that produced. */

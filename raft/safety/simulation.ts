@@ -473,6 +473,10 @@ class Simulation {
 
   #handleReady(peer: number, process: Process, ready: Ready): void {
     const storage = this.#storage[peer];
+    for (const message of ready.messagesBeforePersist) {
+      this.#checker.checkSend(peer, message, storage);
+      this.#send(message);
+    }
     // Crash points: before each persist step, after persisting (before sending), after sending.
     const crashPoint = this.#faultsOn && this.#random.next() < this.#crashRateFor(ready)
       ? this.#random.int(PERSIST_STEP_COUNT + 2)

@@ -12,7 +12,7 @@ function entries(from: number, terms: readonly number[]): Entry[] {
 }
 
 function ready(fields: Partial<Ready>): Ready {
-  return { messages: [], committedEntries: [], ...fields };
+  return { messagesBeforePersist: [], messages: [], committedEntries: [], ...fields };
 }
 
 function indexesAndTerms(storage: MemoryStorage): string[] {
