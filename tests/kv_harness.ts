@@ -23,6 +23,7 @@ import { Clerk } from "../kv/clerk.ts";
 import { KvServer } from "../kv/server.ts";
 import { assertLinearizable, HistoryRecorder, type OperationKind } from "../linearizability/mod.ts";
 import type { TestContext } from "./suite.ts";
+import { LabFailure, runOnSimulation, TEST_TIME_LIMIT_MS } from "./lab_simulation.ts";
 
 /** The tester's election timeout: partitions last this long (plus up to 200 ms). */
 export const ELECTION_TIMEOUT_MS = 1000;
@@ -30,21 +31,8 @@ export const ELECTION_TIMEOUT_MS = 1000;
 export const MIN_LATENCY_MS = 1;
 /** The longest time one message takes to travel. */
 export const MAX_LATENCY_MS = 4;
-/** Every test must finish within this much (virtual) time. */
-export const TEST_TIME_LIMIT_MS = 120_000;
-/** Virtual time a run may take before the simulation gives up on it (past the lab's limit). */
-const RUN_LIMIT_MS = TEST_TIME_LIMIT_MS + 10_000;
 /** Wall-clock budget of the linearizability check; running out fails the test. */
 export const CHECK_TIMEOUT_MS = 10_000;
-
-/** A lab failure: the test stops with the lab's message. */
-export class LabFailure extends Error {
-  /** Creates the failure with the lab's message. */
-  constructor(message: string) {
-    super(message);
-    this.name = "LabFailure";
-  }
-}
 
 /** A clerk made by the tester, with the names of its ends (one per server). */
 interface TesterClerk {
@@ -420,26 +408,18 @@ export async function runKvTest(
   options: { servers: number; unreliable: boolean; maxraftstate: number },
   body: (config: KvConfig) => Promise<void>,
 ): Promise<void> {
-  const simulation = new Simulation(context.seed);
-  try {
-    await simulation.run(async () => {
-      const config = new KvConfig(
+  await runOnSimulation(
+    context,
+    (simulation) =>
+      new KvConfig(
         simulation,
         context,
         options.servers,
         options.unreliable,
         options.maxraftstate,
-      );
-      try {
-        await body(config);
-      } finally {
-        config.cleanup();
-      }
-    }, { maxVirtualMs: RUN_LIMIT_MS });
-  } catch (error) {
-    const where = `at ${simulation.now().toFixed(1)} virtual ms, seed ${context.seed}`;
-    throw new LabFailure(`${errorText(error)} (${where})`);
-  }
+      ),
+    body,
+  );
 }
 
 function serverName(i: number): string {

@@ -17,6 +17,7 @@ import { Persister } from "../raft/persister.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
 import type { TestContext } from "./suite.ts";
+import { LabFailure, runOnSimulation, TEST_TIME_LIMIT_MS } from "./lab_simulation.ts";
 
 /** The tester allows elections to take a whole second (far more than the paper's range). */
 export const RAFT_ELECTION_TIMEOUT_MS = 1000;
@@ -24,22 +25,9 @@ export const RAFT_ELECTION_TIMEOUT_MS = 1000;
 export const SNAPSHOT_INTERVAL = 10;
 /** Most bytes of Raft state any server may hold in the snapshot tests. */
 export const MAX_LOG_SIZE = 2000;
-/** Every test must finish within this much (virtual) time. */
-export const TEST_TIME_LIMIT_MS = 120_000;
 /** How long `one` keeps trying, overall and per submitted command. */
 const ONE_TIMEOUT_MS = 10_000;
 const ONE_ATTEMPT_MS = 2_000;
-/** Virtual time a run may take before the simulation gives up on it (past the lab's limit). */
-const RUN_LIMIT_MS = TEST_TIME_LIMIT_MS + 10_000;
-
-/** A lab failure: the test stops with the lab's message. */
-export class LabFailure extends Error {
-  /** Creates the failure with the lab's message. */
-  constructor(message: string) {
-    super(message);
-    this.name = "LabFailure";
-  }
-}
 
 type Applier = (server: number, message: ApplyMessage, raft: LabRaft) => void;
 
@@ -506,26 +494,18 @@ export async function runRaftTest(
   options: { servers: number; unreliable: boolean; snapshot: boolean },
   body: (config: RaftConfig) => Promise<void>,
 ): Promise<void> {
-  const simulation = new Simulation(context.seed);
-  try {
-    await simulation.run(async () => {
-      const config = new RaftConfig(
+  await runOnSimulation(
+    context,
+    (simulation) =>
+      new RaftConfig(
         simulation,
         context,
         options.servers,
         options.unreliable,
         options.snapshot,
-      );
-      try {
-        await body(config);
-      } finally {
-        config.cleanup();
-      }
-    }, { maxVirtualMs: RUN_LIMIT_MS });
-  } catch (error) {
-    const where = `at ${simulation.now()} virtual ms, trace ${simulation.traceHash()}`;
-    throw new LabFailure(`${errorText(error)} (${where})`);
-  }
+      ),
+    body,
+  );
 }
 
 function serverName(i: number): string {
