@@ -1004,12 +1004,26 @@ export class RaftCore {
   }
 
   /**
-   * Storage may hold entries after `index` that memory no longer has: they do not count as
-   * durable, now or once the outstanding Ready (handed out before the change) is persisted.
+   * Memory's log may differ from what it was after `index`. Storage may hold entries there that
+   * memory no longer has: they do not count as durable, now or once the outstanding Ready
+   * (handed out before the change) is persisted. And acknowledgements not yet handed out must
+   * not promise entries past `index`: they leave only after the next persist, which removes
+   * those entries (group commit can put an old leader's acknowledgement and a new leader's
+   * truncation in one Ready). Up to `index` they stay true: those entries did not change.
    */
   #lowerDurableIndex(index: number): void {
     this.#durableLastIndex = Math.min(this.#durableLastIndex, index);
     this.#outstandingDurableIndex = Math.min(this.#outstandingDurableIndex, index);
+    const messages = this.#messages;
+    // Bounded by maxPendingMessages.
+    for (let position = 0; position < messages.length; position++) {
+      const message = messages[position];
+      const acknowledges = message.type === "AppendEntriesReply" ||
+        message.type === "InstallSnapshotReply";
+      if (acknowledges && message.matchIndex > index) {
+        messages[position] = { ...message, matchIndex: index };
+      }
+    }
   }
 
   #takeLogChange(): LogChange | null {

@@ -274,3 +274,22 @@ Deno.test("the durable index survives a restart as the persisted log", () => {
   assert.equal(core.durableLastIndex, 2);
   assert.equal(core.log.lastIndex, 2);
 });
+
+Deno.test("an acknowledgement waiting for the persist promises no entry a later truncation removed", () => {
+  const core = loneCore({ size: 3, term: 1 });
+  const persisting = core.ready();
+  // While the driver persists, the old leader's entries arrive, then a new leader's conflict.
+  core.step(append({ term: 1, prevLogIndex: 0, entries: [entry(1, 1), entry(2, 1), entry(3, 1)] }));
+  core.step(append({ from: 2, term: 2, prevLogIndex: 1, prevLogTerm: 1, entries: [entry(2, 2)] }));
+  core.advance(persisting);
+  const ready = core.ready();
+  assert.equal(ready.logChange?.append.at(-1)?.index, 2);
+  const replies = ready.messages as AppendEntriesReply[];
+  assert.deepEqual(
+    replies.map((reply) => [reply.to, reply.term, reply.success, reply.matchIndex]),
+    [
+      [1, 1, true, 1],
+      [2, 2, true, 2],
+    ],
+  );
+});
