@@ -16,7 +16,10 @@
  * - **apply order**: the applied index advances by exactly one, or jumps forward to a snapshot;
  * - **commit monotonicity**: the commit index never decreases within one incarnation;
  * - **durability**: what a message depends on (the term, a granted vote, a candidacy,
- *   acknowledged entries) is in storage before the message is sent;
+ *   acknowledged entries) is in storage before the message is sent, and nothing but a
+ *   leader's AppendEntries or InstallSnapshot leaves before the persist of its Ready (a leader
+ *   may send entries it has not yet persisted: it counts itself toward commits only for
+ *   persisted ones, which the commit checks below hold it to);
  * - **persistence**: once a Ready is persisted, storage holds what the core holds in memory.
  *
  * Two more names are reported by the simulation itself, not by this checker: **liveness** (a
@@ -76,6 +79,25 @@ export interface PeerView {
   readonly commitIndex: number;
   /** Its in-memory log. */
   readonly log: ReadonlyRaftLog;
+}
+
+/**
+ * What a peer held in memory when it handed out a Ready: what storage must hold once that Ready
+ * is persisted. A {@linkcode PeerView} is one (when nothing changed since the hand-out).
+ */
+export interface PersistTarget {
+  /** The peer's id. */
+  readonly id: number;
+  /** Its term. */
+  readonly term: number;
+  /** Its vote. */
+  readonly votedFor: number;
+  /** Its log's bounds. */
+  readonly log: {
+    readonly snapshotIndex: number;
+    readonly lastIndex: number;
+    readonly lastTerm: number;
+  };
 }
 
 /** How to build a {@linkcode SafetyChecker}. */
@@ -207,8 +229,11 @@ export class SafetyChecker {
     this.#storageHistory.set(peer, { term, votedFor });
   }
 
-  /** Peer `view` persisted a whole Ready: storage must now match its memory. */
-  checkStorageMatchesMemory(view: PeerView, storage: PersistedView): void {
+  /**
+   * Peer `view.id` persisted a whole Ready: storage must now match its memory as it was when it
+   * handed the Ready out (`view`).
+   */
+  checkStorageMatchesMemory(view: PersistTarget, storage: PersistedView): void {
     const { term, votedFor } = storage.hardState;
     if (term !== view.term || votedFor !== view.votedFor) {
       this.#report(
@@ -230,18 +255,38 @@ export class SafetyChecker {
     }
   }
 
+  /**
+   * Peer `peer` is about to send `message` before persisting the Ready that holds it: only a
+   * leader's AppendEntries or InstallSnapshot may go early (replies and votes promise what is on
+   * disk, a RequestVote a durable candidacy), and its term must be durable.
+   */
+  checkSendBeforePersist(peer: number, message: Message, storage: PersistedView): void {
+    if (message.type !== "AppendEntries" && message.type !== "InstallSnapshot") {
+      this.#report(
+        "durability",
+        `Peer ${peer} sent ${message.type} of term ${message.term} to peer ${message.to} before persisting its Ready`,
+      );
+      return;
+    }
+    this.checkSend(peer, message, storage);
+  }
+
   /** Peer `peer` is about to send `message`: what it depends on must be in `storage`. */
   checkSend(peer: number, message: Message, storage: PersistedView): void {
     const persisted = storage.hardState;
     const lastIndex = storage.snapshot.index + storage.entries.length;
     let problem: string | null = null;
+    // A vote or candidacy of a term that storage has left behind needs no durable trace: the
+    // peer can never act in that term again. Group commit sends such stale messages together
+    // with the newer term, which is persisted first.
+    const sameTerm = persisted.term === message.term;
     if (persisted.term < message.term) {
       problem = `with term ${persisted.term} persisted`;
-    } else if (message.type === "RequestVote" && persisted.votedFor !== peer) {
+    } else if (message.type === "RequestVote" && sameTerm && persisted.votedFor !== peer) {
       problem = `with a vote for ${persisted.votedFor} persisted`;
     } else if (
-      message.type === "RequestVoteReply" && message.voteGranted &&
-      (persisted.term !== message.term || persisted.votedFor !== message.to)
+      message.type === "RequestVoteReply" && message.voteGranted && sameTerm &&
+      persisted.votedFor !== message.to
     ) {
       problem = `with a vote for ${persisted.votedFor} in term ${persisted.term} persisted`;
     } else if (

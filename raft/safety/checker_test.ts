@@ -283,6 +283,79 @@ Deno.test("durability: a message may not promise what storage does not hold", ()
   assert.deepEqual(invariants(checker), Array(4).fill("durability"));
 });
 
+Deno.test("durability: a vote or candidacy of a term storage has left behind may still go out", () => {
+  const { checker } = group(3);
+  // Group commit: a vote of term 2 is sent in the Ready that persists term 3 first.
+  const stored: PersistedView = {
+    hardState: { term: 3, votedFor: NO_VOTE },
+    snapshot: { index: 0, term: 0, data: new Uint8Array(0) },
+    entries: [],
+  };
+  const base = { from: 0, to: 1, term: 2 };
+  checker.checkSend(0, { type: "RequestVoteReply", ...base, voteGranted: true }, stored);
+  checker.checkSend(0, { type: "RequestVote", ...base, lastLogIndex: 0, lastLogTerm: 0 }, stored);
+  assert.deepEqual(invariants(checker), []);
+  const current = { from: 0, to: 1, term: 3 };
+  checker.checkSend(0, { type: "RequestVoteReply", ...current, voteGranted: true }, stored);
+  checker.checkSend(
+    0,
+    { type: "RequestVote", ...current, lastLogIndex: 0, lastLogTerm: 0 },
+    stored,
+  );
+  assert.deepEqual(invariants(checker), ["durability", "durability"]);
+});
+
+Deno.test("durability: only a leader's requests may leave before the persist of their Ready", () => {
+  const { checker } = group(3);
+  const stored: PersistedView = {
+    hardState: { term: 2, votedFor: 0 },
+    snapshot: { index: 0, term: 0, data: new Uint8Array(0) },
+    entries: entries([1]),
+  };
+  const base = { from: 0, to: 1, term: 2 };
+  // Entries 2 and 3 are not durable yet: the leader may send them all the same.
+  checker.checkSendBeforePersist(0, {
+    type: "AppendEntries",
+    ...base,
+    prevLogIndex: 1,
+    prevLogTerm: 1,
+    entries: entries([2, 2], "x", 2),
+    leaderCommit: 1,
+  }, stored);
+  checker.checkSendBeforePersist(0, {
+    type: "InstallSnapshot",
+    ...base,
+    lastIncludedIndex: 1,
+    lastIncludedTerm: 1,
+    data: new Uint8Array(0),
+  }, stored);
+  assert.deepEqual(invariants(checker), []);
+  const early: Message[] = [
+    { type: "RequestVoteReply", ...base, voteGranted: false },
+    {
+      type: "AppendEntriesReply",
+      ...base,
+      success: true,
+      matchIndex: 1,
+      conflictIndex: 0,
+      conflictTerm: -1,
+    },
+    { type: "InstallSnapshotReply", ...base, matchIndex: 0 },
+    { type: "RequestVote", ...base, lastLogIndex: 1, lastLogTerm: 1 },
+    {
+      type: "AppendEntries",
+      ...base,
+      term: 3,
+      prevLogIndex: 1,
+      prevLogTerm: 1,
+      entries: [],
+      leaderCommit: 1,
+    },
+  ];
+  for (const message of early) checker.checkSendBeforePersist(0, message, stored);
+  assert.deepEqual(invariants(checker), Array(5).fill("durability"));
+});
+
 Deno.test("persistence: storage that differs from memory after a whole Ready is caught", () => {
   const { checker, peers } = group(1);
   Object.assign(peers[0], { term: 2, votedFor: 0, log: logOf(entries([1, 2])) });

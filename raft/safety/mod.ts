@@ -16,6 +16,7 @@ export {
   type InvariantName,
   INVARIANTS,
   type PeerView,
+  type PersistTarget,
   SafetyChecker,
   type SafetyCheckerOptions,
   type Violation,

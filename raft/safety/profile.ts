@@ -81,6 +81,14 @@ export interface SimulationProfile {
   readonly compactRate: number;
   /** Chance, per Ready, of a crash part way through persisting it or before sending. */
   readonly crashInReadyRate: number;
+  /**
+   * Chance, per Ready, that its persist takes time (like an fsync): it ends at a later event,
+   * and meanwhile the peer keeps stepping messages (followers' acknowledgements of entries it
+   * sent early among them) and may crash with the write half done.
+   */
+  readonly slowPersistRate: number;
+  /** Most units a slow persist takes. */
+  readonly maxPersistUnits: number;
   /** Most ticks a crashed peer stays down. */
   readonly maxDowntimeTicks: number;
 }
@@ -106,6 +114,8 @@ export function drawProfile(random: Random, peers?: number): SimulationProfile {
     compactRate: pick(random, [0, 0.02, 0.1, 0.3]),
     crashInReadyRate: pick(random, [0, 0.002, 0.01, 0.03]),
     maxDowntimeTicks: pick(random, [2, electionTimeoutTicks, 4 * electionTimeoutTicks]),
+    slowPersistRate: pick(random, [0, 0.3, 0.9]),
+    maxPersistUnits: pick(random, [2, 10, 40]),
   };
 }
 

@@ -7,6 +7,14 @@
  * invariant of {@linkcode SafetyChecker} checked after every event. A run ends by healing
  * everything and requiring progress: a leader commits an entry that every peer applies.
  *
+ * Each peer is driven as raft/node.ts drives it: a leader's requests that the core allows
+ * before the persist (`messagesBeforePersist`) leave first, then the Ready is persisted, then
+ * the rest is sent, applied and advanced. A persist may be slow (like an fsync): it then ends
+ * at a later event, while the peer keeps stepping messages and proposals (group commit: no
+ * new Ready until it ends), so followers' acknowledgements of entries sent early can reach a
+ * leader whose own copy is not yet durable; a crash during a slow persist keeps a random
+ * prefix of its steps, so a leader may lose entries it already sent.
+ *
  * The same seed gives the same run, event for event.
  *
  * @module
@@ -16,7 +24,12 @@ import { type Random, SeededRandom } from "../../util/random.ts";
 import { decode, encode } from "../../rpc/codec.ts";
 import { type ProposeResult, RaftCore, type RaftCoreConfig, type Ready } from "../core.ts";
 import type { Message } from "../messages.ts";
-import { type InvariantName, SafetyChecker, type Violation } from "./checker.ts";
+import {
+  type InvariantName,
+  type PersistTarget,
+  SafetyChecker,
+  type Violation,
+} from "./checker.ts";
 import { EventQueue } from "./event_queue.ts";
 import { Links } from "./links.ts";
 import {
@@ -70,6 +83,12 @@ export interface SimulationStats {
   crashes: number;
   /** Crashes part way through persisting a Ready or between persisting and sending. */
   crashesInReady: number;
+  /** Persists that took time, with the peer stepping other events meanwhile. */
+  slowPersists: number;
+  /** Crashes while a slow persist was under way (some prefix of it reached storage). */
+  crashesInSlowPersist: number;
+  /** Messages a leader sent before persisting the Ready that held them. */
+  messagesSentBeforePersist: number;
   /** Restarts from storage. */
   restarts: number;
   /** Partitions of any shape set up. */
@@ -129,7 +148,8 @@ type SimulationEvent =
   | { readonly kind: "propose" }
   | { readonly kind: "propose at"; readonly peer: number; readonly command: string }
   | { readonly kind: "fault" }
-  | { readonly kind: "restart"; readonly peer: number };
+  | { readonly kind: "restart"; readonly peer: number }
+  | { readonly kind: "persisted"; readonly peer: number; readonly incarnation: number };
 
 interface TraceLine {
   readonly number: number;
@@ -150,6 +170,17 @@ interface Process {
   readonly core: RaftCore;
   commands: unknown[];
   readonly incarnation: number;
+  /** The Ready whose slow persist is under way, or null. */
+  persisting: SlowPersist | null;
+}
+
+/** A Ready handed out and sent early, whose persist ends at a later event. */
+interface SlowPersist {
+  readonly ready: Ready;
+  /** The peer's memory when it handed the Ready out: storage must match it once persisted. */
+  readonly target: PersistTarget;
+  /** Whether the peer crashes right after the Ready's late sends. */
+  readonly crashAfterSending: boolean;
 }
 
 class Simulation {
@@ -199,9 +230,10 @@ class Simulation {
     for (let peer = 0; peer < this.#profile.peers; peer++) this.#start(peer);
     this.#queue.push(this.#gap(this.#profile.meanProposalGapUnits), { kind: "propose" });
     this.#queue.push(this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
-    // Stale ticks of crashed incarnations are popped but not run: at most one per crash.
+    // Stale ticks and persist ends of crashed incarnations are popped but not run: at most two
+    // per crash.
     for (let popped = 0; this.#stats.events < this.#eventsUnderFaults; popped++) {
-      assert(popped <= 2 * this.#eventsUnderFaults, `Only ${this.#stats.events} events ran`);
+      assert(popped <= 3 * this.#eventsUnderFaults, `Only ${this.#stats.events} events ran`);
       if (!this.#runNextEvent()) return;
     }
     this.#heal();
@@ -251,9 +283,9 @@ class Simulation {
     return this.#violations.length === 0;
   }
 
-  /** Ticks of crashed incarnations are stale: they neither run nor count. */
+  /** Ticks and persist ends of crashed incarnations are stale: they neither run nor count. */
   #isLive(event: SimulationEvent): boolean {
-    if (event.kind !== "tick") return true;
+    if (event.kind !== "tick" && event.kind !== "persisted") return true;
     return this.#processes.get(event.peer)?.incarnation === event.incarnation;
   }
 
@@ -273,6 +305,8 @@ class Simulation {
       case "restart":
         if (!this.#processes.has(event.peer)) this.#start(event.peer);
         return;
+      case "persisted":
+        return this.#finishSlowPersist(event.peer);
     }
   }
 
@@ -465,7 +499,10 @@ class Simulation {
   #processReadies(peer: number): void {
     for (let round = 0;; round++) {
       const process = this.#processes.get(peer);
-      if (process === undefined || !process.core.hasReady()) return;
+      // Group commit: inputs during a slow persist wait for the next Ready.
+      if (process === undefined || process.persisting !== null || !process.core.hasReady()) {
+        return;
+      }
       assert(round < MAX_READIES_PER_INPUT, `Peer ${peer} keeps producing Ready batches`);
       this.#handleReady(peer, process, process.core.ready());
     }
@@ -473,14 +510,17 @@ class Simulation {
 
   #handleReady(peer: number, process: Process, ready: Ready): void {
     const storage = this.#storage[peer];
-    for (const message of ready.messagesBeforePersist) {
-      this.#checker.checkSend(peer, message, storage);
-      this.#send(message);
-    }
-    // Crash points: before each persist step, after persisting (before sending), after sending.
+    const target = persistTarget(process.core);
+    // Crash points: before each persist step (the early sends are out by then), after
+    // persisting (before the late sends), after sending.
     const crashPoint = this.#faultsOn && this.#random.next() < this.#crashRateFor(ready)
       ? this.#random.int(PERSIST_STEP_COUNT + 2)
       : -1;
+    for (const message of ready.messagesBeforePersist) {
+      this.#checker.checkSendBeforePersist(peer, message, storage);
+      this.#stats.messagesSentBeforePersist++;
+      this.#send(message);
+    }
     if (crashPoint !== -1 && crashPoint <= PERSIST_STEP_COUNT) {
       storage.persist(ready, crashPoint);
       this.#checker.checkStorage(peer, storage);
@@ -492,18 +532,46 @@ class Simulation {
       );
       return;
     }
+    const crashAfterSending = crashPoint !== -1;
+    if (this.#random.next() < this.#profile.slowPersistRate) {
+      this.#stats.slowPersists++;
+      process.persisting = { ready, target, crashAfterSending };
+      const doneAt = this.#now + 1 + this.#random.int(this.#profile.maxPersistUnits);
+      this.#queue.push(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
+      return;
+    }
+    this.#finishReady(peer, process, { ready, target, crashAfterSending });
+  }
+
+  /** The persist of a Ready is done: check it, send what waited for it, apply, advance. */
+  #finishReady(peer: number, process: Process, pending: SlowPersist): void {
+    const { ready, target } = pending;
+    const storage = this.#storage[peer];
     storage.persist(ready);
     this.#checker.checkStorage(peer, storage);
-    this.#checker.checkStorageMatchesMemory(process.core, storage);
+    this.#checker.checkStorageMatchesMemory(target, storage);
     for (const message of ready.messages) {
       this.#checker.checkSend(peer, message, storage);
       this.#send(message);
     }
-    if (crashPoint !== -1) {
+    if (pending.crashAfterSending) {
       return this.#crashInReady(peer, "after sending a Ready, before applying");
     }
     this.#apply(peer, process, ready);
     process.core.advance(ready);
+  }
+
+  /** A slow persist ended: finish its Ready, then hand out what came in meanwhile. */
+  #finishSlowPersist(peer: number): void {
+    const process = this.#process(peer);
+    const pending = process.persisting;
+    assert(pending !== null, `Peer ${peer} finished a persist it never started`);
+    process.persisting = null;
+    this.#touched.add(peer);
+    const { role, term } = process.core;
+    this.#finishReady(peer, process, pending);
+    this.#processReadies(peer);
+    this.#noteRoleChange(peer, role, term);
   }
 
   /**
@@ -579,6 +647,14 @@ class Simulation {
   // Crashes and restarts
 
   #crash(peer: number): void {
+    const pending = this.#processes.get(peer)?.persisting ?? null;
+    if (pending !== null) {
+      // The write was under way: any prefix of its steps may have reached the disk.
+      const storage = this.#storage[peer];
+      storage.persist(pending.ready, this.#random.int(PERSIST_STEP_COUNT + 1));
+      this.#checker.checkStorage(peer, storage);
+      this.#stats.crashesInSlowPersist++;
+    }
     this.#processes.delete(peer);
     this.#checker.endIncarnation(peer);
     const downtimeUnits = (1 + this.#random.int(this.#profile.maxDowntimeTicks)) * TICK_UNITS;
@@ -603,7 +679,7 @@ class Simulation {
     const commands = snapshot.index === 0 ? [] : decode(snapshot.data) as unknown[];
     this.#checker.startIncarnation(peer, storage, commands);
     const incarnation = ++this.#incarnations[peer];
-    this.#processes.set(peer, { core, commands, incarnation });
+    this.#processes.set(peer, { core, commands, incarnation, persisting: null });
     if (incarnation > 1) this.#stats.restarts++;
     this.#touched.add(peer);
     // Peers tick at their own phase, as real clocks are never aligned.
@@ -749,7 +825,20 @@ function describeEvent(event: SimulationEvent): string {
       return "fault";
     case "restart":
       return `restart peer ${event.peer}`;
+    case "persisted":
+      return `persist of peer ${event.peer} done`;
   }
+}
+
+/** What storage must hold once the Ready `core` just handed out is persisted. */
+function persistTarget(core: RaftCore): PersistTarget {
+  const { snapshotIndex, lastIndex, lastTerm } = core.log;
+  return {
+    id: core.id,
+    term: core.term,
+    votedFor: core.votedFor,
+    log: { snapshotIndex, lastIndex, lastTerm },
+  };
 }
 
 function emptyStats(peers: number): SimulationStats {
@@ -763,6 +852,9 @@ function emptyStats(peers: number): SimulationStats {
     messagesDuplicated: 0,
     crashes: 0,
     crashesInReady: 0,
+    slowPersists: 0,
+    crashesInSlowPersist: 0,
+    messagesSentBeforePersist: 0,
     restarts: 0,
     partitions: 0,
     proposals: 0,
