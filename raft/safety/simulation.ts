@@ -136,8 +136,8 @@ const RECOVERY_ELECTION_TIMEOUTS = 40;
 /** The trace keeps this many times the printed lines, since quiet ticks are not printed. */
 const TRACE_KEPT_FACTOR = 8;
 
-/** How much likelier a crash is in a Ready that changes the term or vote. */
-const HARD_STATE_CRASH_FACTOR = 5;
+/** How much likelier a crash is in a Ready that changes the term or vote or sends early. */
+const RISKY_READY_CRASH_FACTOR = 5;
 
 /** Bound on Ready batches one input may produce. */
 const MAX_READIES_PER_INPUT = 10_000;
@@ -171,16 +171,19 @@ interface Process {
   commands: unknown[];
   readonly incarnation: number;
   /** The Ready whose slow persist is under way, or null. */
-  persisting: SlowPersist | null;
+  persisting: PendingPersist | null;
 }
 
-/** A Ready handed out and sent early, whose persist ends at a later event. */
-interface SlowPersist {
+/** A Ready handed out, its early messages sent, its persist not yet done. */
+interface PendingPersist {
   readonly ready: Ready;
   /** The peer's memory when it handed the Ready out: storage must match it once persisted. */
   readonly target: PersistTarget;
-  /** Whether the peer crashes right after the Ready's late sends. */
-  readonly crashAfterSending: boolean;
+  /**
+   * -1, or where the peer crashes: before persist step `crashPoint` (see `PERSIST_STEPS`),
+   * after the last step (before the late sends), or after the late sends.
+   */
+  readonly crashPoint: number;
 }
 
 class Simulation {
@@ -436,7 +439,12 @@ class Simulation {
     const leaders = this.#liveLeaders();
     const live = [...this.#processes.keys()];
     if (live.length === 0) return "crash: nobody is up";
-    const peer = leaders.length > 0 && this.#random.next() < 0.4
+    // A leader mid-write may have sent, and seen acknowledged, entries it then loses.
+    const writingLeaders = leaders.filter((peer) => this.#process(peer).persisting !== null);
+    const draw = this.#random.next();
+    const peer = writingLeaders.length > 0 && draw < 0.3
+      ? writingLeaders[this.#random.int(writingLeaders.length)]
+      : leaders.length > 0 && draw < 0.5
       ? leaders[this.#random.int(leaders.length)]
       : live[this.#random.int(live.length)];
     this.#stats.crashes++;
@@ -510,7 +518,6 @@ class Simulation {
 
   #handleReady(peer: number, process: Process, ready: Ready): void {
     const storage = this.#storage[peer];
-    const target = persistTarget(process.core);
     // Crash points: before each persist step (the early sends are out by then), after
     // persisting (before the late sends), after sending.
     const crashPoint = this.#faultsOn && this.#random.next() < this.#crashRateFor(ready)
@@ -521,6 +528,25 @@ class Simulation {
       this.#stats.messagesSentBeforePersist++;
       this.#send(message);
     }
+    const pending = { ready, target: persistTarget(process.core), crashPoint };
+    if (this.#random.next() < this.#profile.slowPersistRate) {
+      // The write, and any crash in it, ends later; the peer steps other events meanwhile.
+      this.#stats.slowPersists++;
+      process.persisting = pending;
+      const doneAt = this.#now + 1 + this.#random.int(this.#profile.maxPersistUnits);
+      this.#queue.push(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
+      return;
+    }
+    this.#finishReady(peer, process, pending);
+  }
+
+  /**
+   * The persist of a Ready ends, perhaps in a crash part way: check it, send what waited for
+   * it, apply, advance.
+   */
+  #finishReady(peer: number, process: Process, pending: PendingPersist): void {
+    const { ready, target, crashPoint } = pending;
+    const storage = this.#storage[peer];
     if (crashPoint !== -1 && crashPoint <= PERSIST_STEP_COUNT) {
       storage.persist(ready, crashPoint);
       this.#checker.checkStorage(peer, storage);
@@ -532,21 +558,6 @@ class Simulation {
       );
       return;
     }
-    const crashAfterSending = crashPoint !== -1;
-    if (this.#random.next() < this.#profile.slowPersistRate) {
-      this.#stats.slowPersists++;
-      process.persisting = { ready, target, crashAfterSending };
-      const doneAt = this.#now + 1 + this.#random.int(this.#profile.maxPersistUnits);
-      this.#queue.push(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
-      return;
-    }
-    this.#finishReady(peer, process, { ready, target, crashAfterSending });
-  }
-
-  /** The persist of a Ready is done: check it, send what waited for it, apply, advance. */
-  #finishReady(peer: number, process: Process, pending: SlowPersist): void {
-    const { ready, target } = pending;
-    const storage = this.#storage[peer];
     storage.persist(ready);
     this.#checker.checkStorage(peer, storage);
     this.#checker.checkStorageMatchesMemory(target, storage);
@@ -554,7 +565,7 @@ class Simulation {
       this.#checker.checkSend(peer, message, storage);
       this.#send(message);
     }
-    if (pending.crashAfterSending) {
+    if (crashPoint !== -1) {
       return this.#crashInReady(peer, "after sending a Ready, before applying");
     }
     this.#apply(peer, process, ready);
@@ -575,12 +586,14 @@ class Simulation {
   }
 
   /**
-   * A Ready that changes the term or vote is where a lost write hurts most (a vote given
-   * twice), so crashes there are likelier than elsewhere.
+   * A lost write hurts most in a Ready that changes the term or vote (a vote given twice) and
+   * in one whose entries a leader sent before writing them (entries others hold and it lost),
+   * so crashes there are likelier than elsewhere.
    */
   #crashRateFor(ready: Ready): number {
     const rate = this.#profile.crashInReadyRate;
-    return ready.hardState === undefined ? rate : Math.min(1, rate * HARD_STATE_CRASH_FACTOR);
+    const risky = ready.hardState !== undefined || ready.messagesBeforePersist.length > 0;
+    return risky ? Math.min(1, rate * RISKY_READY_CRASH_FACTOR) : rate;
   }
 
   #crashInReady(peer: number, when: string): void {

@@ -21,6 +21,20 @@ class ForgetfulVoteCore extends RaftCore {
   }
 }
 
+/**
+ * A planted bug: the core takes each Ready as persisted the moment it hands it out, so a leader
+ * counts toward commits the entries it has only sent, which a crash in its write then loses.
+ */
+class EagerDurableCore extends RaftCore {
+  override ready(): Ready {
+    const ready = super.ready();
+    super.advance(ready);
+    return ready;
+  }
+
+  override advance(_ready: Ready): void {}
+}
+
 /** A planted bug: the core never starts an election. */
 class SilentCore extends RaftCore {
   override tick(): void {}
@@ -59,6 +73,9 @@ Deno.test("across seeds, every kind of fault really happens", () => {
   const kinds: (keyof SimulationStats)[] = [
     "crashes",
     "crashesInReady",
+    "slowPersists",
+    "crashesInSlowPersist",
+    "messagesSentBeforePersist",
     "restarts",
     "partitions",
     "messagesLost",
@@ -98,6 +115,20 @@ Deno.test("a vote that is never persisted ends in two leaders of one term", () =
   }
   assert.ok(found !== undefined, "no seed of 200 gave two leaders of one term");
   assert.match(found, /^election safety: Peers \d+ and \d+ both led term \d+/);
+});
+
+Deno.test("a leader that counts its own entries before persisting them loses a committed entry", () => {
+  let found: string | undefined;
+  for (let seed = 1; seed <= 1000 && found === undefined; seed++) {
+    const { violations } = runSafetySimulation({
+      seed,
+      peers: 3,
+      createCore: (config) => new EagerDurableCore(config),
+    });
+    found = violations[0];
+  }
+  assert.ok(found !== undefined, "no seed of 1000 lost a committed entry");
+  assert.match(found, /^(leader completeness|state machine safety): /);
 });
 
 Deno.test("a group that never elects a leader fails the liveness check", () => {
