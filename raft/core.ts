@@ -250,7 +250,9 @@ interface Progress {
  * Guarantees a driver can rely on: `commitIndex` never decreases; `appliedIndex ≤ commitIndex
  * ≤ log.lastIndex`; entries are handed out for applying exactly once each, in index order, never
  * beyond `commitIndex`, except that a snapshot from the leader replaces a range of them; the
- * hard state a reply depends on (a granted vote, a new term) is in the same Ready as the reply.
+ * hard state a reply depends on (a granted vote, a new term) is in the same Ready as the reply;
+ * only a leader's requests are ever in `messagesBeforePersist`; a leader counts its own copy
+ * toward a commit only up to `durableLastIndex`.
  */
 export class RaftCore {
   /** This peer's id. */
