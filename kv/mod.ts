@@ -9,3 +9,4 @@ export * from "./clerk.ts";
 export * from "./protocol.ts";
 export * from "./server.ts";
 export * from "./state_machine.ts";
+export type { Clock, TimerHandle } from "../util/clock.ts";

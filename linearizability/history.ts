@@ -15,7 +15,7 @@ export type OperationKind = "get" | "put" | "append";
  * The `returnMs` of an operation whose outcome is unknown (the client gave up or timed out): it
  * may take effect at any point after its call, or never.
  */
-export const UNKNOWN_RETURN_MS = Infinity;
+export const UNKNOWN_RETURN_MS: number = Infinity;
 
 /** One completed (or abandoned) client operation. */
 export interface Operation {

@@ -33,3 +33,4 @@ export { readJobOutput } from "./job_files.ts";
 export { type LocalJobOptions, type LocalJobResult, runLocalJob } from "./local_job.ts";
 export { CORPUS_FILE_NAMES, type CorpusOptions, writeCorpus } from "./corpus.ts";
 export { type MrBenchOptions, type MrBenchRow, runMrBench } from "./bench.ts";
+export type { TaskCounts } from "./task_table.ts";

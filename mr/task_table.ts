@@ -21,9 +21,13 @@ export type Assignment =
 
 /** Counters the progress line shows. */
 export interface TaskCounts {
+  /** Map tasks in the job: one per input file. */
   mapCount: number;
+  /** Map tasks whose output is final. */
   mapsDone: number;
+  /** Reduce tasks in the job (`--nreduce`). */
   reduceCount: number;
+  /** Reduce tasks whose output is final. */
   reducesDone: number;
   /** Tasks handed out again after their lease ran out. */
   reissued: number;

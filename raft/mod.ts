@@ -15,3 +15,5 @@ export * from "./lab.ts";
 export { FileStorage, type FileStorageOptions } from "./file_storage.ts";
 export { CorruptFileError } from "./atomic_file.ts";
 export type { Random } from "../util/random.ts";
+export type { Clock, TimerHandle } from "../util/clock.ts";
+export type { FileSystem } from "./file_system.ts";

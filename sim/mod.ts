@@ -38,3 +38,4 @@ export {
   UNRELIABLE_DROPS_PER_THOUSAND,
   UNRELIABLE_MAX_DELAY_MS,
 } from "./network.ts";
+export type { Clock, TimerHandle } from "../util/clock.ts";

@@ -23,6 +23,7 @@ export {
 } from "./checker.ts";
 export { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS, type PersistedView } from "./storage.ts";
 export {
+  FAULT_KINDS,
   type FaultKind,
   type FaultMix,
   GROUP_SIZES,
