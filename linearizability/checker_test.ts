@@ -10,27 +10,7 @@ import {
 import { type Operation, type OperationKind, UNKNOWN_RETURN_MS } from "./history.ts";
 import { generateHistory } from "./history_generator.ts";
 import { replay } from "./kv_model.ts";
-
-/** Shorthand for one operation: `[client, kind, key, value-or-output, callMs, returnMs]`. */
-function op(
-  clientId: number,
-  kind: OperationKind,
-  key: string,
-  text: string,
-  callMs: number,
-  returnMs: number,
-): Operation {
-  const isGet = kind === "get";
-  return {
-    clientId,
-    kind,
-    key,
-    value: isGet ? "" : text,
-    output: isGet ? text : "",
-    callMs,
-    returnMs,
-  };
-}
+import { op } from "./test_histories.ts";
 
 /** Checks that `result` names, for every ok key, an order that is a real linearization. */
 function assertLinearizationsValid(history: readonly Operation[], result: CheckResult): void {

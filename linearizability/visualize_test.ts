@@ -1,27 +1,8 @@
 import assert from "node:assert/strict";
 import { checkHistory } from "./checker.ts";
-import type { Operation, OperationKind } from "./history.ts";
+import type { Operation } from "./history.ts";
 import { renderHtml, writeHtml } from "./visualize.ts";
-
-function op(
-  clientId: number,
-  kind: OperationKind,
-  key: string,
-  text: string,
-  callMs: number,
-  returnMs: number,
-): Operation {
-  const isGet = kind === "get";
-  return {
-    clientId,
-    kind,
-    key,
-    value: isGet ? "" : text,
-    output: isGet ? text : "",
-    callMs,
-    returnMs,
-  };
-}
+import { op } from "./test_histories.ts";
 
 /** Throws unless every opened element is closed in order (void elements aside). */
 function assertBalanced(html: string): void {
