@@ -144,6 +144,12 @@ function checkedHandlers(storage: SlowStorage, handlers: RpcHandlers): RpcHandle
   };
 }
 
+/** A peer client for tests that run one node without a network: every call fails. */
+const offline: RpcClient = {
+  call: () => Promise.reject(new Error("no network in this test")),
+  close: () => {},
+};
+
 function leaderOf(group: Group): RaftNode | undefined {
   return group.nodes.find((node) => node.role === "leader");
 }
@@ -151,6 +157,30 @@ function leaderOf(group: Group): RaftNode | undefined {
 async function waitFor(simulation: Simulation, condition: () => boolean): Promise<void> {
   // Bounded by the simulation's virtual time limit.
   while (!condition()) await simulation.sleep(10);
+}
+
+/** What a test run by `withLeader` gets: a reliable group of three and its first leader. */
+interface LeaderRun {
+  readonly simulation: Simulation;
+  readonly network: SimNetwork;
+  readonly group: Group;
+  readonly leader: RaftNode;
+}
+
+/**
+ * Starts a group of three on a reliable network, runs `body` once it has elected a leader, then
+ * kills every peer and cleans up the network so no timer outlives the test.
+ */
+async function withLeader(seed: number, body: (run: LeaderRun) => Promise<void>): Promise<void> {
+  const simulation = new Simulation(seed);
+  const network = new SimNetwork(simulation);
+  const group = startGroup(simulation, network, 3);
+  await simulation.run(async () => {
+    await waitFor(simulation, () => leaderOf(group) !== undefined);
+    await body({ simulation, network, group, leader: leaderOf(group) as RaftNode });
+    for (const node of group.nodes) node.kill();
+    network.cleanup();
+  }, { maxVirtualMs: 60_000 });
 }
 
 Deno.test("a group on slow, lossy storage and network persists before it replies or votes, one persist at a time, and applies in order", async () => {
@@ -183,12 +213,7 @@ Deno.test("a group on slow, lossy storage and network persists before it replies
 });
 
 Deno.test("proposals made while a persist runs share the next persist (group commit)", async () => {
-  const simulation = new Simulation(5);
-  const network = new SimNetwork(simulation);
-  const group = startGroup(simulation, network, 3);
-  await simulation.run(async () => {
-    await waitFor(simulation, () => leaderOf(group) !== undefined);
-    const leader = leaderOf(group) as RaftNode;
+  await withLeader(5, async ({ simulation, group, leader }) => {
     const storage = group.storages[leader.id];
     await waitFor(simulation, () => !storage.persisting);
     const before = storage.persistCount;
@@ -197,18 +222,11 @@ Deno.test("proposals made while a persist runs share the next persist (group com
     await waitFor(simulation, () => group.nodes.every((node) => node.commitIndex >= last));
     // The first proposal's persist was running while the other 19 came in: one more for them.
     assert.equal(storage.persistCount - before, 2);
-    for (const node of group.nodes) node.kill();
-    network.cleanup();
-  }, { maxVirtualMs: 60_000 });
+  });
 });
 
 Deno.test("a killed peer never applies, persists or answers again", async () => {
-  const simulation = new Simulation(3);
-  const network = new SimNetwork(simulation);
-  const group = startGroup(simulation, network, 3);
-  await simulation.run(async () => {
-    await waitFor(simulation, () => leaderOf(group) !== undefined);
-    const leader = leaderOf(group) as RaftNode;
+  await withLeader(3, async ({ simulation, group, leader }) => {
     const victim = group.nodes.find((node) => node !== leader) as RaftNode;
     victim.kill();
     const persistsBefore = group.storages[victim.id].persistCount;
@@ -228,21 +246,15 @@ Deno.test("a killed peer never applies, persists or answers again", async () => 
       lastLogTerm: 0,
     };
     assert.throws(() => victim.handlers[RAFT_STEP_METHOD](request), /was killed/);
-    for (const node of group.nodes) node.kill();
-    network.cleanup();
-  }, { maxVirtualMs: 60_000 });
+  });
 });
 
 Deno.test("a peer refuses malformed, misaddressed and reply messages as requests", () => {
   const simulation = new Simulation(1);
   const storage = new PersisterStorage(new Persister());
-  const unused: RpcClient = {
-    call: () => Promise.reject(new Error("no network in this test")),
-    close: () => {},
-  };
   const node = new RaftNode({
     id: 0,
-    peers: [unused, unused, unused],
+    peers: [offline, offline, offline],
     storage,
     clock: simulation,
     random: simulation.random,
@@ -270,13 +282,9 @@ Deno.test("a peer whose storage fails stops and reports it instead of going on",
       throw new Error("disk full");
     },
   };
-  const unused: RpcClient = {
-    call: () => Promise.reject(new Error("no network in this test")),
-    close: () => {},
-  };
   const node = new RaftNode({
     id: 0,
-    peers: [unused, unused, unused],
+    peers: [offline, offline, offline],
     storage: failing,
     clock: simulation,
     random: simulation.random,
@@ -292,15 +300,11 @@ Deno.test("a peer whose storage fails stops and reports it instead of going on",
 
 Deno.test("a vote survives a restart: the new incarnation refuses a second candidate of the term", async () => {
   const simulation = new Simulation(4);
-  const unused: RpcClient = {
-    call: () => Promise.reject(new Error("no network in this test")),
-    close: () => {},
-  };
   const persister = new Persister();
   const start = (from: Persister) =>
     new RaftNode({
       id: 0,
-      peers: [unused, unused, unused],
+      peers: [offline, offline, offline],
       storage: new PersisterStorage(from),
       clock: simulation,
       random: simulation.random,
@@ -331,12 +335,7 @@ Deno.test("a vote survives a restart: the new incarnation refuses a second candi
 });
 
 Deno.test("a leader sends an entry while it persists it, and commits it with one follower only once its own copy is durable", async () => {
-  const simulation = new Simulation(6);
-  const network = new SimNetwork(simulation);
-  const group = startGroup(simulation, network, 3);
-  await simulation.run(async () => {
-    await waitFor(simulation, () => leaderOf(group) !== undefined);
-    const leader = leaderOf(group) as RaftNode;
+  await withLeader(6, async ({ simulation, network, group, leader }) => {
     const leaderStorage = group.storages[leader.id];
     const [follower, cutOff] = group.nodes.filter((node) => node !== leader).map((node) => node.id);
     for (let peer = 0; peer < 3; peer++) {
@@ -353,18 +352,11 @@ Deno.test("a leader sends an entry while it persists it, and commits it with one
     await waitFor(simulation, () => leader.commitIndex >= index);
     assert.ok(leaderStorage.durableLastIndex >= index);
     assert.ok(group.earlySends.some((send) => send.lastIndex === index));
-    for (const node of group.nodes) node.kill();
-    network.cleanup();
-  }, { maxVirtualMs: 60_000 });
+  });
 });
 
 Deno.test("a leader whose followers both persist first commits before its own persist ends", async () => {
-  const simulation = new Simulation(8);
-  const network = new SimNetwork(simulation);
-  const group = startGroup(simulation, network, 3);
-  await simulation.run(async () => {
-    await waitFor(simulation, () => leaderOf(group) !== undefined);
-    const leader = leaderOf(group) as RaftNode;
+  await withLeader(8, async ({ simulation, group, leader }) => {
     const leaderStorage = group.storages[leader.id];
     await waitFor(simulation, () => !leaderStorage.persisting);
     leaderStorage.persistDelayMs = 40;
@@ -379,7 +371,5 @@ Deno.test("a leader whose followers both persist first commits before its own pe
     );
     await waitFor(simulation, () => group.applied[leader.id].length >= index);
     assert.ok(leaderStorage.durableLastIndex >= index, "applied only once persisted");
-    for (const node of group.nodes) node.kill();
-    network.cleanup();
-  }, { maxVirtualMs: 60_000 });
+  });
 });
