@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { SeededRandom } from "../util/random.ts";
 import { NO_LEADER, NO_VOTE } from "./core.ts";
 import type { AppendEntries, Message, RequestVote, RequestVoteReply } from "./messages.ts";
-import { drain, loneCore, stateWithLog, TestNetwork, tickMany } from "./test_network.ts";
+import { drain, loneCore, only, stateWithLog, TestNetwork, tickMany } from "./test_network.ts";
 
 function requestVote(fields: Partial<RequestVote> & { term: number }): RequestVote {
   return { type: "RequestVote", from: 1, to: 0, lastLogIndex: 0, lastLogTerm: 0, ...fields };
@@ -27,11 +27,6 @@ function heartbeat(fields: Partial<AppendEntries> & { term: number }): AppendEnt
 
 function voteReply(from: number, term: number, voteGranted: boolean): RequestVoteReply {
   return { type: "RequestVoteReply", from, to: 0, term, voteGranted };
-}
-
-function only<T extends Message>(messages: readonly Message[]): T {
-  assert.equal(messages.length, 1, `expected one message, got ${JSON.stringify(messages)}`);
-  return messages[0] as T;
 }
 
 /** A candidate of term 1 in a group of `size`, with its RequestVotes already taken. */

@@ -10,23 +10,11 @@ import type { RaftCore, Ready } from "./core.ts";
 import type {
   AppendEntries,
   AppendEntriesReply,
-  Entry,
   InstallSnapshot,
   RequestVote,
   RequestVoteReply,
 } from "./messages.ts";
-import { drain, loneCore, tickMany } from "./test_network.ts";
-
-/** Peer 0 as leader of term `term + 1` in a group of `size`, every Ready so far persisted. */
-function leader(size: number, terms: number[] = [], term = terms.at(-1) ?? 0): RaftCore {
-  const core = loneCore({ size, terms, term });
-  tickMany(core, 10);
-  for (let peer = 1; core.role !== "leader"; peer++) {
-    core.step({ type: "RequestVoteReply", from: peer, to: 0, term: core.term, voteGranted: true });
-  }
-  drain(core);
-  return core;
-}
+import { append, drain, entry, leader, loneCore } from "./test_network.ts";
 
 function ack(core: RaftCore, from: number, matchIndex: number): void {
   const reply: AppendEntriesReply = {
@@ -40,24 +28,6 @@ function ack(core: RaftCore, from: number, matchIndex: number): void {
     conflictTerm: -1,
   };
   core.step(reply);
-}
-
-function entry(index: number, term: number): Entry {
-  return { index, term, command: `command ${index} of term ${term}` };
-}
-
-function append(
-  fields: Partial<AppendEntries> & { term: number; prevLogIndex: number },
-): AppendEntries {
-  return {
-    type: "AppendEntries",
-    from: 1,
-    to: 0,
-    prevLogTerm: 0,
-    entries: [],
-    leaderCommit: 0,
-    ...fields,
-  };
 }
 
 /** The leader proposes one command and hands out the Ready that persists it. */

@@ -4,61 +4,20 @@
  * whole groups built with the logs of the paper's Figure 7.
  */
 import assert from "node:assert/strict";
-import type { RaftCore } from "./core.ts";
-import type {
-  AppendEntries,
-  AppendEntriesReply,
-  Entry,
-  Message,
-  RequestVoteReply,
-} from "./messages.ts";
+import type { AppendEntries, AppendEntriesReply, RequestVoteReply } from "./messages.ts";
 import {
+  append,
   drain,
+  entry,
+  leader,
   loneCore,
+  only,
   type PersistedState,
   stateWithLog,
+  termsOf,
   TestNetwork,
   tickMany,
 } from "./test_network.ts";
-
-function append(
-  fields: Partial<AppendEntries> & { term: number; prevLogIndex: number },
-): AppendEntries {
-  return {
-    type: "AppendEntries",
-    from: 1,
-    to: 0,
-    prevLogTerm: 0,
-    entries: [],
-    leaderCommit: 0,
-    ...fields,
-  };
-}
-
-function entry(index: number, term: number): Entry {
-  return { index, term, command: `command ${index} of term ${term}` };
-}
-
-function only<T extends Message>(messages: readonly Message[]): T {
-  assert.equal(messages.length, 1, `expected one message, got ${JSON.stringify(messages)}`);
-  return messages[0] as T;
-}
-
-function termsOf(core: RaftCore): number[] {
-  const log = core.log;
-  return log.slice(log.firstIndex, log.lastIndex + 1).map((held) => held.term);
-}
-
-/** Peer 0 as leader of term `term + 1` in a group of `size`, its election messages taken. */
-function leader(size: number, terms: number[] = [], term = terms.at(-1) ?? 0): RaftCore {
-  const core = loneCore({ size, terms, term });
-  tickMany(core, 10);
-  for (let peer = 1; core.role !== "leader"; peer++) {
-    core.step({ type: "RequestVoteReply", from: peer, to: 0, term: core.term, voteGranted: true });
-  }
-  drain(core);
-  return core;
-}
 
 /** A network of `size` whose peer 0 has been elected and whose messages are all delivered. */
 function settledNetwork(size: number, seed = 1): TestNetwork {

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { decode, encode } from "../rpc/codec.ts";
 import { AssertionError } from "../util/assert.ts";
 import type { RaftCore } from "./core.ts";
-import type { AppendEntries, InstallSnapshot, InstallSnapshotReply, Message } from "./messages.ts";
-import { drain, loneCore, TestNetwork, tickMany } from "./test_network.ts";
+import type { AppendEntries, InstallSnapshot, InstallSnapshotReply } from "./messages.ts";
+import { drain, loneCore, only, termsOf, TestNetwork, tickMany } from "./test_network.ts";
 
 const BYTES = new Uint8Array([1, 2, 3]);
 
@@ -15,16 +15,6 @@ function installSnapshot(
   fields: Partial<InstallSnapshot> & { lastIncludedIndex: number; lastIncludedTerm: number },
 ): InstallSnapshot {
   return { type: "InstallSnapshot", from: 1, to: 0, term: 2, data: BYTES, ...fields };
-}
-
-function only<T extends Message>(messages: readonly Message[]): T {
-  assert.equal(messages.length, 1, `expected one message, got ${JSON.stringify(messages)}`);
-  return messages[0] as T;
-}
-
-function termsOf(core: RaftCore): number[] {
-  const log = core.log;
-  return log.slice(log.firstIndex, log.lastIndex + 1).map((entry) => entry.term);
 }
 
 /** A follower of term 1 that has applied its whole log of `terms`. */

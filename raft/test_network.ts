@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { equal } from "node:assert/strict";
 import { assert } from "../util/assert.ts";
 import { type Random, SeededRandom } from "../util/random.ts";
 import { decode, encode } from "../rpc/codec.ts";
@@ -23,7 +24,14 @@ import {
   type Ready,
   type Snapshot,
 } from "./core.ts";
-import { type Entry, isRequest, type Message, messageProblem, REPLY_TYPE_OF } from "./messages.ts";
+import {
+  type AppendEntries,
+  type Entry,
+  isRequest,
+  type Message,
+  messageProblem,
+  REPLY_TYPE_OF,
+} from "./messages.ts";
 
 /** What a peer keeps across a crash: only what its Ready batches told it to persist. */
 export interface PersistedState {
@@ -487,4 +495,47 @@ export function tickMany(core: RaftCore, count: number): Message[] {
     messages.push(...drain(core).messages);
   }
   return messages;
+}
+
+/** Peer 0 as leader of term `term + 1` in a group of `size`, every Ready so far drained. */
+export function leader(size: number, terms: number[] = [], term = terms.at(-1) ?? 0): RaftCore {
+  const core = loneCore({ size, terms, term });
+  tickMany(core, 10);
+  for (let peer = 1; core.role !== "leader"; peer++) {
+    core.step({ type: "RequestVoteReply", from: peer, to: 0, term: core.term, voteGranted: true });
+  }
+  drain(core);
+  return core;
+}
+
+/** The entry at `index` of `term`, with the command {@linkcode entriesWithTerms} would give it. */
+export function entry(index: number, term: number): Entry {
+  return { index, term, command: `command ${index} of term ${term}` };
+}
+
+/** An AppendEntries from peer 1 to peer 0; fields not given are empty or zero. */
+export function append(
+  fields: Partial<AppendEntries> & { term: number; prevLogIndex: number },
+): AppendEntries {
+  return {
+    type: "AppendEntries",
+    from: 1,
+    to: 0,
+    prevLogTerm: 0,
+    entries: [],
+    leaderCommit: 0,
+    ...fields,
+  };
+}
+
+/** The one message of `messages`, failing the test when there are none or several. */
+export function only<T extends Message>(messages: readonly Message[]): T {
+  equal(messages.length, 1, `expected one message, got ${JSON.stringify(messages)}`);
+  return messages[0] as T;
+}
+
+/** The terms of the entries `core` holds in its log (after its snapshot), oldest first. */
+export function termsOf(core: RaftCore): number[] {
+  const log = core.log;
+  return log.slice(log.firstIndex, log.lastIndex + 1).map((held) => held.term);
 }
