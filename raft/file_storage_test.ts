@@ -188,6 +188,38 @@ Deno.test("FileStorage loses nothing acknowledged when it crashes at any step, i
   assert.ok(rewrites > 0, "No run rewrote its log, so no crash hit a rewrite");
 });
 
+/** How far a run cut short by a simulated crash got. */
+interface CrashedRun {
+  /** The state the persists acknowledged before the crash make. */
+  readonly acknowledged: ModelState;
+  /** How many requests were acknowledged. */
+  readonly done: number;
+}
+
+/**
+ * Opens a storage with `open`, loads it and persists `requests` in order until a simulated crash
+ * stops it (opening included, as it touches the files); any other error fails the test.
+ */
+async function persistUntilCrash(
+  open: () => FileStorage,
+  requests: readonly PersistRequest[],
+): Promise<CrashedRun> {
+  let acknowledged = EMPTY_STATE;
+  let done = 0;
+  try {
+    const storage = open();
+    storage.load();
+    for (const request of requests) {
+      await storage.persist(request);
+      acknowledged = withRequest(acknowledged, request);
+      done++;
+    }
+  } catch (error) {
+    if (!(error instanceof SimulatedCrash)) throw error;
+  }
+  return { acknowledged, done };
+}
+
 /**
  * Runs `requests` with a crash before `step` and restarts: the state restored must be one a
  * prefix of the writes explains, and the peer must be able to go on from it, both with the
@@ -203,19 +235,7 @@ async function crashAndRecover(
 ): Promise<void> {
   const files = new CrashFileSystem();
   files.crashBeforeStep(step);
-  let acknowledged = EMPTY_STATE;
-  let done = 0;
-  try {
-    const storage = openMemory(files);
-    storage.load();
-    for (const request of requests) {
-      await storage.persist(request);
-      acknowledged = withRequest(acknowledged, request);
-      done++;
-    }
-  } catch (error) {
-    if (!(error instanceof SimulatedCrash)) throw error;
-  }
+  const { acknowledged, done } = await persistUntilCrash(() => openMemory(files), requests);
   assert.ok(files.crashed, `${label}: the run ended without its crash`);
   const restarted = files.afterCrash(mode);
   const restored = reload(restarted);
@@ -362,21 +382,10 @@ Deno.test("FileStorage on disk loses nothing acknowledged when the process dies 
     for (let step = 1; step <= dryRun.steps; step++) {
       const dir = `${root}/step-${step}`;
       const dying = new DyingFileSystem(step);
-      let acknowledged = EMPTY_STATE;
-      let done = 0;
-      try {
-        const storage = new FileStorage({ dir, id: 0, files: dying });
-        storage.load();
-        for (const request of requests) {
-          await storage.persist(request);
-          acknowledged = withRequest(acknowledged, request);
-          done++;
-        }
-      } catch (error) {
-        if (!(error instanceof SimulatedCrash)) throw error;
-      } finally {
-        dying.close();
-      }
+      const { acknowledged, done } = await persistUntilCrash(
+        () => new FileStorage({ dir, id: 0, files: dying }),
+        requests,
+      ).finally(() => dying.close());
       const allowed = partialStates(acknowledged, requests[done]);
       const storage = new FileStorage({ dir, id: 0, log: () => {} });
       const restored = modelOf(storage.load());
