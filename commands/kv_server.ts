@@ -10,33 +10,20 @@ import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import { RaftNode } from "../raft/node.ts";
 import { KvServer } from "../kv/server.ts";
-import { type PeerContext, type PeerService, runPeer } from "./peer_process.ts";
+import { type PeerContext, type PeerOptions, type PeerService, runPeer } from "./peer_process.ts";
 
 /** Options of {@linkcode runKvServer}, as `dsys kv-server` takes them. */
-export interface KvServerOptions {
-  /** This server's index in `peers`. */
-  readonly id: number;
-  /** Every server's address in id order. */
-  readonly peers: readonly string[];
-  /** The data folder. */
-  readonly dataDir: string;
-  /** The cluster name the folder is checked against. */
-  readonly cluster: string;
+export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
   /** Snapshot once the persisted Raft state nears this many bytes; -1 never snapshots. */
   readonly maxRaftStateBytes: number;
 }
 
 /** Runs a key/value server until SIGTERM or SIGINT. */
 export async function runKvServer(options: KvServerOptions): Promise<void> {
+  const { maxRaftStateBytes, ...peer } = options;
   await runPeer(
-    {
-      kind: "kv-server",
-      id: options.id,
-      peers: options.peers,
-      dataDir: options.dataDir,
-      cluster: options.cluster,
-    },
-    (context) => startKvService(context, options.maxRaftStateBytes),
+    { kind: "kv-server", ...peer },
+    (context) => startKvService(context, maxRaftStateBytes),
   );
 }
 

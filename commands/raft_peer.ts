@@ -11,7 +11,7 @@ import type { ProposeResult } from "../raft/core.ts";
 import { RaftNode } from "../raft/node.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { type NodeStatus, STATUS_METHOD } from "../kv/status.ts";
-import { type PeerContext, type PeerService, runPeer } from "./peer_process.ts";
+import { type PeerContext, type PeerOptions, type PeerService, runPeer } from "./peer_process.ts";
 
 /** The RPC method that proposes a command: argument {@linkcode ProposeArguments}. */
 export const PROPOSE_METHOD = "Raft.Propose";
@@ -25,31 +25,15 @@ export interface ProposeArguments {
 }
 
 /** Options of {@linkcode runRaftPeer}, as `dsys raft-peer` takes them. */
-export interface RaftPeerOptions {
-  /** This peer's index in `peers`. */
-  readonly id: number;
-  /** Every peer's address in id order. */
-  readonly peers: readonly string[];
-  /** The data folder. */
-  readonly dataDir: string;
-  /** The cluster name the folder is checked against. */
-  readonly cluster: string;
+export interface RaftPeerOptions extends Omit<PeerOptions, "kind" | "log"> {
   /** Log one line per applied command. */
   readonly logApplies: boolean;
 }
 
 /** Runs a Raft peer until SIGTERM or SIGINT. */
 export async function runRaftPeer(options: RaftPeerOptions): Promise<void> {
-  await runPeer(
-    {
-      kind: "raft-peer",
-      id: options.id,
-      peers: options.peers,
-      dataDir: options.dataDir,
-      cluster: options.cluster,
-    },
-    (context) => startRaftService(context, options.logApplies),
-  );
+  const { logApplies, ...peer } = options;
+  await runPeer({ kind: "raft-peer", ...peer }, (context) => startRaftService(context, logApplies));
 }
 
 /** Builds the Raft node and the `Raft.Propose` method around it. */
