@@ -6,14 +6,14 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { integerOption, patternOption, requireFiles, secondsOption } from "./commands/arguments.ts";
-import { SUITE_NAMES, suiteTests } from "./commands/test.ts";
+import { SUITE_NAMES, suiteTests } from "./commands/test_suites.ts";
 import { runDemo, runKvDemo } from "./commands/demo.ts";
-import { runTests, summaryLine } from "./tests/runner.ts";
+import { runTests, summaryLine } from "./labs/runner.ts";
 import { parseAddress } from "./rpc/mod.ts";
 import { loadApp, runCoordinator, runMrBench, runSequential, runWorker } from "./mr/mod.ts";
 import { errorText } from "./rpc/codec.ts";
-import { DEFAULT_CLUSTER_ID } from "./raft/file_storage.ts";
-import { parsePeers } from "./commands/peer_process.ts";
+import { DEFAULT_CLUSTER_ID } from "./storage/file_storage.ts";
+import { parsePeers } from "./peer/peer_process.ts";
 import { runKvServer } from "./commands/kv_server.ts";
 import { proposeCommand, runRaftPeer } from "./commands/raft_peer.ts";
 import {
@@ -25,7 +25,7 @@ import {
   runKvShell,
   runStatus,
 } from "./commands/kv.ts";
-import { DEFAULT_STATUS_TIMEOUT_MS } from "./kv/status.ts";
+import { DEFAULT_STATUS_TIMEOUT_MS } from "./peer/status.ts";
 import {
   DEFAULT_BENCH_CLIENTS,
   DEFAULT_BENCH_SECONDS,

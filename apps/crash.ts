@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { KeyValue } from "../mr/app.ts";
+import type { KeyValue } from "./app.ts";
 import { crashMap, crashReduce } from "./crash_output.ts";
 
 const MAX_PAUSE_MS = 10_000;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KeyValue } from "../mr/app.ts";
+import type { KeyValue } from "./app.ts";
 
 /** The length of `text` in UTF-8 bytes, as Go's `len` measures strings. */
 export function utf8Length(text: string): number {

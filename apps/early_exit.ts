@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { KeyValue } from "../mr/app.ts";
+import type { KeyValue } from "./app.ts";
 
 const SLOW_REDUCE_MS = 3000;
 

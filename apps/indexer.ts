@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KeyValue } from "../mr/app.ts";
+import type { KeyValue } from "./app.ts";
 
 const WORD_PATTERN = /\p{L}+/gu;
 

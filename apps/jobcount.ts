@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { KeyValue } from "../mr/app.ts";
+import type { KeyValue } from "./app.ts";
 
 const MARKER_PREFIX = "mr-worker-jobcount";
 /** More entries than any job makes; a folder beyond this is not one we made. */

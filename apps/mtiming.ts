@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KeyValue } from "../mr/app.ts";
+import type { KeyValue } from "./app.ts";
 import { countParallel } from "./parallelism_probe.ts";
 
 /** Emits `(times-<pid>, start seconds)` and `(parallel-<pid>, concurrent mappers)`. */

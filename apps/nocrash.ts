@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KeyValue } from "../mr/app.ts";
+import type { KeyValue } from "./app.ts";
 import { crashMap, crashReduce } from "./crash_output.ts";
 
 /** Four pairs describing the file; see `crash_output.ts`. */

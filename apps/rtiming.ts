@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KeyValue } from "../mr/app.ts";
+import type { KeyValue } from "./app.ts";
 import { countParallel } from "./parallelism_probe.ts";
 
 const KEYS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];

@@ -8,7 +8,7 @@
  * @module
  */
 import { runLocalJob, writeCorpus } from "../mr/mod.ts";
-import { formatStatusTable } from "../kv/status.ts";
+import { formatStatusTable } from "../peer/status.ts";
 import { DeadlineClerk, type KvOperation } from "./kv.ts";
 import { LocalCluster } from "./local_cluster.ts";
 

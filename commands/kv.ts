@@ -23,7 +23,7 @@ import { connect } from "../rpc/tcp_client.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { Clerk } from "../kv/clerk.ts";
 import type { KvOperationKind } from "../kv/state_machine.ts";
-import { fetchStatuses, formatStatusTable } from "../kv/status.ts";
+import { fetchStatuses, formatStatusTable } from "../peer/status.ts";
 
 /** Exit code of an operation whose outcome is unknown (it timed out). */
 export const EXIT_UNKNOWN_OUTCOME = 2;

@@ -10,7 +10,12 @@ import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import { RaftNode } from "../raft/node.ts";
 import { KvServer } from "../kv/server.ts";
-import { type PeerContext, type PeerOptions, type PeerService, runPeer } from "./peer_process.ts";
+import {
+  type PeerContext,
+  type PeerOptions,
+  type PeerService,
+  runPeer,
+} from "../peer/peer_process.ts";
 
 /** Options of {@linkcode runKvServer}, as `dsys kv-server` takes them. */
 export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {

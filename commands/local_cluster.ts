@@ -7,9 +7,9 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { type Child, type ChildExit, ChildGroup, type ChildOutput } from "../mr/child_process.ts";
-import { waitUntilListening } from "../mr/child_process.ts";
-import { currentLeader, fetchStatuses, type StatusRow } from "../kv/status.ts";
+import { type Child, type ChildExit, ChildGroup, type ChildOutput } from "../util/child_process.ts";
+import { waitUntilListening } from "../util/child_process.ts";
+import { currentLeader, fetchStatuses, type StatusRow } from "../peer/status.ts";
 
 /** Most nodes a local cluster may have. */
 export const MAX_LOCAL_NODES = 16;

@@ -10,8 +10,13 @@ import { unseededRandom } from "../util/random.ts";
 import type { ProposeResult } from "../raft/core.ts";
 import { RaftNode } from "../raft/node.ts";
 import { connect } from "../rpc/tcp_client.ts";
-import { type NodeStatus, STATUS_METHOD } from "../kv/status.ts";
-import { type PeerContext, type PeerOptions, type PeerService, runPeer } from "./peer_process.ts";
+import { type NodeStatus, STATUS_METHOD } from "../peer/status.ts";
+import {
+  type PeerContext,
+  type PeerOptions,
+  type PeerService,
+  runPeer,
+} from "../peer/peer_process.ts";
 
 /** The RPC method that proposes a command: argument {@linkcode ProposeArguments}. */
 export const PROPOSE_METHOD = "Raft.Propose";

@@ -16,7 +16,7 @@
 import { assert } from "../util/assert.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
-import type { ApplyMessage, RaftState, StartResult } from "../raft/lab.ts";
+import type { ApplyMessage, RaftState, StartResult } from "../lab_api/lab_raft.ts";
 import { commandProblem, type KvCommand, KvStateMachine } from "./state_machine.ts";
 import {
   ERR_TIMEOUT,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Simulation } from "../sim/simulation.ts";
-import type { ApplyMessage, RaftState, StartResult } from "../raft/lab.ts";
+import type { ApplyMessage, RaftState, StartResult } from "../lab_api/lab_raft.ts";
 import { KvStateMachine } from "./state_machine.ts";
 import type { KvCommand } from "./state_machine.ts";
 import { type KvRaft, KvServer, type KvServerConfig } from "./server.ts";

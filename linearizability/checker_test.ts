@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
 import { SeededRandom } from "../util/random.ts";
 import type { Random } from "../util/random.ts";
-import {
-  assertLinearizable,
-  checkHistory,
-  type CheckResult,
-  LinearizabilityError,
-} from "./checker.ts";
+import { checkHistory, type CheckResult } from "./checker.ts";
+import { assertLinearizable, LinearizabilityError } from "./assert_linearizable.ts";
 import { type Operation, type OperationKind, UNKNOWN_RETURN_MS } from "./history.ts";
 import { generateHistory } from "./history_generator.ts";
 import { replay } from "./kv_model.ts";
-import { op } from "./test_histories.ts";
+import { op } from "./testing/histories.ts";
 
 /** Checks that `result` names, for every ok key, an order that is a real linearization. */
 function assertLinearizationsValid(history: readonly Operation[], result: CheckResult): void {

@@ -21,17 +21,19 @@
  * @module
  */
 export {
-  assertLinearizable,
-  type AssertOptions,
   checkHistory,
   type CheckOptions,
   type CheckResult,
   DEFAULT_MAX_MEMO_BYTES,
   DEFAULT_TIMEOUT_MS,
   type KeyCheck,
-  LinearizabilityError,
   type Verdict,
 } from "./checker.ts";
+export {
+  assertLinearizable,
+  type AssertOptions,
+  LinearizabilityError,
+} from "./assert_linearizable.ts";
 export {
   describeOperation,
   HistoryRecorder,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { checkHistory } from "./checker.ts";
 import type { Operation } from "./history.ts";
 import { renderHtml, writeHtml } from "./visualize.ts";
-import { op } from "./test_histories.ts";
+import { op } from "./testing/histories.ts";
 
 /** Throws unless every opened element is closed in order (void elements aside). */
 function assertBalanced(html: string): void {

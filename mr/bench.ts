@@ -8,7 +8,7 @@
  */
 import { assert } from "../util/assert.ts";
 import { realClock } from "../util/clock.ts";
-import { ChildGroup } from "./child_process.ts";
+import { ChildGroup } from "../util/child_process.ts";
 import { writeCorpus } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import { runLocalJob } from "./local_job.ts";

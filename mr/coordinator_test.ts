@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CoordinatorService } from "./coordinator.ts";
-import { ManualClock } from "./manual_clock_test_helper.ts";
+import { ManualClock } from "../util/testing/manual_clock.ts";
 import type { TaskReply } from "./protocol.ts";
 import { REPORT_TASK_METHOD, REQUEST_TASK_METHOD } from "./protocol.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import type { KeyValue } from "./app.ts";
+import type { KeyValue } from "../apps/app.ts";
 
 /** Largest input file a map task reads; beyond this the worker refuses rather than run out of memory. */
 export const MAX_INPUT_FILE_BYTES = 1024 * 1024 * 1024;

@@ -7,7 +7,12 @@
  */
 import { assert } from "../util/assert.ts";
 import { realClock } from "../util/clock.ts";
-import { type Child, ChildGroup, type ChildOutput, waitUntilListening } from "./child_process.ts";
+import {
+  type Child,
+  ChildGroup,
+  type ChildOutput,
+  waitUntilListening,
+} from "../util/child_process.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 
 /** Longest a Unix socket path may be on every platform we run on. */

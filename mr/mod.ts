@@ -15,9 +15,9 @@
  *
  * @module
  */
-export type { KeyValue, MapFunction, MapReduceApp, ReduceFunction } from "./app.ts";
-export { loadApp } from "./load_app.ts";
-export { builtInAppNames } from "../apps/mod.ts";
+export type { KeyValue, MapFunction, MapReduceApp, ReduceFunction } from "../apps/app.ts";
+export { loadApp } from "../apps/load_app.ts";
+export { builtInAppNames } from "../apps/built_in.ts";
 export { runSequential, type SequentialOptions } from "./sequential.ts";
 export {
   type CoordinatorOptions,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KeyValue, MapReduceApp } from "./app.ts";
+import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 import {
   MAX_INPUT_FILE_BYTES,
   outputName,
@@ -12,7 +12,7 @@ import {
   reduceAll,
   writeFileAtomic,
 } from "./job_files.ts";
-import { loadApp } from "./load_app.ts";
+import { loadApp } from "../apps/load_app.ts";
 
 /** Options of {@linkcode runSequential}. */
 export interface SequentialOptions {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "./manual_clock_test_helper.ts";
+import { ManualClock } from "../util/testing/manual_clock.ts";
 import { type Assignment, TaskTable } from "./task_table.ts";
 
 function table(mapCount: number, reduceCount: number, clock = new ManualClock()): TaskTable {

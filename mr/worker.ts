@@ -9,7 +9,7 @@
 import { assert } from "../util/assert.ts";
 import { realClock, sleep } from "../util/clock.ts";
 import { type Address, connect, errorText, type RpcClient, RpcError } from "../rpc/mod.ts";
-import type { KeyValue, MapReduceApp } from "./app.ts";
+import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 import {
   decodeIntermediate,
   encodeIntermediate,
@@ -22,7 +22,7 @@ import {
   reduceAll,
   writeFileAtomic,
 } from "./job_files.ts";
-import { loadApp } from "./load_app.ts";
+import { loadApp } from "../apps/load_app.ts";
 import { partitionOf } from "./partition.ts";
 import {
   type MapTaskReply,

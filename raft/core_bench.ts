@@ -4,7 +4,7 @@
  */
 import type { RaftCore } from "./core.ts";
 import type { Entry, Message } from "./messages.ts";
-import { drain, loneCore } from "./test_network.ts";
+import { drain, loneCore } from "./testing/test_network.ts";
 
 /** Three cores and a bare driver loop (no storage, no checks), peer 0 elected. */
 class BareGroup {

@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import { SeededRandom } from "../util/random.ts";
 import { NO_LEADER, NO_VOTE } from "./core.ts";
 import type { AppendEntries, Message, RequestVote, RequestVoteReply } from "./messages.ts";
-import { drain, loneCore, only, stateWithLog, TestNetwork, tickMany } from "./test_network.ts";
+import {
+  drain,
+  loneCore,
+  only,
+  stateWithLog,
+  TestNetwork,
+  tickMany,
+} from "./testing/test_network.ts";
 
 function requestVote(fields: Partial<RequestVote> & { term: number }): RequestVote {
   return { type: "RequestVote", from: 1, to: 0, lastLogIndex: 0, lastLogTerm: 0, ...fields };

@@ -14,7 +14,7 @@ import type {
   RequestVote,
   RequestVoteReply,
 } from "./messages.ts";
-import { append, drain, entry, leader, loneCore } from "./test_network.ts";
+import { append, drain, entry, leader, loneCore } from "./testing/test_network.ts";
 
 function ack(core: RaftCore, from: number, matchIndex: number): void {
   const reply: AppendEntriesReply = {

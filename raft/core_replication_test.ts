@@ -17,7 +17,7 @@ import {
   termsOf,
   TestNetwork,
   tickMany,
-} from "./test_network.ts";
+} from "./testing/test_network.ts";
 
 /** A network of `size` whose peer 0 has been elected and whose messages are all delivered. */
 function settledNetwork(size: number, seed = 1): TestNetwork {

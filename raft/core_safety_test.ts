@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { SeededRandom } from "../util/random.ts";
-import { type PersistedState, stateWithLog, TestNetwork } from "./test_network.ts";
+import { type PersistedState, stateWithLog, TestNetwork } from "./testing/test_network.ts";
 
 function termsOf(network: TestNetwork, id: number): number[] {
   const log = network.core(id).log;

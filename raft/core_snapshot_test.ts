@@ -7,7 +7,7 @@ import { decode, encode } from "../rpc/codec.ts";
 import { AssertionError } from "../util/assert.ts";
 import type { RaftCore } from "./core.ts";
 import type { AppendEntries, InstallSnapshot, InstallSnapshotReply } from "./messages.ts";
-import { drain, loneCore, only, termsOf, TestNetwork, tickMany } from "./test_network.ts";
+import { drain, loneCore, only, termsOf, TestNetwork, tickMany } from "./testing/test_network.ts";
 
 const BYTES = new Uint8Array([1, 2, 3]);
 

@@ -9,7 +9,7 @@ import { decode, encode } from "../rpc/codec.ts";
 import { AssertionError } from "../util/assert.ts";
 import { NO_LEADER, NO_VOTE, RaftCore, type RaftCoreConfig } from "./core.ts";
 import type { AppendEntries, Message, RequestVoteReply } from "./messages.ts";
-import { drain, loneCore, lowestRandom, TestNetwork, tickMany } from "./test_network.ts";
+import { drain, loneCore, lowestRandom, TestNetwork, tickMany } from "./testing/test_network.ts";
 
 function config(fields: Partial<RaftCoreConfig> = {}): RaftCoreConfig {
   return {

@@ -5,8 +5,9 @@ import { Simulation } from "../sim/simulation.ts";
 import type { HardState } from "./core.ts";
 import { isRequest, type Message, REPLY_TYPE_OF, type RequestMessage } from "./messages.ts";
 import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode } from "./node.ts";
-import { Persister } from "./persister.ts";
-import { PersisterStorage, type PersistRequest, type RaftStorage } from "./storage.ts";
+import { Persister } from "../lab_api/persister.ts";
+import type { PersistRequest, RaftStorage } from "./storage.ts";
+import { PersisterStorage } from "../lab_api/persister_storage.ts";
 
 const PERSIST_DELAY_MS = 3;
 

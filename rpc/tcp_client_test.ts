@@ -4,7 +4,7 @@ import { formatAddress } from "./address.ts";
 import { connect } from "./tcp_client.ts";
 import { serve } from "./tcp_server.ts";
 import { RpcError, type RpcErrorKind, type RpcHandlers } from "./types.ts";
-import { Arrivals, Gate, recordingLog, unusedPort } from "./test_support.ts";
+import { Arrivals, Gate, recordingLog, unusedPort } from "./testing/rpc_fixtures.ts";
 
 const echoHandlers: RpcHandlers = {
   "Echo.Say": (args) => args,

@@ -11,7 +11,7 @@ import {
   readUntilClosed,
   recordingLog,
   writeIgnoringHangUp,
-} from "./test_support.ts";
+} from "./testing/rpc_fixtures.ts";
 
 const echoHandlers: RpcHandlers = { "Echo.Say": (args) => args };
 

@@ -1,0 +1,167 @@
+/**
+ * The real-cluster commands as processes: a bare raft-peer cluster replicating proposals, and
+ * the errors and exit codes scripts rely on (bad --id, another cluster's folder, a damaged
+ * file, a taken address, an operation without an answer, a clean stop on SIGTERM).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ChildGroup } from "../util/child_process.ts";
+import { waitUntilListening } from "../util/child_process.ts";
+import { freeLoopbackAddresses, LocalCluster } from "../commands/local_cluster.ts";
+import { PROPOSE_METHOD } from "../commands/raft_peer.ts";
+import { EXIT_UNKNOWN_OUTCOME } from "../commands/kv.ts";
+import { connect } from "../rpc/tcp_client.ts";
+import type { ProposeResult } from "../raft/core.ts";
+import { fetchStatus } from "../peer/status.ts";
+
+const LEADER_TIMEOUT_MS = 10_000;
+const LISTEN_TIMEOUT_MS = 30_000;
+
+Deno.test("raft-peer processes replicate proposals (RPC and dsys propose) and only the leader accepts them", async () => {
+  const baseDir = await Deno.makeTempDir({ prefix: "dsys-raft-peer-test-" });
+  const cluster = await LocalCluster.start({ size: 3, baseDir, kind: "raft-peer" });
+  const clients = cluster.addresses.map((address) => connect(address, { log: () => {} }));
+  try {
+    const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
+    const follower = (leader + 1) % 3;
+    const refused = await clients[follower].call<ProposeResult>(PROPOSE_METHOD, {
+      command: "ignored",
+    });
+    assert.equal(refused.isLeader, false);
+    let last: ProposeResult | null = null;
+    for (let command = 0; command < 5; command++) {
+      last = await clients[leader].call<ProposeResult>(PROPOSE_METHOD, {
+        command: `set x ${command}`,
+      });
+      assert.equal(last.isLeader, true);
+    }
+    const group = new ChildGroup();
+    const proposed = await dsys(group, baseDir, [
+      "propose",
+      "--servers",
+      cluster.addresses.join(","),
+      "set y 1",
+    ]);
+    await group.killAll();
+    assert.equal(proposed.code, 0, proposed.output);
+    const committed = /^committed at index (\d+) in term \d+ by peer \d\n$/.exec(proposed.output);
+    assert.ok(committed !== null, proposed.output);
+    assert.ok(Number(committed[1]) > (last?.index ?? 0));
+    const lastIndex = Number(committed[1]);
+    const rows = await cluster.waitForStatus(
+      (rows) => rows.every((row) => (row.status?.appliedIndex ?? 0) >= lastIndex),
+      LEADER_TIMEOUT_MS,
+      `every peer applying up to ${lastIndex}`,
+    );
+    for (const row of rows) {
+      assert.equal(row.status?.kind, "raft-peer");
+      assert.equal(row.status?.appliedCommands, 6, `${row.address} applied the 6 commands`);
+    }
+    await assert.rejects(
+      clients[leader].call(PROPOSE_METHOD, { command: 12 }),
+      /refused a proposal: its command is neither a string nor bytes/,
+    );
+  } finally {
+    for (const client of clients) client.close();
+    await cluster.stop();
+    await Deno.remove(baseDir, { recursive: true });
+  }
+});
+
+/** Runs `dsys <args>` to its end. */
+async function dsys(group: ChildGroup, cwd: string, args: string[]) {
+  return await group.spawn(args, { cwd }).exited;
+}
+
+Deno.test("kv-server refuses a bad --id, another cluster's folder and a damaged file with one line and code 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsys-cli-test-" });
+  const group = new ChildGroup();
+  try {
+    const [address] = freeLoopbackAddresses(1);
+    const server = (extra: string[]) => [
+      "kv-server",
+      "--peers",
+      address,
+      "--data",
+      `${dir}/node`,
+      ...extra,
+    ];
+    const badId = await dsys(group, dir, server(["--id", "1"]));
+    assert.equal(badId.code, 1);
+    assert.equal(badId.output, "dsys: --id 1 is not a peer: --peers lists 1 (ids 0 to 0)\n");
+
+    const first = group.spawn(server(["--id", "0", "--cluster", "alpha"]), { cwd: dir });
+    await waitUntilListening(first, address, LISTEN_TIMEOUT_MS);
+    // Once it leads, its term is on disk: there is a hard state file to damage below.
+    for (let poll = 0; (await fetchStatus(address, 1_000)).status?.role !== "leader"; poll++) {
+      assert.ok(poll < LEADER_TIMEOUT_MS / 20, "a lone server elects itself");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    Deno.kill(first.pid, "SIGTERM");
+    const stopped = await first.exited;
+    assert.equal(stopped.code, 0, stopped.output);
+    assert.match(stopped.output, /kv-server 0: SIGTERM: stopping\n.*kv-server 0: stopped\n$/s);
+
+    const other = await dsys(group, dir, server(["--id", "0", "--cluster", "beta"]));
+    assert.equal(other.code, 1);
+    assert.match(
+      other.output,
+      /^dsys: Cannot start: .*\/node\/raft-identity belongs to peer 0 of cluster "alpha", not to peer 0 of cluster "beta"\n$/,
+    );
+
+    const statePath = `${dir}/node/raft-state`;
+    const state = await Deno.readFile(statePath);
+    state[state.length - 1] ^= 0xff;
+    await Deno.writeFile(statePath, state);
+    const damaged = await dsys(group, dir, server(["--id", "0", "--cluster", "alpha"]));
+    assert.equal(damaged.code, 1);
+    assert.match(damaged.output, /^dsys: Cannot start: .*\/node\/raft-state/);
+    assert.equal(damaged.output.trim().split("\n").length, 1, damaged.output);
+  } finally {
+    await group.killAll();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kv-server says which address is taken, and kv exits 2 when no server answers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsys-cli-test-" });
+  const group = new ChildGroup();
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const address = `127.0.0.1:${taken.addr.port}`;
+    const busy = await dsys(group, dir, [
+      "kv-server",
+      "--id",
+      "0",
+      "--peers",
+      address,
+      "--data",
+      `${dir}/node`,
+    ]);
+    assert.equal(busy.code, 1);
+    assert.match(busy.output, new RegExp(`dsys: Cannot listen on ${address}: `));
+
+    const [nobody] = freeLoopbackAddresses(1);
+    const unknown = await dsys(group, dir, [
+      "kv",
+      "--servers",
+      nobody,
+      "--timeout",
+      "0.3",
+      "put",
+      "k",
+      "v",
+    ]);
+    assert.equal(unknown.code, EXIT_UNKNOWN_OUTCOME);
+    assert.match(unknown.output, /^dsys kv: put of key "k" got no answer within 0.3 s/);
+
+    const usage = await dsys(group, dir, ["kv", "--servers", "nohost", "get", "k"]);
+    assert.equal(usage.code, 1);
+    assert.equal(usage.output, 'dsys: Bad address "nohost": expected host:port or unix:/path\n');
+  } finally {
+    taken.close();
+    await group.killAll();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

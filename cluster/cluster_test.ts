@@ -1,0 +1,170 @@
+/**
+ * Real clusters of real processes: `kv-server` nodes over TCP with their files, driven through
+ * the `kv` command as a user would, and the shell scripts in scripts/.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ChildGroup } from "../util/child_process.ts";
+import { LocalCluster } from "../commands/local_cluster.ts";
+import { DeadlineClerk } from "../commands/kv.ts";
+import { runKvDemo } from "../commands/demo.ts";
+import { selfCommand } from "../util/self_command.ts";
+
+/** Small enough that the writes below make the leader snapshot several times. */
+const SMALL_MAX_RAFT_STATE_BYTES = 4_000;
+const WRITES_WHILE_DOWN = 300;
+const FAILOVER_TIMEOUT_MS = 10_000;
+const CATCH_UP_TIMEOUT_MS = 20_000;
+
+/** Runs `dsys kv …` as a process; returns its exit code and output. */
+async function kvCommand(
+  group: ChildGroup,
+  cwd: string,
+  servers: readonly string[],
+  args: string[],
+): Promise<{ code: number; output: string }> {
+  const child = group.spawn(["kv", "--servers", servers.join(","), "--timeout", "10", ...args], {
+    cwd,
+  });
+  return await child.exited;
+}
+
+Deno.test("a kv-server cluster fails over when its leader is killed and catches the old leader up by snapshot", async () => {
+  const baseDir = await Deno.makeTempDir({ prefix: "dsys-cluster-test-" });
+  const cluster = await LocalCluster.start({
+    size: 3,
+    baseDir,
+    maxRaftStateBytes: SMALL_MAX_RAFT_STATE_BYTES,
+  });
+  const clients = new ChildGroup();
+  try {
+    const servers = cluster.addresses;
+    assert.equal((await kvCommand(clients, baseDir, servers, ["put", "city", "Lyon"])).code, 0);
+    assert.equal((await kvCommand(clients, baseDir, servers, ["append", "city", " 69"])).code, 0);
+    const read = await kvCommand(clients, baseDir, servers, ["get", "city"]);
+    assert.deepEqual(read, { code: 0, output: "Lyon 69\n" });
+
+    const oldLeader = await cluster.waitForLeader(FAILOVER_TIMEOUT_MS);
+    const killed = await cluster.kill(oldLeader);
+    assert.equal(killed.code, 128 + 9, "the leader dies of SIGKILL");
+    const newLeader = await cluster.waitForLeader(FAILOVER_TIMEOUT_MS, [oldLeader]);
+    assert.notEqual(newLeader, oldLeader);
+    const afterFailover = await kvCommand(clients, baseDir, servers, ["get", "city"]);
+    assert.deepEqual(afterFailover, { code: 0, output: "Lyon 69\n" });
+
+    const clerk = new DeadlineClerk(servers, FAILOVER_TIMEOUT_MS);
+    try {
+      for (let write = 0; write < WRITES_WHILE_DOWN; write++) {
+        const outcome = await clerk.run({ kind: "put", key: `k${write % 10}`, value: `v${write}` });
+        assert.equal(outcome.ok, true, `put ${write} is acknowledged`);
+      }
+    } finally {
+      clerk.close();
+    }
+    const leaderRows = await cluster.status();
+    const leaderCommit = leaderRows[newLeader].status?.commitIndex ?? 0;
+    const leaderSnapshot = leaderRows[newLeader].status?.snapshotIndex ?? 0;
+    assert.ok(leaderSnapshot > 0, "the leader took a snapshot while the old leader was down");
+
+    await cluster.restart(oldLeader);
+    const rows = await cluster.waitForStatus(
+      (rows) => (rows[oldLeader].status?.appliedIndex ?? 0) >= leaderCommit,
+      CATCH_UP_TIMEOUT_MS,
+      `node ${oldLeader} applying up to ${leaderCommit}`,
+    );
+    const restarted = rows[oldLeader].status;
+    assert.ok(restarted !== null);
+    assert.ok(restarted.snapshotsInstalled >= 1, "the restarted node installed a snapshot");
+    for (const row of rows) {
+      assert.ok((row.status?.appliedIndex ?? 0) >= leaderCommit, `${row.address} caught up`);
+    }
+    const last = await kvCommand(clients, baseDir, servers, ["get", "k9"]);
+    assert.deepEqual(last, { code: 0, output: `v${WRITES_WHILE_DOWN - 1}\n` });
+  } finally {
+    await clients.killAll();
+    await cluster.stop();
+    await Deno.remove(baseDir, { recursive: true });
+  }
+});
+
+/** A base port with `count` free ports from it, found by binding them. */
+function freeConsecutivePorts(count: number): number {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20_000 + Math.floor(crypto.getRandomValues(new Uint16Array(1))[0] / 2);
+    const listeners: Deno.Listener[] = [];
+    try {
+      for (let port = base; port < base + count; port++) {
+        listeners.push(Deno.listen({ hostname: "127.0.0.1", port }));
+      }
+      return base;
+    } catch {
+      // One of them is taken: try another base.
+    } finally {
+      for (const listener of listeners) listener.close();
+    }
+  }
+  throw new Error(`Found no ${count} consecutive free ports in 100 attempts`);
+}
+
+/** Runs scripts/kv_cluster.sh with `args`; throws with its output unless it exits 0. */
+async function clusterScript(dir: string, args: string[]): Promise<string> {
+  const script = new URL("../scripts/kv_cluster.sh", import.meta.url).pathname;
+  const output = await new Deno.Command("bash", {
+    args: [script, args[0], "-d", dir, ...args.slice(1)],
+    env: { DSYS: selfCommand([]).join(" ") },
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, `kv_cluster.sh ${args.join(" ")} failed: ${text}`);
+  return text;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("scripts/kv_cluster.sh starts, uses, restarts and stops a 5-node cluster", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsys-scripts-test-" });
+  const pids: number[] = [];
+  try {
+    const basePort = freeConsecutivePorts(5);
+    await clusterScript(dir, ["start", "-n", "5", "-p", String(basePort)]);
+    for (let id = 0; id < 5; id++) {
+      pids.push(Number(await Deno.readTextFile(`${dir}/node-${id}.pid`)));
+    }
+    assert.match(await clusterScript(dir, ["workload", "-k", "3"]), /3 keys put/);
+    await clusterScript(dir, ["restart", "2"]);
+    pids.push(Number(await Deno.readTextFile(`${dir}/node-2.pid`)));
+    assert.match(await clusterScript(dir, ["workload", "-k", "2"]), /2 keys put/);
+    const status = JSON.parse(await clusterScript(dir, ["status", "--json"]));
+    assert.equal(status.length, 5);
+    const nodes = status as { role?: string; term?: number; error?: string }[];
+    for (const node of nodes) assert.equal(node.error, undefined, "every node answers");
+    const leaderTerms = nodes.filter((node) => node.role === "leader").map((node) => node.term);
+    assert.equal(new Set(leaderTerms).size, leaderTerms.length, "one leader per term at most");
+    await clusterScript(dir, ["stop"]);
+    for (const pid of pids) assert.equal(processExists(pid), false, `process ${pid} is gone`);
+  } finally {
+    for (const pid of pids) {
+      if (processExists(pid)) Deno.kill(pid, "SIGKILL");
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the key/value demo survives the loss of its leader and cleans up", async () => {
+  const lines: string[] = [];
+  await runKvDemo((line) => lines.push(line));
+  const text = lines.join("\n");
+  assert.match(text, /killing the leader, node \d, with SIGKILL/);
+  assert.match(text, /get capital\/peru -> "Lima \(Rímac\)"/);
+  const folder = /data in (\S+)\)/.exec(text)?.[1];
+  assert.ok(folder !== undefined, "the demo names its folder");
+  await assert.rejects(Deno.stat(folder), Deno.errors.NotFound);
+});

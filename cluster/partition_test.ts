@@ -1,0 +1,4 @@
+import { flakyNetworkTest, partitionTest } from "./cluster_suite.ts";
+import { registerSuite } from "../labs/register.ts";
+
+registerSuite([partitionTest, flakyNetworkTest]);

@@ -1,0 +1,250 @@
+/**
+ * What `dsys kv-server` and `dsys raft-peer` share: a Raft peer as a real process. It opens the
+ * peer's data folder ({@linkcode FileStorage}: refuses another cluster's or peer's folder and
+ * damaged files), connects to the other peers over TCP or Unix sockets, lets the command build
+ * its service around a {@linkcode RaftNode} on the real clock, serves the Raft, service and
+ * `Status` methods on the peer's own address, logs every change of role, term or leader as one
+ * line on standard error, and stops cleanly on SIGTERM or SIGINT. A kill -9 at any moment is
+ * safe: nothing is acknowledged before it is on disk.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { errorText } from "../rpc/codec.ts";
+import { formatAddress, parseAddress } from "../rpc/address.ts";
+import { connect } from "../rpc/tcp_client.ts";
+import { type RpcServer, serve } from "../rpc/tcp_server.ts";
+import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
+import type { RaftNode } from "../raft/node.ts";
+import type { RaftStorage, RestoredState } from "../raft/storage.ts";
+import { FileStorage } from "../storage/file_storage.ts";
+import { type NodeStatus, STATUS_METHOD } from "./status.ts";
+
+/** Most peers a cluster may have: a bound on connections and on the peer list. */
+export const MAX_PEERS = 64;
+/**
+ * Reconnect backoff towards peers. It must stay well below the election timeout (300 ms at
+ * least): with the RPC default (up to 1 s) a restarted follower hears no heartbeat for a second,
+ * times out and deposes a healthy leader.
+ */
+const PEER_RECONNECT_BACKOFF_MS = { initial: 10, max: 100 };
+/** How often the process looks for a change of role, term or leader to log. */
+const ROLE_WATCH_MS = 10;
+
+/** Where a peer lives and what it belongs to. */
+export interface PeerOptions {
+  /** The program, as the status and log lines name it. */
+  readonly kind: NodeStatus["kind"];
+  /** This peer's index in `peers`. */
+  readonly id: number;
+  /** Every peer's address, this one's included, in id order. */
+  readonly peers: readonly string[];
+  /** This peer's data folder; created when missing. */
+  readonly dataDir: string;
+  /** The cluster name the data folder is checked against. */
+  readonly cluster: string;
+  /** Where log lines go; default standard error. */
+  readonly log?: (line: string) => void;
+}
+
+/** What a command's service gets to build itself around. */
+export interface PeerContext {
+  /** This peer's id. */
+  readonly id: number;
+  /** A client per peer, indexed by id (the entry at `id` is unused). */
+  readonly peers: readonly RpcClient[];
+  /** The storage to give the {@linkcode RaftNode}: its `load` returns `restored`. */
+  readonly storage: RaftStorage;
+  /** What the data folder held at start, snapshot included, read once. */
+  readonly restored: RestoredState;
+  /** The data folder's storage, for sizes. */
+  readonly files: FileStorage;
+  /** Writes one line to the process log, prefixed with the node's name. */
+  readonly log: (line: string) => void;
+  /** Give to the node: a broken invariant or failed persist ends the process with code 1. */
+  readonly onFatal: (error: unknown) => void;
+}
+
+/** A service around a Raft node, as a command builds it. */
+export interface PeerService {
+  /** The Raft node inside. */
+  readonly node: RaftNode;
+  /** The service's RPC methods; the Raft node's are added by the process. */
+  readonly handlers: RpcHandlers;
+  /** The service's part of the status. */
+  status(): Pick<
+    NodeStatus,
+    "appliedIndex" | "snapshotIndex" | "snapshotsInstalled" | "appliedCommands"
+  >;
+  /** Stops the service and its node. */
+  stop(): void;
+}
+
+/**
+ * Parses `--peers` and checks `--id` against it; throws a one-line error naming the problem
+ * (a bad address, a repeated one, too many, or an id outside the list).
+ */
+export function parsePeers(text: string, id: number): string[] {
+  const peers = text.split(",").map((part) => part.trim());
+  if (peers.length > MAX_PEERS) {
+    throw new Error(`--peers lists ${peers.length} peers; at most ${MAX_PEERS} are allowed`);
+  }
+  const seen = new Set<string>();
+  for (const peer of peers) {
+    const canonical = formatAddress(parseAddress(peer));
+    if (seen.has(canonical)) throw new Error(`--peers lists ${peer} twice`);
+    seen.add(canonical);
+  }
+  if (!Number.isSafeInteger(id) || id < 0 || id >= peers.length) {
+    throw new Error(
+      `--id ${id} is not a peer: --peers lists ${peers.length} (ids 0 to ${peers.length - 1})`,
+    );
+  }
+  return peers;
+}
+
+/**
+ * Runs a peer until SIGTERM or SIGINT: opens storage, builds the service with `start`, serves
+ * it, and on the signal closes the server, stops the service and releases the files. Throws
+ * (after releasing what it opened) when the folder is refused or the address is taken.
+ */
+export async function runPeer(
+  options: PeerOptions,
+  start: (context: PeerContext) => PeerService,
+): Promise<void> {
+  assert(options.id >= 0 && options.id < options.peers.length, `Peer ${options.id} is not listed`);
+  const name = `${options.kind} ${options.id}`;
+  const write = options.log ?? ((line: string) => console.error(line));
+  const log = (line: string) => write(`${name}: ${line}`);
+  const { files, restored, storage, counts } = openStorage(options, log);
+  const clients = options.peers.map((address) =>
+    connect(address, { log, reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS })
+  );
+  const onFatal = (error: unknown) => {
+    write(`dsys ${name}: stopped: ${errorText(error)}`);
+    Deno.exit(1);
+  };
+  const context: PeerContext = {
+    id: options.id,
+    peers: clients,
+    storage,
+    restored,
+    files,
+    log,
+    onFatal,
+  };
+  const release = () => {
+    for (const client of clients) client.close();
+    files.close();
+  };
+  let service: PeerService;
+  try {
+    service = start(context);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const handlers = {
+    ...service.node.handlers,
+    ...service.handlers,
+    [STATUS_METHOD]: statusReporter(options, files, service, counts),
+  };
+  let server: RpcServer;
+  try {
+    server = await serve(options.peers[options.id], handlers);
+  } catch (error) {
+    service.stop();
+    release();
+    throw new Error(`Cannot listen on ${options.peers[options.id]}: ${errorText(error)}`);
+  }
+  log(
+    `listening on ${
+      options.peers[options.id]
+    } as peer ${options.id} of ${options.peers.length} (cluster ${
+      JSON.stringify(options.cluster)
+    }, data ${files.dir})`,
+  );
+  const stopWatching = watchRole(service.node, log);
+  const signal = await untilSignal();
+  log(`${signal}: stopping`);
+  stopWatching();
+  service.stop();
+  await server.close();
+  release();
+  log("stopped");
+}
+
+/** Opens the data folder, reads it once, and wraps it to count persists for the status. */
+function openStorage(options: PeerOptions, log: (line: string) => void) {
+  const files = new FileStorage({
+    dir: options.dataDir,
+    clusterId: options.cluster,
+    id: options.id,
+    log,
+  });
+  const restored = files.load();
+  const counts = { persists: 0, persistedEntries: 0 };
+  const storage: RaftStorage = {
+    // The node reads its state through here; the service read the same state first.
+    load: () => restored,
+    persist: (request) => {
+      counts.persists++;
+      counts.persistedEntries += request.logChange?.append.length ?? 0;
+      return files.persist(request);
+    },
+  };
+  return { files, restored, storage, counts };
+}
+
+/** The `Status` handler: the node's Raft state, the storage's sizes and the service's part. */
+function statusReporter(
+  options: PeerOptions,
+  files: FileStorage,
+  service: PeerService,
+  counts: Pick<NodeStatus, "persists" | "persistedEntries">,
+): () => NodeStatus {
+  const startedMs = performance.now();
+  return () => ({
+    kind: options.kind,
+    id: options.id,
+    cluster: options.cluster,
+    role: service.node.role,
+    term: service.node.term,
+    leader: service.node.leaderId,
+    commitIndex: service.node.commitIndex,
+    raftStateBytes: files.raftStateSize(),
+    logFileBytes: files.logFileSize(),
+    uptimeMs: Math.round(performance.now() - startedMs),
+    persists: counts.persists,
+    persistedEntries: counts.persistedEntries,
+    ...service.status(),
+  });
+}
+
+/** Logs one line whenever the node's role, term or leader changes; returns how to stop. */
+function watchRole(node: RaftNode, log: (line: string) => void): () => void {
+  let last = "";
+  const check = () => {
+    const now = `role ${node.role} term ${node.term} leader ${node.leaderId}`;
+    if (now !== last) log(`${now} commit ${node.commitIndex}`);
+    last = now;
+  };
+  check();
+  const timer = setInterval(check, ROLE_WATCH_MS);
+  return () => clearInterval(timer);
+}
+
+/** Resolves with the name of the first SIGTERM or SIGINT, and stops listening for them. */
+function untilSignal(): Promise<Deno.Signal> {
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  return new Promise((resolve) => {
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        signals.forEach((other, position) => Deno.removeSignalListener(other, handlers[position]));
+        resolve(signal);
+      };
+      return handler;
+    });
+    signals.forEach((signal, position) => Deno.addSignalListener(signal, handlers[position]));
+  });
+}

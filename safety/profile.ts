@@ -1,0 +1,156 @@
+/**
+ * The knobs of one safety-simulation run, all drawn from its seed, so that different seeds
+ * explore different weather: calm or stormy networks, frequent or rare crashes, small or large
+ * batches, busy or idle clients.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import type { Random } from "../util/random.ts";
+
+/** Virtual time units in one tick; message delays are counted in units, finer than ticks. */
+export const TICK_UNITS = 10;
+
+/** Group sizes a run picks from when none is given. */
+export const GROUP_SIZES: readonly number[] = [3, 5, 7];
+
+/** How the network behaves for a while; faults change it during a run. */
+export interface Weather {
+  /** Chance that a message is lost. */
+  readonly dropRate: number;
+  /** Chance that a message is delivered a second time (with its own delay). */
+  readonly duplicateRate: number;
+  /** Most units an ordinary message takes. */
+  readonly maxDelayUnits: number;
+  /** Chance that a message is held back far longer, so it arrives after later ones. */
+  readonly longDelayRate: number;
+  /** Most units a held-back message takes. */
+  readonly maxLongDelayUnits: number;
+}
+
+/** The kinds of fault a run injects between events. */
+export const FAULT_KINDS = [
+  "crash",
+  "partition",
+  "strand leader",
+  "heal",
+  "weather",
+  "snapshot",
+] as const;
+
+/** One kind of fault (see {@linkcode FAULT_KINDS}). */
+export type FaultKind = typeof FAULT_KINDS[number];
+
+/**
+ * Relative weights of the fault kinds. Runs differ in temperament: a balanced mix, or one
+ * that hammers on one weakness (crashes for votes and persistence, leader isolation for the
+ * divergent logs of Figure 8, partitions of every shape) so that a many-step scenario stays
+ * likely enough to be found in a few hundred seeds.
+ */
+export type FaultMix = Readonly<Record<FaultKind, number>>;
+
+/** The mixes a run picks from. */
+export const FAULT_MIXES: readonly FaultMix[] = [
+  { crash: 20, partition: 20, "strand leader": 5, heal: 20, weather: 15, snapshot: 20 },
+  { crash: 60, partition: 5, "strand leader": 5, heal: 15, weather: 5, snapshot: 10 },
+  { crash: 10, partition: 10, "strand leader": 60, heal: 10, weather: 5, snapshot: 5 },
+  { crash: 10, partition: 50, "strand leader": 10, heal: 20, weather: 5, snapshot: 5 },
+];
+
+/** Every knob of one run. */
+export interface SimulationProfile {
+  /** Group size. */
+  readonly peers: number;
+  /** Base election timeout of every core. */
+  readonly electionTimeoutTicks: number;
+  /** Heartbeat interval of every core. */
+  readonly heartbeatTicks: number;
+  /** Cap on entries per AppendEntries: small caps exercise many round trips. */
+  readonly maxEntriesPerAppend: number;
+  /** Cap on committed entries per Ready: small caps split applying over batches. */
+  readonly maxEntriesPerReady: number;
+  /** The network's weather at the start. */
+  readonly weather: Weather;
+  /** Mean units between two client proposals. */
+  readonly meanProposalGapUnits: number;
+  /** Mean units between two faults. */
+  readonly meanFaultGapUnits: number;
+  /** How likely each kind of fault is. */
+  readonly faultMix: FaultMix;
+  /** Chance, per applied entry, that the service snapshots at a random applied index. */
+  readonly compactRate: number;
+  /** Chance, per Ready, of a crash part way through persisting it or before sending. */
+  readonly crashInReadyRate: number;
+  /**
+   * Chance, per Ready, that its persist takes time (like an fsync): it ends at a later event,
+   * and meanwhile the peer keeps stepping messages (followers' acknowledgements of entries it
+   * sent early among them) and may crash with the write half done.
+   */
+  readonly slowPersistRate: number;
+  /** Most units a slow persist takes. */
+  readonly maxPersistUnits: number;
+  /** Most ticks a crashed peer stays down. */
+  readonly maxDowntimeTicks: number;
+}
+
+/** Draws a profile for a group of `peers` (or a size from {@linkcode GROUP_SIZES}). */
+export function drawProfile(random: Random, peers?: number): SimulationProfile {
+  const size = peers ?? GROUP_SIZES[random.int(GROUP_SIZES.length)];
+  assert(
+    Number.isSafeInteger(size) && size >= 1 && size <= 15,
+    `Cannot simulate a group of ${size} peers: choose 1 to 15`,
+  );
+  const electionTimeoutTicks = 6 + random.int(10);
+  return {
+    peers: size,
+    electionTimeoutTicks,
+    heartbeatTicks: 1 + random.int(Math.floor(electionTimeoutTicks / 3)),
+    maxEntriesPerAppend: pick(random, [1, 2, 3, 8, 64]),
+    maxEntriesPerReady: pick(random, [1, 2, 5, 1024]),
+    weather: drawWeather(random, electionTimeoutTicks),
+    meanProposalGapUnits: pick(random, [2, 5, 10, 30, 100]) * TICK_UNITS,
+    meanFaultGapUnits: Math.round(pick(random, [0.5, 1, 2, 4]) * electionTimeoutTicks * TICK_UNITS),
+    faultMix: pick(random, FAULT_MIXES),
+    compactRate: pick(random, [0, 0.02, 0.1, 0.3]),
+    crashInReadyRate: pick(random, [0, 0.002, 0.01, 0.03]),
+    maxDowntimeTicks: pick(random, [2, electionTimeoutTicks, 4 * electionTimeoutTicks]),
+    slowPersistRate: pick(random, [0, 0.3, 0.9]),
+    maxPersistUnits: pick(random, [2, 10, 40]),
+  };
+}
+
+/** Draws the network's weather: anything from a perfect network to a very lossy one. */
+export function drawWeather(random: Random, electionTimeoutTicks: number): Weather {
+  return {
+    dropRate: pick(random, [0, 0.05, 0.1, 0.3]),
+    duplicateRate: pick(random, [0, 0.02, 0.1]),
+    maxDelayUnits: pick(random, [1, 5, 20, 40]),
+    longDelayRate: pick(random, [0, 0.01, 0.05]),
+    maxLongDelayUnits: pick(random, [2, 10]) * electionTimeoutTicks * TICK_UNITS,
+  };
+}
+
+/** The weather in which a healed group must make progress: no loss, short delays. */
+export const CALM_WEATHER: Weather = {
+  dropRate: 0,
+  duplicateRate: 0,
+  maxDelayUnits: 5,
+  longDelayRate: 0,
+  maxLongDelayUnits: 0,
+};
+
+function pick<Item>(random: Random, items: readonly Item[]): Item {
+  return items[random.int(items.length)];
+}
+
+/** Draws a fault kind with the weights of `mix`. */
+export function drawFault(random: Random, mix: FaultMix): FaultKind {
+  let total = 0;
+  for (const kind of FAULT_KINDS) total += mix[kind];
+  let draw = random.next() * total;
+  for (const kind of FAULT_KINDS) {
+    draw -= mix[kind];
+    if (draw < 0) return kind;
+  }
+  return FAULT_KINDS[FAULT_KINDS.length - 1];
+}

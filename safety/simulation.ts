@@ -1,0 +1,882 @@
+/**
+ * The randomized safety simulation of the Raft core: a group of {@linkcode RaftCore}s driven
+ * message by message on a seeded event queue of virtual time, under random faults — loss,
+ * delay, duplication, reordering, partitions of every shape, crashes that keep only what was
+ * persisted (including crashes part way through persisting a Ready, and between persisting and
+ * sending), proposals at random peers and snapshots at random applied indexes — with every
+ * invariant of {@linkcode SafetyChecker} checked after every event. A run ends by healing
+ * everything and requiring progress: a leader commits an entry that every peer applies.
+ *
+ * Each peer is driven as raft/node.ts drives it: a leader's requests that the core allows
+ * before the persist (`messagesBeforePersist`) leave first, then the Ready is persisted, then
+ * the rest is sent, applied and advanced. A persist may be slow (like an fsync): it then ends
+ * at a later event, while the peer keeps stepping messages and proposals (group commit: no
+ * new Ready until it ends), so followers' acknowledgements of entries sent early can reach a
+ * leader whose own copy is not yet durable; a crash during a slow persist keeps a random
+ * prefix of its steps, so a leader may lose entries it already sent.
+ *
+ * The same seed gives the same run, event for event.
+ *
+ * @module
+ */
+import { assert, AssertionError } from "../util/assert.ts";
+import { type Random, SeededRandom } from "../util/random.ts";
+import { decode, encode } from "../rpc/codec.ts";
+import { type ProposeResult, RaftCore, type RaftCoreConfig, type Ready } from "../raft/core.ts";
+import type { Message } from "../raft/messages.ts";
+import {
+  type InvariantName,
+  type PersistTarget,
+  SafetyChecker,
+  type Violation,
+} from "./checker.ts";
+import { EventQueue } from "./event_queue.ts";
+import { Links } from "./links.ts";
+import {
+  CALM_WEATHER,
+  drawFault,
+  drawProfile,
+  drawWeather,
+  type SimulationProfile,
+  TICK_UNITS,
+  type Weather,
+} from "./profile.ts";
+import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "./storage.ts";
+import { copyMessage, describeMessage } from "./message_copy.ts";
+
+/** What {@linkcode runSafetySimulation} takes. */
+export interface SafetySimulationOptions {
+  /** The run's seed: every choice of the run derives from it. */
+  readonly seed: number;
+  /** Group size; default a size from `GROUP_SIZES` drawn from the seed. */
+  readonly peers?: number;
+  /** Events to run under faults before healing; default {@linkcode DEFAULT_EVENTS}. */
+  readonly events?: number;
+  /** Invariants not to check (to see what a bug breaks further down); default none. */
+  readonly skip?: readonly InvariantName[];
+  /** Events printed with a violation (ticks that changed nothing left out); default 16. */
+  readonly traceLength?: number;
+  /**
+   * Builds each peer's core; default `new RaftCore(config)`. Tests plant bugs through it (a
+   * subclass that misbehaves) to show the simulation catches them.
+   */
+  readonly createCore?: (config: RaftCoreConfig) => RaftCore;
+}
+
+/** Counts of one run, for reports and for tests that the faults really happened. */
+export interface SimulationStats {
+  /** Group size. */
+  peers: number;
+  /** Events run in all (ticks, deliveries, proposals, faults, restarts), healing included. */
+  events: number;
+  /** Virtual ticks the run lasted. */
+  ticks: number;
+  /** Messages handed to the network. */
+  messagesSent: number;
+  /** Messages stepped by their receiver. */
+  messagesDelivered: number;
+  /** Messages lost to drops, partitions or dead receivers. */
+  messagesLost: number;
+  /** Extra copies of messages delivered. */
+  messagesDuplicated: number;
+  /** Crashes between events. */
+  crashes: number;
+  /** Crashes part way through persisting a Ready or between persisting and sending. */
+  crashesInReady: number;
+  /** Persists that took time, with the peer stepping other events meanwhile. */
+  slowPersists: number;
+  /** Crashes while a slow persist was under way (some prefix of it reached storage). */
+  crashesInSlowPersist: number;
+  /** Messages a leader sent before persisting the Ready that held them. */
+  messagesSentBeforePersist: number;
+  /** Restarts from storage. */
+  restarts: number;
+  /** Partitions of any shape set up. */
+  partitions: number;
+  /** Proposals made, and those a leader accepted. */
+  proposals: number;
+  /** Proposals a peer accepted as leader. */
+  proposalsAccepted: number;
+  /** Snapshots the services took. */
+  snapshotsTaken: number;
+  /** Snapshots loaded from a leader. */
+  snapshotsInstalled: number;
+  /** Terms that had a leader. */
+  leaderTerms: number;
+  /** The highest term any peer reached. */
+  highestTerm: number;
+  /** The highest index any peer committed. */
+  highestCommitIndex: number;
+  /** Ticks from healing until the group made progress. */
+  ticksToRecover: number;
+}
+
+/** The outcome of one run. */
+export interface SafetySimulationResult {
+  /**
+   * Every broken invariant, each a message naming the invariant, the seed, the event number and
+   * the last events before it; empty when the run upheld every invariant.
+   */
+  readonly violations: string[];
+  /** What the run did. */
+  readonly stats: SimulationStats;
+  /** The knobs the seed chose. */
+  readonly profile: SimulationProfile;
+}
+
+/** Events under faults per run by default. */
+export const DEFAULT_EVENTS = 5000;
+
+/** Bound on events waiting in the queue (in-flight messages dominate). */
+const MAX_QUEUED_EVENTS = 500_000;
+
+/** Once healed, the group must make progress within this many election timeouts. */
+const RECOVERY_ELECTION_TIMEOUTS = 40;
+
+/** The trace keeps this many times the printed lines, since quiet ticks are not printed. */
+const TRACE_KEPT_FACTOR = 8;
+
+/** How much likelier a crash is in a Ready that changes the term or vote or sends early. */
+const RISKY_READY_CRASH_FACTOR = 5;
+
+/** Bound on Ready batches one input may produce. */
+const MAX_READIES_PER_INPUT = 10_000;
+
+type SimulationEvent =
+  | { readonly kind: "tick"; readonly peer: number; readonly incarnation: number }
+  | { readonly kind: "deliver"; readonly message: Message }
+  | { readonly kind: "propose" }
+  | { readonly kind: "propose at"; readonly peer: number; readonly command: string }
+  | { readonly kind: "fault" }
+  | { readonly kind: "restart"; readonly peer: number }
+  | { readonly kind: "persisted"; readonly peer: number; readonly incarnation: number };
+
+interface TraceLine {
+  readonly number: number;
+  readonly time: number;
+  readonly event: SimulationEvent;
+  notes: string;
+}
+
+/** Runs one random cluster for `options.seed`; see the module documentation. */
+export function runSafetySimulation(options: SafetySimulationOptions): SafetySimulationResult {
+  const simulation = new Simulation(options);
+  simulation.run();
+  return simulation.result();
+}
+
+/** One peer's running process: its core and its service (the commands applied, index 1 first). */
+interface Process {
+  readonly core: RaftCore;
+  commands: unknown[];
+  readonly incarnation: number;
+  /** The Ready whose slow persist is under way, or null. */
+  persisting: PendingPersist | null;
+}
+
+/** A Ready handed out, its early messages sent, its persist not yet done. */
+interface PendingPersist {
+  readonly ready: Ready;
+  /** The peer's memory when it handed the Ready out: storage must match it once persisted. */
+  readonly target: PersistTarget;
+  /**
+   * -1, or where the peer crashes: before persist step `crashPoint` (see `PERSIST_STEPS`),
+   * after the last step (before the late sends), or after the late sends.
+   */
+  readonly crashPoint: number;
+}
+
+class Simulation {
+  readonly #seed: number;
+  readonly #eventsUnderFaults: number;
+  readonly #traceLength: number;
+  readonly #createCore: (config: RaftCoreConfig) => RaftCore;
+  readonly #random: Random;
+  readonly #profile: SimulationProfile;
+  readonly #checker: SafetyChecker;
+  readonly #queue = new EventQueue<SimulationEvent>(MAX_QUEUED_EVENTS);
+  readonly #links: Links;
+  readonly #storage: MemoryStorage[];
+  readonly #processes = new Map<number, Process>();
+  readonly #incarnations: number[];
+  readonly #trace: TraceLine[] = [];
+  readonly #violations: string[] = [];
+  readonly #stats: SimulationStats;
+  #weather: Weather;
+  #faultsOn = true;
+  #now = 0;
+  #nextCommand = 0;
+  #touched = new Set<number>();
+  #checkerViolationsTaken = 0;
+  #lastProposal: ProposeResult | null = null;
+
+  constructor(options: SafetySimulationOptions) {
+    this.#seed = options.seed;
+    this.#eventsUnderFaults = options.events ?? DEFAULT_EVENTS;
+    assert(
+      Number.isSafeInteger(this.#eventsUnderFaults) && this.#eventsUnderFaults >= 0,
+      `Cannot run ${this.#eventsUnderFaults} events: not a whole number`,
+    );
+    this.#traceLength = options.traceLength ?? 16;
+    this.#createCore = options.createCore ?? ((config) => new RaftCore(config));
+    this.#random = new SeededRandom(options.seed);
+    this.#profile = drawProfile(this.#random, options.peers);
+    this.#checker = new SafetyChecker({ skip: options.skip });
+    this.#links = new Links(this.#profile.peers);
+    this.#weather = this.#profile.weather;
+    this.#storage = Array.from({ length: this.#profile.peers }, () => new MemoryStorage());
+    this.#incarnations = new Array(this.#profile.peers).fill(0);
+    this.#stats = emptyStats(this.#profile.peers);
+  }
+
+  run(): void {
+    for (let peer = 0; peer < this.#profile.peers; peer++) this.#start(peer);
+    this.#queue.push(this.#gap(this.#profile.meanProposalGapUnits), { kind: "propose" });
+    this.#queue.push(this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
+    // Stale ticks and persist ends of crashed incarnations are popped but not run: at most two
+    // per crash.
+    for (let popped = 0; this.#stats.events < this.#eventsUnderFaults; popped++) {
+      assert(popped <= 3 * this.#eventsUnderFaults, `Only ${this.#stats.events} events ran`);
+      if (!this.#runNextEvent()) return;
+    }
+    this.#heal();
+    this.#recover();
+  }
+
+  result(): SafetySimulationResult {
+    const stats = this.#stats;
+    stats.ticks = Math.floor(this.#now / TICK_UNITS);
+    stats.leaderTerms = this.#checker.leaderTerms;
+    stats.highestCommitIndex = this.#checker.highestCommitIndex;
+    for (const storage of this.#storage) {
+      stats.highestTerm = Math.max(stats.highestTerm, storage.hardState.term);
+    }
+    return { violations: this.#violations, stats, profile: this.#profile };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The event loop
+
+  /** Runs the earliest event and checks every invariant; false once a violation is found. */
+  #runNextEvent(): boolean {
+    const { time, event } = this.#queue.pop();
+    assert(time >= this.#now, `Event at time ${time} comes after time ${this.#now}`);
+    this.#now = time;
+    return this.#runEvent(event);
+  }
+
+  /** Runs `event` now and checks every invariant; false once a violation is found. */
+  #runEvent(event: SimulationEvent): boolean {
+    if (!this.#isLive(event)) return true;
+    const time = this.#now;
+    this.#stats.events++;
+    const line = { number: this.#stats.events, time, event, notes: "" };
+    this.#trace.push(line);
+    // Quiet ticks are left out of the printed trace, so keep more lines than are printed.
+    if (this.#trace.length > TRACE_KEPT_FACTOR * this.#traceLength) this.#trace.shift();
+    this.#touched.clear();
+    try {
+      this.#execute(event, line);
+      this.#checkAfterEvent();
+    } catch (error) {
+      if (!(error instanceof AssertionError)) throw error;
+      this.#addViolations([{ invariant: "assertion", message: error.message }]);
+    }
+    this.#takeCheckerViolations();
+    return this.#violations.length === 0;
+  }
+
+  /** Ticks and persist ends of crashed incarnations are stale: they neither run nor count. */
+  #isLive(event: SimulationEvent): boolean {
+    if (event.kind !== "tick" && event.kind !== "persisted") return true;
+    return this.#processes.get(event.peer)?.incarnation === event.incarnation;
+  }
+
+  #execute(event: SimulationEvent, line: TraceLine): void {
+    switch (event.kind) {
+      case "tick":
+        return this.#tick(event.peer);
+      case "deliver":
+        return this.#deliver(event.message, line);
+      case "propose":
+        return this.#propose(line);
+      case "propose at":
+        this.#lastProposal = this.#proposeAt(event.peer, event.command);
+        return;
+      case "fault":
+        return this.#fault(line);
+      case "restart":
+        if (!this.#processes.has(event.peer)) this.#start(event.peer);
+        return;
+      case "persisted":
+        return this.#finishSlowPersist(event.peer);
+    }
+  }
+
+  #checkAfterEvent(): void {
+    for (const [peer, process] of this.#processes) {
+      this.#checker.checkPeer(process.core, this.#touched.has(peer));
+    }
+  }
+
+  #takeCheckerViolations(): void {
+    const violations = this.#checker.violations;
+    if (violations.length > this.#checkerViolationsTaken) {
+      this.#addViolations(violations.slice(this.#checkerViolationsTaken));
+      this.#checkerViolationsTaken = violations.length;
+    }
+  }
+
+  /** The last lines of the trace, without ticks that changed no role or term. */
+  #printedTrace(): TraceLine[] {
+    const last = this.#trace.at(-1);
+    const loud = this.#trace.filter((line) =>
+      line === last || line.event.kind !== "tick" || line.notes !== ""
+    );
+    return loud.slice(-this.#traceLength);
+  }
+
+  #addViolations(violations: readonly Violation[]): void {
+    const trace = this.#printedTrace().map(describeLine).join("\n");
+    for (const { invariant, message } of violations) {
+      this.#violations.push(
+        `${invariant}: ${message} (seed ${this.#seed}, event ${this.#stats.events}, time ${
+          (this.#now / TICK_UNITS).toFixed(1)
+        } ticks)\nlast events:\n${trace}`,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Events
+
+  #tick(peer: number): void {
+    const process = this.#process(peer);
+    this.#touched.add(peer);
+    const { role, term } = process.core;
+    process.core.tick();
+    this.#processReadies(peer);
+    this.#noteRoleChange(peer, role, term);
+    this.#queue.push(this.#now + TICK_UNITS, {
+      kind: "tick",
+      peer,
+      incarnation: process.incarnation,
+    });
+  }
+
+  #deliver(message: Message, line: TraceLine): void {
+    const process = this.#processes.get(message.to);
+    if (process === undefined || !this.#links.allows(message.from, message.to)) {
+      this.#stats.messagesLost++;
+      line.notes = process === undefined ? "lost: receiver down" : "lost: link down";
+      return;
+    }
+    this.#stats.messagesDelivered++;
+    this.#touched.add(message.to);
+    const { role, term } = process.core;
+    process.core.step(message);
+    this.#processReadies(message.to);
+    this.#noteRoleChange(message.to, role, term);
+  }
+
+  #propose(line: TraceLine): void {
+    if (this.#faultsOn) {
+      this.#queue.push(this.#now + this.#gap(this.#profile.meanProposalGapUnits), {
+        kind: "propose",
+      });
+    }
+    // A client mostly finds the leader, sometimes asks whoever it reaches first.
+    const leaders = this.#liveLeaders();
+    const live = [...this.#processes.keys()];
+    if (live.length === 0) return;
+    const peer = leaders.length > 0 && this.#random.next() < 0.8
+      ? leaders[this.#random.int(leaders.length)]
+      : live[this.#random.int(live.length)];
+    const command = `c${this.#nextCommand++}`;
+    const result = this.#proposeAt(peer, command);
+    line.notes = `${command} at peer ${peer}: ${
+      result.isLeader ? `index ${result.index}` : "not leader"
+    }`;
+  }
+
+  #proposeAt(peer: number, command: string): ProposeResult {
+    this.#stats.proposals++;
+    this.#touched.add(peer);
+    const result = this.#process(peer).core.propose(command);
+    if (result.isLeader) this.#stats.proposalsAccepted++;
+    this.#processReadies(peer);
+    return result;
+  }
+
+  #fault(line: TraceLine): void {
+    if (!this.#faultsOn) return;
+    this.#queue.push(this.#now + this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
+    switch (drawFault(this.#random, this.#profile.faultMix)) {
+      case "crash":
+        line.notes = this.#crashSomeone();
+        return;
+      case "partition":
+        line.notes = this.#partition();
+        return;
+      case "strand leader":
+        line.notes = this.#strand();
+        return;
+      case "heal":
+        this.#links.healAll();
+        line.notes = "heal every link";
+        return;
+      case "weather":
+        this.#weather = drawWeather(this.#random, this.#profile.electionTimeoutTicks);
+        line.notes = `weather ${JSON.stringify(this.#weather)}`;
+        return;
+      case "snapshot":
+        line.notes = this.#compactSomeone();
+        return;
+    }
+  }
+
+  #crashSomeone(): string {
+    const leaders = this.#liveLeaders();
+    const live = [...this.#processes.keys()];
+    if (live.length === 0) return "crash: nobody is up";
+    // A leader mid-write may have sent, and seen acknowledged, entries it then loses.
+    const writingLeaders = leaders.filter((peer) => this.#process(peer).persisting !== null);
+    const draw = this.#random.next();
+    const peer = writingLeaders.length > 0 && draw < 0.3
+      ? writingLeaders[this.#random.int(writingLeaders.length)]
+      : leaders.length > 0 && draw < 0.5
+      ? leaders[this.#random.int(leaders.length)]
+      : live[this.#random.int(live.length)];
+    this.#stats.crashes++;
+    this.#crash(peer);
+    return `crash peer ${peer}`;
+  }
+
+  #partition(): string {
+    this.#stats.partitions++;
+    const leaders = this.#liveLeaders();
+    const leader = leaders.length > 0 ? leaders[this.#random.int(leaders.length)] : undefined;
+    const shape = this.#random.int(4);
+    if (shape === 0) return this.#links.splitRandomly(this.#random);
+    if (shape === 1) return this.#links.splitMinority(this.#random, leader);
+    if (shape === 2) return this.#links.cutRandomOneWay(this.#random);
+    const peer = leader ?? this.#random.int(this.#profile.peers);
+    this.#links.isolate(peer);
+    return `isolate peer ${peer}`;
+  }
+
+  /**
+   * Cuts the leader off while clients still reach it, so it appends entries no one else gets:
+   * the divergent logs behind the commit rule of section 5.4.2 (Figure 8).
+   */
+  #strand(): string {
+    const leader = this.#highestLeader()?.id;
+    if (leader === undefined) return "strand: no leader";
+    this.#stats.partitions++;
+    this.#links.healAll();
+    this.#links.isolate(leader);
+    const count = 1 + this.#random.int(3);
+    const commands: string[] = [];
+    for (let proposal = 0; proposal < count && this.#processes.has(leader); proposal++) {
+      const command = `c${this.#nextCommand++}`;
+      this.#proposeAt(leader, command);
+      commands.push(command);
+    }
+    return `strand leader ${leader} with ${commands.join(",")}`;
+  }
+
+  /** The service of a random peer snapshots at a random index it has applied. */
+  #compactSomeone(): string {
+    const live = [...this.#processes.keys()];
+    if (live.length === 0) return "snapshot: nobody is up";
+    const peer = live[this.#random.int(live.length)];
+    const process = this.#process(peer);
+    const from = process.core.log.snapshotIndex;
+    const applied = process.commands.length;
+    if (applied <= from) return `snapshot: peer ${peer} has applied nothing new`;
+    const index = from + 1 + this.#random.int(applied - from);
+    this.#touched.add(peer);
+    this.#compact(peer, process, index);
+    this.#processReadies(peer);
+    return `peer ${peer} snapshots up to entry ${index}`;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The driver: persist, send, apply, advance
+
+  #processReadies(peer: number): void {
+    for (let round = 0;; round++) {
+      const process = this.#processes.get(peer);
+      // Group commit: inputs during a slow persist wait for the next Ready.
+      if (process === undefined || process.persisting !== null || !process.core.hasReady()) {
+        return;
+      }
+      assert(round < MAX_READIES_PER_INPUT, `Peer ${peer} keeps producing Ready batches`);
+      this.#handleReady(peer, process, process.core.ready());
+    }
+  }
+
+  #handleReady(peer: number, process: Process, ready: Ready): void {
+    const storage = this.#storage[peer];
+    // Crash points: before each persist step (the early sends are out by then), after
+    // persisting (before the late sends), after sending.
+    const crashPoint = this.#faultsOn && this.#random.next() < this.#crashRateFor(ready)
+      ? this.#random.int(PERSIST_STEP_COUNT + 2)
+      : -1;
+    for (const message of ready.messagesBeforePersist) {
+      this.#checker.checkSendBeforePersist(peer, message, storage);
+      this.#stats.messagesSentBeforePersist++;
+      this.#send(message);
+    }
+    const pending = { ready, target: persistTarget(process.core), crashPoint };
+    if (this.#random.next() < this.#profile.slowPersistRate) {
+      // The write, and any crash in it, ends later; the peer steps other events meanwhile.
+      this.#stats.slowPersists++;
+      process.persisting = pending;
+      const doneAt = this.#now + 1 + this.#random.int(this.#profile.maxPersistUnits);
+      this.#queue.push(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
+      return;
+    }
+    this.#finishReady(peer, process, pending);
+  }
+
+  /**
+   * The persist of a Ready ends, perhaps in a crash part way: check it, send what waited for
+   * it, apply, advance.
+   */
+  #finishReady(peer: number, process: Process, pending: PendingPersist): void {
+    const { ready, target, crashPoint } = pending;
+    const storage = this.#storage[peer];
+    if (crashPoint !== -1 && crashPoint <= PERSIST_STEP_COUNT) {
+      storage.persist(ready, crashPoint);
+      this.#checker.checkStorage(peer, storage);
+      this.#crashInReady(
+        peer,
+        crashPoint === PERSIST_STEP_COUNT
+          ? "after persisting a Ready, before sending"
+          : `persisting a Ready, before its ${PERSIST_STEPS[crashPoint]} step`,
+      );
+      return;
+    }
+    storage.persist(ready);
+    this.#checker.checkStorage(peer, storage);
+    this.#checker.checkStorageMatchesMemory(target, storage);
+    for (const message of ready.messages) {
+      this.#checker.checkSend(peer, message, storage);
+      this.#send(message);
+    }
+    if (crashPoint !== -1) {
+      return this.#crashInReady(peer, "after sending a Ready, before applying");
+    }
+    this.#apply(peer, process, ready);
+    process.core.advance(ready);
+  }
+
+  /** A slow persist ended: finish its Ready, then hand out what came in meanwhile. */
+  #finishSlowPersist(peer: number): void {
+    const process = this.#process(peer);
+    const pending = process.persisting;
+    assert(pending !== null, `Peer ${peer} finished a persist it never started`);
+    process.persisting = null;
+    this.#touched.add(peer);
+    const { role, term } = process.core;
+    this.#finishReady(peer, process, pending);
+    this.#processReadies(peer);
+    this.#noteRoleChange(peer, role, term);
+  }
+
+  /**
+   * A lost write hurts most in a Ready that changes the term or vote (a vote given twice) and
+   * in one whose entries a leader sent before writing them (entries others hold and it lost),
+   * so crashes there are likelier than elsewhere.
+   */
+  #crashRateFor(ready: Ready): number {
+    const rate = this.#profile.crashInReadyRate;
+    const risky = ready.hardState !== undefined || ready.messagesBeforePersist.length > 0;
+    return risky ? Math.min(1, rate * RISKY_READY_CRASH_FACTOR) : rate;
+  }
+
+  #crashInReady(peer: number, when: string): void {
+    this.#stats.crashesInReady++;
+    this.#crash(peer);
+    this.#noteOnLastEvent(`peer ${peer} crashed ${when}`);
+  }
+
+  #apply(peer: number, process: Process, ready: Ready): void {
+    const snapshot = ready.snapshotToApply;
+    if (snapshot !== undefined) {
+      const commands = decode(snapshot.data) as unknown[];
+      this.#checker.checkApplySnapshot(peer, snapshot.index, commands);
+      process.commands = commands;
+      this.#stats.snapshotsInstalled++;
+    }
+    for (const entry of ready.committedEntries) {
+      this.#checker.checkApplyEntry(peer, entry);
+      process.commands.push(entry.command);
+      if (this.#random.next() < this.#profile.compactRate) {
+        const from = process.core.log.snapshotIndex;
+        if (entry.index > from) {
+          this.#compact(peer, process, from + 1 + this.#random.int(entry.index - from));
+        }
+      }
+    }
+  }
+
+  #compact(peer: number, process: Process, index: number): void {
+    assert(
+      index <= process.commands.length,
+      `Peer ${peer} cannot snapshot up to entry ${index}: it applied ${process.commands.length}`,
+    );
+    this.#stats.snapshotsTaken++;
+    process.core.compact(index, encode(process.commands.slice(0, index)));
+  }
+
+  #send(message: Message): void {
+    this.#stats.messagesSent++;
+    const weather = this.#weather;
+    if (this.#random.next() < weather.dropRate) {
+      this.#stats.messagesLost++;
+      return;
+    }
+    this.#queue.push(this.#now + this.#delay(), { kind: "deliver", message: copyMessage(message) });
+    if (this.#random.next() < weather.duplicateRate) {
+      this.#stats.messagesDuplicated++;
+      this.#queue.push(this.#now + this.#delay(), {
+        kind: "deliver",
+        message: copyMessage(message),
+      });
+    }
+  }
+
+  #delay(): number {
+    const weather = this.#weather;
+    if (weather.longDelayRate > 0 && this.#random.next() < weather.longDelayRate) {
+      return this.#random.int(weather.maxLongDelayUnits + 1);
+    }
+    return this.#random.int(weather.maxDelayUnits + 1);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Crashes and restarts
+
+  #crash(peer: number): void {
+    const pending = this.#processes.get(peer)?.persisting ?? null;
+    if (pending !== null) {
+      // The write was under way: any prefix of its steps may have reached the disk.
+      const storage = this.#storage[peer];
+      storage.persist(pending.ready, this.#random.int(PERSIST_STEP_COUNT + 1));
+      this.#checker.checkStorage(peer, storage);
+      this.#stats.crashesInSlowPersist++;
+    }
+    this.#processes.delete(peer);
+    this.#checker.endIncarnation(peer);
+    const downtimeUnits = (1 + this.#random.int(this.#profile.maxDowntimeTicks)) * TICK_UNITS;
+    this.#queue.push(this.#now + downtimeUnits, { kind: "restart", peer });
+  }
+
+  #start(peer: number): void {
+    const storage = this.#storage[peer];
+    const snapshot = storage.snapshot;
+    const core = this.#createCore({
+      id: peer,
+      peers: Array.from({ length: this.#profile.peers }, (_, id) => id),
+      electionTimeoutTicks: this.#profile.electionTimeoutTicks,
+      heartbeatTicks: this.#profile.heartbeatTicks,
+      random: new SeededRandom(this.#random.int(2 ** 31)),
+      hardState: storage.hardState,
+      snapshot,
+      entries: storage.entries,
+      maxEntriesPerAppend: this.#profile.maxEntriesPerAppend,
+      maxEntriesPerReady: this.#profile.maxEntriesPerReady,
+    });
+    const commands = snapshot.index === 0 ? [] : decode(snapshot.data) as unknown[];
+    this.#checker.startIncarnation(peer, storage, commands);
+    const incarnation = ++this.#incarnations[peer];
+    this.#processes.set(peer, { core, commands, incarnation, persisting: null });
+    if (incarnation > 1) this.#stats.restarts++;
+    this.#touched.add(peer);
+    // Peers tick at their own phase, as real clocks are never aligned.
+    this.#queue.push(this.#now + 1 + this.#random.int(TICK_UNITS), {
+      kind: "tick",
+      peer,
+      incarnation,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Healing and the progress check
+
+  #heal(): void {
+    this.#faultsOn = false;
+    this.#links.healAll();
+    this.#weather = CALM_WEATHER;
+    for (let peer = 0; peer < this.#profile.peers; peer++) {
+      if (!this.#processes.has(peer)) this.#start(peer);
+    }
+  }
+
+  /**
+   * Runs the healed group until a leader commits a fresh entry that every peer applies; a
+   * leader change before that makes the new leader propose its own.
+   */
+  #recover(): void {
+    if (this.#violations.length > 0) return;
+    const healedAt = this.#now;
+    const deadline = healedAt +
+      RECOVERY_ELECTION_TIMEOUTS * 2 * this.#profile.electionTimeoutTicks * TICK_UNITS;
+    let marker: { index: number; term: number; command: string } | null = null;
+    // Bounded by the deadline: ticks keep the queue non-empty and time advancing.
+    while (this.#queue.nextTime <= deadline) {
+      if (!this.#runNextEvent()) return;
+      const leader = this.#highestLeader();
+      if (leader !== undefined && (marker === null || leader.term > marker.term)) {
+        const command = `heal${this.#nextCommand++}`;
+        this.#lastProposal = null;
+        if (!this.#runEvent({ kind: "propose at", peer: leader.id, command })) return;
+        const result = this.#lastProposal as ProposeResult | null;
+        if (result?.isLeader) marker = { index: result.index, term: result.term, command };
+      }
+      if (marker !== null && this.#allApplied(marker.index, marker.command)) {
+        this.#stats.ticksToRecover = Math.ceil((this.#now - healedAt) / TICK_UNITS);
+        this.#finalChecks();
+        return;
+      }
+    }
+    this.#reportNoProgress(healedAt, marker);
+  }
+
+  #allApplied(index: number, command: string): boolean {
+    for (const process of this.#processes.values()) {
+      if (process.commands.length < index || process.commands[index - 1] !== command) return false;
+    }
+    return this.#processes.size === this.#profile.peers;
+  }
+
+  #finalChecks(): void {
+    const cores = [...this.#processes.values()].map((process) => process.core);
+    for (const core of cores) this.#checker.checkWholeLog(core);
+    this.#checker.checkLogsPairwise(cores);
+    this.#takeCheckerViolations();
+  }
+
+  #reportNoProgress(healedAt: number, marker: { index: number; term: number } | null): void {
+    const peers = [...this.#processes.values()].map(({ core, commands }) =>
+      `peer ${core.id} ${core.role} term ${core.term} commit ${core.commitIndex} applied ${commands.length}`
+    );
+    const ticks = Math.floor((this.#now - healedAt) / TICK_UNITS);
+    const wanted = marker === null
+      ? "no leader emerged"
+      : `entry ${marker.index} of term ${marker.term} was not applied everywhere`;
+    this.#addViolations([{
+      invariant: "liveness",
+      message: `${ticks} ticks after healing, ${wanted}: ${peers.join("; ")}`,
+    }]);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Helpers
+
+  #process(peer: number): Process {
+    const process = this.#processes.get(peer);
+    assert(process !== undefined, `Peer ${peer} is down`);
+    return process;
+  }
+
+  #liveLeaders(): number[] {
+    const leaders: number[] = [];
+    for (const [peer, process] of this.#processes) {
+      if (process.core.role === "leader") leaders.push(peer);
+    }
+    return leaders;
+  }
+
+  #highestLeader(): RaftCore | undefined {
+    let highest: RaftCore | undefined;
+    for (const { core } of this.#processes.values()) {
+      if (core.role === "leader" && (highest === undefined || core.term > highest.term)) {
+        highest = core;
+      }
+    }
+    return highest;
+  }
+
+  /** A random gap of mean `meanUnits`, at least one unit. */
+  #gap(meanUnits: number): number {
+    return 1 + this.#random.int(2 * meanUnits);
+  }
+
+  /** Notes on the current event that `peer` changed role or term (if it is still up). */
+  #noteRoleChange(peer: number, roleBefore: string, termBefore: number): void {
+    const core = this.#processes.get(peer)?.core;
+    if (core === undefined || (core.role === roleBefore && core.term === termBefore)) return;
+    this.#noteOnLastEvent(`peer ${peer} ${core.role} of term ${core.term}`);
+  }
+
+  #noteOnLastEvent(note: string): void {
+    const line = this.#trace.at(-1);
+    if (line !== undefined) line.notes = line.notes === "" ? note : `${line.notes}; ${note}`;
+  }
+}
+
+function describeLine(line: TraceLine): string {
+  const time = (line.time / TICK_UNITS).toFixed(1);
+  const notes = line.notes === "" ? "" : ` (${line.notes})`;
+  return `  #${line.number} at ${time}: ${describeEvent(line.event)}${notes}`;
+}
+
+function describeEvent(event: SimulationEvent): string {
+  switch (event.kind) {
+    case "tick":
+      return `tick peer ${event.peer}`;
+    case "deliver":
+      return `deliver ${describeMessage(event.message)}`;
+    case "propose":
+      return "propose";
+    case "propose at":
+      return `propose ${event.command} at peer ${event.peer}`;
+    case "fault":
+      return "fault";
+    case "restart":
+      return `restart peer ${event.peer}`;
+    case "persisted":
+      return `persist of peer ${event.peer} done`;
+  }
+}
+
+/** What storage must hold once the Ready `core` just handed out is persisted. */
+function persistTarget(core: RaftCore): PersistTarget {
+  const { snapshotIndex, lastIndex, lastTerm } = core.log;
+  return {
+    id: core.id,
+    term: core.term,
+    votedFor: core.votedFor,
+    log: { snapshotIndex, lastIndex, lastTerm },
+  };
+}
+
+function emptyStats(peers: number): SimulationStats {
+  return {
+    peers,
+    events: 0,
+    ticks: 0,
+    messagesSent: 0,
+    messagesDelivered: 0,
+    messagesLost: 0,
+    messagesDuplicated: 0,
+    crashes: 0,
+    crashesInReady: 0,
+    slowPersists: 0,
+    crashesInSlowPersist: 0,
+    messagesSentBeforePersist: 0,
+    restarts: 0,
+    partitions: 0,
+    proposals: 0,
+    proposalsAccepted: 0,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
+    leaderTerms: 0,
+    highestTerm: 0,
+    highestCommitIndex: 0,
+    ticksToRecover: 0,
+  };
+}

@@ -1,6 +1,0 @@
-import { crashLoopTest } from "./cluster_suite.ts";
-import { registerSuite } from "./register.ts";
-
-// Kill/restart cycles come from DSYS_CRASH_CYCLES (default 50); `dsys test cluster --run crash
-// --count N` runs more.
-registerSuite([crashLoopTest]);

@@ -1,4 +1,0 @@
-import { flakyNetworkTest, partitionTest } from "./cluster_suite.ts";
-import { registerSuite } from "./register.ts";
-
-registerSuite([partitionTest, flakyNetworkTest]);
