@@ -11,7 +11,7 @@ import { runDemo, runKvDemo } from "./commands/demo.ts";
 import { runTests, summaryLine } from "./labs/runner.ts";
 import { parseAddress } from "./rpc/mod.ts";
 import { loadApp, runCoordinator, runMrBench, runSequential, runWorker } from "./mr/mod.ts";
-import { errorText } from "./rpc/codec.ts";
+import { errorText } from "./util/error_text.ts";
 import { DEFAULT_CLUSTER_ID } from "./storage/file_storage.ts";
 import { parsePeers } from "./peer/peer_process.ts";
 import { runKvServer } from "./commands/kv_server.ts";

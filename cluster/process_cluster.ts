@@ -11,7 +11,7 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { errorText } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { selfCommand } from "../util/self_command.ts";
 import {

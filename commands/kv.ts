@@ -17,7 +17,7 @@
 import { assert } from "../util/assert.ts";
 import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
-import { errorText } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import { parseAddress } from "../rpc/address.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { RpcClient } from "../rpc/types.ts";

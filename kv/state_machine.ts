@@ -6,7 +6,8 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { decode, encode, errorText } from "../rpc/codec.ts";
+import { decode, encode } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** The three operations of the service. */
 export type KvOperationKind = "get" | "put" | "append";

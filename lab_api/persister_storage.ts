@@ -5,7 +5,8 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { decode, errorText } from "../rpc/codec.ts";
+import { decode } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import type { Snapshot } from "../raft/core.ts";
 import type { Entry } from "../raft/messages.ts";
 import type { PersistRequest, RaftStorage, RestoredState } from "../raft/storage.ts";

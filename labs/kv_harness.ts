@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { errorText } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import { make } from "../lab_api/lab_raft.ts";
 import { Persister } from "../lab_api/persister.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { errorText } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import { Simulation } from "../sim/simulation.ts";
 import type { TestContext } from "./suite.ts";
 

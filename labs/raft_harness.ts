@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { decode, encode, errorText } from "../rpc/codec.ts";
+import { decode, encode } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { type ApplyMessage, type LabRaft, make } from "../lab_api/lab_raft.ts";
 import { Persister } from "../lab_api/persister.ts";

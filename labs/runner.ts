@@ -5,7 +5,7 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { errorText } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import { selfCommand } from "../util/self_command.ts";
 import { type LabTest, testLabel } from "./suite.ts";
 

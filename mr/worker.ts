@@ -8,7 +8,8 @@
  */
 import { assert } from "../util/assert.ts";
 import { realClock, sleep } from "../util/clock.ts";
-import { type Address, connect, errorText, type RpcClient, RpcError } from "../rpc/mod.ts";
+import { type Address, connect, type RpcClient, RpcError } from "../rpc/mod.ts";
+import { errorText } from "../util/error_text.ts";
 import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 import {
   decodeIntermediate,

@@ -10,7 +10,7 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { errorText } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import { formatAddress, parseAddress } from "../rpc/address.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { type RpcServer, serve } from "../rpc/tcp_server.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { errorText } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import { connect } from "../rpc/tcp_client.ts";
 
 /** The RPC method a node serves its {@linkcode NodeStatus} on; it takes no argument. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { errorText } from "../util/error_text.ts";
 import { Decoder, Encoder } from "@msgpack/msgpack";
 
 /** Frames larger than this are refused unless a caller sets its own bound (64 MiB). */
@@ -126,9 +127,4 @@ export class FrameReader {
     }
     this.#chunks = [merged];
   }
-}
-
-/** The message of an unknown thrown value, for one-line error reports. */
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

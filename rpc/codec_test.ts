@@ -4,10 +4,10 @@ import {
   decode,
   encode,
   encodeFrame,
-  errorText,
   FRAME_HEADER_BYTES,
   FrameReader,
 } from "./codec.ts";
+import { errorText } from "../util/error_text.ts";
 
 const sampleValues: unknown[] = [
   [0, 7, "Raft.AppendEntries", { term: 3, entries: [{ index: 1, command: "x" }] }],

@@ -6,7 +6,8 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { errorText, FrameReader } from "./codec.ts";
+import { FrameReader } from "./codec.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Bytes asked of the socket per read. */
 const READ_BUFFER_BYTES = 64 * 1024;

@@ -8,7 +8,8 @@
  */
 import { assert } from "../util/assert.ts";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.ts";
-import { CodecError, DEFAULT_MAX_FRAME_BYTES, encodeFrame, errorText } from "./codec.ts";
+import { CodecError, DEFAULT_MAX_FRAME_BYTES, encodeFrame } from "./codec.ts";
+import { errorText } from "../util/error_text.ts";
 import { type Address, formatAddress, toAddress } from "./address.ts";
 import {
   type CloseReason,

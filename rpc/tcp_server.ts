@@ -7,7 +7,8 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, errorText } from "./codec.ts";
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame } from "./codec.ts";
+import { errorText } from "../util/error_text.ts";
 import { type Address, formatAddress, toAddress } from "./address.ts";
 import {
   type CloseReason,

@@ -22,7 +22,8 @@
  */
 import { assert } from "../util/assert.ts";
 import type { TimerHandle } from "../util/clock.ts";
-import { decode, encode, errorText } from "../rpc/codec.ts";
+import { decode, encode } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import {
   type CallOptions,
   type RpcClient,

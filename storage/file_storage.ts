@@ -19,7 +19,8 @@
  */
 import { resolve } from "node:path";
 import { assert } from "../util/assert.ts";
-import { decode, encode, errorText } from "../rpc/codec.ts";
+import { decode, encode } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import {
   BLOCK_OVERHEAD_BYTES,
   CorruptFileError,

@@ -38,7 +38,8 @@
  */
 import { crc32 } from "node:zlib";
 import { assert } from "../util/assert.ts";
-import { decode, encode, errorText } from "../rpc/codec.ts";
+import { decode, encode } from "../rpc/codec.ts";
+import { errorText } from "../util/error_text.ts";
 import { CorruptFileError, hex } from "./atomic_file.ts";
 import type { Entry } from "../raft/messages.ts";
 
