@@ -7,7 +7,7 @@
 import { assert } from "../util/assert.ts";
 import { decode } from "../rpc/codec.ts";
 import { errorText } from "../util/error_text.ts";
-import type { Snapshot } from "../raft/core.ts";
+import type { Snapshot } from "../raft/ready.ts";
 import type { Entry } from "../raft/messages.ts";
 import type { PersistRequest, RaftStorage, RestoredState } from "../raft/storage.ts";
 import { EncodedEntries } from "./encoded_entries.ts";

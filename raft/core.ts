@@ -11,74 +11,14 @@
  * - {@linkcode RaftCore.compact} — the service took a snapshot up to an index (the lab's
  *   `Snapshot`).
  *
- * ## Outputs: the Ready batch
+ * ## Outputs
  *
- * Inputs only change memory. What must happen in the world is collected into a
- * {@linkcode Ready}. The driver loop is:
- *
- * ```ts
- * while (core.hasReady()) {
- *   const ready = core.ready();
- *   // 1. Send ready.messagesBeforePersist (a leader's AppendEntries and InstallSnapshot
- *   //    requests only): they may leave while step 2 runs.
- *   // 2. Persist, durably (fsync), in this order:
- *   //    a. ready.hardState (term and vote);
- *   //    b. if ready.logChange?.truncateAfter is present: delete persisted entries after it;
- *   //    c. ready.snapshot: store it (replacing the old one), then delete persisted entries at
- *   //       or below its index;
- *   //    d. ready.logChange?.append: add to the end of the persisted log.
- *   // 3. Only then send ready.messages: requests as RPC calls, replies as the results of the
- *   //    calls that carried their requests (see "Requests and replies" below).
- *   // 4. Apply ready.snapshotToApply (if present) to the service, then
- *   //    ready.committedEntries in order. The service may call core.compact() meanwhile.
- *   core.advance(ready);
- * }
- * ```
- *
- * The order in step 2 keeps storage consistent after a crash at any point (at worst it holds a
- * prefix of the log); a driver that writes a whole Ready atomically, like the simulation's
- * persister, may apply the parts in any order. A driver may also persist the whole state
- * instead of the changes: `term`, `votedFor`, the latest snapshot, and `log.slice(
- * log.firstIndex, log.lastIndex + 1)` read after `ready()`, since persisting more than the
- * Ready asks is harmless. On restart the driver passes what it persisted to the constructor.
- *
- * ## Sending before persisting (section 10.2.1 of the Raft thesis)
- *
- * A leader may send its entries to followers while it writes them to its own disk, so that
- * the two fsyncs of a commit (the leader's and the followers') overlap instead of following
- * each other. This is safe because the leader counts itself toward the commit majority only
- * for entries it has persisted (its durable index, learnt in `advance`): an entry commits once
- * a majority holds it durably, whoever that majority is. If the leader crashes before its own
- * write, the entry may survive on followers and be committed by a later leader, or be lost
- * uncommitted; either is allowed. Everything else waits for the persist: every reply (a vote or
- * an acknowledgement promises what is on disk), every RequestVote, and a leader's requests in
- * a Ready that changes the hard state (the term they carry must be durable first). So
- * `messagesBeforePersist` holds only a leader's AppendEntries and InstallSnapshot requests, in
- * a Ready without `hardState`. A driver that ignores the distinction and sends both lists
- * after persisting is still correct, only slower.
- *
- * Inputs may be given between `ready()` and `advance()` (for instance messages that arrive while
- * the driver waits for fsync, such as followers' acknowledgements of the entries sent early);
- * what they produce goes into the next Ready. `ready()` may not be called again until the
- * previous Ready has been advanced, and `hasReady()` answers false while a Ready is
- * outstanding, so after `advance` the driver asks `hasReady()` again. `advance` promises that
- * the Ready's persist is done.
- *
- * ## Requests and replies
- *
- * The network is request/reply, like the lab's labrpc. Messages of type `RequestVote`,
- * `AppendEntries` and `InstallSnapshot` in either list are requests: the driver makes one
- * RPC call per request to `message.to`. On the receiving side the driver steps the request, and
- * stepping a request always produces exactly one reply message addressed back to the requester
- * (`RequestVoteReply`, `AppendEntriesReply` or `InstallSnapshotReply`, see `REPLY_TYPE_OF`),
- * which comes out in the messages of the next Ready handed out, the same Ready that lists for
- * persistence whatever the reply depends on (a granted vote, appended entries, a snapshot).
- * Replies come out in the order their requests were stepped, so the receiving driver pairs them
- * with its pending calls first in, first out, per (requester, request type), and returns each
- * reply as the call's result once step 2 is done. The calling driver then steps the reply it
- * received. A call that fails (request or reply dropped, timeout, peer dead) is simply
- * forgotten: the core tolerates replies that come late, twice, or never, and retries on its own
- * at the next heartbeat.
+ * Inputs only change memory. What must happen in the world — what to persist, to send and to
+ * apply — comes out as a {@linkcode Ready} batch (see ready.ts for the driver contract: the
+ * order of persisting, sending and applying, and what may be sent before the persist). Each
+ * follower's replication state is a {@linkcode Progress} (progress.ts); the commit rule is a
+ * pure function of match indexes (quorum.ts); the configuration and its defaults are in
+ * config.ts.
  *
  * ## Timing
  *
@@ -89,6 +29,14 @@
  */
 import { assert } from "../util/assert.ts";
 import type { Random } from "../util/random.ts";
+import {
+  checkConfig,
+  DEFAULT_MAX_APPEND_BYTES,
+  DEFAULT_MAX_ENTRIES_PER_APPEND,
+  DEFAULT_MAX_ENTRIES_PER_READY,
+  DEFAULT_MAX_PENDING_MESSAGES,
+  type RaftCoreConfig,
+} from "./config.ts";
 import { RaftLog, type ReadonlyRaftLog } from "./log.ts";
 import {
   type AppendEntries,
@@ -103,77 +51,15 @@ import {
   type RequestVote,
   type RequestVoteReply,
 } from "./messages.ts";
-
-/** `votedFor` when the peer has not voted in its current term. */
-export const NO_VOTE: number = -1;
+import { type FollowerProgress, Progress } from "./progress.ts";
+import { majorityIndex, majoritySize } from "./quorum.ts";
+import { type HardState, type LogChange, NO_VOTE, type Ready, type Snapshot } from "./ready.ts";
 
 /** `leaderId` when the peer does not know a leader for its current term. */
 export const NO_LEADER: number = -1;
 
 /** A peer's role. */
 export type Role = "follower" | "candidate" | "leader";
-
-/** What Raft must persist besides the log (Figure 2, "persistent state"). */
-export interface HardState {
-  /** The latest term the peer has seen. */
-  readonly term: number;
-  /** The candidate voted for in `term`, or {@linkcode NO_VOTE}. */
-  readonly votedFor: number;
-}
-
-/** A snapshot of the service's state covering every entry up to `index`. */
-export interface Snapshot {
-  /** The last index the snapshot covers. */
-  readonly index: number;
-  /** The term of the entry at `index`. */
-  readonly term: number;
-  /** The service's bytes. */
-  readonly data: Uint8Array;
-}
-
-/**
- * How the persisted log must change. If `truncateAfter` is present, delete every persisted
- * entry with an index above it first. Then append `append`: contiguous entries that start right
- * after the last entry still persisted (or right after the snapshot index, whichever is higher).
- */
-export interface LogChange {
-  /** Delete persisted entries with an index above this one. Absent: delete nothing. */
-  readonly truncateAfter?: number;
-  /** Entries to add at the end of the persisted log, in order. May be empty. */
-  readonly append: readonly Entry[];
-}
-
-/**
- * One batch of work for the driver: see the module documentation for the exact order. Optional
- * fields are absent (not undefined) when there is nothing of that kind to do.
- */
-export interface Ready {
-  /** The hard state to persist, present only when it changed since the last Ready. */
-  readonly hardState?: HardState;
-  /** How the persisted log must change, present only when it did. */
-  readonly logChange?: LogChange;
-  /**
-   * A snapshot to persist (replacing the previous one, together with dropping persisted
-   * entries at or below its index). It comes from {@linkcode RaftCore.compact} or from a
-   * leader's InstallSnapshot; in the latter case it is also in `snapshotToApply`.
-   */
-  readonly snapshot?: Snapshot;
-  /**
-   * Requests that may be sent before (or while) the persist above runs: only a leader's
-   * AppendEntries and InstallSnapshot, and only in a Ready without `hardState`. Send them
-   * before `messages`.
-   */
-  readonly messagesBeforePersist: readonly Message[];
-  /** Messages to send only after everything above is durable: every reply and vote. */
-  readonly messages: readonly Message[];
-  /**
-   * A snapshot from the leader that the service must load, before `committedEntries`; every
-   * entry in `committedEntries` then has a higher index.
-   */
-  readonly snapshotToApply?: Snapshot;
-  /** Committed entries to apply in order; their indexes are consecutive. */
-  readonly committedEntries: readonly Entry[];
-}
 
 /** The answer to {@linkcode RaftCore.propose}, as the lab's `Start` returns it. */
 export interface ProposeResult {
@@ -183,65 +69,6 @@ export interface ProposeResult {
   readonly term: number;
   /** Whether this peer believed it was leader (only then was the command appended). */
   readonly isLeader: boolean;
-}
-
-/** What a leader knows about one follower (for tests and diagnostics). */
-export interface FollowerProgress {
-  /** Index of the next entry to send. */
-  readonly nextIndex: number;
-  /** Highest index known to match the leader's log. */
-  readonly matchIndex: number;
-  /** Whether entries or a snapshot were sent and are not yet acknowledged. */
-  readonly inflight: boolean;
-}
-
-/** How to build a {@linkcode RaftCore}. */
-export interface RaftCoreConfig {
-  /** This peer's id; must be in `peers`. */
-  readonly id: number;
-  /** Every peer's id, this one's included; distinct whole numbers. */
-  readonly peers: readonly number[];
-  /**
-   * The base election timeout T in ticks: every time the election timer restarts, the timeout
-   * is drawn anew from [T, 2T) with `random`.
-   */
-  readonly electionTimeoutTicks: number;
-  /** A leader sends AppendEntries to every follower this often (ticks); below T. */
-  readonly heartbeatTicks: number;
-  /** The source of election-timeout jitter. */
-  readonly random: Random;
-  /** Persisted term and vote, when restarting. Default: term 0, no vote. */
-  readonly hardState?: HardState;
-  /** Persisted snapshot, when restarting. commitIndex and appliedIndex start at its index. */
-  readonly snapshot?: Snapshot;
-  /** Persisted entries after the snapshot, when restarting; contiguous from its index + 1. */
-  readonly entries?: readonly Entry[];
-  /** Cap on entries per AppendEntries. Default 512. */
-  readonly maxEntriesPerAppend?: number;
-  /** Cap on the estimated bytes of entries per AppendEntries (at least one entry is sent). */
-  readonly maxAppendBytes?: number;
-  /** Cap on `committedEntries` per Ready; the rest follows in the next Ready. Default 1024. */
-  readonly maxEntriesPerReady?: number;
-  /** Cap on messages waiting for `ready()`; exceeding it means the driver is stuck. */
-  readonly maxPendingMessages?: number;
-}
-
-/** Default cap on entries per AppendEntries. */
-export const DEFAULT_MAX_ENTRIES_PER_APPEND = 512;
-/** Default cap on estimated entry bytes per AppendEntries (1 MiB). */
-export const DEFAULT_MAX_APPEND_BYTES = 1024 * 1024;
-/** Default cap on committed entries per Ready. */
-export const DEFAULT_MAX_ENTRIES_PER_READY = 1024;
-/** Default cap on messages waiting for `ready()`. */
-export const DEFAULT_MAX_PENDING_MESSAGES = 65_536;
-
-/** Leader-side state for one follower. */
-interface Progress {
-  nextIndex: number;
-  matchIndex: number;
-  /** An append with entries (or a snapshot) is outstanding up to `inflightLastIndex`. */
-  inflight: boolean;
-  inflightLastIndex: number;
 }
 
 /**
@@ -316,7 +143,7 @@ export class RaftCore {
     this.#maxAppendBytes = config.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
     this.#maxEntriesPerReady = config.maxEntriesPerReady ?? DEFAULT_MAX_ENTRIES_PER_READY;
     this.#maxPendingMessages = config.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
-    this.#quorum = Math.floor(this.peers.length / 2) + 1;
+    this.#quorum = majoritySize(this.peers.length);
     const hardState = config.hardState ?? { term: 0, votedFor: NO_VOTE };
     this.#term = hardState.term;
     this.#votedFor = hardState.votedFor;
@@ -392,8 +219,7 @@ export class RaftCore {
   followerProgress(peer: number): FollowerProgress | null {
     const progress = this.#progress.get(peer);
     if (this.#role !== "leader" || progress === undefined) return null;
-    const { nextIndex, matchIndex, inflight } = progress;
-    return { nextIndex, matchIndex, inflight };
+    return progress.view();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -691,12 +517,7 @@ export class RaftCore {
     this.#progress.clear();
     for (const peer of this.peers) {
       if (peer === this.id) continue;
-      this.#progress.set(peer, {
-        nextIndex: this.#log.lastIndex + 1,
-        matchIndex: 0,
-        inflight: false,
-        inflightLastIndex: 0,
-      });
+      this.#progress.set(peer, new Progress(this.#log.lastIndex + 1));
     }
     // Assert leadership at once rather than a heartbeat later.
     for (const peer of this.#progress.keys()) this.#sendAppend(peer);
@@ -869,10 +690,7 @@ export class RaftCore {
         leaderCommit: this.#commitIndex,
       } satisfies AppendEntries,
     );
-    if (entries.length > 0) {
-      progress.inflight = true;
-      progress.inflightLastIndex = entries[entries.length - 1].index;
-    }
+    if (entries.length > 0) progress.sentEntries(entries[entries.length - 1].index);
   }
 
   #sendSnapshot(peer: number, progress: Progress): void {
@@ -887,8 +705,7 @@ export class RaftCore {
         data: this.#snapshotData,
       } satisfies InstallSnapshot,
     );
-    progress.inflight = true;
-    progress.inflightLastIndex = this.#log.snapshotIndex;
+    progress.sentSnapshot(this.#log.snapshotIndex);
   }
 
   /** Entries from `from`, capped in count and estimated bytes, at least one if any exist. */
@@ -915,12 +732,8 @@ export class RaftCore {
       const lastOfTerm = this.#log.lastIndexOfTerm(reply.conflictTerm);
       if (lastOfTerm !== -1) nextIndex = lastOfTerm + 1;
     }
-    nextIndex = Math.max(nextIndex, progress.matchIndex + 1);
     // A hint that does not move nextIndex back answers an older request; the current one stands.
-    if (nextIndex >= progress.nextIndex) return;
-    progress.nextIndex = nextIndex;
-    progress.inflight = false;
-    this.#sendAppend(reply.from);
+    if (progress.rejected(nextIndex)) this.#sendAppend(reply.from);
   }
 
   #handleSnapshotReply(reply: InstallSnapshotReply): void {
@@ -935,14 +748,7 @@ export class RaftCore {
       matchIndex <= this.#log.lastIndex,
       `Peer ${peer} acknowledged entry ${matchIndex}: leader ${this.id}'s log ends at ${this.#log.lastIndex}`,
     );
-    if (matchIndex > progress.matchIndex) {
-      progress.matchIndex = matchIndex;
-      this.#maybeCommit();
-    }
-    progress.nextIndex = Math.max(progress.nextIndex, progress.matchIndex + 1);
-    if (progress.inflight && progress.matchIndex >= progress.inflightLastIndex) {
-      progress.inflight = false;
-    }
+    if (progress.acknowledge(matchIndex)) this.#maybeCommit();
     if (!progress.inflight && progress.nextIndex <= this.#log.lastIndex) this.#sendAppend(peer);
   }
 
@@ -958,10 +764,9 @@ export class RaftCore {
     );
     const matchIndexes = [this.#durableLastIndex];
     for (const progress of this.#progress.values()) matchIndexes.push(progress.matchIndex);
-    matchIndexes.sort((left, right) => right - left);
-    const majorityIndex = matchIndexes[this.#quorum - 1];
-    if (majorityIndex > this.#commitIndex && this.#log.term(majorityIndex) === this.#term) {
-      this.#setCommitIndex(majorityIndex);
+    const index = majorityIndex(matchIndexes);
+    if (index > this.#commitIndex && this.#log.term(index) === this.#term) {
+      this.#setCommitIndex(index);
     }
   }
 
@@ -1086,45 +891,5 @@ export class RaftCore {
         `Leader ${this.id} names peer ${this.#leaderId} as leader`,
       );
     }
-  }
-}
-
-function checkConfig(config: RaftCoreConfig): void {
-  const { id, peers } = config;
-  assert(peers.length > 0, `Peer ${id} cannot start: the group has no peers`);
-  assert(
-    new Set(peers).size === peers.length,
-    `Peer ${id} cannot start: peer ids ${peers.join(",")} repeat`,
-  );
-  for (const peer of peers) {
-    assert(Number.isSafeInteger(peer) && peer >= 0, `Peer id ${peer} is not a whole number`);
-  }
-  assert(peers.includes(id), `Peer ${id} cannot start: it is not in peers ${peers.join(",")}`);
-  assert(
-    Number.isSafeInteger(config.electionTimeoutTicks) && config.electionTimeoutTicks > 0,
-    `Election timeout of ${config.electionTimeoutTicks} ticks is not a positive whole number`,
-  );
-  assert(
-    Number.isSafeInteger(config.heartbeatTicks) && config.heartbeatTicks > 0 &&
-      config.heartbeatTicks < config.electionTimeoutTicks,
-    `Heartbeat of ${config.heartbeatTicks} ticks must be positive and below the election timeout of ${config.electionTimeoutTicks}`,
-  );
-  const votedFor = config.hardState?.votedFor ?? NO_VOTE;
-  assert(
-    votedFor === NO_VOTE || peers.includes(votedFor),
-    `Peer ${id} cannot start: it voted for ${votedFor}, not a peer`,
-  );
-  for (
-    const cap of [
-      config.maxEntriesPerAppend,
-      config.maxAppendBytes,
-      config.maxEntriesPerReady,
-      config.maxPendingMessages,
-    ]
-  ) {
-    assert(
-      cap === undefined || (Number.isSafeInteger(cap) && cap > 0),
-      `Cap ${cap} is not a positive whole number`,
-    );
   }
 }

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { SeededRandom } from "../util/random.ts";
-import { NO_LEADER, NO_VOTE } from "./core.ts";
+import { NO_LEADER } from "./core.ts";
+import { NO_VOTE } from "./ready.ts";
 import type { AppendEntries, Message, RequestVote, RequestVoteReply } from "./messages.ts";
 import {
   drain,

@@ -6,7 +6,8 @@
  * durable index follows persists, truncations and snapshots.
  */
 import assert from "node:assert/strict";
-import type { RaftCore, Ready } from "./core.ts";
+import type { RaftCore } from "./core.ts";
+import type { Ready } from "./ready.ts";
 import type {
   AppendEntries,
   AppendEntriesReply,

@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { decode, encode } from "../rpc/codec.ts";
 import { AssertionError } from "../util/assert.ts";
-import { NO_LEADER, NO_VOTE, RaftCore, type RaftCoreConfig } from "./core.ts";
+import { NO_LEADER, RaftCore } from "./core.ts";
+import { NO_VOTE } from "./ready.ts";
+import { type RaftCoreConfig } from "./config.ts";
 import type { AppendEntries, Message, RequestVoteReply } from "./messages.ts";
 import { drain, loneCore, lowestRandom, TestNetwork, tickMany } from "./testing/test_network.ts";
 

@@ -1,12 +1,17 @@
 /**
- * Raft for dsys: the pure state machine ({@linkcode RaftCore}), its log and its messages; the
- * driver ({@linkcode RaftNode}) that connects a core to a clock, peers and storage; and the
- * storage interface a driver persists through. Durable files live in `storage/`, the lab's API
- * in `lab_api/`. See core.ts for the driver contract.
+ * Raft for dsys: the pure state machine ({@linkcode RaftCore}) with its configuration, each
+ * follower's {@linkcode Progress}, the commit rule's quorum arithmetic, its log and messages; the
+ * driver contract ({@linkcode Ready}); the driver ({@linkcode RaftNode}) that connects a core to a
+ * clock, peers and storage; and the storage interface a driver persists through. Durable files
+ * live in `storage/`, the lab's API in `lab_api/`.
  *
  * @module
  */
 export * from "./core.ts";
+export * from "./config.ts";
+export * from "./ready.ts";
+export * from "./progress.ts";
+export * from "./quorum.ts";
 export * from "./log.ts";
 export * from "./messages.ts";
 export * from "./node.ts";

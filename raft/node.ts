@@ -27,7 +27,8 @@ import { assert } from "../util/assert.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
-import { type ProposeResult, RaftCore, type Ready, type Role } from "./core.ts";
+import { type ProposeResult, RaftCore, type Role } from "./core.ts";
+import { type Ready } from "./ready.ts";
 import {
   isRequest,
   type Message,

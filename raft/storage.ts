@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { HardState, LogChange, Snapshot } from "./core.ts";
+import type { HardState, LogChange, Snapshot } from "./ready.ts";
 import type { Entry } from "./messages.ts";
 
 /** One batch to make durable, straight from a core's Ready (see raft/core.ts for the order). */

@@ -34,7 +34,8 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { NO_VOTE, type Role } from "../raft/core.ts";
+import { type Role } from "../raft/core.ts";
+import { NO_VOTE } from "../raft/ready.ts";
 import type { ReadonlyRaftLog } from "../raft/log.ts";
 import type { Entry, Message } from "../raft/messages.ts";
 import type { PersistedView } from "./storage.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { NO_VOTE, type Role } from "../raft/core.ts";
+import { type Role } from "../raft/core.ts";
+import { NO_VOTE } from "../raft/ready.ts";
 import { RaftLog, type ReadonlyRaftLog } from "../raft/log.ts";
 import type { Entry, Message } from "../raft/messages.ts";
 import { type InvariantName, type PeerView, SafetyChecker } from "./checker.ts";

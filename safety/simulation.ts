@@ -22,7 +22,9 @@
 import { assert, AssertionError } from "../util/assert.ts";
 import { type Random, SeededRandom } from "../util/random.ts";
 import { decode, encode } from "../rpc/codec.ts";
-import { type ProposeResult, RaftCore, type RaftCoreConfig, type Ready } from "../raft/core.ts";
+import { type ProposeResult, RaftCore } from "../raft/core.ts";
+import { type RaftCoreConfig } from "../raft/config.ts";
+import { type Ready } from "../raft/ready.ts";
 import type { Message } from "../raft/messages.ts";
 import {
   type InvariantName,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { NO_VOTE, RaftCore, type Ready } from "../raft/core.ts";
+import { RaftCore } from "../raft/core.ts";
+import { NO_VOTE, type Ready } from "../raft/ready.ts";
 import { runSafetySimulation, type SimulationStats } from "./simulation.ts";
 
 /** A planted bug: the core tells the driver to persist its term but never its vote. */

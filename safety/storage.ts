@@ -6,7 +6,7 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { type HardState, NO_VOTE, type Ready, type Snapshot } from "../raft/core.ts";
+import { type HardState, NO_VOTE, type Ready, type Snapshot } from "../raft/ready.ts";
 import type { Entry } from "../raft/messages.ts";
 
 /** The steps of persisting one Ready, in the order the driver contract prescribes. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Ready } from "../raft/core.ts";
+import type { Ready } from "../raft/ready.ts";
 import type { Entry } from "../raft/messages.ts";
 import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "./storage.ts";
 

@@ -31,7 +31,7 @@ import {
   replaceFileSync,
   TEMPORARY_SUFFIX,
 } from "./atomic_file.ts";
-import type { HardState, Snapshot } from "../raft/core.ts";
+import type { HardState, Snapshot } from "../raft/ready.ts";
 import { EntrySizes } from "./entry_sizes.ts";
 import { DiskFileSystem, type FileSystem } from "./file_system.ts";
 import {

@@ -17,13 +17,9 @@ import { equal } from "node:assert/strict";
 import { assert } from "../../util/assert.ts";
 import { type Random, SeededRandom } from "../../util/random.ts";
 import { decode, encode } from "../../rpc/codec.ts";
-import {
-  type HardState,
-  RaftCore,
-  type RaftCoreConfig,
-  type Ready,
-  type Snapshot,
-} from "../core.ts";
+import { RaftCore } from "../core.ts";
+import { type HardState, type Ready, type Snapshot } from "../ready.ts";
+import { type RaftCoreConfig } from "../config.ts";
 import {
   type AppendEntries,
   type Entry,

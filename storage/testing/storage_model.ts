@@ -8,7 +8,7 @@
  */
 import { assert } from "../../util/assert.ts";
 import type { Random } from "../../util/random.ts";
-import type { HardState, LogChange, Snapshot } from "../../raft/core.ts";
+import type { HardState, LogChange, Snapshot } from "../../raft/ready.ts";
 import type { Entry } from "../../raft/messages.ts";
 import type { PersistRequest, RaftStorage, RestoredState } from "../../raft/storage.ts";
 

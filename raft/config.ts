@@ -1,0 +1,91 @@
+/**
+ * How to build a Raft core: its configuration, the defaults of its caps, and the check that a
+ * configuration is sound, made once when a core starts.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import type { Random } from "../util/random.ts";
+import type { Entry } from "./messages.ts";
+import { type HardState, NO_VOTE, type Snapshot } from "./ready.ts";
+
+/** How to build a `RaftCore`. */
+export interface RaftCoreConfig {
+  /** This peer's id; must be in `peers`. */
+  readonly id: number;
+  /** Every peer's id, this one's included; distinct whole numbers. */
+  readonly peers: readonly number[];
+  /**
+   * The base election timeout T in ticks: every time the election timer restarts, the timeout
+   * is drawn anew from [T, 2T) with `random`.
+   */
+  readonly electionTimeoutTicks: number;
+  /** A leader sends AppendEntries to every follower this often (ticks); below T. */
+  readonly heartbeatTicks: number;
+  /** The source of election-timeout jitter. */
+  readonly random: Random;
+  /** Persisted term and vote, when restarting. Default: term 0, no vote. */
+  readonly hardState?: HardState;
+  /** Persisted snapshot, when restarting. commitIndex and appliedIndex start at its index. */
+  readonly snapshot?: Snapshot;
+  /** Persisted entries after the snapshot, when restarting; contiguous from its index + 1. */
+  readonly entries?: readonly Entry[];
+  /** Cap on entries per AppendEntries. Default 512. */
+  readonly maxEntriesPerAppend?: number;
+  /** Cap on the estimated bytes of entries per AppendEntries (at least one entry is sent). */
+  readonly maxAppendBytes?: number;
+  /** Cap on `committedEntries` per Ready; the rest follows in the next Ready. Default 1024. */
+  readonly maxEntriesPerReady?: number;
+  /** Cap on messages waiting for `ready()`; exceeding it means the driver is stuck. */
+  readonly maxPendingMessages?: number;
+}
+
+/** Default cap on entries per AppendEntries. */
+export const DEFAULT_MAX_ENTRIES_PER_APPEND = 512;
+/** Default cap on estimated entry bytes per AppendEntries (1 MiB). */
+export const DEFAULT_MAX_APPEND_BYTES = 1024 * 1024;
+/** Default cap on committed entries per Ready. */
+export const DEFAULT_MAX_ENTRIES_PER_READY = 1024;
+/** Default cap on messages waiting for `ready()`. */
+export const DEFAULT_MAX_PENDING_MESSAGES = 65_536;
+
+/** Throws when `config` cannot make a working core: names the field at fault. */
+export function checkConfig(config: RaftCoreConfig): void {
+  const { id, peers } = config;
+  assert(peers.length > 0, `Peer ${id} cannot start: the group has no peers`);
+  assert(
+    new Set(peers).size === peers.length,
+    `Peer ${id} cannot start: peer ids ${peers.join(",")} repeat`,
+  );
+  for (const peer of peers) {
+    assert(Number.isSafeInteger(peer) && peer >= 0, `Peer id ${peer} is not a whole number`);
+  }
+  assert(peers.includes(id), `Peer ${id} cannot start: it is not in peers ${peers.join(",")}`);
+  assert(
+    Number.isSafeInteger(config.electionTimeoutTicks) && config.electionTimeoutTicks > 0,
+    `Election timeout of ${config.electionTimeoutTicks} ticks is not a positive whole number`,
+  );
+  assert(
+    Number.isSafeInteger(config.heartbeatTicks) && config.heartbeatTicks > 0 &&
+      config.heartbeatTicks < config.electionTimeoutTicks,
+    `Heartbeat of ${config.heartbeatTicks} ticks must be positive and below the election timeout of ${config.electionTimeoutTicks}`,
+  );
+  const votedFor = config.hardState?.votedFor ?? NO_VOTE;
+  assert(
+    votedFor === NO_VOTE || peers.includes(votedFor),
+    `Peer ${id} cannot start: it voted for ${votedFor}, not a peer`,
+  );
+  for (
+    const cap of [
+      config.maxEntriesPerAppend,
+      config.maxAppendBytes,
+      config.maxEntriesPerReady,
+      config.maxPendingMessages,
+    ]
+  ) {
+    assert(
+      cap === undefined || (Number.isSafeInteger(cap) && cap > 0),
+      `Cap ${cap} is not a positive whole number`,
+    );
+  }
+}
