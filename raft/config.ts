@@ -38,6 +38,16 @@ export interface RaftCoreConfig {
   readonly maxEntriesPerReady?: number;
   /** Cap on messages waiting for `ready()`; exceeding it means the driver is stuck. */
   readonly maxPendingMessages?: number;
+  /**
+   * Cap on appends in flight to one follower in the replicate state: the pipelining window.
+   * Default {@linkcode DEFAULT_MAX_INFLIGHT_APPENDS}.
+   */
+  readonly maxInflightAppends?: number;
+  /**
+   * Cap on the estimated bytes of entries in flight to one follower (one larger append may go
+   * alone). Default {@linkcode DEFAULT_MAX_INFLIGHT_BYTES}.
+   */
+  readonly maxInflightBytes?: number;
 }
 
 /** Default cap on entries per AppendEntries. */
@@ -48,6 +58,12 @@ export const DEFAULT_MAX_APPEND_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_ENTRIES_PER_READY = 1024;
 /** Default cap on messages waiting for `ready()`. */
 export const DEFAULT_MAX_PENDING_MESSAGES = 65_536;
+/** Default cap on appends in flight to one follower. */
+export const DEFAULT_MAX_INFLIGHT_APPENDS = 64;
+/** Default cap on estimated entry bytes in flight to one follower (8 MiB). */
+export const DEFAULT_MAX_INFLIGHT_BYTES = 8 * 1024 * 1024;
+/** The most appends a window may hold: its ring is allocated up front, per follower. */
+export const MAX_INFLIGHT_APPENDS_LIMIT = 4096;
 
 /** Throws when `config` cannot make a working core: names the field at fault. */
 export function checkConfig(config: RaftCoreConfig): void {
@@ -81,6 +97,8 @@ export function checkConfig(config: RaftCoreConfig): void {
       config.maxAppendBytes,
       config.maxEntriesPerReady,
       config.maxPendingMessages,
+      config.maxInflightAppends,
+      config.maxInflightBytes,
     ]
   ) {
     assert(
@@ -88,4 +106,8 @@ export function checkConfig(config: RaftCoreConfig): void {
       `Cap ${cap} is not a positive whole number`,
     );
   }
+  assert(
+    (config.maxInflightAppends ?? DEFAULT_MAX_INFLIGHT_APPENDS) <= MAX_INFLIGHT_APPENDS_LIMIT,
+    `A window of ${config.maxInflightAppends} appends in flight is over the limit of ${MAX_INFLIGHT_APPENDS_LIMIT}`,
+  );
 }

@@ -34,6 +34,8 @@ import {
   DEFAULT_MAX_APPEND_BYTES,
   DEFAULT_MAX_ENTRIES_PER_APPEND,
   DEFAULT_MAX_ENTRIES_PER_READY,
+  DEFAULT_MAX_INFLIGHT_APPENDS,
+  DEFAULT_MAX_INFLIGHT_BYTES,
   DEFAULT_MAX_PENDING_MESSAGES,
   type RaftCoreConfig,
 } from "./config.ts";
@@ -51,7 +53,7 @@ import {
   type RequestVote,
   type RequestVoteReply,
 } from "./messages.ts";
-import { type FollowerProgress, Progress } from "./progress.ts";
+import { type FollowerProgress, Progress, type WindowLimits } from "./progress.ts";
 import { majorityIndex, majoritySize } from "./quorum.ts";
 import { type HardState, type LogChange, NO_VOTE, type Ready, type Snapshot } from "./ready.ts";
 
@@ -93,6 +95,9 @@ export class RaftCore {
   readonly #maxAppendBytes: number;
   readonly #maxEntriesPerReady: number;
   readonly #maxPendingMessages: number;
+  readonly #window: WindowLimits;
+  /** Heartbeats of silence after which a follower is probed again (see Progress). */
+  readonly #silenceTimeoutHeartbeats: number;
   readonly #quorum: number;
 
   #role: Role = "follower";
@@ -112,6 +117,8 @@ export class RaftCore {
   #heartbeatElapsedTicks = 0;
   #votesGranted = new Set<number>();
   #progress = new Map<number, Progress>();
+  /** New entries were proposed: `ready()` sends them to every follower that is not paused. */
+  #broadcastPending = false;
 
   #messages: Message[] = [];
   #handedOutHardState: HardState;
@@ -143,6 +150,14 @@ export class RaftCore {
     this.#maxAppendBytes = config.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
     this.#maxEntriesPerReady = config.maxEntriesPerReady ?? DEFAULT_MAX_ENTRIES_PER_READY;
     this.#maxPendingMessages = config.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
+    this.#window = {
+      appendsMax: config.maxInflightAppends ?? DEFAULT_MAX_INFLIGHT_APPENDS,
+      bytesMax: config.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES,
+    };
+    // An election timeout without an answer: what is in flight is taken as lost.
+    this.#silenceTimeoutHeartbeats = Math.ceil(
+      config.electionTimeoutTicks / config.heartbeatTicks,
+    );
     this.#quorum = majoritySize(this.peers.length);
     const hardState = config.hardState ?? { term: 0, votedFor: NO_VOTE };
     this.#term = hardState.term;
@@ -236,7 +251,7 @@ export class RaftCore {
       this.#heartbeatElapsedTicks++;
       if (this.#heartbeatElapsedTicks >= this.#heartbeatTicks) {
         this.#heartbeatElapsedTicks = 0;
-        for (const peer of this.#progress.keys()) this.#sendAppend(peer);
+        for (const peer of this.#progress.keys()) this.#sendHeartbeat(peer);
       }
     } else {
       this.#electionElapsedTicks++;
@@ -287,9 +302,8 @@ export class RaftCore {
     if (this.#role !== "leader") return { index: -1, term: this.#term, isLeader: false };
     const entry: Entry = { index: this.#log.lastIndex + 1, term: this.#term, command };
     this.#log.append([entry]);
-    for (const [peer, progress] of this.#progress) {
-      if (!progress.inflight) this.#sendAppend(peer);
-    }
+    // Sent when the Ready is taken, so proposals made meanwhile leave in one append per follower.
+    this.#broadcastPending = this.#progress.size > 0;
     this.#maybeCommit();
     this.#checkInvariants();
     return { index: entry.index, term: entry.term, isLeader: true };
@@ -322,7 +336,7 @@ export class RaftCore {
   /** Whether `ready()` has work to hand out; false while a Ready awaits `advance`. */
   hasReady(): boolean {
     if (this.#outstanding !== null) return false;
-    return this.#messages.length > 0 || this.#hardStateChanged() ||
+    return this.#messages.length > 0 || this.#broadcastPending || this.#hardStateChanged() ||
       this.#pendingTruncateAfter !== -1 || this.#stableLastIndex < this.#log.lastIndex ||
       this.#pendingSnapshot !== null || this.#pendingSnapshotToApply !== null ||
       this.#applyingIndex < this.#commitIndex;
@@ -345,6 +359,7 @@ export class RaftCore {
       ready.hardState = { term: this.#term, votedFor: this.#votedFor };
       this.#handedOutHardState = ready.hardState;
     }
+    if (this.#broadcastPending) this.#broadcastAppends();
     const split = this.#takeMessages(ready.hardState === undefined);
     ready.messagesBeforePersist = split.beforePersist;
     ready.messages = split.afterPersist;
@@ -480,6 +495,7 @@ export class RaftCore {
     this.#role = "follower";
     this.#leaderId = leaderId;
     this.#progress.clear();
+    this.#broadcastPending = false;
     this.#votesGranted.clear();
   }
 
@@ -517,10 +533,10 @@ export class RaftCore {
     this.#progress.clear();
     for (const peer of this.peers) {
       if (peer === this.id) continue;
-      this.#progress.set(peer, new Progress(this.#log.lastIndex + 1));
+      this.#progress.set(peer, new Progress(this.#log.lastIndex + 1, this.#window));
     }
-    // Assert leadership at once rather than a heartbeat later.
-    for (const peer of this.#progress.keys()) this.#sendAppend(peer);
+    // Assert leadership at once rather than a heartbeat later: a probe at the end of the log.
+    for (const peer of this.#progress.keys()) this.#sendAppend(peer, true);
     this.#maybeCommit();
   }
 
@@ -577,6 +593,7 @@ export class RaftCore {
           matchIndex: 0,
           conflictIndex: 0,
           conflictTerm: -1,
+          rejectedIndex: 0,
         });
       case "InstallSnapshot":
         return this.#emit({ type: "InstallSnapshotReply", ...base, matchIndex: 0 });
@@ -609,6 +626,7 @@ export class RaftCore {
         matchIndex: Math.max(lastNewIndex, log.snapshotIndex),
         conflictIndex: 0,
         conflictTerm: -1,
+        rejectedIndex: 0,
       } satisfies AppendEntriesReply,
     );
   }
@@ -635,6 +653,7 @@ export class RaftCore {
         matchIndex: 0,
         conflictIndex,
         conflictTerm,
+        rejectedIndex: request.prevLogIndex,
       } satisfies AppendEntriesReply,
     );
   }
@@ -671,13 +690,58 @@ export class RaftCore {
   // ---------------------------------------------------------------------------------------
   // Log replication, leader side (section 5.3, 5.4.2, 7)
 
-  /** Sends `peer` the entries from its nextIndex (or the snapshot if they are compacted). */
-  #sendAppend(peer: number): void {
+  /**
+   * Sends `peer` what it needs next unless it is paused: entries from its nextIndex (capped in
+   * count and bytes), or the snapshot when they are compacted. With `evenIfEmpty`, an append
+   * without entries goes out when the log has nothing more (a probe of where the follower's log
+   * ends). Returns whether anything was sent.
+   */
+  #sendAppend(peer: number, evenIfEmpty = false): boolean {
     const progress = this.#progressOf(peer);
-    const log = this.#log;
-    if (progress.nextIndex <= log.snapshotIndex) return this.#sendSnapshot(peer, progress);
-    const prevLogIndex = progress.nextIndex - 1;
-    const entries = this.#entriesToSend(progress.nextIndex);
+    if (progress.isPaused()) return false;
+    if (progress.nextIndex <= this.#log.snapshotIndex) {
+      this.#sendSnapshot(peer, progress);
+      return true;
+    }
+    const { entries, bytes } = this.#entriesToSend(progress.nextIndex);
+    if (entries.length === 0 && !evenIfEmpty) return false;
+    this.#emitAppend(peer, progress.nextIndex - 1, entries);
+    if (entries.length > 0) progress.sentEntries(entries[entries.length - 1].index, bytes);
+    return true;
+  }
+
+  /** Sends `peer` as many appends as its state admits: one probe, or a window's worth. */
+  #sendAppends(peer: number): void {
+    // Bounded: each send takes a slot of the window or pauses the follower.
+    for (let sent = 0; sent <= this.#window.appendsMax; sent++) {
+      if (!this.#sendAppend(peer)) return;
+    }
+  }
+
+  /** Sends the entries proposed since the last Ready to every follower that is not paused. */
+  #broadcastAppends(): void {
+    this.#broadcastPending = false;
+    for (const peer of this.#progress.keys()) this.#sendAppends(peer);
+  }
+
+  /**
+   * The heartbeat interval passed. A follower in replicate gets an append without entries whose
+   * `prevLogIndex` is the end of what was sent: its success acknowledges the whole window, and
+   * its refusal reveals a lost append (back to probe). A follower in probe gets its probe again
+   * (it or its answer may be lost); one in snapshot waits, until the snapshot times out.
+   */
+  #sendHeartbeat(peer: number): void {
+    const progress = this.#progressOf(peer);
+    progress.heartbeat(this.#silenceTimeoutHeartbeats);
+    if (progress.state === "probe") {
+      this.#sendAppend(peer, true);
+    } else if (progress.state === "replicate") {
+      // Entries below the snapshot are gone: vouch for the snapshot's end instead.
+      this.#emitAppend(peer, Math.max(progress.nextIndex - 1, this.#log.snapshotIndex), []);
+    }
+  }
+
+  #emitAppend(peer: number, prevLogIndex: number, entries: Entry[]): void {
     this.#emit(
       {
         type: "AppendEntries",
@@ -685,12 +749,11 @@ export class RaftCore {
         to: peer,
         term: this.#term,
         prevLogIndex,
-        prevLogTerm: log.term(prevLogIndex),
+        prevLogTerm: this.#log.term(prevLogIndex),
         entries,
         leaderCommit: this.#commitIndex,
       } satisfies AppendEntries,
     );
-    if (entries.length > 0) progress.sentEntries(entries[entries.length - 1].index);
   }
 
   #sendSnapshot(peer: number, progress: Progress): void {
@@ -708,18 +771,22 @@ export class RaftCore {
     progress.sentSnapshot(this.#log.snapshotIndex);
   }
 
-  /** Entries from `from`, capped in count and estimated bytes, at least one if any exist. */
-  #entriesToSend(from: number): Entry[] {
+  /**
+   * Entries from `from`, capped in count and estimated bytes, at least one if any exist, with
+   * their estimated bytes.
+   */
+  #entriesToSend(from: number): { entries: Entry[]; bytes: number } {
     const last = Math.min(this.#log.lastIndex, from + this.#maxEntriesPerAppend - 1);
     let bytes = 0;
     let end = from;
     // Bounded by maxEntriesPerAppend.
     while (end <= last) {
-      bytes += estimateEncodedBytes(this.#log.entry(end).command) + 16;
-      if (end > from && bytes > this.#maxAppendBytes) break;
+      const entryBytes = estimateEncodedBytes(this.#log.entry(end).command) + 16;
+      if (end > from && bytes + entryBytes > this.#maxAppendBytes) break;
+      bytes += entryBytes;
       end++;
     }
-    return this.#log.slice(from, end);
+    return { entries: this.#log.slice(from, end), bytes };
   }
 
   #handleAppendReply(reply: AppendEntriesReply): void {
@@ -727,13 +794,14 @@ export class RaftCore {
     if (reply.success) return this.#acknowledge(reply.from, progress, reply.matchIndex);
     // No hint: the request was refused for its term, and the reply is stale for this term.
     if (reply.conflictIndex < 1) return;
-    let nextIndex = reply.conflictIndex;
+    let hintIndex = reply.conflictIndex;
     if (reply.conflictTerm !== -1) {
       const lastOfTerm = this.#log.lastIndexOfTerm(reply.conflictTerm);
-      if (lastOfTerm !== -1) nextIndex = lastOfTerm + 1;
+      if (lastOfTerm !== -1) hintIndex = lastOfTerm + 1;
     }
-    // A hint that does not move nextIndex back answers an older request; the current one stands.
-    if (progress.rejected(nextIndex)) this.#sendAppend(reply.from);
+    // A refusal of an append since superseded (the window moved on, or a later probe is out)
+    // changes nothing; otherwise probe again from the hint.
+    if (progress.rejected(reply.rejectedIndex, hintIndex)) this.#sendAppend(reply.from, true);
   }
 
   #handleSnapshotReply(reply: InstallSnapshotReply): void {
@@ -749,7 +817,7 @@ export class RaftCore {
       `Peer ${peer} acknowledged entry ${matchIndex}: leader ${this.id}'s log ends at ${this.#log.lastIndex}`,
     );
     if (progress.acknowledge(matchIndex)) this.#maybeCommit();
-    if (!progress.inflight && progress.nextIndex <= this.#log.lastIndex) this.#sendAppend(peer);
+    this.#sendAppends(peer);
   }
 
   /**

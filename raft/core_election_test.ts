@@ -61,6 +61,7 @@ Deno.test("5.1: any message with a higher term makes the peer a follower of that
       matchIndex: 0,
       conflictIndex: 0,
       conflictTerm: -1,
+      rejectedIndex: 0,
     },
     { type: "InstallSnapshotReply", from: 1, to: 0, term: 5, matchIndex: 0 },
   ];
@@ -109,6 +110,7 @@ Deno.test("5.1: a request with a stale term is refused with the current term", (
       matchIndex: 0,
       conflictIndex: 0,
       conflictTerm: -1,
+      rejectedIndex: 0,
     },
     { type: "InstallSnapshotReply", from: 0, to: 2, term: 4, matchIndex: 0 },
   ]);

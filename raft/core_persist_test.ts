@@ -27,6 +27,7 @@ function ack(core: RaftCore, from: number, matchIndex: number): void {
     matchIndex,
     conflictIndex: 0,
     conflictTerm: -1,
+    rejectedIndex: 0,
   };
   core.step(reply);
 }
@@ -156,8 +157,10 @@ Deno.test("a follower's acknowledgement waits for the persist of what it acknowl
 
 Deno.test("a leader's requests wait in a Ready that changes the hard state", () => {
   const core = leader(3);
-  core.propose("x");
-  // Deposed before the driver took the Ready: the term in it must be durable before anything.
+  // A heartbeat sends the probes again; deposed before the driver took the Ready, the term in
+  // it must be durable before anything leaves.
+  core.tick();
+  core.tick();
   core.step({ type: "RequestVoteReply", from: 2, to: 0, term: 9, voteGranted: false });
   assert.equal(core.role, "follower");
   const ready = core.ready();
@@ -186,6 +189,7 @@ Deno.test("a leader's InstallSnapshot may go before the persist", () => {
     matchIndex: 0,
     conflictIndex: 1,
     conflictTerm: -1,
+    rejectedIndex: 3,
   });
   const ready = core.ready();
   assert.equal(ready.snapshot?.index, 4);

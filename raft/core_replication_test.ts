@@ -43,6 +43,7 @@ Deno.test("5.3: AppendEntries is refused when the follower lacks the previous en
     matchIndex: 0,
     conflictIndex: 3,
     conflictTerm: -1,
+    rejectedIndex: 4,
   });
   assert.equal(ready.logChange, undefined);
   assert.equal(core.log.lastIndex, 2);
@@ -172,6 +173,7 @@ Deno.test("5.3: a proposal goes out at once to every follower with no append in 
     matchIndex: 2,
     conflictIndex: 0,
     conflictTerm: -1,
+    rejectedIndex: 0,
   });
   ready = drain(core);
   assert.equal(core.commitIndex, 2);
@@ -249,16 +251,31 @@ Deno.test("5.3: late and duplicated replies never move a follower's progress bac
     matchIndex: 0,
     conflictIndex: 0,
     conflictTerm: -1,
+    rejectedIndex: 0,
     ...fields,
   });
   core.step(reply({ matchIndex: 5 }));
-  assert.deepEqual(core.followerProgress(1), { nextIndex: 6, matchIndex: 5, inflight: false });
+  assert.deepEqual(core.followerProgress(1), {
+    state: "replicate",
+    nextIndex: 6,
+    matchIndex: 5,
+    inflight: false,
+    inflightAppends: 0,
+  });
   drain(core);
   core.step(reply({ matchIndex: 3 }));
   core.step(reply({ matchIndex: 5 }));
-  core.step(reply({ success: false, matchIndex: 0, conflictIndex: 2, conflictTerm: -1 }));
+  core.step(
+    reply({ success: false, matchIndex: 0, conflictIndex: 2, conflictTerm: -1, rejectedIndex: 3 }),
+  );
   core.step(reply({ success: false, matchIndex: 0, conflictIndex: 0, conflictTerm: -1 }));
-  assert.deepEqual(core.followerProgress(1), { nextIndex: 6, matchIndex: 5, inflight: false });
+  assert.deepEqual(core.followerProgress(1), {
+    state: "replicate",
+    nextIndex: 6,
+    matchIndex: 5,
+    inflight: false,
+    inflightAppends: 0,
+  });
   assert.deepEqual(drain(core).messages, [], "stale replies trigger no sends");
   assert.equal(core.commitIndex, 5);
   assert.equal(core.role, "leader");
@@ -266,7 +283,13 @@ Deno.test("5.3: late and duplicated replies never move a follower's progress bac
 
 Deno.test("5.3: a refusal without a hint (a stale request's) leaves the follower's progress", () => {
   const core = leader(3, [1, 1, 1], 1);
-  assert.deepEqual(core.followerProgress(1), { nextIndex: 4, matchIndex: 0, inflight: false });
+  assert.deepEqual(core.followerProgress(1), {
+    state: "probe",
+    nextIndex: 4,
+    matchIndex: 0,
+    inflight: false,
+    inflightAppends: 0,
+  });
   core.step({
     type: "AppendEntriesReply",
     from: 1,
@@ -276,8 +299,15 @@ Deno.test("5.3: a refusal without a hint (a stale request's) leaves the follower
     matchIndex: 0,
     conflictIndex: 0,
     conflictTerm: -1,
+    rejectedIndex: 0,
   });
-  assert.deepEqual(core.followerProgress(1), { nextIndex: 4, matchIndex: 0, inflight: false });
+  assert.deepEqual(core.followerProgress(1), {
+    state: "probe",
+    nextIndex: 4,
+    matchIndex: 0,
+    inflight: false,
+    inflightAppends: 0,
+  });
   assert.deepEqual(drain(core).messages, []);
 });
 

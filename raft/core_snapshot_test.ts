@@ -177,6 +177,7 @@ Deno.test("7: a leader sends its snapshot to a follower that needs compacted ent
     matchIndex: 0,
     conflictIndex: 2,
     conflictTerm: -1,
+    rejectedIndex: 6,
   });
   assert.deepEqual(only(drain(core).messages), {
     type: "InstallSnapshot",
@@ -192,7 +193,13 @@ Deno.test("7: a leader sends its snapshot to a follower that needs compacted ent
   assert.equal(core.followerProgress(1)?.matchIndex, 0, "a refusal carries no progress");
   core.step({ type: "InstallSnapshotReply", from: 1, to: 0, term: 2, matchIndex: 5 });
   // The entries after the snapshot follow at once, so an append is in flight again.
-  assert.deepEqual(core.followerProgress(1), { nextIndex: 6, matchIndex: 5, inflight: true });
+  assert.deepEqual(core.followerProgress(1), {
+    state: "replicate",
+    nextIndex: 7,
+    matchIndex: 5,
+    inflight: true,
+    inflightAppends: 1,
+  });
   const rest = only<AppendEntries>(drain(core).messages);
   assert.equal(rest.prevLogIndex, 5);
   assert.deepEqual(rest.entries.map((entry) => entry.index), [6]);

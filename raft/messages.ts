@@ -92,6 +92,9 @@ export interface AppendEntries {
  *
  * A refusal because the request's term was stale has `conflictIndex` 0 and `conflictTerm` -1 (no
  * hint); its `term` is higher than the request's, which tells the sender to step down.
+ *
+ * A mismatch also names the request it refuses (`rejectedIndex`, its `prevLogIndex`): a leader
+ * that streams appends may get a refusal of an append it has since superseded, and ignores it.
  */
 export interface AppendEntriesReply {
   /** Discriminant. */
@@ -110,6 +113,8 @@ export interface AppendEntriesReply {
   readonly conflictIndex: number;
   /** On a mismatch: the follower's term at `prevLogIndex`, or -1 (see above). */
   readonly conflictTerm: number;
+  /** On a mismatch: the refused request's `prevLogIndex`; 0 otherwise. */
+  readonly rejectedIndex: number;
 }
 
 /** The leader sends its whole latest snapshot to a follower that lags behind its log. */
@@ -183,6 +188,7 @@ const FIELDS: Readonly<Record<MessageType, Readonly<Record<string, "number" | "b
     matchIndex: "number",
     conflictIndex: "number",
     conflictTerm: "number",
+    rejectedIndex: "number",
   },
   InstallSnapshot: { lastIncludedIndex: "number", lastIncludedTerm: "number" },
   InstallSnapshotReply: { matchIndex: "number" },

@@ -30,6 +30,7 @@ const VALID: Message[] = [
     matchIndex: 0,
     conflictIndex: 3,
     conflictTerm: -1,
+    rejectedIndex: 0,
   },
   {
     type: "InstallSnapshot",

@@ -218,11 +218,26 @@ Deno.test("proposals made while a persist runs share the next persist (group com
     const storage = group.storages[leader.id];
     await waitFor(simulation, () => !storage.persisting);
     const before = storage.persistCount;
-    let last = 0;
-    for (let command = 0; command < 20; command++) last = leader.propose(command).index;
+    let last = leader.propose(0).index;
+    // The peer starts its persist once the proposing task is done.
+    await Promise.resolve();
+    assert.equal(storage.persisting, true);
+    for (let command = 1; command < 20; command++) last = leader.propose(command).index;
     await waitFor(simulation, () => group.nodes.every((node) => node.commitIndex >= last));
     // The first proposal's persist was running while the other 19 came in: one more for them.
     assert.equal(storage.persistCount - before, 2);
+  });
+});
+
+Deno.test("proposals made in one task leave in one persist", async () => {
+  await withLeader(5, async ({ simulation, group, leader }) => {
+    const storage = group.storages[leader.id];
+    await waitFor(simulation, () => !storage.persisting);
+    const before = storage.persistCount;
+    let last = 0;
+    for (let command = 0; command < 20; command++) last = leader.propose(command).index;
+    await waitFor(simulation, () => group.nodes.every((node) => node.commitIndex >= last));
+    assert.equal(storage.persistCount - before, 1);
   });
 });
 

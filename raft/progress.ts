@@ -1,19 +1,51 @@
 /**
  * What a leader knows of one follower's log, and what it has sent that is not yet answered: the
- * follower's replication progress, with its invariants written down and asserted on every change.
+ * follower's replication progress, a small state machine with its invariants written down and
+ * asserted on every change (etcd-io/raft's tracker is the model).
+ *
+ * - **probe**: the leader does not know where the follower's log ends. It sends one append with
+ *   entries at a time from `nextIndex` and waits for the answer (or the next heartbeat) before
+ *   the next; a rejection moves `nextIndex` back by the follower's hint. A success moves to
+ *   replicate. An append without entries does not make it wait: a new leader's first probe is
+ *   empty, and the entries proposed right after it should not wait a round trip.
+ * - **replicate**: the follower's log is known to match up to `matchIndex`. The leader streams:
+ *   `nextIndex` advances as appends are sent, and up to a window of appends (by count and by
+ *   bytes, see {@linkcode Inflights}) is in flight at once. A rejection moves back to probe.
+ * - **snapshot**: the entries the follower needs are compacted; a snapshot was sent and nothing
+ *   else is until it is acknowledged (then replicate) or times out (then probe).
+ *
+ * A follower that answers nothing for a timeout (in heartbeat intervals) in replicate or snapshot
+ * goes back to probe: it is unreachable or its messages are lost, and probing sends it one
+ * append per interval instead of a window's worth.
  *
  * @module
  */
 import { assert } from "../util/assert.ts";
+import { Inflights } from "./inflights.ts";
+
+/** The three ways a leader may be sending to a follower; see the module documentation. */
+export type ProgressState = "probe" | "replicate" | "snapshot";
 
 /** A read-only view of a follower's progress (for tests and diagnostics). */
 export interface FollowerProgress {
+  /** How the leader is sending to this follower. */
+  readonly state: ProgressState;
   /** Index of the next entry to send. */
   readonly nextIndex: number;
   /** Highest index known to match the leader's log. */
   readonly matchIndex: number;
-  /** Whether entries or a snapshot were sent and are not yet acknowledged. */
+  /** Whether anything sent is awaiting an answer (a probe, appends, a snapshot). */
   readonly inflight: boolean;
+  /** Appends in flight in the replicate state (0 otherwise). */
+  readonly inflightAppends: number;
+}
+
+/** The bounds of a follower's window of appends in flight. */
+export interface WindowLimits {
+  /** At most this many appends in flight. */
+  readonly appendsMax: number;
+  /** At most about this many bytes of entries in flight (one larger append may go alone). */
+  readonly bytesMax: number;
 }
 
 /**
@@ -21,27 +53,40 @@ export interface FollowerProgress {
  *
  * Invariants, asserted after every change:
  * - `0 ≤ matchIndex < nextIndex`: the follower holds the leader's log up to `matchIndex`, and
- *   what is sent next starts after it;
- * - while `inflight`, `matchIndex < inflightLastIndex`: something is outstanding only while it
- *   is not yet acknowledged (an acknowledgement up to it clears the flag).
- *
- * `matchIndex` never decreases: acknowledgements only raise it, and a rejection moves only
- * `nextIndex` back, never below `matchIndex + 1`.
+ *   what is sent next starts after it; `matchIndex` never decreases;
+ * - probe: no window in flight; at most one probe awaits its answer (`probeSent`);
+ * - replicate: the window's appends lie in `(matchIndex, nextIndex - 1]`;
+ * - snapshot: no window in flight, and the snapshot sent lies past `matchIndex`.
  */
 export class Progress {
+  #state: ProgressState = "probe";
   #nextIndex: number;
   #matchIndex = 0;
-  #inflight = false;
-  #inflightLastIndex = 0;
+  /** In probe: an append was sent and neither its answer nor a heartbeat has come since. */
+  #probeSent = false;
+  /** In snapshot: the index of the snapshot sent. */
+  #pendingSnapshotIndex = 0;
+  /**
+   * Heartbeat intervals since the follower last answered anything (or since the snapshot was
+   * sent): in replicate or snapshot, a timeout of silence drops back to probe.
+   */
+  #silentHeartbeats = 0;
+  readonly #inflights: Inflights;
 
-  /** Progress of a follower whose log is not yet known: the leader starts at its own end. */
-  constructor(nextIndex: number) {
+  /** Progress of a follower whose log is not yet known: probing from the leader's end. */
+  constructor(nextIndex: number, limits: WindowLimits) {
     assert(
       Number.isSafeInteger(nextIndex) && nextIndex >= 1,
       `Cannot track a follower from entry ${nextIndex}: not a log index`,
     );
     this.#nextIndex = nextIndex;
+    this.#inflights = new Inflights(limits.appendsMax, limits.bytesMax);
     this.#checkInvariants();
+  }
+
+  /** How the leader is sending to this follower. */
+  get state(): ProgressState {
+    return this.#state;
   }
 
   /** Index of the next entry to send. */
@@ -54,24 +99,51 @@ export class Progress {
     return this.#matchIndex;
   }
 
-  /** Whether entries or a snapshot were sent and are not yet acknowledged. */
-  get inflight(): boolean {
-    return this.#inflight;
-  }
-
   /** A copy of the progress for diagnostics. */
   view(): FollowerProgress {
-    return { nextIndex: this.#nextIndex, matchIndex: this.#matchIndex, inflight: this.#inflight };
+    const inflightAppends = this.#inflights.count;
+    const inflight = this.#state === "snapshot" || this.#probeSent || inflightAppends > 0;
+    return {
+      state: this.#state,
+      nextIndex: this.#nextIndex,
+      matchIndex: this.#matchIndex,
+      inflight,
+      inflightAppends,
+    };
   }
 
-  /** Entries up to `lastIndex` were sent, starting at `nextIndex`. */
-  sentEntries(lastIndex: number): void {
+  /**
+   * Whether the leader must hold back appends with entries: a probe awaits its answer, the
+   * window is full, or a snapshot is on its way.
+   */
+  isPaused(): boolean {
+    switch (this.#state) {
+      case "probe":
+        return this.#probeSent;
+      case "replicate":
+        return this.#inflights.full();
+      case "snapshot":
+        return true;
+    }
+  }
+
+  /**
+   * An append with entries up to `lastIndex` (about `sizeBytes` bytes), starting at
+   * `nextIndex`, was sent. In replicate `nextIndex` moves past it at once (the window holds it);
+   * in probe the leader waits for its answer.
+   */
+  sentEntries(lastIndex: number, sizeBytes: number): void {
+    assert(!this.isPaused(), `Cannot send entries up to ${lastIndex}: the follower is paused`);
     assert(
       lastIndex >= this.#nextIndex,
       `Cannot send entries up to ${lastIndex}: the follower's next entry is ${this.#nextIndex}`,
     );
-    this.#inflight = true;
-    this.#inflightLastIndex = lastIndex;
+    if (this.#state === "replicate") {
+      this.#inflights.add(lastIndex, sizeBytes);
+      this.#nextIndex = lastIndex + 1;
+    } else {
+      this.#probeSent = true;
+    }
     this.#checkInvariants();
   }
 
@@ -81,37 +153,98 @@ export class Progress {
       index >= this.#nextIndex,
       `Cannot send snapshot ${index}: the follower's next entry ${this.#nextIndex} is not in it`,
     );
-    this.#inflight = true;
-    this.#inflightLastIndex = index;
+    this.#state = "snapshot";
+    this.#pendingSnapshotIndex = index;
+    this.#silentHeartbeats = 0;
+    this.#probeSent = false;
+    this.#inflights.reset();
     this.#checkInvariants();
   }
 
   /**
-   * The follower holds the leader's log up to `matchIndex`. Returns whether that raised
-   * `matchIndex` (a late or repeated acknowledgement does not).
+   * The follower holds the leader's log up to `matchIndex` (a success or a snapshot's answer).
+   * Returns whether that raised `matchIndex`. A probe that succeeded, or a snapshot now held,
+   * moves to replicate; in replicate the acknowledged appends leave the window.
    */
   acknowledge(matchIndex: number): boolean {
+    this.#silentHeartbeats = 0;
     const raised = matchIndex > this.#matchIndex;
     if (raised) this.#matchIndex = matchIndex;
     this.#nextIndex = Math.max(this.#nextIndex, this.#matchIndex + 1);
-    if (this.#inflight && this.#matchIndex >= this.#inflightLastIndex) this.#inflight = false;
+    switch (this.#state) {
+      case "probe":
+        // The follower's log matches right up to where the next append starts: stream from here.
+        if (this.#matchIndex + 1 === this.#nextIndex) this.#becomeReplicate();
+        break;
+      case "replicate":
+        this.#inflights.freeUpTo(this.#matchIndex);
+        break;
+      case "snapshot":
+        if (this.#matchIndex >= this.#pendingSnapshotIndex) this.#becomeReplicate();
+        break;
+    }
     this.#checkInvariants();
     return raised;
   }
 
   /**
-   * The follower refused an append, hinting that its log may match up to `hintIndex - 1`.
-   * Moves `nextIndex` back to the hint (never to `matchIndex` or below) and forgets what was in
-   * flight. Returns false, changing nothing, when the hint does not move `nextIndex` back: it
-   * answers an older request, and the current one stands.
+   * The follower refused the append whose `prevLogIndex` was `rejectedIndex`, hinting that its
+   * log may match below `hintIndex`. Returns false, changing nothing, for a stale rejection:
+   * in replicate one at or below `matchIndex` (the follower has since acknowledged more), in
+   * probe one that does not answer the probe at `nextIndex - 1`, in snapshot any (no append
+   * was sent). Otherwise moves to probe from the hint (never to `matchIndex` or below, never
+   * past `rejectedIndex`) and returns true: the caller sends the next probe.
    */
-  rejected(hintIndex: number): boolean {
-    const nextIndex = Math.max(hintIndex, this.#matchIndex + 1);
-    if (nextIndex >= this.#nextIndex) return false;
-    this.#nextIndex = nextIndex;
-    this.#inflight = false;
+  rejected(rejectedIndex: number, hintIndex: number): boolean {
+    this.#silentHeartbeats = 0;
+    switch (this.#state) {
+      case "replicate":
+        if (rejectedIndex <= this.#matchIndex) return false;
+        this.#becomeProbe();
+        break;
+      case "probe":
+        if (rejectedIndex !== this.#nextIndex - 1) return false;
+        break;
+      case "snapshot":
+        return false;
+    }
+    this.#nextIndex = Math.max(Math.min(hintIndex, rejectedIndex), this.#matchIndex + 1);
+    this.#probeSent = false;
     this.#checkInvariants();
     return true;
+  }
+
+  /**
+   * A heartbeat interval passed. A waiting probe may be sent again (it or its answer may be
+   * lost). A follower silent for `timeoutHeartbeats` intervals in replicate (unreachable: what is
+   * in flight is likely lost) or in snapshot (the snapshot or its answer is lost) goes back to
+   * probe, which sends one append (or the snapshot again) per interval until it answers.
+   */
+  heartbeat(timeoutHeartbeats: number): void {
+    assert(timeoutHeartbeats > 0, `A timeout of ${timeoutHeartbeats} heartbeats is too short`);
+    if (this.#state === "probe") {
+      this.#probeSent = false;
+    } else {
+      this.#silentHeartbeats++;
+      if (this.#silentHeartbeats >= timeoutHeartbeats) this.#becomeProbe();
+    }
+    this.#checkInvariants();
+  }
+
+  #becomeProbe(): void {
+    this.#state = "probe";
+    this.#silentHeartbeats = 0;
+    this.#nextIndex = this.#matchIndex + 1;
+    this.#probeSent = false;
+    this.#inflights.reset();
+  }
+
+  #becomeReplicate(): void {
+    this.#state = "replicate";
+    this.#silentHeartbeats = 0;
+    this.#nextIndex = this.#matchIndex + 1;
+    this.#probeSent = false;
+    this.#inflights.reset();
   }
 
   #checkInvariants(): void {
@@ -119,9 +252,24 @@ export class Progress {
       0 <= this.#matchIndex && this.#matchIndex < this.#nextIndex,
       `Progress breaks 0 <= match ${this.#matchIndex} < next ${this.#nextIndex}`,
     );
-    assert(
-      !this.#inflight || this.#matchIndex < this.#inflightLastIndex,
-      `Progress has entries up to ${this.#inflightLastIndex} in flight, yet match is ${this.#matchIndex}`,
-    );
+    const window = this.#inflights;
+    if (this.#state === "replicate") {
+      assert(
+        window.count === 0 || window.lastIndex <= this.#nextIndex - 1,
+        `Progress has appends up to ${window.lastIndex} in flight past next ${this.#nextIndex}`,
+      );
+      assert(!this.#probeSent, "Progress in replicate awaits a probe");
+    } else {
+      assert(
+        window.count === 0,
+        `Progress in ${this.#state} has ${window.count} appends in flight`,
+      );
+    }
+    if (this.#state === "snapshot") {
+      assert(
+        this.#pendingSnapshotIndex > this.#matchIndex,
+        `Progress awaits snapshot ${this.#pendingSnapshotIndex}, yet match is ${this.#matchIndex}`,
+      );
+    }
   }
 }

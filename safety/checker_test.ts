@@ -262,6 +262,7 @@ Deno.test("durability: a message may not promise what storage does not hold", ()
       matchIndex: 2,
       conflictIndex: 0,
       conflictTerm: -1,
+      rejectedIndex: 0,
     },
     { type: "InstallSnapshotReply", ...base, matchIndex: 0 },
   ];
@@ -276,6 +277,7 @@ Deno.test("durability: a message may not promise what storage does not hold", ()
       matchIndex: 3,
       conflictIndex: 0,
       conflictTerm: -1,
+      rejectedIndex: 0,
     },
     { type: "RequestVote", ...base, lastLogIndex: 2, lastLogTerm: 1 },
     { type: "InstallSnapshotReply", ...base, term: 3, matchIndex: 0 },
@@ -340,6 +342,7 @@ Deno.test("durability: only a leader's requests may leave before the persist of 
       matchIndex: 1,
       conflictIndex: 0,
       conflictTerm: -1,
+      rejectedIndex: 0,
     },
     { type: "InstallSnapshotReply", ...base, matchIndex: 0 },
     { type: "RequestVote", ...base, lastLogIndex: 1, lastLogTerm: 1 },
