@@ -38,6 +38,7 @@ import {
   type RequestMessage,
 } from "./messages.ts";
 import type { RaftStorage } from "./storage.ts";
+import type { RaftCoreConfig } from "./config.ts";
 
 /** The RPC method peers call on each other; its argument is a request, its result the reply. */
 export const RAFT_STEP_METHOD = "Raft.Step";
@@ -82,6 +83,12 @@ export interface SnapshotMessage {
 /** What the driver hands the service (the lab's `ApplyMsg`). */
 export type ApplyMessage = CommandMessage | SnapshotMessage;
 
+/** The core's caps on appends, which a driver may set (see {@linkcode RaftCoreConfig}). */
+export type ReplicationLimits = Pick<
+  RaftCoreConfig,
+  "maxEntriesPerAppend" | "maxAppendBytes" | "maxInflightAppends" | "maxInflightBytes"
+>;
+
 /** How to build a {@linkcode RaftNode}. */
 export interface RaftNodeConfig {
   /** This peer's id: its index in `peers`. */
@@ -109,6 +116,8 @@ export interface RaftNodeConfig {
   readonly maxWaitingCalls?: number;
   /** Default {@linkcode DEFAULT_MAX_CALLS_IN_FLIGHT}. */
   readonly maxCallsInFlight?: number;
+  /** How the core batches and pipelines appends; the core's defaults where absent. */
+  readonly replication?: ReplicationLimits;
   /**
    * Called once when the peer stops on a broken invariant or a failed persist (it is already
    * killed then). Default: rethrow it outside any caller, which ends the process, as a real
@@ -182,6 +191,7 @@ export class RaftNode {
       hardState: restored.hardState,
       snapshot: restored.snapshot,
       entries: restored.entries,
+      ...config.replication,
     });
     this.handlers = { [RAFT_STEP_METHOD]: (args: unknown) => this.#receiveRequest(args) };
     this.#tickTimer = this.#clock.setTimeout(this.#onTick, this.#tickMs);
