@@ -1,10 +1,12 @@
 /**
- * Parsers for command-line values, each failing with a one-line error that names the option and
- * the value at fault.
+ * What the subcommands share: parsers for command-line values, each failing with a one-line error
+ * that names the option and the value at fault, and the example block of their help.
  *
  * @module
  */
+import { Option } from "@commander-js/extra-typings";
 import { InvalidArgumentError } from "commander";
+import { parseAddress } from "../rpc/address.ts";
 
 /** Returns a commander parser for a whole number within [minimum, maximum]. */
 export function integerOption(
@@ -32,6 +34,39 @@ export function secondsOption(): (text: string) => number {
     }
     return Math.round(seconds * 1000);
   };
+}
+
+/**
+ * An option taking seconds, given to the program in milliseconds, whose help shows the default
+ * in seconds as the user types it.
+ */
+export function secondsFlag<Flags extends string>(
+  flags: Flags,
+  description: string,
+  defaultMs: number,
+) {
+  return new Option(flags, description)
+    .argParser(secondsOption())
+    .default(defaultMs, `${defaultMs / 1000}`);
+}
+
+/** Checks an address option (`host:port` or `unix:/path`) and gives it back unchanged. */
+export function addressOption(text: string): string {
+  parseAddress(text);
+  return text;
+}
+
+/** Parses `--servers`: comma-separated addresses; throws naming a bad one. */
+export function parseServers(text: string): string[] {
+  const servers = text.split(",").map((part) => part.trim()).filter((part) => part !== "");
+  if (servers.length === 0) throw new Error("--servers lists no address");
+  for (const server of servers) parseAddress(server);
+  return servers;
+}
+
+/** The text `addHelpText("after", …)` shows below a subcommand's help: one command per line. */
+export function examples(...lines: readonly string[]): string {
+  return ["", "Example:", ...lines.map((line) => `  ${line}`)].join("\n");
 }
 
 /** Parses a regular expression given on the command line. */

@@ -7,10 +7,12 @@
  *
  * @module
  */
+import { Command } from "@commander-js/extra-typings";
 import { runLocalJob, writeCorpus } from "../mr/mod.ts";
 import { formatStatusTable } from "../peer/status.ts";
 import { DeadlineClerk, type KvOperation } from "./kv.ts";
 import { LocalCluster } from "./local_cluster.ts";
+import { examples } from "./arguments.ts";
 
 /** Words in each of the demo's generated input files. */
 const DEMO_WORDS_PER_FILE = 40_000;
@@ -28,6 +30,20 @@ const DEMO_PAIRS: readonly (readonly [string, string])[] = [
   ["capital/japan", "Tokyo"],
   ["capital/peru", "Lima"],
 ];
+
+/** The `demo` subcommand. */
+export function demoCommand() {
+  return new Command("demo")
+    .description(
+      "Run a MapReduce job on a coordinator and three worker processes, then a three-node key/value cluster through the loss of its leader.",
+    )
+    .option("--kv-only", "only the key/value part", false)
+    .addHelpText("after", examples("dsys demo", "dsys demo --kv-only"))
+    .action(async (options) => {
+      if (options.kvOnly) await runKvDemo();
+      else await runDemo();
+    });
+}
 
 /** Runs the demo, printing as it goes; throws if any part of it fails. */
 export async function runDemo(print: (line: string) => void = console.log): Promise<void> {

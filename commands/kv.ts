@@ -1,7 +1,7 @@
 /**
- * `dsys kv` and `dsys status`: a client of a real key/value cluster. One operation per run
- * (`get`, `put`, `append`), a `shell` that reads operations from standard input and prints one
- * JSON line per result, and a status table of the nodes.
+ * `dsys kv`: a client of a real key/value cluster. One operation per run (`get`, `put`,
+ * `append`), a `shell` that reads operations from standard input and prints one JSON line per
+ * result, and the nodes' `status` (as `dsys status` prints it).
  *
  * Exit codes of one operation: 0 done, 2 outcome unknown (no answer in time: a put or append may
  * or may not have happened), 1 anything else (usage, bad addresses).
@@ -14,16 +14,18 @@
  *
  * @module
  */
+import { Command } from "@commander-js/extra-typings";
 import { assert } from "../util/assert.ts";
 import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import { errorText } from "../util/error_text.ts";
-import { parseAddress } from "../rpc/address.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { Clerk } from "../kv/clerk.ts";
 import type { KvOperationKind } from "../kv/state_machine.ts";
-import { fetchStatuses, formatStatusTable } from "../peer/status.ts";
+import { DEFAULT_STATUS_TIMEOUT_MS } from "../peer/status.ts";
+import { examples, parseServers, secondsFlag } from "./arguments.ts";
+import { runStatus } from "./status.ts";
 
 /** Exit code of an operation whose outcome is unknown (it timed out). */
 export const EXIT_UNKNOWN_OUTCOME = 2;
@@ -35,6 +37,68 @@ export const MAX_SHELL_LINE_CHARS = 1024 * 1024;
 const CLERK_RECONNECT_BACKOFF_MS = { initial: 10, max: 200 };
 /** How long a clerk's single call may wait (servers answer within their apply timeout). */
 const CALL_TIMEOUT_MS = 2_000;
+
+/** The `kv` subcommand and its own subcommands: get, put, append, shell and status. */
+export function kvCommand() {
+  const kv = new Command("kv")
+    .description(
+      `Run key/value operations against a cluster. Exit codes: 0 done, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out: the write may or may not have happened), 1 other errors.`,
+    )
+    .requiredOption("--servers <addresses>", "the servers' addresses, comma-separated")
+    .addOption(
+      secondsFlag(
+        "--timeout <seconds>",
+        "give up an operation after this long (exit 2)",
+        DEFAULT_OPERATION_TIMEOUT_MS,
+      ),
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+        "dsys kv --servers $peers put city Lyon",
+        'dsys kv --servers $peers --timeout 2 append city " 69"',
+        "dsys kv --servers $peers get city",
+      ),
+    );
+  const servers = () => parseServers(kv.opts().servers);
+  const operate = async (operation: KvOperation) => {
+    const code = await runKvOperation(servers(), operation, kv.opts().timeout);
+    if (code !== 0) Deno.exitCode = code;
+  };
+  kv.command("get").description("Print the value of a key (empty if missing).")
+    .argument("<key>")
+    .addHelpText("after", examples("dsys kv --servers $peers get city"))
+    .action((key) => operate({ kind: "get", key, value: "" }));
+  kv.command("put").description("Set a key.")
+    .argument("<key>").argument("<value>")
+    .addHelpText("after", examples("dsys kv --servers $peers put city Lyon"))
+    .action((key, value) => operate({ kind: "put", key, value }));
+  kv.command("append").description("Append to a key's value.")
+    .argument("<key>").argument("<value>")
+    .addHelpText("after", examples('dsys kv --servers $peers append city " 69"'))
+    .action((key, value) => operate({ kind: "append", key, value }));
+  kv.command("shell")
+    .description(
+      'Read "get K", "put K V", "append K V" lines from stdin; print one JSON result per line (callMs/returnMs: ms since the epoch, performance.timeOrigin + performance.now()).',
+    )
+    .addHelpText("after", examples("printf 'put k v\\nget k\\n' | dsys kv --servers $peers shell"))
+    .action(async () => {
+      await runKvShell(
+        servers(),
+        kv.opts().timeout,
+        Deno.stdin.readable,
+        (line) => console.log(line),
+      );
+    });
+  kv.command("status").description("Show every server's role, term, leader and indexes.")
+    .option("--json", "print JSON instead of a table", false)
+    .addHelpText("after", examples("dsys kv --servers $peers status --json"))
+    .action(async (options) => {
+      await runStatus(servers(), options.json, DEFAULT_STATUS_TIMEOUT_MS);
+    });
+  return kv;
+}
 
 /** One operation for the cluster. */
 export interface KvOperation {
@@ -248,29 +312,4 @@ export async function* readLines(
     }
   }
   if (pending !== "" || overlong) yield overlong ? null : pending;
-}
-
-/** `dsys status`: prints every node's status as a table, or as JSON with `json`. */
-export async function runStatus(
-  servers: readonly string[],
-  json: boolean,
-  timeoutMs: number,
-): Promise<void> {
-  const rows = await fetchStatuses(servers, timeoutMs);
-  if (json) {
-    console.log(JSON.stringify(rows.map((row) => ({
-      address: row.address,
-      ...(row.status ?? { error: row.error }),
-    }))));
-  } else {
-    console.log(formatStatusTable(rows));
-  }
-}
-
-/** Parses `--servers`: comma-separated addresses; throws naming a bad one. */
-export function parseServers(text: string): string[] {
-  const servers = text.split(",").map((part) => part.trim()).filter((part) => part !== "");
-  if (servers.length === 0) throw new Error("--servers lists no address");
-  for (const server of servers) parseAddress(server);
-  return servers;
 }

@@ -6,21 +6,63 @@
  *
  * @module
  */
+import { Command } from "@commander-js/extra-typings";
 import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import { RaftNode } from "../raft/node.ts";
 import { KvServer } from "../kv/server.ts";
+import { DEFAULT_CLUSTER_ID } from "../storage/file_storage.ts";
 import {
+  parsePeers,
   type PeerContext,
   type PeerOptions,
   type PeerService,
   runPeer,
 } from "../peer/peer_process.ts";
+import { examples, integerOption } from "./arguments.ts";
 
 /** Options of {@linkcode runKvServer}, as `dsys kv-server` takes them. */
 export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
   /** Snapshot once the persisted Raft state nears this many bytes; -1 never snapshots. */
   readonly maxRaftStateBytes: number;
+}
+
+/** The `kv-server` subcommand. */
+export function kvServerCommand() {
+  return new Command("kv-server")
+    .description(
+      "Run a key/value server with its Raft peer inside; listens on the --peers entry of --id.",
+    )
+    .requiredOption("--id <id>", "this server's index in --peers", integerOption(0))
+    .requiredOption(
+      "--peers <addresses>",
+      "every server's host:port or unix:/path, comma-separated",
+    )
+    .requiredOption("--data <dir>", "this server's data folder (created if missing)")
+    .option(
+      "--maxraftstate <bytes>",
+      "snapshot when the persisted Raft state nears this size; -1 never",
+      integerOption(-1),
+      -1,
+    )
+    .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
+    .addHelpText(
+      "after",
+      examples(
+        "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+        "dsys kv-server --id 0 --peers $peers --data data/node-0 --maxraftstate 1000000",
+      ),
+    )
+    .action(async (options) => {
+      if (options.maxraftstate === 0) throw new Error("--maxraftstate must be -1 or positive");
+      await runKvServer({
+        id: options.id,
+        peers: parsePeers(options.peers, options.id),
+        dataDir: options.data,
+        cluster: options.cluster,
+        maxRaftStateBytes: options.maxraftstate,
+      });
+    });
 }
 
 /** Runs a key/value server until SIGTERM or SIGINT. */

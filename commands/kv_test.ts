@@ -3,14 +3,7 @@ import { serve } from "../rpc/tcp_server.ts";
 import { formatAddress } from "../rpc/address.ts";
 import { KV_OPERATION_METHOD, type KvReply, OK } from "../kv/protocol.ts";
 import type { KvCommand } from "../kv/state_machine.ts";
-import {
-  DeadlineClerk,
-  parseServers,
-  parseShellLine,
-  readLines,
-  runKvShell,
-  wallClockMs,
-} from "./kv.ts";
+import { DeadlineClerk, parseShellLine, readLines, runKvShell, wallClockMs } from "./kv.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -67,16 +60,6 @@ Deno.test("readLines splits on newlines across chunks, drops CR, and bounds a li
   assert.deepEqual(lines, ["get a", "put b x", null, "last"]);
   const long = await collect(readLines(streamOf("0123456789", "0123456789", "\nok\n"), 8));
   assert.deepEqual(long, [null, "ok"]);
-});
-
-Deno.test("parseServers splits the list and refuses bad addresses", () => {
-  assert.deepEqual(parseServers("127.0.0.1:1, :2,unix:/tmp/s"), [
-    "127.0.0.1:1",
-    ":2",
-    "unix:/tmp/s",
-  ]);
-  assert.throws(() => parseServers(","), /lists no address/);
-  assert.throws(() => parseServers("127.0.0.1:1,nohost"), /Bad address "nohost"/);
 });
 
 Deno.test("runKvShell prints one JSON result per operation, with call and return times", async () => {

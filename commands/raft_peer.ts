@@ -5,18 +5,20 @@
  *
  * @module
  */
-import { realClock, sleep } from "../util/clock.ts";
+import { Command } from "@commander-js/extra-typings";
+import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import type { ProposeResult } from "../raft/core.ts";
 import { RaftNode } from "../raft/node.ts";
-import { connect } from "../rpc/tcp_client.ts";
-import { type NodeStatus, STATUS_METHOD } from "../peer/status.ts";
+import { DEFAULT_CLUSTER_ID } from "../storage/file_storage.ts";
 import {
+  parsePeers,
   type PeerContext,
   type PeerOptions,
   type PeerService,
   runPeer,
 } from "../peer/peer_process.ts";
+import { examples, integerOption } from "./arguments.ts";
 
 /** The RPC method that proposes a command: argument {@linkcode ProposeArguments}. */
 export const PROPOSE_METHOD = "Raft.Propose";
@@ -33,6 +35,35 @@ export interface ProposeArguments {
 export interface RaftPeerOptions extends Omit<PeerOptions, "kind" | "log"> {
   /** Log one line per applied command. */
   readonly logApplies: boolean;
+}
+
+/** The `raft-peer` subcommand. */
+export function raftPeerCommand() {
+  return new Command("raft-peer")
+    .description(
+      "Run a Raft peer replicating opaque commands (Raft.Propose); logs role and term changes.",
+    )
+    .requiredOption("--id <id>", "this peer's index in --peers", integerOption(0))
+    .requiredOption("--peers <addresses>", "every peer's host:port or unix:/path, comma-separated")
+    .requiredOption("--data <dir>", "this peer's data folder (created if missing)")
+    .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
+    .option("--log-applies", "log one line per applied command", false)
+    .addHelpText(
+      "after",
+      examples(
+        "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+        "dsys raft-peer --id 0 --peers $peers --data data/peer-0",
+      ),
+    )
+    .action(async (options) => {
+      await runRaftPeer({
+        id: options.id,
+        peers: parsePeers(options.peers, options.id),
+        dataDir: options.data,
+        cluster: options.cluster,
+        logApplies: options.logApplies,
+      });
+    });
 }
 
 /** Runs a Raft peer until SIGTERM or SIGINT. */
@@ -100,62 +131,4 @@ function describeCommand(command: unknown): string {
   if (typeof command === "string") return JSON.stringify(command.slice(0, 200));
   if (command instanceof Uint8Array) return `${command.byteLength} bytes`;
   return typeof command;
-}
-
-/** Pause between rounds of `dsys propose` while no peer leads or the entry is not committed. */
-const PROPOSE_RETRY_MS = 50;
-
-/** What `dsys propose` found. */
-export interface ProposeOutcome {
-  /** The peer that accepted the command as leader. */
-  readonly leader: number;
-  /** The index and term the command was given. */
-  readonly index: number;
-  /** The leader's term when it accepted the command. */
-  readonly term: number;
-}
-
-/**
- * `dsys propose`: offers `command` to each peer of `servers` in turn until one accepts it as
- * leader, then waits until that leader, still in the same term, reports the index committed —
- * a leader never replaces entries of its own term, so the committed entry is this command.
- * Returns null when that did not happen within `timeoutMs` (the outcome is then unknown).
- */
-export async function proposeCommand(
-  servers: readonly string[],
-  command: string,
-  timeoutMs: number,
-): Promise<ProposeOutcome | null> {
-  const clients = servers.map((address) => connect(address, { log: () => {} }));
-  const deadlineMs = performance.now() + timeoutMs;
-  const callOptions = () => ({ timeoutMs: Math.max(1, deadlineMs - performance.now()) });
-  try {
-    let accepted: ProposeOutcome | null = null;
-    for (let peer = 0; accepted === null && performance.now() < deadlineMs; peer++) {
-      const id = peer % servers.length;
-      const result = await clients[id].call<ProposeResult>(
-        PROPOSE_METHOD,
-        { command },
-        callOptions(),
-      )
-        .catch(() => null);
-      if (result?.isLeader === true) {
-        accepted = { leader: id, index: result.index, term: result.term };
-      } else if (id === servers.length - 1) await sleep(realClock, PROPOSE_RETRY_MS);
-    }
-    while (accepted !== null && performance.now() < deadlineMs) {
-      const status = await clients[accepted.leader].call<NodeStatus>(
-        STATUS_METHOD,
-        null,
-        callOptions(),
-      )
-        .catch(() => null);
-      if (status === null || status.term !== accepted.term || status.role !== "leader") return null;
-      if (status.commitIndex >= accepted.index) return accepted;
-      await sleep(realClock, PROPOSE_RETRY_MS);
-    }
-    return null;
-  } finally {
-    for (const client of clients) client.close();
-  }
 }

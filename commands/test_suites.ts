@@ -1,14 +1,18 @@
 /**
- * The suites `dsys test` knows, by name.
+ * `dsys test`: runs a lab suite, by name, over seeds and processes. (The file is not called
+ * `test.ts`: `deno test` would take it for a test.)
  *
  * @module
  */
+import { Command, Option } from "@commander-js/extra-typings";
+import { runTests, summaryLine } from "../labs/runner.ts";
 import { clusterSuite } from "../cluster/cluster_suite.ts";
 import { kvSuite } from "../labs/kv_suite.ts";
 import { mrSuite } from "../labs/mr_suite.ts";
 import { raftSuite } from "../labs/raft_suite.ts";
 import { simSuite } from "../safety/sim_suite.ts";
 import type { LabTest } from "../labs/suite.ts";
+import { examples, integerOption, patternOption } from "./arguments.ts";
 
 /** Every suite by the name `dsys test` takes. */
 export const SUITES: Readonly<Record<string, readonly LabTest[]>> = {
@@ -30,4 +34,55 @@ export function suiteTests(name: string): readonly LabTest[] {
     throw new Error(`Unknown suite "${name}": choose one of ${SUITE_NAMES.join(", ")}`);
   }
   return tests;
+}
+
+/** The `test` subcommand. */
+export function testCommand() {
+  return new Command("test")
+    .description("Run a lab test suite.")
+    .addArgument(new Command().createArgument("<suite>", "which suite").choices(SUITE_NAMES))
+    .option("--run <regex>", "only tests whose label matches", patternOption)
+    .option("--count <runs>", "runs of each test", integerOption(1, 1_000_000), 1)
+    .option(
+      "--seeds <count>",
+      "seeds to explore (the same as --count)",
+      integerOption(1, 1_000_000),
+    )
+    .option("--seed <seed>", "seed of the first run (run i uses seed + i)", integerOption(0))
+    .option(
+      "--parallel <processes>",
+      "spread runs over this many processes",
+      integerOption(1, 64),
+      1,
+    )
+    .addOption(new Option("--shard <k/n>", "run every n-th run, from the k-th").hideHelp())
+    .addHelpText(
+      "after",
+      examples(
+        "dsys test raft --run 'Figure 8' --count 100",
+        "dsys test sim --seeds 10000 --parallel 2",
+      ),
+    )
+    .action(async (suite, options) => {
+      const seed = options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+      if (options.seed === undefined && options.shard === undefined) console.log(`seed ${seed}`);
+      const summary = await runTests(suite, suiteTests(suite), {
+        pattern: options.run,
+        count: options.seeds ?? options.count,
+        seed,
+        parallel: options.parallel,
+        shard: parseShard(options.shard),
+      });
+      console.log(summaryLine(summary));
+      if (summary.failed > 0) Deno.exitCode = 1;
+    });
+}
+
+function parseShard(text: string | undefined): { index: number; total: number } | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  if (match === null || Number(match[1]) >= Number(match[2])) {
+    throw new Error(`Bad --shard "${text}": expected k/n with k < n`);
+  }
+  return { index: Number(match[1]), total: Number(match[2]) };
 }

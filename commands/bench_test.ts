@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MAX_BENCH_CLIENTS, parseClientCounts, percentile } from "./bench_kv.ts";
+import { MAX_BENCH_CLIENTS, parseClientCounts, percentile } from "./bench.ts";
 
 Deno.test("percentile takes the nearest rank of sorted values", () => {
   const values = Array.from({ length: 100 }, (_, index) => index + 1);

@@ -1,5 +1,6 @@
 /**
- * `dsys bench kv`: throughput and latency of a real key/value cluster. It starts `kv-server`
+ * `dsys bench`: measures a system against its baseline in the same run. `bench mr` is the
+ * MapReduce benchmark of mr/bench.ts; `bench kv`, here, measures throughput and latency of a real key/value cluster. It starts `kv-server`
  * processes on loopback (file storage, fsync on every persist), and runs closed-loop clients in
  * this process — each a {@linkcode Clerk} doing sequential puts of 100-byte values to its own
  * keys — for a fixed time per level. All clerks share one TCP connection per server (the RPC
@@ -9,13 +10,16 @@
  *
  * @module
  */
+import { Command } from "@commander-js/extra-typings";
 import { InvalidArgumentError } from "commander";
 import { assert } from "../util/assert.ts";
 import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { Clerk } from "../kv/clerk.ts";
+import { runMrBench } from "../mr/mod.ts";
 import { LocalCluster } from "./local_cluster.ts";
+import { examples, integerOption, requireFiles } from "./arguments.ts";
 
 /** Default client counts, one level each. */
 export const DEFAULT_BENCH_CLIENTS: readonly number[] = [1, 16, 64];
@@ -33,6 +37,40 @@ const BENCH_MAX_RAFT_STATE_BYTES = 8 * 1024 * 1024;
 const LEADER_TIMEOUT_MS = 15_000;
 /** Puts before measuring, so connections and the leader's first entry are done. */
 const WARMUP_PUTS = 20;
+
+/** The `bench` subcommand. */
+export function benchCommand() {
+  return new Command("bench")
+    .description("Measure a system against its baseline in the same run.")
+    .addArgument(
+      new Command().createArgument("<system>", "what to measure").choices(["mr", "kv"]),
+    )
+    .option("--inputs <files...>", "mr: input files (default: a generated corpus)")
+    .option(
+      "--clients <counts>",
+      "kv: concurrent clients per level, comma-separated",
+      parseClientCounts,
+      [...DEFAULT_BENCH_CLIENTS],
+    )
+    .option(
+      "--seconds <seconds>",
+      "kv: seconds per level",
+      integerOption(1, 3600),
+      DEFAULT_BENCH_SECONDS,
+    )
+    .addHelpText(
+      "after",
+      examples("dsys bench mr --inputs books/*.txt", "dsys bench kv --clients 1,16,64 --seconds 5"),
+    )
+    .action(async (system, options) => {
+      if (system === "kv") {
+        await runKvBench({ clients: options.clients, seconds: options.seconds });
+        return;
+      }
+      if (options.inputs !== undefined) await requireFiles(options.inputs);
+      await runMrBench({ inputs: options.inputs });
+    });
+}
 
 /** Options of {@linkcode runKvBench}. */
 export interface KvBenchOptions {

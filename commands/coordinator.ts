@@ -1,0 +1,62 @@
+/**
+ * `dsys coordinator`: the MapReduce coordinator as a process; it serves tasks to `dsys worker`
+ * processes and exits once the job is done.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import {
+  DEFAULT_COORDINATOR_ADDRESS,
+  DEFAULT_REDUCE_COUNT,
+  DEFAULT_TASK_TIMEOUT_MS,
+  runCoordinator,
+} from "../mr/mod.ts";
+import {
+  addressOption,
+  examples,
+  integerOption,
+  requireFiles,
+  secondsOption,
+} from "./arguments.ts";
+
+/** The `coordinator` subcommand. */
+export function coordinatorCommand() {
+  return new Command("coordinator")
+    .description("Serve map and reduce tasks to workers; exit once the job is done.")
+    .argument("<files...>", "input files, one map task each")
+    .option(
+      "--listen <address>",
+      "host:port or unix:/path to listen on",
+      addressOption,
+      DEFAULT_COORDINATOR_ADDRESS,
+    )
+    .option(
+      "--nreduce <count>",
+      "number of reduce tasks",
+      integerOption(1, 10_000),
+      DEFAULT_REDUCE_COUNT,
+    )
+    .option(
+      "--task-timeout <seconds>",
+      "re-issue a task not reported in time",
+      secondsOption(),
+      DEFAULT_TASK_TIMEOUT_MS,
+    )
+    .option("--output-dir <dir>", "where intermediate and output files go", ".")
+    .addHelpText(
+      "after",
+      examples(
+        "dsys coordinator --listen 127.0.0.1:7070 --nreduce 10 --task-timeout 10 books/*.txt",
+      ),
+    )
+    .action(async (files, options) => {
+      await requireFiles(files);
+      await runCoordinator({
+        listen: options.listen,
+        inputFiles: files,
+        nReduce: options.nreduce,
+        taskTimeoutMs: options.taskTimeout,
+        outputDir: options.outputDir,
+      });
+    });
+}

@@ -1,0 +1,110 @@
+/**
+ * `dsys propose`: a client of a `raft-peer` cluster that replicates one command and waits until
+ * it is committed.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { realClock, sleep } from "../util/clock.ts";
+import type { ProposeResult } from "../raft/core.ts";
+import { connect } from "../rpc/tcp_client.ts";
+import { type NodeStatus, STATUS_METHOD } from "../peer/status.ts";
+import { PROPOSE_METHOD } from "./raft_peer.ts";
+import { DEFAULT_OPERATION_TIMEOUT_MS, EXIT_UNKNOWN_OUTCOME } from "./kv.ts";
+import { examples, parseServers, secondsFlag } from "./arguments.ts";
+
+/** The `propose` subcommand. */
+export function proposeCommand() {
+  return new Command("propose")
+    .description(
+      `Replicate a command on a raft-peer cluster and wait until it is committed. Exit codes: 0 committed, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out), 1 other errors.`,
+    )
+    .requiredOption("--servers <addresses>", "the peers' addresses, comma-separated")
+    .addOption(
+      secondsFlag(
+        "--timeout <seconds>",
+        "give up after this long (exit 2)",
+        DEFAULT_OPERATION_TIMEOUT_MS,
+      ),
+    )
+    .argument("<command>", "the command, as a string")
+    .addHelpText(
+      "after",
+      examples('dsys propose --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 "set x 1"'),
+    )
+    .action(async (command, options) => {
+      const outcome = await proposeUntilCommitted(
+        parseServers(options.servers),
+        command,
+        options.timeout,
+      );
+      if (outcome === null) {
+        console.error(
+          `dsys propose: no commit within ${options.timeout / 1000} s: outcome unknown`,
+        );
+        Deno.exitCode = EXIT_UNKNOWN_OUTCOME;
+        return;
+      }
+      console.log(
+        `committed at index ${outcome.index} in term ${outcome.term} by peer ${outcome.leader}`,
+      );
+    });
+}
+
+/** Pause between rounds of `dsys propose` while no peer leads or the entry is not committed. */
+const PROPOSE_RETRY_MS = 50;
+
+/** What `dsys propose` found. */
+export interface ProposeOutcome {
+  /** The peer that accepted the command as leader. */
+  readonly leader: number;
+  /** The index and term the command was given. */
+  readonly index: number;
+  /** The leader's term when it accepted the command. */
+  readonly term: number;
+}
+
+/**
+ * `dsys propose`: offers `command` to each peer of `servers` in turn until one accepts it as
+ * leader, then waits until that leader, still in the same term, reports the index committed —
+ * a leader never replaces entries of its own term, so the committed entry is this command.
+ * Returns null when that did not happen within `timeoutMs` (the outcome is then unknown).
+ */
+export async function proposeUntilCommitted(
+  servers: readonly string[],
+  command: string,
+  timeoutMs: number,
+): Promise<ProposeOutcome | null> {
+  const clients = servers.map((address) => connect(address, { log: () => {} }));
+  const deadlineMs = performance.now() + timeoutMs;
+  const callOptions = () => ({ timeoutMs: Math.max(1, deadlineMs - performance.now()) });
+  try {
+    let accepted: ProposeOutcome | null = null;
+    for (let peer = 0; accepted === null && performance.now() < deadlineMs; peer++) {
+      const id = peer % servers.length;
+      const result = await clients[id].call<ProposeResult>(
+        PROPOSE_METHOD,
+        { command },
+        callOptions(),
+      )
+        .catch(() => null);
+      if (result?.isLeader === true) {
+        accepted = { leader: id, index: result.index, term: result.term };
+      } else if (id === servers.length - 1) await sleep(realClock, PROPOSE_RETRY_MS);
+    }
+    while (accepted !== null && performance.now() < deadlineMs) {
+      const status = await clients[accepted.leader].call<NodeStatus>(
+        STATUS_METHOD,
+        null,
+        callOptions(),
+      )
+        .catch(() => null);
+      if (status === null || status.term !== accepted.term || status.role !== "leader") return null;
+      if (status.commitIndex >= accepted.index) return accepted;
+      await sleep(realClock, PROPOSE_RETRY_MS);
+    }
+    return null;
+  } finally {
+    for (const client of clients) client.close();
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * `dsys sequential`: a MapReduce application in one process, the reference a distributed run's
+ * output is compared with.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { loadApp, runSequential } from "../mr/mod.ts";
+import { examples, requireFiles } from "./arguments.ts";
+
+/** The `sequential` subcommand. */
+export function sequentialCommand() {
+  return new Command("sequential")
+    .description("Run a MapReduce application in one process and write mr-out-0 (the reference).")
+    .argument("<app>", "built-in application (wc, indexer, …) or a module path")
+    .argument("<files...>", "input files")
+    .option("--output-dir <dir>", "where mr-out-0 goes", ".")
+    .addHelpText("after", examples("dsys sequential wc books/*.txt"))
+    .action(async (app, files, options) => {
+      await requireFiles(files);
+      await runSequential({
+        app: await loadApp(app),
+        inputFiles: files,
+        outputDir: options.outputDir,
+      });
+    });
+}

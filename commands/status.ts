@@ -1,0 +1,48 @@
+/**
+ * `dsys status`: every node's role, term, leader and indexes, from its `Status` method, as a
+ * table or as JSON; nodes that do not answer are shown as unreachable.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { DEFAULT_STATUS_TIMEOUT_MS, fetchStatuses, formatStatusTable } from "../peer/status.ts";
+import { examples, parseServers, secondsFlag } from "./arguments.ts";
+
+/** The `status` subcommand. */
+export function statusCommand() {
+  return new Command("status")
+    .description("Show the role, term, leader and indexes of kv-server or raft-peer nodes.")
+    .requiredOption("--servers <addresses>", "the nodes' addresses, comma-separated")
+    .option("--json", "print JSON instead of a table", false)
+    .addOption(
+      secondsFlag(
+        "--timeout <seconds>",
+        "a node silent this long is unreachable",
+        DEFAULT_STATUS_TIMEOUT_MS,
+      ),
+    )
+    .addHelpText(
+      "after",
+      examples("dsys status --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --json"),
+    )
+    .action(async (options) => {
+      await runStatus(parseServers(options.servers), options.json, options.timeout);
+    });
+}
+
+/** Prints every node's status as a table, or as JSON with `json`. */
+export async function runStatus(
+  servers: readonly string[],
+  json: boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const rows = await fetchStatuses(servers, timeoutMs);
+  if (json) {
+    console.log(JSON.stringify(rows.map((row) => ({
+      address: row.address,
+      ...(row.status ?? { error: row.error }),
+    }))));
+  } else {
+    console.log(formatStatusTable(rows));
+  }
+}
