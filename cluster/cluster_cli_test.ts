@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { ChildGroup } from "../util/child_process.ts";
 import { waitUntilListening } from "../util/child_process.ts";
-import { freeLoopbackAddresses, LocalCluster } from "../commands/local_cluster.ts";
+import { freeLoopbackAddresses, ProcessCluster } from "./process_cluster.ts";
 import { PROPOSE_METHOD } from "../commands/raft_peer.ts";
 import { EXIT_UNKNOWN_OUTCOME } from "../commands/kv.ts";
 import { connect } from "../rpc/tcp_client.ts";
@@ -19,9 +19,8 @@ const LEADER_TIMEOUT_MS = 10_000;
 const LISTEN_TIMEOUT_MS = 30_000;
 
 Deno.test("raft-peer processes replicate proposals (RPC and dsys propose) and only the leader accepts them", async () => {
-  const baseDir = await Deno.makeTempDir({ prefix: "dsys-raft-peer-test-" });
-  const cluster = await LocalCluster.start({ size: 3, baseDir, kind: "raft-peer" });
-  const clients = cluster.addresses.map((address) => connect(address, { log: () => {} }));
+  const cluster = await ProcessCluster.start({ size: 3, kind: "raft-peer", transport: "tcp" });
+  const clients = cluster.clientAddresses().map((address) => connect(address, { log: () => {} }));
   try {
     const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
     const follower = (leader + 1) % 3;
@@ -37,10 +36,10 @@ Deno.test("raft-peer processes replicate proposals (RPC and dsys propose) and on
       assert.equal(last.isLeader, true);
     }
     const group = new ChildGroup();
-    const proposed = await dsys(group, baseDir, [
+    const proposed = await dsys(group, cluster.root, [
       "propose",
       "--servers",
-      cluster.addresses.join(","),
+      cluster.clientAddresses().join(","),
       "set y 1",
     ]);
     await group.killAll();
@@ -64,8 +63,7 @@ Deno.test("raft-peer processes replicate proposals (RPC and dsys propose) and on
     );
   } finally {
     for (const client of clients) client.close();
-    await cluster.stop();
-    await Deno.remove(baseDir, { recursive: true });
+    await cluster.close();
   }
 });
 

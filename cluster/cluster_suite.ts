@@ -10,13 +10,9 @@ import { assert } from "../util/assert.ts";
 import { type Random, SeededRandom } from "../util/random.ts";
 import { assertLinearizable, type Operation } from "../linearizability/mod.ts";
 import { appendValue, auditAppends, type IssuedAppend } from "./append_audit.ts";
-import {
-  type CommandResult,
-  KvCluster,
-  type KvShell,
-  type ShellResult,
-  toOperation,
-} from "./process_cluster.ts";
+import type { ShellResult } from "../commands/kv.ts";
+import { ProcessCluster } from "./process_cluster.ts";
+import { type CommandResult, type KvShell, toOperation } from "./kv_clients.ts";
 import type { LabTest, TestContext } from "../labs/suite.ts";
 
 /** The environment variable that sets the crash loop's kill/restart cycles per run. */
@@ -86,7 +82,7 @@ export interface CrashLoopReport {
 export async function runCrashLoop(seed: number, cycles: number): Promise<CrashLoopReport> {
   const startedMs = performance.now();
   const random = new SeededRandom(seed);
-  const cluster = await KvCluster.start({
+  const cluster = await ProcessCluster.start({
     size: CRASH_CLUSTER_SIZE,
     maxRaftStateBytes: CRASH_MAX_RAFT_STATE_BYTES,
   });
@@ -111,7 +107,7 @@ export async function runCrashLoop(seed: number, cycles: number): Promise<CrashL
  * while `faults` runs, then stops them and returns what each did and what `faults` returned.
  */
 async function underLoad<Outcome>(
-  cluster: KvCluster,
+  cluster: ProcessCluster,
   seed: number,
   timeoutSeconds: number,
   faults: () => Promise<Outcome>,
@@ -141,7 +137,7 @@ async function underLoad<Outcome>(
  * Kills one node (now and then two) per cycle with -9 and restarts it; every
  * {@linkcode LEADER_KILL_EVERY}th cycle the victim is the leader. Returns the number of kills.
  */
-async function crash(cluster: KvCluster, random: Random, cycles: number): Promise<number> {
+async function crash(cluster: ProcessCluster, random: Random, cycles: number): Promise<number> {
   let kills = 0;
   for (let cycle = 0; cycle < cycles; cycle++) {
     for (let id = 0; id < cluster.size; id++) {
@@ -194,7 +190,7 @@ async function runClient(
 }
 
 /** Reads every key once more through a fresh shell, after the cluster has settled. */
-async function finalReads(cluster: KvCluster): Promise<ShellResult[]> {
+async function finalReads(cluster: ProcessCluster): Promise<ShellResult[]> {
   const shell = cluster.startShell(cluster.clientAddresses(), SETTLE_TIMEOUT_MS / 1000);
   const results: ShellResult[] = [];
   for (const key of CRASH_KEYS) {
@@ -287,7 +283,7 @@ class CommandHistory {
 
 /** Runs one `dsys kv` operation through `servers` and records it in `history`. */
 async function kvCommand(
-  cluster: KvCluster,
+  cluster: ProcessCluster,
   history: CommandHistory,
   servers: readonly string[],
   timeoutSeconds: number,
@@ -311,7 +307,7 @@ async function kvCommand(
  */
 export async function runPartition(seed: number, log: (line: string) => void): Promise<void> {
   const random = new SeededRandom(seed);
-  const cluster = await KvCluster.start({ size: PARTITION_CLUSTER_SIZE, proxied: { random } });
+  const cluster = await ProcessCluster.start({ size: PARTITION_CLUSTER_SIZE, proxied: { random } });
   try {
     const history = new CommandHistory();
     const everyone = cluster.clientAddresses();
@@ -350,7 +346,7 @@ export async function runPartition(seed: number, log: (line: string) => void): P
 
 /** The minority times out on a write and a read while the majority elects a leader and writes. */
 async function duringPartition(
-  cluster: KvCluster,
+  cluster: ProcessCluster,
   history: CommandHistory,
   minority: readonly number[],
   majority: readonly number[],
@@ -389,7 +385,7 @@ async function duringPartition(
 }
 
 /** Reads every key through each node first in turn; all must see the majority's writes only. */
-async function readsAgree(cluster: KvCluster, history: CommandHistory): Promise<void> {
+async function readsAgree(cluster: ProcessCluster, history: CommandHistory): Promise<void> {
   const expected: Array<[string, string]> = [["before", "1"], ["majority", "won"], [
     "minority",
     "",
@@ -437,7 +433,7 @@ const FLAKY_MAX_DELAY_MS = 20;
 export async function runFlakyNetwork(seed: number, log: (line: string) => void): Promise<void> {
   const startedMs = performance.now();
   const random = new SeededRandom(seed);
-  const cluster = await KvCluster.start({ size: PARTITION_CLUSTER_SIZE, proxied: { random } });
+  const cluster = await ProcessCluster.start({ size: PARTITION_CLUSTER_SIZE, proxied: { random } });
   try {
     await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
     const { logs, outcome: isolations } = await underLoad(
@@ -465,7 +461,7 @@ export async function runFlakyNetwork(seed: number, log: (line: string) => void)
 }
 
 /** Gives every link a random delay and loss each round, and isolates a node in some rounds. */
-async function flakyRounds(cluster: KvCluster, random: Random): Promise<number> {
+async function flakyRounds(cluster: ProcessCluster, random: Random): Promise<number> {
   const proxy = cluster.proxy;
   assert(proxy !== null, "The flaky-network test needs a proxied cluster");
   let isolations = 0;

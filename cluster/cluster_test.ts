@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ChildGroup } from "../util/child_process.ts";
-import { LocalCluster } from "../commands/local_cluster.ts";
+import { ProcessCluster } from "./process_cluster.ts";
 import { DeadlineClerk } from "../commands/kv.ts";
 import { runKvDemo } from "../commands/demo.ts";
 import { selfCommand } from "../util/self_command.ts";
@@ -31,15 +31,15 @@ async function kvCommand(
 }
 
 Deno.test("a kv-server cluster fails over when its leader is killed and catches the old leader up by snapshot", async () => {
-  const baseDir = await Deno.makeTempDir({ prefix: "dsys-cluster-test-" });
-  const cluster = await LocalCluster.start({
+  const cluster = await ProcessCluster.start({
     size: 3,
-    baseDir,
+    transport: "tcp",
     maxRaftStateBytes: SMALL_MAX_RAFT_STATE_BYTES,
   });
+  const baseDir = cluster.root;
   const clients = new ChildGroup();
   try {
-    const servers = cluster.addresses;
+    const servers = cluster.clientAddresses();
     assert.equal((await kvCommand(clients, baseDir, servers, ["put", "city", "Lyon"])).code, 0);
     assert.equal((await kvCommand(clients, baseDir, servers, ["append", "city", " 69"])).code, 0);
     const read = await kvCommand(clients, baseDir, servers, ["get", "city"]);
@@ -48,7 +48,8 @@ Deno.test("a kv-server cluster fails over when its leader is killed and catches 
     const oldLeader = await cluster.waitForLeader(FAILOVER_TIMEOUT_MS);
     const killed = await cluster.kill(oldLeader);
     assert.equal(killed.code, 128 + 9, "the leader dies of SIGKILL");
-    const newLeader = await cluster.waitForLeader(FAILOVER_TIMEOUT_MS, [oldLeader]);
+    const survivors = cluster.ids.filter((id) => id !== oldLeader);
+    const newLeader = await cluster.waitForLeader(FAILOVER_TIMEOUT_MS, survivors);
     assert.notEqual(newLeader, oldLeader);
     const afterFailover = await kvCommand(clients, baseDir, servers, ["get", "city"]);
     assert.deepEqual(afterFailover, { code: 0, output: "Lyon 69\n" });
@@ -62,12 +63,12 @@ Deno.test("a kv-server cluster fails over when its leader is killed and catches 
     } finally {
       clerk.close();
     }
-    const leaderRows = await cluster.status();
-    const leaderCommit = leaderRows[newLeader].status?.commitIndex ?? 0;
-    const leaderSnapshot = leaderRows[newLeader].status?.snapshotIndex ?? 0;
+    const leaderStatus = await cluster.status(newLeader);
+    const leaderCommit = leaderStatus?.commitIndex ?? 0;
+    const leaderSnapshot = leaderStatus?.snapshotIndex ?? 0;
     assert.ok(leaderSnapshot > 0, "the leader took a snapshot while the old leader was down");
 
-    await cluster.restart(oldLeader);
+    await cluster.startNode(oldLeader);
     const rows = await cluster.waitForStatus(
       (rows) => (rows[oldLeader].status?.appliedIndex ?? 0) >= leaderCommit,
       CATCH_UP_TIMEOUT_MS,
@@ -83,8 +84,7 @@ Deno.test("a kv-server cluster fails over when its leader is killed and catches 
     assert.deepEqual(last, { code: 0, output: `v${WRITES_WHILE_DOWN - 1}\n` });
   } finally {
     await clients.killAll();
-    await cluster.stop();
-    await Deno.remove(baseDir, { recursive: true });
+    await cluster.close();
   }
 });
 

@@ -1,64 +1,66 @@
 /**
- * Real key/value clusters for fault tests: `dsys kv-server` processes on Unix sockets in a temp
- * folder (so a restarted node never finds its address taken), optionally wired through a
- * {@linkcode LinkProxy} so that single links can be cut; nodes killed with -9 and restarted on
- * their own data folders; `dsys kv` one-shot commands and `dsys kv shell` clients whose results
- * become a history for the linearizability checker.
+ * A cluster of `kv-server` (or `raft-peer`) processes of this program on this machine, with a
+ * data folder each: what the demo, the benchmark, the fault suite and the tests start. Nodes
+ * listen on Unix sockets in the cluster's folder (so a restarted node never finds its address
+ * taken) or on free loopback TCP ports, and can be wired through a {@linkcode LinkProxy} so that
+ * single links can be cut. Nodes are killed (-9 by default) and restarted on their own folders;
+ * the cluster polls their `Status` until it reaches a state, and runs `dsys kv` clients against
+ * itself.
  *
- * Every process and socket is released by {@linkcode KvCluster.close}, as Deno's test
+ * Every process and socket is released by {@linkcode ProcessCluster.close}, as Deno's test
  * sanitizers require.
  *
  * @module
  */
 import { assert } from "../util/assert.ts";
 import { errorText } from "../util/error_text.ts";
-import { connect } from "../rpc/tcp_client.ts";
-import { selfCommand } from "../util/self_command.ts";
+import type { Random } from "../util/random.ts";
 import {
   type Child,
   type ChildExit,
   ChildGroup,
   waitUntilListening,
 } from "../util/child_process.ts";
-import type { Operation, OperationKind } from "../linearizability/mod.ts";
-import { UNKNOWN_RETURN_MS } from "../linearizability/mod.ts";
+import {
+  currentLeader,
+  DEFAULT_STATUS_TIMEOUT_MS,
+  fetchStatus,
+  type NodeStatus,
+  type StatusRow,
+} from "../peer/status.ts";
 import { LinkProxy } from "./link_proxy.ts";
-import type { Random } from "../util/random.ts";
+import { type CommandResult, KvShell, runKvCommand } from "./kv_clients.ts";
 
+/** Most nodes a cluster may have. */
+export const MAX_CLUSTER_NODES = 16;
 /** How long a node may take from spawn to listening (a restart replays its log first). */
 export const NODE_START_TIMEOUT_MS = 20_000;
-/** How long a `Status` call may take before the node counts as not answering. */
-export const STATUS_TIMEOUT_MS = 1_000;
-/** Pause between polls while waiting for the cluster to reach a state. */
+/** Pause between status polls while waiting for the cluster to reach a state. */
 const POLL_MS = 50;
 
-/** The part of a node's `Status` answer the fault tests read. */
-export interface NodeState {
-  /** The node's id. */
-  readonly id: number;
-  /** follower, candidate or leader. */
-  readonly role: string;
-  /** Its current term. */
-  readonly term: number;
-  /** Who it believes leads, or -1. */
-  readonly leader: number;
-  /** Highest index it knows committed. */
-  readonly commitIndex: number;
-  /** Highest index applied to its state machine. */
-  readonly appliedIndex: number;
-}
-
-/** Options of {@linkcode KvCluster.start}. */
-export interface ClusterOptions {
+/** Options of {@linkcode ProcessCluster.start}. */
+export interface ProcessClusterOptions {
   /** Number of nodes. */
   readonly size: number;
-  /** `--maxraftstate` of every node; omitted: never snapshot. */
+  /** Which program the nodes run; default `kv-server`. */
+  readonly kind?: NodeStatus["kind"];
+  /** `--maxraftstate` of kv-server nodes; omitted: never snapshot. */
   readonly maxRaftStateBytes?: number;
+  /**
+   * `unix` (the default): sockets in the cluster's folder. `tcp`: loopback ports that were free
+   * at start, the addresses a user would type.
+   */
+  readonly transport?: "unix" | "tcp";
   /**
    * Wire every node-to-node and client-to-node connection through a link proxy (links `i->j`
    * and `client->k`); the proxy's lossy links draw from `random`.
    */
   readonly proxied?: { readonly random: Random };
+  /**
+   * An existing folder for the nodes' data folders (`node-<id>`), which the caller removes.
+   * Default: a new temporary folder, removed by {@linkcode ProcessCluster.close}.
+   */
+  readonly dir?: string;
 }
 
 /** One node: where it lives and its current incarnation. */
@@ -71,27 +73,32 @@ interface NodeSlot {
   starts: number;
 }
 
-/** A running cluster of `kv-server` processes. */
-export class KvCluster {
+/** A running cluster of processes; see the module documentation. */
+export class ProcessCluster {
   /** Number of nodes. */
   readonly size: number;
-  /** The temp folder holding sockets and data folders. */
+  /** Every node's id, in order. */
+  readonly ids: readonly number[];
+  /** The folder holding the nodes' data folders (and sockets). */
   readonly root: string;
   /** The proxy the nodes talk through, when proxied. */
   readonly proxy: LinkProxy | null;
+  readonly #options: ProcessClusterOptions;
   readonly #nodes: NodeSlot[];
-  readonly #maxRaftStateBytes: number | undefined;
   readonly #group = new ChildGroup();
   readonly #shells = new Set<KvShell>();
 
-  private constructor(root: string, options: ClusterOptions) {
-    assert(options.size > 0 && options.size <= 9, `Cluster size ${options.size} is not 1 to 9`);
+  private constructor(root: string, options: ProcessClusterOptions) {
     this.size = options.size;
+    this.ids = Array.from({ length: options.size }, (_, id) => id);
     this.root = root;
-    this.#maxRaftStateBytes = options.maxRaftStateBytes;
-    this.#nodes = Array.from({ length: options.size }, (_, id) => ({
+    this.#options = options;
+    const addresses = options.transport === "tcp"
+      ? freeLoopbackAddresses(options.size)
+      : this.ids.map((id) => `unix:${root}/node-${id}.sock`);
+    this.#nodes = this.ids.map((id) => ({
       id,
-      listenAddress: `unix:${root}/node-${id}.sock`,
+      listenAddress: addresses[id],
       dataDir: `${root}/node-${id}`,
       child: null,
       starts: 0,
@@ -103,11 +110,15 @@ export class KvCluster {
   }
 
   /** Starts `options.size` nodes and waits until each listens. */
-  static async start(options: ClusterOptions): Promise<KvCluster> {
-    const root = await Deno.makeTempDir({ prefix: "dsys-cluster-" });
-    const cluster = new KvCluster(root, options);
+  static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
+    assert(
+      options.size >= 1 && options.size <= MAX_CLUSTER_NODES,
+      `Cannot start a cluster of ${options.size} nodes: 1 to ${MAX_CLUSTER_NODES} are allowed`,
+    );
+    const root = options.dir ?? await Deno.makeTempDir({ prefix: "dsys-cluster-" });
+    const cluster = new ProcessCluster(root, options);
     try {
-      await Promise.all(cluster.#nodes.map((node) => cluster.startNode(node.id)));
+      await Promise.all(cluster.ids.map((id) => cluster.startNode(id)));
     } catch (error) {
       await cluster.close();
       throw error;
@@ -125,7 +136,7 @@ export class KvCluster {
   }
 
   /** The `--peers` list node `id` is started with: its own address, and links to the others. */
-  peerList(id: number): string[] {
+  #peerList(id: number): string[] {
     return this.#nodes.map((node) =>
       node.id === id || this.proxy === null
         ? node.listenAddress
@@ -134,10 +145,15 @@ export class KvCluster {
   }
 
   /** The addresses clients dial for `ids` (every node by default): through the proxy if any. */
-  clientAddresses(ids: readonly number[] = this.#nodes.map((node) => node.id)): string[] {
+  clientAddresses(ids: readonly number[] = this.ids): string[] {
     return ids.map((id) =>
       this.proxy === null ? this.#node(id).listenAddress : this.proxy.link(`client->${id}`).address
     );
+  }
+
+  /** The data folder of node `id`. */
+  dataDir(id: number): string {
+    return this.#node(id).dataDir;
   }
 
   /** Whether node `id` runs now. */
@@ -158,17 +174,17 @@ export class KvCluster {
   async startNode(id: number): Promise<void> {
     const node = this.#node(id);
     assert(!this.isRunning(id), `Cannot start node ${id}: it is running`);
+    const kind = this.#options.kind ?? "kv-server";
+    const maxRaftStateBytes = this.#options.maxRaftStateBytes;
     const args = [
-      "kv-server",
+      kind,
       "--id",
       `${id}`,
       "--peers",
-      this.peerList(id).join(","),
+      this.#peerList(id).join(","),
       "--data",
       node.dataDir,
-      ...(this.#maxRaftStateBytes === undefined
-        ? []
-        : ["--maxraftstate", `${this.#maxRaftStateBytes}`]),
+      ...(maxRaftStateBytes === undefined ? [] : ["--maxraftstate", `${maxRaftStateBytes}`]),
     ];
     node.child = this.#group.spawn(args, { cwd: this.root });
     node.starts++;
@@ -179,18 +195,11 @@ export class KvCluster {
     }
   }
 
-  /** Kills node `id` with SIGKILL and waits until it is gone; returns how it ended. */
-  async kill(id: number): Promise<ChildExit> {
+  /** Sends `signal` to node `id` (default SIGKILL) and waits until it is gone. */
+  async kill(id: number, signal: Deno.Signal = "SIGKILL"): Promise<ChildExit> {
     const child = this.#node(id).child;
     assert(child !== null, `Cannot kill node ${id}: it was never started`);
-    if (!child.hasExited) {
-      try {
-        Deno.kill(child.pid, "SIGKILL");
-      } catch {
-        // It exited on its own between the check and the kill; its exit says how.
-      }
-    }
-    return await child.exited;
+    return await child.kill(signal);
   }
 
   /** Node `id`'s exit if it exited although nobody killed it, else null. */
@@ -200,99 +209,89 @@ export class KvCluster {
     return await child.exited;
   }
 
-  /** Node `id`'s `Status`, or null when it does not answer. Asks directly, never via the proxy. */
-  async status(id: number): Promise<NodeState | null> {
-    const client = connect(this.#node(id).listenAddress, {
-      log: () => {},
-      connectTimeoutMs: STATUS_TIMEOUT_MS,
-    });
-    try {
-      const answer = await client.call("Status", null, { timeoutMs: STATUS_TIMEOUT_MS });
-      return readState(answer);
-    } catch {
-      return null;
-    } finally {
-      client.close();
-    }
+  /** Node `id`'s status, or null when it does not answer. Asks directly, never via the proxy. */
+  async status(id: number): Promise<NodeStatus | null> {
+    return (await this.#statusRows([id]))[0].status;
   }
 
-  /** Every node's status in id order (null for one that does not answer). */
-  statuses(): Promise<Array<NodeState | null>> {
-    return Promise.all(this.#nodes.map((node) => this.status(node.id)));
+  /** Every node's status row in id order, unreachable nodes included as such. */
+  statusRows(): Promise<StatusRow[]> {
+    return this.#statusRows(this.ids);
+  }
+
+  #statusRows(ids: readonly number[]): Promise<StatusRow[]> {
+    return Promise.all(
+      ids.map((id) => fetchStatus(this.#node(id).listenAddress, DEFAULT_STATUS_TIMEOUT_MS)),
+    );
   }
 
   /**
-   * Waits until one of `ids` is leader of a term no other node of `ids` has passed, and returns
-   * its id. Throws after `timeoutMs` with the statuses seen last.
+   * Waits until one of `ids` (every node by default) is leader of a term no other node of `ids`
+   * has passed, and returns its id. Throws after `timeoutMs` with the statuses seen last.
    */
-  async waitForLeader(
-    timeoutMs: number,
-    ids: readonly number[] = this.#nodes.map((node) => node.id),
-  ): Promise<number> {
-    let seen: Array<NodeState | null> = [];
-    for (let waitedMs = 0; waitedMs <= timeoutMs; waitedMs += POLL_MS) {
-      seen = await Promise.all(ids.map((id) => this.status(id)));
-      const highestTerm = Math.max(...seen.map((state) => state?.term ?? 0));
-      const leader = seen.find((state) => state?.role === "leader" && state.term === highestTerm);
-      if (leader !== undefined && leader !== null) return leader.id;
-      await pause(POLL_MS);
-    }
-    throw new Error(
-      `No leader among nodes ${ids.join(", ")} within ${timeoutMs} ms: ${JSON.stringify(seen)}`,
-    );
+  waitForLeader(timeoutMs: number, ids: readonly number[] = this.ids): Promise<number> {
+    return this.#waitFor(ids, timeoutMs, `No leader among nodes ${ids.join(", ")}`, (rows) => {
+      const leader = currentLeader(rows);
+      return leader === -1 ? null : leader;
+    });
   }
 
   /**
    * Waits until every node of `ids` answers with the same term, leader, commit index and applied
    * index, and applied equals commit; returns those statuses. Throws after `timeoutMs`.
    */
-  async waitForConvergence(
+  waitForConvergence(
     timeoutMs: number,
-    ids: readonly number[] = this.#nodes.map((node) => node.id),
-  ): Promise<NodeState[]> {
-    let seen: Array<NodeState | null> = [];
-    for (let waitedMs = 0; waitedMs <= timeoutMs; waitedMs += POLL_MS) {
-      seen = await Promise.all(ids.map((id) => this.status(id)));
-      if (converged(seen)) return seen as NodeState[];
-      await pause(POLL_MS);
-    }
-    throw new Error(
-      `Nodes ${ids.join(", ")} did not converge within ${timeoutMs} ms: ${JSON.stringify(seen)}`,
+    ids: readonly number[] = this.ids,
+  ): Promise<NodeStatus[]> {
+    return this.#waitFor(ids, timeoutMs, `Nodes ${ids.join(", ")} did not converge`, converged);
+  }
+
+  /**
+   * Polls every node's status until `done(rows)` holds, returning those rows; throws after
+   * `timeoutMs` with the last rows, so a failure says where the cluster stood.
+   */
+  waitForStatus(
+    done: (rows: StatusRow[]) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<StatusRow[]> {
+    return this.#waitFor(
+      this.ids,
+      timeoutMs,
+      `Cluster did not reach ${what}`,
+      (rows) => done(rows) ? rows : null,
     );
+  }
+
+  /** Polls the status of `ids` until `found` gives a result; throws `failure` after `timeoutMs`. */
+  async #waitFor<Result>(
+    ids: readonly number[],
+    timeoutMs: number,
+    failure: string,
+    found: (rows: StatusRow[]) => Result | null,
+  ): Promise<Result> {
+    const deadlineMs = performance.now() + timeoutMs;
+    let rows: StatusRow[] = [];
+    while (performance.now() < deadlineMs) {
+      rows = await this.#statusRows(ids);
+      const result = found(rows);
+      if (result !== null) return result;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    throw new Error(`${failure} within ${timeoutMs} ms: ${describeRows(rows)}`);
   }
 
   /**
    * Runs `dsys kv --servers <servers> --timeout <seconds> <args…>` to its end and returns its exit
    * code and output.
    */
-  async runKv(
+  runKv(
     servers: readonly string[],
     timeoutSeconds: number,
     args: readonly string[],
   ): Promise<CommandResult> {
-    const [program, ...programArgs] = selfCommand([
-      "kv",
-      "--servers",
-      servers.join(","),
-      "--timeout",
-      `${timeoutSeconds}`,
-      ...args,
-    ]);
-    const callMs = wallClockMs();
-    const output = await new Deno.Command(program, {
-      args: programArgs,
-      cwd: this.root,
-      stdin: "null",
-    }).output();
-    const returnMs = wallClockMs();
-    const decoder = new TextDecoder();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-      callMs,
-      returnMs,
-    };
+    return runKvCommand(servers, timeoutSeconds, args, this.root);
   }
 
   /** Starts a `dsys kv shell` client of `servers` whose operations give up after `timeoutSeconds`. */
@@ -329,12 +328,15 @@ export class KvCluster {
     for (const link of this.proxy.links()) link.heal();
   }
 
-  /** Closes every shell, kills every node, closes the proxy and removes the temp folder. */
+  /**
+   * Closes every shell, kills every node, closes the proxy and removes the folder unless the
+   * caller gave it; the cluster cannot start nodes afterwards.
+   */
   async close(): Promise<void> {
     await Promise.all([...this.#shells].map((shell) => shell.close()));
     await this.#group.killAll();
     await this.proxy?.close();
-    await Deno.remove(this.root, { recursive: true });
+    if (this.#options.dir === undefined) await Deno.remove(this.root, { recursive: true });
   }
 
   #node(id: number): NodeSlot {
@@ -344,211 +346,38 @@ export class KvCluster {
   }
 }
 
-/** Whether every status is present and agrees on term, leader, commit and applied index. */
-function converged(states: ReadonlyArray<NodeState | null>): boolean {
-  const first = states[0];
-  if (first === null || first === undefined || first.leader < 0) return false;
-  return states.every((state) =>
-    state !== null && state.term === first.term && state.leader === first.leader &&
-    state.commitIndex === first.commitIndex && state.appliedIndex === first.commitIndex
+/** The statuses when every one is present and agrees on term, leader, commit and applied index. */
+function converged(rows: readonly StatusRow[]): NodeStatus[] | null {
+  const statuses = rows.map((row) => row.status);
+  const first = statuses[0];
+  if (first === null || first === undefined || first.leader < 0) return null;
+  const agree = statuses.every((status) =>
+    status !== null && status.term === first.term && status.leader === first.leader &&
+    status.commitIndex === first.commitIndex && status.appliedIndex === first.commitIndex
   );
+  return agree ? statuses as NodeStatus[] : null;
 }
 
-function readState(answer: unknown): NodeState {
-  const fields = answer as Record<string, unknown>;
-  for (const name of ["id", "term", "leader", "commitIndex", "appliedIndex"]) {
-    if (typeof fields[name] !== "number") {
-      throw new Error(`Status answer lacks a number ${name}: ${JSON.stringify(answer)}`);
-    }
-  }
-  return {
-    id: fields.id as number,
-    role: String(fields.role),
-    term: fields.term as number,
-    leader: fields.leader as number,
-    commitIndex: fields.commitIndex as number,
-    appliedIndex: fields.appliedIndex as number,
-  };
+/** What a failed wait saw: each node's role, term, leader and indexes, or why it did not answer. */
+function describeRows(rows: readonly StatusRow[]): string {
+  return JSON.stringify(rows.map((row) => {
+    const status = row.status;
+    if (status === null) return { address: row.address, error: row.error };
+    const { id, role, term, leader, commitIndex, appliedIndex } = status;
+    return { id, role, term, leader, commitIndex, appliedIndex };
+  }));
 }
-
-function pause(delayMs: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, delayMs));
-}
-
-/** How a one-shot command ended. */
-export interface CommandResult {
-  /** Its exit code. */
-  readonly code: number;
-  /** Everything it printed on standard output. */
-  readonly stdout: string;
-  /** Everything it printed on standard error. */
-  readonly stderr: string;
-  /**
-   * When the command was started and when it had exited, on the shells' clock (ms since the
-   * epoch): an interval that contains the operation, as a history needs.
-   */
-  readonly callMs: number;
-  readonly returnMs: number;
-}
-
-/** The clock `dsys kv shell` stamps results with, so both kinds of client share one history. */
-export function wallClockMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/** One result line of `dsys kv shell`. */
-export interface ShellResult {
-  /** get, put or append. */
-  readonly op: OperationKind;
-  /** The key. */
-  readonly key: string;
-  /** The value written ("" for get). */
-  readonly value: string;
-  /** The value read by a get that succeeded. */
-  readonly output: string;
-  /** Whether the operation was applied. */
-  readonly ok: boolean;
-  /** Whether its outcome is unknown (it timed out: it may or may not take effect). */
-  readonly unknown: boolean;
-  /** The clerk's client id for this operation. */
-  readonly clientId: number;
-  /** When the shell sent it, ms since the Unix epoch. */
-  readonly callMs: number;
-  /** When the shell got the answer (or gave up). */
-  readonly returnMs: number;
-}
-
-/** Most result lines one shell keeps waiting to be read; a bound on a runaway process. */
-const MAX_PENDING_SHELL_LINES = 1_000;
 
 /**
- * A `dsys kv shell` process: {@linkcode KvShell.run} writes one operation line and resolves with
- * its JSON result line. One operation at a time, as the shell's clerk requires.
+ * `count` loopback addresses whose ports were free a moment ago: each is bound to port 0 and
+ * released, all at once so no two are the same.
  */
-export class KvShell {
-  readonly #process: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #lines: LineReader;
-  readonly #stderr: Promise<string>;
-  #busy = false;
-  #closed: Promise<void> | null = null;
-
-  /** Starts the shell; made by {@linkcode KvCluster.startShell}. */
-  constructor(servers: readonly string[], timeoutSeconds: number, cwd: string) {
-    const [program, ...programArgs] = selfCommand([
-      "kv",
-      "--servers",
-      servers.join(","),
-      "--timeout",
-      `${timeoutSeconds}`,
-      "shell",
-    ]);
-    this.#process = new Deno.Command(program, {
-      args: programArgs,
-      cwd,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#writer = this.#process.stdin.getWriter();
-    this.#lines = new LineReader(this.#process.stdout);
-    this.#stderr = new Response(this.#process.stderr).text();
-  }
-
-  /** Runs one operation (`get K`, `put K V`, `append K V`) and returns its result. */
-  async run(kind: OperationKind, key: string, value = ""): Promise<ShellResult> {
-    assert(!this.#busy && this.#closed === null, "The shell is busy or closed");
-    assert(!/[\s]/.test(key) && !value.includes("\n"), `Bad shell operand ${key} ${value}`);
-    this.#busy = true;
-    try {
-      const line = kind === "get" ? `get ${key}\n` : `${kind} ${key} ${value}\n`;
-      await this.#writer.write(new TextEncoder().encode(line));
-      const next = await this.#lines.next();
-      if (next === null) {
-        const status = await this.#process.status;
-        throw new Error(`The kv shell exited with code ${status.code}: ${await this.#stderr}`);
-      }
-      return readShellResult(next);
-    } finally {
-      this.#busy = false;
-    }
-  }
-
-  /** Ends the shell (closes its input, then kills it if needed) and waits until it is gone. */
-  close(): Promise<void> {
-    this.#closed ??= this.#shutDown();
-    return this.#closed;
-  }
-
-  async #shutDown(): Promise<void> {
-    try {
-      await this.#writer.close();
-    } catch {
-      // The shell is already gone: its input is closed.
-    }
-    try {
-      this.#process.kill("SIGKILL");
-    } catch {
-      // It exited after its input closed.
-    }
-    await this.#lines.finished;
-    await this.#process.status;
-    await this.#stderr;
-  }
-}
-
-/** Reads a stream's lines from the start, so the stream is drained even if nobody asks. */
-class LineReader {
-  readonly finished: Promise<void>;
-  readonly #lines: string[] = [];
-  #ended = false;
-  #wake: (() => void) | null = null;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.finished = this.#read(stream);
-  }
-
-  /** The next line, or null once the stream ended. */
-  async next(): Promise<string | null> {
-    // Bounded: each pass either returns or waits for the reader to add a line or end.
-    while (this.#lines.length === 0 && !this.#ended) {
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-    return this.#lines.shift() ?? null;
-  }
-
-  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let pending = "";
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      pending += text;
-      const parts = pending.split("\n");
-      pending = parts.pop() ?? "";
-      this.#lines.push(...parts);
-      assert(this.#lines.length <= MAX_PENDING_SHELL_LINES, "The kv shell printed too many lines");
-      this.#wake?.();
-    }
-    this.#ended = true;
-    this.#wake?.();
-  }
-}
-
-function readShellResult(line: string): ShellResult {
-  const result = JSON.parse(line) as ShellResult & { error?: string };
-  if (typeof result.op !== "string" || typeof result.ok !== "boolean") {
-    throw new Error(`The kv shell answered ${line}`);
-  }
-  return result;
-}
-
-/** The shell result as an operation of a history: unknown outcome gets an infinite return. */
-export function toOperation(result: ShellResult): Operation {
-  return {
-    clientId: result.clientId,
-    kind: result.op,
-    key: result.key,
-    value: result.value,
-    output: result.ok ? result.output : "",
-    callMs: result.callMs,
-    returnMs: result.ok ? result.returnMs : UNKNOWN_RETURN_MS,
-  };
+export function freeLoopbackAddresses(count: number): string[] {
+  const listeners = Array.from(
+    { length: count },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const addresses = listeners.map((listener) => `127.0.0.1:${listener.addr.port}`);
+  for (const listener of listeners) listener.close();
+  return addresses;
 }

@@ -18,7 +18,7 @@ import { unseededRandom } from "../util/random.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { Clerk } from "../kv/clerk.ts";
 import { runMrBench } from "../mr/mod.ts";
-import { LocalCluster } from "./local_cluster.ts";
+import { ProcessCluster } from "../cluster/process_cluster.ts";
 import { examples, integerOption, requireFiles } from "./arguments.ts";
 
 /** Default client counts, one level each. */
@@ -150,13 +150,12 @@ async function benchCluster(
   levels: readonly number[],
   seconds: number,
 ): Promise<LevelResult[]> {
-  const baseDir = await Deno.makeTempDir({ prefix: "dsys-bench-kv-" });
-  const cluster = await LocalCluster.start({
+  const cluster = await ProcessCluster.start({
     size: nodes,
-    baseDir,
+    transport: "tcp",
     maxRaftStateBytes: BENCH_MAX_RAFT_STATE_BYTES,
   });
-  const servers = cluster.addresses.map((address) => connect(address, { log: () => {} }));
+  const servers = cluster.clientAddresses().map((address) => connect(address, { log: () => {} }));
   try {
     const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
     const results: LevelResult[] = [];
@@ -171,17 +170,16 @@ async function benchCluster(
     return results;
   } finally {
     for (const server of servers) server.close();
-    await cluster.stop();
-    await Deno.remove(baseDir, { recursive: true });
+    await cluster.close();
   }
 }
 
 /** The persist counters of node `id`; throws when it does not answer. */
 async function persistCounts(
-  cluster: LocalCluster,
+  cluster: ProcessCluster,
   id: number,
 ): Promise<{ persists: number; persistedEntries: number }> {
-  const status = (await cluster.status())[id].status;
+  const status = await cluster.status(id);
   if (status === null) throw new Error(`Node ${id} did not report its status during the bench`);
   return status;
 }

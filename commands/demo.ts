@@ -11,7 +11,7 @@ import { Command } from "@commander-js/extra-typings";
 import { runLocalJob, writeCorpus } from "../mr/mod.ts";
 import { formatStatusTable } from "../peer/status.ts";
 import { DeadlineClerk, type KvOperation } from "./kv.ts";
-import { LocalCluster } from "./local_cluster.ts";
+import { ProcessCluster } from "../cluster/process_cluster.ts";
 import { examples } from "./arguments.ts";
 
 /** Words in each of the demo's generated input files. */
@@ -79,23 +79,28 @@ export async function runDemo(print: (line: string) => void = console.log): Prom
 export async function runKvDemo(print: (line: string) => void = console.log): Promise<void> {
   const baseDir = await Deno.makeTempDir({ prefix: "dsys-demo-kv-" });
   print(`Key/value service: starting ${DEMO_KV_NODES} kv-server processes (data in ${baseDir})`);
-  const cluster = await LocalCluster.start({ size: DEMO_KV_NODES, baseDir });
-  const clerk = new DeadlineClerk(cluster.addresses, DEMO_KV_TIMEOUT_MS);
+  const cluster = await ProcessCluster.start({
+    size: DEMO_KV_NODES,
+    dir: baseDir,
+    transport: "tcp",
+  });
+  const clerk = new DeadlineClerk(cluster.clientAddresses(), DEMO_KV_TIMEOUT_MS);
   try {
     const leader = await cluster.waitForLeader(DEMO_KV_TIMEOUT_MS);
     for (const [key, value] of DEMO_PAIRS) {
       await demoOperation(clerk, { kind: "put", key, value }, print);
     }
     await demoOperation(clerk, { kind: "append", key: "capital/peru", value: " (Rímac)" }, print);
-    print(formatStatusTable(await cluster.status()));
+    print(formatStatusTable(await cluster.statusRows()));
     print(`killing the leader, node ${leader}, with SIGKILL`);
     await cluster.kill(leader);
     const startMs = performance.now();
-    const newLeader = await cluster.waitForLeader(DEMO_KV_TIMEOUT_MS, [leader]);
+    const survivors = cluster.ids.filter((id) => id !== leader);
+    const newLeader = await cluster.waitForLeader(DEMO_KV_TIMEOUT_MS, survivors);
     print(
       `node ${newLeader} leads after ${(performance.now() - startMs).toFixed(0)} ms; status now:`,
     );
-    print(formatStatusTable(await cluster.status()));
+    print(formatStatusTable(await cluster.statusRows()));
     for (const [key, value] of DEMO_PAIRS) {
       const expected = key === "capital/peru" ? `${value} (Rímac)` : value;
       const output = await demoOperation(clerk, { kind: "get", key, value: "" }, print);
@@ -106,7 +111,7 @@ export async function runKvDemo(print: (line: string) => void = console.log): Pr
     print("every write survived the loss of the leader");
   } finally {
     clerk.close();
-    await cluster.stop();
+    await cluster.close();
     await Deno.remove(baseDir, { recursive: true });
   }
 }

@@ -237,9 +237,36 @@ export function parseShellLine(line: string): KvOperation | null {
   return { kind, key: match[2], value };
 }
 
-/** The time shells stamp operations with; see the module documentation. */
+/**
+ * The time shells stamp operations with, so that lines of several shells, and one-shot commands
+ * timed by their caller, merge into one history; see the module documentation.
+ */
 export function wallClockMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** The JSON line `dsys kv shell` prints for one operation. */
+export interface ShellResult {
+  /** get, put or append. */
+  readonly op: KvOperationKind;
+  /** The key. */
+  readonly key: string;
+  /** The value written ("" for get). */
+  readonly value: string;
+  /** The value read by a get that succeeded ("" otherwise). */
+  readonly output: string;
+  /** Whether the operation was applied. */
+  readonly ok: boolean;
+  /** Whether its outcome is unknown (it timed out: it may or may not take effect). */
+  readonly unknown: boolean;
+  /** The clerk's client id for this operation. */
+  readonly clientId: number;
+  /** When the shell sent it, by {@linkcode wallClockMs}. */
+  readonly callMs: number;
+  /** When the shell got the answer (or gave up), by {@linkcode wallClockMs}. */
+  readonly returnMs: number;
+  /** Why it failed, when it did. */
+  readonly error?: string;
 }
 
 /**
@@ -270,7 +297,7 @@ export async function runKvShell(
       const callMs = wallClockMs();
       const outcome = await clerk.run(operation);
       const returnMs = wallClockMs();
-      write(JSON.stringify({
+      const result: ShellResult = {
         op: operation.kind,
         key: operation.key,
         value: operation.value,
@@ -281,7 +308,8 @@ export async function runKvShell(
         callMs,
         returnMs,
         ...(outcome.ok ? {} : { error: outcome.error }),
-      }));
+      };
+      write(JSON.stringify(result));
     }
   } finally {
     clerk.close();

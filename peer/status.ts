@@ -160,15 +160,19 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
   return [format(TABLE_HEADINGS), ...cells.map(format)].join("\n");
 }
 
-/** The id of the node that leads in the highest term among the answers, or -1 when none leads. */
+/**
+ * The id of the node that leads in the highest term any answering node has reached, or -1 when
+ * no node leads that term: a leader of an older term may already be deposed.
+ */
 export function currentLeader(rows: readonly StatusRow[]): number {
   let leader = -1;
-  let leaderTerm = -1;
+  let highestTerm = -1;
   for (const row of rows) {
     const status = row.status;
-    if (status === null || status.role !== "leader" || status.term <= leaderTerm) continue;
-    leader = status.id;
-    leaderTerm = status.term;
+    if (status === null || status.term < highestTerm) continue;
+    if (status.term > highestTerm) leader = -1;
+    highestTerm = status.term;
+    if (status.role === "leader") leader = status.id;
   }
   return leader;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { serve } from "../rpc/tcp_server.ts";
 import { formatAddress } from "../rpc/address.ts";
-import { freeLoopbackAddresses } from "../commands/local_cluster.ts";
+import { freeLoopbackAddresses } from "../cluster/process_cluster.ts";
 import {
   currentLeader,
   fetchStatus,
@@ -47,7 +47,7 @@ Deno.test("statusProblem accepts a full status and names a missing or mistyped f
   assert.match(statusProblem(withoutRole) ?? "", /field role/);
 });
 
-Deno.test("currentLeader picks the leader of the highest term and -1 when none leads", () => {
+Deno.test("currentLeader picks the leader of the highest term and -1 when none leads it", () => {
   assert.equal(currentLeader([row(nodeStatus(0, "follower", 2)), row(null)]), -1);
   const rows = [
     row(nodeStatus(0, "leader", 1)),
@@ -55,6 +55,9 @@ Deno.test("currentLeader picks the leader of the highest term and -1 when none l
     row(nodeStatus(2, "follower", 3)),
   ];
   assert.equal(currentLeader(rows), 1);
+  assert.equal(currentLeader([...rows].reverse()), 1);
+  const deposed = [row(nodeStatus(0, "leader", 2)), row(nodeStatus(1, "candidate", 3))];
+  assert.equal(currentLeader(deposed), -1, "a leader of term 2 is deposed once term 3 began");
 });
 
 Deno.test("formatStatusTable aligns columns and shows unreachable nodes as such", () => {

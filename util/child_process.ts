@@ -20,6 +20,8 @@ export interface Child {
   readonly exited: Promise<ChildExit>;
   /** Whether it has exited. */
   readonly hasExited: boolean;
+  /** Sends `signal` (default SIGKILL) unless it has exited, and waits until it has. */
+  kill(signal?: Deno.Signal): Promise<ChildExit>;
 }
 
 /** How a child ended. */
@@ -45,7 +47,7 @@ export interface SpawnOptions {
 
 /** A set of children that can be killed and awaited together. */
 export class ChildGroup {
-  readonly #children: Array<{ child: Child; process: Deno.ChildProcess }> = [];
+  readonly #children: Child[] = [];
 
   #closed = false;
 
@@ -78,23 +80,25 @@ export class ChildGroup {
       get hasExited() {
         return hasExited;
       },
+      kill: (signal: Deno.Signal = "SIGKILL") => {
+        if (!hasExited) {
+          try {
+            process.kill(signal);
+          } catch {
+            // It exited between the check and the kill; `exited` says how.
+          }
+        }
+        return exited;
+      },
     };
-    this.#children.push({ child, process });
+    this.#children.push(child);
     return child;
   }
 
   /** Kills every child still running, refuses new ones, and waits until all have exited. */
   async killAll(): Promise<void> {
     this.#closed = true;
-    for (const { child, process } of this.#children) {
-      if (child.hasExited) continue;
-      try {
-        process.kill("SIGKILL");
-      } catch {
-        // It exited between the check and the kill.
-      }
-    }
-    await Promise.all(this.#children.map(({ child }) => child.exited));
+    await Promise.all(this.#children.map((child) => child.kill()));
   }
 }
 
