@@ -11,13 +11,7 @@ import {
   DEFAULT_TASK_TIMEOUT_MS,
   runCoordinator,
 } from "../mr/mod.ts";
-import {
-  addressOption,
-  examples,
-  integerOption,
-  requireFiles,
-  secondsOption,
-} from "./arguments.ts";
+import { addressOption, examples, integerOption, requireFiles, secondsFlag } from "./arguments.ts";
 
 /** The `coordinator` subcommand. */
 export function coordinatorCommand() {
@@ -36,11 +30,12 @@ export function coordinatorCommand() {
       integerOption(1, 10_000),
       DEFAULT_REDUCE_COUNT,
     )
-    .option(
-      "--task-timeout <seconds>",
-      "re-issue a task not reported in time",
-      secondsOption(),
-      DEFAULT_TASK_TIMEOUT_MS,
+    .addOption(
+      secondsFlag(
+        "--task-timeout <seconds>",
+        "re-issue a task not reported in time",
+        DEFAULT_TASK_TIMEOUT_MS,
+      ),
     )
     .option("--output-dir <dir>", "where intermediate and output files go", ".")
     .addHelpText(
