@@ -91,11 +91,19 @@ export function kvCommand() {
         (line) => console.log(line),
       );
     });
-  kv.command("status").description("Show every server's role, term, leader and indexes.")
+  kv.command("status")
+    .description(
+      `Show every server's role, term, leader and indexes; a server silent for --timeout (default here: ${
+        DEFAULT_STATUS_TIMEOUT_MS / 1000
+      } s) is unreachable.`,
+    )
     .option("--json", "print JSON instead of a table", false)
-    .addHelpText("after", examples("dsys kv --servers $peers status --json"))
+    .addHelpText("after", examples("dsys kv --servers $peers --timeout 2 status --json"))
     .action(async (options) => {
-      await runStatus(servers(), options.json, DEFAULT_STATUS_TIMEOUT_MS);
+      // A status call is quick: unless --timeout is given, wait no longer than dsys status does.
+      const given = kv.getOptionValueSource("timeout") !== "default";
+      const timeoutMs = given ? kv.opts().timeout : DEFAULT_STATUS_TIMEOUT_MS;
+      await runStatus(servers(), options.json, timeoutMs);
     });
   return kv;
 }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { serve } from "../rpc/tcp_server.ts";
 import { formatAddress } from "../rpc/address.ts";
 import { KV_OPERATION_METHOD, type KvReply, OK } from "../kv/protocol.ts";
+import { STATUS_METHOD } from "../peer/status.ts";
+import { ChildGroup } from "../util/child_process.ts";
 import type { KvCommand } from "../kv/state_machine.ts";
 import { DeadlineClerk, parseShellLine, readLines, runKvShell, wallClockMs } from "./kv.ts";
 
@@ -112,6 +114,32 @@ Deno.test("DeadlineClerk reports an unanswered operation as unknown and moves to
     assert.notEqual(clerk.clientId, firstId);
   } finally {
     clerk.close();
+    for (const release of releases) release();
+    await silent.close();
+  }
+});
+
+Deno.test("dsys kv --timeout bounds the status calls of kv status, whose default is dsys status's", async () => {
+  const releases: (() => void)[] = [];
+  const silent = await serve("127.0.0.1:0", {
+    [STATUS_METHOD]: () => new Promise<void>((resolve) => releases.push(resolve)),
+  });
+  const group = new ChildGroup();
+  try {
+    const address = formatAddress(silent.address);
+    const status = async (timeout: string[]) => {
+      const args = ["kv", "--servers", address, ...timeout, "status", "--json"];
+      const exit = await group.spawn(args, { cwd: "." }).exited;
+      assert.equal(exit.code, 0, exit.output);
+      const [row] = JSON.parse(exit.output);
+      assert.equal(row.address, address);
+      return row.error;
+    };
+    const [bounded, unbounded] = await Promise.all([status(["--timeout", "0.2"]), status([])]);
+    assert.match(bounded, /got no reply within 200 ms/);
+    assert.match(unbounded, /got no reply within 1000 ms/, "dsys status's default otherwise");
+  } finally {
+    await group.killAll();
     for (const release of releases) release();
     await silent.close();
   }
