@@ -14,6 +14,7 @@ import { EXIT_UNKNOWN_OUTCOME } from "../commands/kv.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { ProposeResult } from "../raft/core.ts";
 import { fetchStatus } from "../peer/status.ts";
+import { FileStorage } from "../storage/file_storage.ts";
 
 const LEADER_TIMEOUT_MS = 10_000;
 const LISTEN_TIMEOUT_MS = 30_000;
@@ -64,6 +65,39 @@ Deno.test("raft-peer processes replicate proposals (RPC and dsys propose) and on
   } finally {
     for (const client of clients) client.close();
     await cluster.close();
+  }
+});
+
+Deno.test("a raft-peer that installs its leader's snapshot counts it in its status", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsys-raft-peer-test-" });
+  try {
+    // Node 0 starts from a snapshot up to entry 5; node 1 from nothing. Node 1 cannot win a vote
+    // of two without node 0, whose log is ahead, so node 0 leads and sends it the snapshot.
+    const seeded = new FileStorage({ dir: `${dir}/node-0`, id: 0, log: () => {} });
+    seeded.load();
+    const snapshot = { index: 5, term: 1, data: new Uint8Array([7]) };
+    await seeded.persist({ hardState: { term: 1, votedFor: 0 }, snapshot });
+    seeded.close();
+    const cluster = await ProcessCluster.start({ size: 2, kind: "raft-peer", dir });
+    try {
+      const rows = await cluster.waitForStatus(
+        (rows) => (rows[1].status?.appliedIndex ?? 0) >= snapshot.index,
+        LEADER_TIMEOUT_MS,
+        "node 1 applying the snapshot",
+      );
+      const { snapshotsInstalled, snapshotIndex, appliedCommands } = rows[1].status!;
+      assert.deepEqual({ snapshotsInstalled, snapshotIndex, appliedCommands }, {
+        snapshotsInstalled: 1,
+        snapshotIndex: snapshot.index,
+        appliedCommands: 0,
+      });
+      assert.equal(rows[0].status?.snapshotsInstalled, 0, "node 0 loaded its own snapshot");
+      assert.equal(rows[0].status?.snapshotIndex, snapshot.index);
+    } finally {
+      await cluster.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -74,11 +74,8 @@ export async function runKvServer(options: KvServerOptions): Promise<void> {
   );
 }
 
-/** Builds the key/value service and its Raft node; counts snapshots and applies for status. */
+/** Builds the key/value service and its Raft node. */
 export function startKvService(context: PeerContext, maxRaftStateBytes: number): PeerService {
-  let snapshotIndex = context.restored.snapshot?.index ?? 0;
-  let snapshotsInstalled = 0;
-  let appliedCommands = 0;
   let node: RaftNode | null = null;
   const server = new KvServer({
     id: context.id,
@@ -94,15 +91,7 @@ export function startKvService(context: PeerContext, maxRaftStateBytes: number):
         random: unseededRandom(),
         onFatal: context.onFatal,
         apply: (message) => {
-          if ("snapshotValid" in message) {
-            snapshotsInstalled++;
-            snapshotIndex = message.snapshotIndex;
-            context.log(
-              `installed a snapshot from the leader up to entry ${message.snapshotIndex} (term ${message.snapshotTerm})`,
-            );
-          } else {
-            appliedCommands++;
-          }
+          context.applies.count(message);
           apply(message);
         },
       });
@@ -111,7 +100,7 @@ export function startKvService(context: PeerContext, maxRaftStateBytes: number):
         start: (command) => raft.propose(command),
         getState: () => ({ term: raft.term, isLeader: raft.role === "leader" && !raft.killed }),
         snapshot: (index, bytes) => {
-          snapshotIndex = index;
+          context.applies.snapshotTaken(index);
           raft.snapshot(index, bytes);
         },
         raftStateSize: () => context.files.raftStateSize(),
@@ -124,12 +113,7 @@ export function startKvService(context: PeerContext, maxRaftStateBytes: number):
   return {
     node: raftNode,
     handlers: server.handlers,
-    status: () => ({
-      appliedIndex: server.appliedIndex,
-      snapshotIndex,
-      snapshotsInstalled,
-      appliedCommands,
-    }),
+    status: () => ({ appliedIndex: server.appliedIndex }),
     stop: () => server.kill(),
   };
 }

@@ -75,7 +75,6 @@ export async function runRaftPeer(options: RaftPeerOptions): Promise<void> {
 /** Builds the Raft node and the `Raft.Propose` method around it. */
 export function startRaftService(context: PeerContext, logApplies: boolean): PeerService {
   let appliedIndex = context.restored.snapshot?.index ?? 0;
-  let appliedCommands = 0;
   const node = new RaftNode({
     id: context.id,
     peers: context.peers,
@@ -84,12 +83,12 @@ export function startRaftService(context: PeerContext, logApplies: boolean): Pee
     random: unseededRandom(),
     onFatal: context.onFatal,
     apply: (message) => {
+      context.applies.count(message);
       if ("snapshotValid" in message) {
         appliedIndex = message.snapshotIndex;
         return;
       }
       appliedIndex = message.commandIndex;
-      appliedCommands++;
       if (logApplies) {
         context.log(`applied entry ${message.commandIndex}: ${describeCommand(message.command)}`);
       }
@@ -103,12 +102,7 @@ export function startRaftService(context: PeerContext, logApplies: boolean): Pee
   return {
     node,
     handlers: { [PROPOSE_METHOD]: propose },
-    status: () => ({
-      appliedIndex,
-      snapshotIndex: context.restored.snapshot?.index ?? 0,
-      snapshotsInstalled: 0,
-      appliedCommands,
-    }),
+    status: () => ({ appliedIndex }),
     stop: () => node.kill(),
   };
 }

@@ -15,7 +15,7 @@ import { formatAddress, parseAddress } from "../rpc/address.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { type RpcServer, serve } from "../rpc/tcp_server.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
-import type { RaftNode } from "../raft/node.ts";
+import type { ApplyMessage, RaftNode } from "../raft/node.ts";
 import type { RaftStorage, RestoredState } from "../raft/storage.ts";
 import { FileStorage } from "../storage/file_storage.ts";
 import { type NodeStatus, STATUS_METHOD } from "./status.ts";
@@ -63,6 +63,8 @@ export interface PeerContext {
   readonly log: (line: string) => void;
   /** Give to the node: a broken invariant or failed persist ends the process with code 1. */
   readonly onFatal: (error: unknown) => void;
+  /** Counts what the node applies, for the status: the service shows it every message. */
+  readonly applies: ApplyCounter;
 }
 
 /** A service around a Raft node, as a command builds it. */
@@ -71,13 +73,55 @@ export interface PeerService {
   readonly node: RaftNode;
   /** The service's RPC methods; the Raft node's are added by the process. */
   readonly handlers: RpcHandlers;
-  /** The service's part of the status. */
-  status(): Pick<
-    NodeStatus,
-    "appliedIndex" | "snapshotIndex" | "snapshotsInstalled" | "appliedCommands"
-  >;
+  /** The service's part of the status: how far its state machine got. */
+  status(): Pick<NodeStatus, "appliedIndex">;
   /** Stops the service and its node. */
   stop(): void;
+}
+
+/**
+ * Counts, for the status, what a node hands its service: commands, and snapshots installed from
+ * a leader (each one logged), and the index of the latest snapshot taken or installed. Every
+ * kind of peer counts the same way, so their status means the same.
+ */
+export class ApplyCounter {
+  readonly #log: (line: string) => void;
+  #snapshotIndex: number;
+  #snapshotsInstalled = 0;
+  #appliedCommands = 0;
+
+  /** A counter for a node restored from a snapshot up to `snapshotIndex` (0: none). */
+  constructor(snapshotIndex: number, log: (line: string) => void) {
+    this.#snapshotIndex = snapshotIndex;
+    this.#log = log;
+  }
+
+  /** Counts `message`, one the node hands the service. */
+  count(message: ApplyMessage): void {
+    if ("snapshotValid" in message) {
+      this.#snapshotsInstalled++;
+      this.#snapshotIndex = message.snapshotIndex;
+      this.#log(
+        `installed a snapshot from the leader up to entry ${message.snapshotIndex} (term ${message.snapshotTerm})`,
+      );
+    } else {
+      this.#appliedCommands++;
+    }
+  }
+
+  /** Notes a snapshot the service took itself, up to `index`. */
+  snapshotTaken(index: number): void {
+    this.#snapshotIndex = index;
+  }
+
+  /** The counts as the status reports them. */
+  counts(): Pick<NodeStatus, "snapshotIndex" | "snapshotsInstalled" | "appliedCommands"> {
+    return {
+      snapshotIndex: this.#snapshotIndex,
+      snapshotsInstalled: this.#snapshotsInstalled,
+      appliedCommands: this.#appliedCommands,
+    };
+  }
 }
 
 /**
@@ -132,6 +176,7 @@ export async function runPeer(
     files,
     log,
     onFatal,
+    applies: new ApplyCounter(restored.snapshot?.index ?? 0, log),
   };
   const release = () => {
     for (const client of clients) client.close();
@@ -147,7 +192,7 @@ export async function runPeer(
   const handlers = {
     ...service.node.handlers,
     ...service.handlers,
-    [STATUS_METHOD]: statusReporter(options, files, service, counts),
+    [STATUS_METHOD]: statusReporter(options, context, service, counts),
   };
   let server: RpcServer;
   try {
@@ -196,10 +241,10 @@ function openStorage(options: PeerOptions, log: (line: string) => void) {
   return { files, restored, storage, counts };
 }
 
-/** The `Status` handler: the node's Raft state, the storage's sizes and the service's part. */
+/** The `Status` handler: the node's Raft state, the storage's sizes, the counts of applies. */
 function statusReporter(
   options: PeerOptions,
-  files: FileStorage,
+  { files, applies }: PeerContext,
   service: PeerService,
   counts: Pick<NodeStatus, "persists" | "persistedEntries">,
 ): () => NodeStatus {
@@ -217,6 +262,7 @@ function statusReporter(
     uptimeMs: Math.round(performance.now() - startedMs),
     persists: counts.persists,
     persistedEntries: counts.persistedEntries,
+    ...applies.counts(),
     ...service.status(),
   });
 }
