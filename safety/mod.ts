@@ -21,7 +21,6 @@ export {
   type SafetyCheckerOptions,
   type Violation,
 } from "./checker.ts";
-export { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS, type PersistedView } from "./storage.ts";
 export {
   FAULT_KINDS,
   type FaultKind,

@@ -43,7 +43,7 @@ import {
   TICK_UNITS,
   type Weather,
 } from "./profile.ts";
-import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "./storage.ts";
+import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "../raft/memory_storage.ts";
 import { copyMessage, describeMessage } from "./message_copy.ts";
 
 /** What {@linkcode runSafetySimulation} takes. */
@@ -550,7 +550,7 @@ class Simulation {
     const { ready, target, crashPoint } = pending;
     const storage = this.#storage[peer];
     if (crashPoint !== -1 && crashPoint <= PERSIST_STEP_COUNT) {
-      storage.persist(ready, crashPoint);
+      storage.persistPrefix(ready, crashPoint);
       this.#checker.checkStorage(peer, storage);
       this.#crashInReady(
         peer,
@@ -666,7 +666,7 @@ class Simulation {
     if (pending !== null) {
       // The write was under way: any prefix of its steps may have reached the disk.
       const storage = this.#storage[peer];
-      storage.persist(pending.ready, this.#random.int(PERSIST_STEP_COUNT + 1));
+      storage.persistPrefix(pending.ready, this.#random.int(PERSIST_STEP_COUNT + 1));
       this.#checker.checkStorage(peer, storage);
       this.#stats.crashesInSlowPersist++;
     }
