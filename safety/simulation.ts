@@ -21,6 +21,7 @@
  */
 import { assert, AssertionError } from "../util/assert.ts";
 import { type Random, SeededRandom } from "../util/random.ts";
+import { MinHeap } from "../util/min_heap.ts";
 import { decode, encode } from "../rpc/codec.ts";
 import { type ProposeResult, RaftCore } from "../raft/core.ts";
 import { type RaftCoreConfig } from "../raft/config.ts";
@@ -32,7 +33,6 @@ import {
   SafetyChecker,
   type Violation,
 } from "./checker.ts";
-import { EventQueue } from "./event_queue.ts";
 import { Links } from "./links.ts";
 import {
   CALM_WEATHER,
@@ -196,7 +196,7 @@ class Simulation {
   readonly #random: Random;
   readonly #profile: SimulationProfile;
   readonly #checker: SafetyChecker;
-  readonly #queue = new EventQueue<SimulationEvent>(MAX_QUEUED_EVENTS);
+  readonly #queue = new MinHeap<SimulationEvent>(MAX_QUEUED_EVENTS);
   readonly #links: Links;
   readonly #storage: MemoryStorage[];
   readonly #processes = new Map<number, Process>();
@@ -233,8 +233,8 @@ class Simulation {
 
   run(): void {
     for (let peer = 0; peer < this.#profile.peers; peer++) this.#start(peer);
-    this.#queue.push(this.#gap(this.#profile.meanProposalGapUnits), { kind: "propose" });
-    this.#queue.push(this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
+    this.#schedule(this.#gap(this.#profile.meanProposalGapUnits), { kind: "propose" });
+    this.#schedule(this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
     // Stale ticks and persist ends of crashed incarnations are popped but not run: at most two
     // per crash.
     for (let popped = 0; this.#stats.events < this.#eventsUnderFaults; popped++) {
@@ -261,10 +261,20 @@ class Simulation {
 
   /** Runs the earliest event and checks every invariant; false once a violation is found. */
   #runNextEvent(): boolean {
-    const { time, event } = this.#queue.pop();
+    const time = this.#queue.minKey;
+    const event = this.#queue.pop();
     assert(time >= this.#now, `Event at time ${time} comes after time ${this.#now}`);
     this.#now = time;
     return this.#runEvent(event);
+  }
+
+  /** Puts `event` on the agenda at virtual `time`; events at the same time run in this order. */
+  #schedule(time: number, event: SimulationEvent): void {
+    assert(
+      Number.isSafeInteger(time) && time >= 0,
+      `Cannot schedule an event at time ${time}: not a whole number of time units`,
+    );
+    this.#queue.push(time, event);
   }
 
   /** Runs `event` now and checks every invariant; false once a violation is found. */
@@ -359,7 +369,7 @@ class Simulation {
     process.core.tick();
     this.#processReadies(peer);
     this.#noteRoleChange(peer, role, term);
-    this.#queue.push(this.#now + TICK_UNITS, {
+    this.#schedule(this.#now + TICK_UNITS, {
       kind: "tick",
       peer,
       incarnation: process.incarnation,
@@ -383,7 +393,7 @@ class Simulation {
 
   #propose(line: TraceLine): void {
     if (this.#faultsOn) {
-      this.#queue.push(this.#now + this.#gap(this.#profile.meanProposalGapUnits), {
+      this.#schedule(this.#now + this.#gap(this.#profile.meanProposalGapUnits), {
         kind: "propose",
       });
     }
@@ -412,7 +422,7 @@ class Simulation {
 
   #fault(line: TraceLine): void {
     if (!this.#faultsOn) return;
-    this.#queue.push(this.#now + this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
+    this.#schedule(this.#now + this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
     switch (drawFault(this.#random, this.#profile.faultMix)) {
       case "crash":
         line.notes = this.#crashSomeone();
@@ -536,7 +546,7 @@ class Simulation {
       this.#stats.slowPersists++;
       process.persisting = pending;
       const doneAt = this.#now + 1 + this.#random.int(this.#profile.maxPersistUnits);
-      this.#queue.push(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
+      this.#schedule(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
       return;
     }
     this.#finishReady(peer, process, pending);
@@ -640,10 +650,10 @@ class Simulation {
       this.#stats.messagesLost++;
       return;
     }
-    this.#queue.push(this.#now + this.#delay(), { kind: "deliver", message: copyMessage(message) });
+    this.#schedule(this.#now + this.#delay(), { kind: "deliver", message: copyMessage(message) });
     if (this.#random.next() < weather.duplicateRate) {
       this.#stats.messagesDuplicated++;
-      this.#queue.push(this.#now + this.#delay(), {
+      this.#schedule(this.#now + this.#delay(), {
         kind: "deliver",
         message: copyMessage(message),
       });
@@ -673,7 +683,7 @@ class Simulation {
     this.#processes.delete(peer);
     this.#checker.endIncarnation(peer);
     const downtimeUnits = (1 + this.#random.int(this.#profile.maxDowntimeTicks)) * TICK_UNITS;
-    this.#queue.push(this.#now + downtimeUnits, { kind: "restart", peer });
+    this.#schedule(this.#now + downtimeUnits, { kind: "restart", peer });
   }
 
   #start(peer: number): void {
@@ -698,7 +708,7 @@ class Simulation {
     if (incarnation > 1) this.#stats.restarts++;
     this.#touched.add(peer);
     // Peers tick at their own phase, as real clocks are never aligned.
-    this.#queue.push(this.#now + 1 + this.#random.int(TICK_UNITS), {
+    this.#schedule(this.#now + 1 + this.#random.int(TICK_UNITS), {
       kind: "tick",
       peer,
       incarnation,
@@ -728,7 +738,7 @@ class Simulation {
       RECOVERY_ELECTION_TIMEOUTS * 2 * this.#profile.electionTimeoutTicks * TICK_UNITS;
     let marker: { index: number; term: number; command: string } | null = null;
     // Bounded by the deadline: ticks keep the queue non-empty and time advancing.
-    while (this.#queue.nextTime <= deadline) {
+    while (this.#queue.minKey <= deadline) {
       if (!this.#runNextEvent()) return;
       const leader = this.#highestLeader();
       if (leader !== undefined && (marker === null || leader.term > marker.term)) {
