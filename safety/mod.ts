@@ -10,7 +10,7 @@ export {
   runSafetySimulation,
   type SafetySimulationOptions,
   type SafetySimulationResult,
-  type SimulationStats,
+  type SafetySimulationStats,
 } from "./simulation.ts";
 export {
   type InvariantName,
@@ -26,7 +26,7 @@ export {
   type FaultKind,
   type FaultMix,
   GROUP_SIZES,
-  type SimulationProfile,
+  type SafetySimulationProfile,
   TICK_UNITS,
   type Weather,
 } from "./profile.ts";

@@ -39,7 +39,7 @@ import {
   drawFault,
   drawProfile,
   drawWeather,
-  type SimulationProfile,
+  type SafetySimulationProfile,
   TICK_UNITS,
   type Weather,
 } from "./profile.ts";
@@ -66,7 +66,7 @@ export interface SafetySimulationOptions {
 }
 
 /** Counts of one run, for reports and for tests that the faults really happened. */
-export interface SimulationStats {
+export interface SafetySimulationStats {
   /** Group size. */
   peers: number;
   /** Events run in all (ticks, deliveries, proposals, faults, restarts), healing included. */
@@ -121,9 +121,9 @@ export interface SafetySimulationResult {
    */
   readonly violations: string[];
   /** What the run did. */
-  readonly stats: SimulationStats;
+  readonly stats: SafetySimulationStats;
   /** The knobs the seed chose. */
-  readonly profile: SimulationProfile;
+  readonly profile: SafetySimulationProfile;
 }
 
 /** Events under faults per run by default. */
@@ -144,7 +144,7 @@ const RISKY_READY_CRASH_FACTOR = 5;
 /** Bound on Ready batches one input may produce. */
 const MAX_READIES_PER_INPUT = 10_000;
 
-type SimulationEvent =
+type SafetySimulationEvent =
   | { readonly kind: "tick"; readonly peer: number; readonly incarnation: number }
   | { readonly kind: "deliver"; readonly message: Message }
   | { readonly kind: "propose" }
@@ -156,13 +156,13 @@ type SimulationEvent =
 interface TraceLine {
   readonly number: number;
   readonly time: number;
-  readonly event: SimulationEvent;
+  readonly event: SafetySimulationEvent;
   notes: string;
 }
 
 /** Runs one random cluster for `options.seed`; see the module documentation. */
 export function runSafetySimulation(options: SafetySimulationOptions): SafetySimulationResult {
-  const simulation = new Simulation(options);
+  const simulation = new SafetySimulation(options);
   simulation.run();
   return simulation.result();
 }
@@ -188,22 +188,22 @@ interface PendingPersist {
   readonly crashPoint: number;
 }
 
-class Simulation {
+class SafetySimulation {
   readonly #seed: number;
   readonly #eventsUnderFaults: number;
   readonly #traceLength: number;
   readonly #createCore: (config: RaftCoreConfig) => RaftCore;
   readonly #random: Random;
-  readonly #profile: SimulationProfile;
+  readonly #profile: SafetySimulationProfile;
   readonly #checker: SafetyChecker;
-  readonly #queue = new MinHeap<SimulationEvent>(MAX_QUEUED_EVENTS);
+  readonly #queue = new MinHeap<SafetySimulationEvent>(MAX_QUEUED_EVENTS);
   readonly #links: Links;
   readonly #storage: MemoryStorage[];
   readonly #processes = new Map<number, Process>();
   readonly #incarnations: number[];
   readonly #trace: TraceLine[] = [];
   readonly #violations: string[] = [];
-  readonly #stats: SimulationStats;
+  readonly #stats: SafetySimulationStats;
   #weather: Weather;
   #faultsOn = true;
   #now = 0;
@@ -269,7 +269,7 @@ class Simulation {
   }
 
   /** Puts `event` on the agenda at virtual `time`; events at the same time run in this order. */
-  #schedule(time: number, event: SimulationEvent): void {
+  #schedule(time: number, event: SafetySimulationEvent): void {
     assert(
       Number.isSafeInteger(time) && time >= 0,
       `Cannot schedule an event at time ${time}: not a whole number of time units`,
@@ -278,7 +278,7 @@ class Simulation {
   }
 
   /** Runs `event` now and checks every invariant; false once a violation is found. */
-  #runEvent(event: SimulationEvent): boolean {
+  #runEvent(event: SafetySimulationEvent): boolean {
     if (!this.#isLive(event)) return true;
     const time = this.#now;
     this.#stats.events++;
@@ -299,12 +299,12 @@ class Simulation {
   }
 
   /** Ticks and persist ends of crashed incarnations are stale: they neither run nor count. */
-  #isLive(event: SimulationEvent): boolean {
+  #isLive(event: SafetySimulationEvent): boolean {
     if (event.kind !== "tick" && event.kind !== "persisted") return true;
     return this.#processes.get(event.peer)?.incarnation === event.incarnation;
   }
 
-  #execute(event: SimulationEvent, line: TraceLine): void {
+  #execute(event: SafetySimulationEvent, line: TraceLine): void {
     switch (event.kind) {
       case "tick":
         return this.#tick(event.peer);
@@ -836,7 +836,7 @@ function describeLine(line: TraceLine): string {
   return `  #${line.number} at ${time}: ${describeEvent(line.event)}${notes}`;
 }
 
-function describeEvent(event: SimulationEvent): string {
+function describeEvent(event: SafetySimulationEvent): string {
   switch (event.kind) {
     case "tick":
       return `tick peer ${event.peer}`;
@@ -866,7 +866,7 @@ function persistTarget(core: RaftCore): PersistTarget {
   };
 }
 
-function emptyStats(peers: number): SimulationStats {
+function emptyStats(peers: number): SafetySimulationStats {
   return {
     peers,
     events: 0,
