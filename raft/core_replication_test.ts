@@ -12,12 +12,12 @@ import {
   leader,
   loneCore,
   only,
-  type PersistedState,
   stateWithLog,
   termsOf,
   TestNetwork,
   tickMany,
 } from "./testing/test_network.ts";
+import type { RestoredState } from "./storage.ts";
 
 /** A network of `size` whose peer 0 has been elected and whose messages are all delivered. */
 function settledNetwork(size: number, seed = 1): TestNetwork {
@@ -203,7 +203,7 @@ Deno.test("5.3: an idle group commits a proposal in one round trip", () => {
 });
 
 Deno.test("5.3: a leader caps the entries one AppendEntries carries and keeps sending", () => {
-  const restored = new Map<number, PersistedState>([
+  const restored = new Map<number, RestoredState>([
     [0, stateWithLog(new Array(20).fill(1), 1)],
     [1, stateWithLog([], 1)],
     [2, stateWithLog(new Array(20).fill(1), 1)],
@@ -314,7 +314,7 @@ Deno.test("5.3: a refusal without a hint (a stale request's) leaves the follower
 Deno.test("5.3: a leader backs up over a whole conflicting term per round trip", () => {
   // Figure 7's leader and its follower (f), whose terms 2 and 3 the leader never saw.
   const leaderTerms = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
-  const restored = new Map<number, PersistedState>([
+  const restored = new Map<number, RestoredState>([
     [0, stateWithLog(leaderTerms, 7)],
     [1, stateWithLog([1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3], 7)],
     [2, stateWithLog(leaderTerms, 7)],
@@ -332,7 +332,7 @@ Deno.test("5.3: a leader backs up over a whole conflicting term per round trip",
 });
 
 Deno.test("5.3: when the leader holds the conflicting term it resumes after its last entry of it", () => {
-  const restored = new Map<number, PersistedState>([
+  const restored = new Map<number, RestoredState>([
     [0, stateWithLog([1, 1, 1, 2, 2, 3, 3], 3)],
     [1, stateWithLog([1, 1, 1, 2, 2, 2, 2], 3)],
     [2, stateWithLog([1, 1, 1, 2, 2, 3, 3], 3)],
@@ -366,7 +366,7 @@ Deno.test("5.3: every follower of Figure 7 ends with the leader's log", () => {
     [1, 1, 1, 4, 4, 4, 4],
     [1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3],
   ];
-  const restored = new Map<number, PersistedState>([[0, stateWithLog(leaderTerms, 7)]]);
+  const restored = new Map<number, RestoredState>([[0, stateWithLog(leaderTerms, 7)]]);
   followers.forEach((terms, position) => restored.set(position + 1, stateWithLog(terms, 7)));
   const network = new TestNetwork({ size: 7, seed: 8, restored });
   network.timeOut(0);

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { SeededRandom } from "../util/random.ts";
-import { type PersistedState, stateWithLog, TestNetwork } from "./testing/test_network.ts";
+import type { RestoredState } from "./storage.ts";
+import { stateWithLog, TestNetwork } from "./testing/test_network.ts";
 
 function termsOf(network: TestNetwork, id: number): number[] {
   const log = network.core(id).log;
@@ -18,7 +19,7 @@ function termsOf(network: TestNetwork, id: number): number[] {
  * (peer 4), which holds index 2 with term 3, is down.
  */
 function figure8(): TestNetwork {
-  const restored = new Map<number, PersistedState>([
+  const restored = new Map<number, RestoredState>([
     [0, stateWithLog([1, 2], 3)],
     [1, stateWithLog([1, 2], 3)],
     [2, stateWithLog([1], 3)],

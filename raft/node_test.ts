@@ -7,33 +7,37 @@ import { isRequest, type Message, REPLY_TYPE_OF, type RequestMessage } from "./m
 import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode } from "./node.ts";
 import { Persister } from "../lab_api/persister.ts";
 import type { PersistRequest, RaftStorage } from "./storage.ts";
+import { MemoryStorage } from "./memory_storage.ts";
 import { PersisterStorage } from "../lab_api/persister_storage.ts";
 
 const PERSIST_DELAY_MS = 3;
 
 /**
  * Storage that takes a few virtual milliseconds per persist (like fsync), checks that the
- * driver never overlaps two persists, and remembers the hard state and the last log index made
+ * driver never overlaps two persists, and tells the hard state and the last log index made
  * durable so far.
  */
 class SlowStorage implements RaftStorage {
-  readonly #inner: PersisterStorage;
+  readonly #inner = new MemoryStorage();
   readonly #simulation: Simulation;
-  durable: HardState = { term: 0, votedFor: -1 };
-  durableLastIndex = 0;
   persisting = false;
   persistCount = 0;
   persistDelayMs = PERSIST_DELAY_MS;
 
-  constructor(simulation: Simulation, persister: Persister) {
+  constructor(simulation: Simulation) {
     this.#simulation = simulation;
-    this.#inner = new PersisterStorage(persister);
+  }
+
+  get durable(): HardState {
+    return this.#inner.hardState;
+  }
+
+  get durableLastIndex(): number {
+    return this.#inner.lastIndex;
   }
 
   load() {
-    const restored = this.#inner.load();
-    this.durableLastIndex = (restored.snapshot?.index ?? 0) + restored.entries.length;
-    return restored;
+    return this.#inner.load();
   }
 
   async persist(request: PersistRequest): Promise<void> {
@@ -42,16 +46,6 @@ class SlowStorage implements RaftStorage {
     this.persistCount++;
     await this.#simulation.sleep(this.persistDelayMs);
     this.#inner.persist(request);
-    if (request.hardState !== undefined) this.durable = request.hardState;
-    const { logChange, snapshot } = request;
-    if (logChange?.truncateAfter !== undefined) {
-      this.durableLastIndex = Math.min(this.durableLastIndex, logChange.truncateAfter);
-    }
-    if (snapshot !== undefined) {
-      this.durableLastIndex = Math.max(this.durableLastIndex, snapshot.index);
-    }
-    const appended = logChange?.append.at(-1);
-    if (appended !== undefined) this.durableLastIndex = appended.index;
     this.persisting = false;
   }
 }
@@ -93,7 +87,7 @@ interface Group {
 function startGroup(simulation: Simulation, network: SimNetwork, size: number): Group {
   const group: Group = { nodes: [], storages: [], applied: [], earlySends: [] };
   for (let id = 0; id < size; id++) {
-    const storage = new SlowStorage(simulation, new Persister());
+    const storage = new SlowStorage(simulation);
     const peers: RpcClient[] = [];
     for (let peer = 0; peer < size; peer++) {
       const name = `${id}-${peer}`;

@@ -10,7 +10,7 @@ export {
   runSafetySimulation,
   type SafetySimulationOptions,
   type SafetySimulationResult,
-  type SimulationStats,
+  type SafetySimulationStats,
 } from "./simulation.ts";
 export {
   type InvariantName,
@@ -21,13 +21,12 @@ export {
   type SafetyCheckerOptions,
   type Violation,
 } from "./checker.ts";
-export { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS, type PersistedView } from "./storage.ts";
 export {
   FAULT_KINDS,
   type FaultKind,
   type FaultMix,
   GROUP_SIZES,
-  type SimulationProfile,
+  type SafetySimulationProfile,
   TICK_UNITS,
   type Weather,
 } from "./profile.ts";

@@ -58,7 +58,7 @@ export const FAULT_MIXES: readonly FaultMix[] = [
 ];
 
 /** Every knob of one run. */
-export interface SimulationProfile {
+export interface SafetySimulationProfile {
   /** Group size. */
   readonly peers: number;
   /** Base election timeout of every core. */
@@ -94,7 +94,7 @@ export interface SimulationProfile {
 }
 
 /** Draws a profile for a group of `peers` (or a size from {@linkcode GROUP_SIZES}). */
-export function drawProfile(random: Random, peers?: number): SimulationProfile {
+export function drawProfile(random: Random, peers?: number): SafetySimulationProfile {
   const size = peers ?? GROUP_SIZES[random.int(GROUP_SIZES.length)];
   assert(
     Number.isSafeInteger(size) && size >= 1 && size <= 15,

@@ -21,6 +21,7 @@
  */
 import { assert, AssertionError } from "../util/assert.ts";
 import { type Random, SeededRandom } from "../util/random.ts";
+import { MinHeap } from "../util/min_heap.ts";
 import { decode, encode } from "../rpc/codec.ts";
 import { type ProposeResult, RaftCore } from "../raft/core.ts";
 import { type RaftCoreConfig } from "../raft/config.ts";
@@ -32,18 +33,17 @@ import {
   SafetyChecker,
   type Violation,
 } from "./checker.ts";
-import { EventQueue } from "./event_queue.ts";
 import { Links } from "./links.ts";
 import {
   CALM_WEATHER,
   drawFault,
   drawProfile,
   drawWeather,
-  type SimulationProfile,
+  type SafetySimulationProfile,
   TICK_UNITS,
   type Weather,
 } from "./profile.ts";
-import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "./storage.ts";
+import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "../raft/memory_storage.ts";
 import { copyMessage, describeMessage } from "./message_copy.ts";
 
 /** What {@linkcode runSafetySimulation} takes. */
@@ -66,7 +66,7 @@ export interface SafetySimulationOptions {
 }
 
 /** Counts of one run, for reports and for tests that the faults really happened. */
-export interface SimulationStats {
+export interface SafetySimulationStats {
   /** Group size. */
   peers: number;
   /** Events run in all (ticks, deliveries, proposals, faults, restarts), healing included. */
@@ -121,9 +121,9 @@ export interface SafetySimulationResult {
    */
   readonly violations: string[];
   /** What the run did. */
-  readonly stats: SimulationStats;
+  readonly stats: SafetySimulationStats;
   /** The knobs the seed chose. */
-  readonly profile: SimulationProfile;
+  readonly profile: SafetySimulationProfile;
 }
 
 /** Events under faults per run by default. */
@@ -144,7 +144,7 @@ const RISKY_READY_CRASH_FACTOR = 5;
 /** Bound on Ready batches one input may produce. */
 const MAX_READIES_PER_INPUT = 10_000;
 
-type SimulationEvent =
+type SafetySimulationEvent =
   | { readonly kind: "tick"; readonly peer: number; readonly incarnation: number }
   | { readonly kind: "deliver"; readonly message: Message }
   | { readonly kind: "propose" }
@@ -156,13 +156,13 @@ type SimulationEvent =
 interface TraceLine {
   readonly number: number;
   readonly time: number;
-  readonly event: SimulationEvent;
+  readonly event: SafetySimulationEvent;
   notes: string;
 }
 
 /** Runs one random cluster for `options.seed`; see the module documentation. */
 export function runSafetySimulation(options: SafetySimulationOptions): SafetySimulationResult {
-  const simulation = new Simulation(options);
+  const simulation = new SafetySimulation(options);
   simulation.run();
   return simulation.result();
 }
@@ -188,22 +188,22 @@ interface PendingPersist {
   readonly crashPoint: number;
 }
 
-class Simulation {
+class SafetySimulation {
   readonly #seed: number;
   readonly #eventsUnderFaults: number;
   readonly #traceLength: number;
   readonly #createCore: (config: RaftCoreConfig) => RaftCore;
   readonly #random: Random;
-  readonly #profile: SimulationProfile;
+  readonly #profile: SafetySimulationProfile;
   readonly #checker: SafetyChecker;
-  readonly #queue = new EventQueue<SimulationEvent>(MAX_QUEUED_EVENTS);
+  readonly #queue = new MinHeap<SafetySimulationEvent>(MAX_QUEUED_EVENTS);
   readonly #links: Links;
   readonly #storage: MemoryStorage[];
   readonly #processes = new Map<number, Process>();
   readonly #incarnations: number[];
   readonly #trace: TraceLine[] = [];
   readonly #violations: string[] = [];
-  readonly #stats: SimulationStats;
+  readonly #stats: SafetySimulationStats;
   #weather: Weather;
   #faultsOn = true;
   #now = 0;
@@ -233,8 +233,8 @@ class Simulation {
 
   run(): void {
     for (let peer = 0; peer < this.#profile.peers; peer++) this.#start(peer);
-    this.#queue.push(this.#gap(this.#profile.meanProposalGapUnits), { kind: "propose" });
-    this.#queue.push(this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
+    this.#schedule(this.#gap(this.#profile.meanProposalGapUnits), { kind: "propose" });
+    this.#schedule(this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
     // Stale ticks and persist ends of crashed incarnations are popped but not run: at most two
     // per crash.
     for (let popped = 0; this.#stats.events < this.#eventsUnderFaults; popped++) {
@@ -261,14 +261,24 @@ class Simulation {
 
   /** Runs the earliest event and checks every invariant; false once a violation is found. */
   #runNextEvent(): boolean {
-    const { time, event } = this.#queue.pop();
+    const time = this.#queue.minKey;
+    const event = this.#queue.pop();
     assert(time >= this.#now, `Event at time ${time} comes after time ${this.#now}`);
     this.#now = time;
     return this.#runEvent(event);
   }
 
+  /** Puts `event` on the agenda at virtual `time`; events at the same time run in this order. */
+  #schedule(time: number, event: SafetySimulationEvent): void {
+    assert(
+      Number.isSafeInteger(time) && time >= 0,
+      `Cannot schedule an event at time ${time}: not a whole number of time units`,
+    );
+    this.#queue.push(time, event);
+  }
+
   /** Runs `event` now and checks every invariant; false once a violation is found. */
-  #runEvent(event: SimulationEvent): boolean {
+  #runEvent(event: SafetySimulationEvent): boolean {
     if (!this.#isLive(event)) return true;
     const time = this.#now;
     this.#stats.events++;
@@ -289,12 +299,12 @@ class Simulation {
   }
 
   /** Ticks and persist ends of crashed incarnations are stale: they neither run nor count. */
-  #isLive(event: SimulationEvent): boolean {
+  #isLive(event: SafetySimulationEvent): boolean {
     if (event.kind !== "tick" && event.kind !== "persisted") return true;
     return this.#processes.get(event.peer)?.incarnation === event.incarnation;
   }
 
-  #execute(event: SimulationEvent, line: TraceLine): void {
+  #execute(event: SafetySimulationEvent, line: TraceLine): void {
     switch (event.kind) {
       case "tick":
         return this.#tick(event.peer);
@@ -359,7 +369,7 @@ class Simulation {
     process.core.tick();
     this.#processReadies(peer);
     this.#noteRoleChange(peer, role, term);
-    this.#queue.push(this.#now + TICK_UNITS, {
+    this.#schedule(this.#now + TICK_UNITS, {
       kind: "tick",
       peer,
       incarnation: process.incarnation,
@@ -383,7 +393,7 @@ class Simulation {
 
   #propose(line: TraceLine): void {
     if (this.#faultsOn) {
-      this.#queue.push(this.#now + this.#gap(this.#profile.meanProposalGapUnits), {
+      this.#schedule(this.#now + this.#gap(this.#profile.meanProposalGapUnits), {
         kind: "propose",
       });
     }
@@ -412,7 +422,7 @@ class Simulation {
 
   #fault(line: TraceLine): void {
     if (!this.#faultsOn) return;
-    this.#queue.push(this.#now + this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
+    this.#schedule(this.#now + this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
     switch (drawFault(this.#random, this.#profile.faultMix)) {
       case "crash":
         line.notes = this.#crashSomeone();
@@ -536,7 +546,7 @@ class Simulation {
       this.#stats.slowPersists++;
       process.persisting = pending;
       const doneAt = this.#now + 1 + this.#random.int(this.#profile.maxPersistUnits);
-      this.#queue.push(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
+      this.#schedule(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
       return;
     }
     this.#finishReady(peer, process, pending);
@@ -550,7 +560,7 @@ class Simulation {
     const { ready, target, crashPoint } = pending;
     const storage = this.#storage[peer];
     if (crashPoint !== -1 && crashPoint <= PERSIST_STEP_COUNT) {
-      storage.persist(ready, crashPoint);
+      storage.persistPrefix(ready, crashPoint);
       this.#checker.checkStorage(peer, storage);
       this.#crashInReady(
         peer,
@@ -640,10 +650,10 @@ class Simulation {
       this.#stats.messagesLost++;
       return;
     }
-    this.#queue.push(this.#now + this.#delay(), { kind: "deliver", message: copyMessage(message) });
+    this.#schedule(this.#now + this.#delay(), { kind: "deliver", message: copyMessage(message) });
     if (this.#random.next() < weather.duplicateRate) {
       this.#stats.messagesDuplicated++;
-      this.#queue.push(this.#now + this.#delay(), {
+      this.#schedule(this.#now + this.#delay(), {
         kind: "deliver",
         message: copyMessage(message),
       });
@@ -666,14 +676,14 @@ class Simulation {
     if (pending !== null) {
       // The write was under way: any prefix of its steps may have reached the disk.
       const storage = this.#storage[peer];
-      storage.persist(pending.ready, this.#random.int(PERSIST_STEP_COUNT + 1));
+      storage.persistPrefix(pending.ready, this.#random.int(PERSIST_STEP_COUNT + 1));
       this.#checker.checkStorage(peer, storage);
       this.#stats.crashesInSlowPersist++;
     }
     this.#processes.delete(peer);
     this.#checker.endIncarnation(peer);
     const downtimeUnits = (1 + this.#random.int(this.#profile.maxDowntimeTicks)) * TICK_UNITS;
-    this.#queue.push(this.#now + downtimeUnits, { kind: "restart", peer });
+    this.#schedule(this.#now + downtimeUnits, { kind: "restart", peer });
   }
 
   #start(peer: number): void {
@@ -698,7 +708,7 @@ class Simulation {
     if (incarnation > 1) this.#stats.restarts++;
     this.#touched.add(peer);
     // Peers tick at their own phase, as real clocks are never aligned.
-    this.#queue.push(this.#now + 1 + this.#random.int(TICK_UNITS), {
+    this.#schedule(this.#now + 1 + this.#random.int(TICK_UNITS), {
       kind: "tick",
       peer,
       incarnation,
@@ -728,7 +738,7 @@ class Simulation {
       RECOVERY_ELECTION_TIMEOUTS * 2 * this.#profile.electionTimeoutTicks * TICK_UNITS;
     let marker: { index: number; term: number; command: string } | null = null;
     // Bounded by the deadline: ticks keep the queue non-empty and time advancing.
-    while (this.#queue.nextTime <= deadline) {
+    while (this.#queue.minKey <= deadline) {
       if (!this.#runNextEvent()) return;
       const leader = this.#highestLeader();
       if (leader !== undefined && (marker === null || leader.term > marker.term)) {
@@ -826,7 +836,7 @@ function describeLine(line: TraceLine): string {
   return `  #${line.number} at ${time}: ${describeEvent(line.event)}${notes}`;
 }
 
-function describeEvent(event: SimulationEvent): string {
+function describeEvent(event: SafetySimulationEvent): string {
   switch (event.kind) {
     case "tick":
       return `tick peer ${event.peer}`;
@@ -856,7 +866,7 @@ function persistTarget(core: RaftCore): PersistTarget {
   };
 }
 
-function emptyStats(peers: number): SimulationStats {
+function emptyStats(peers: number): SafetySimulationStats {
   return {
     peers,
     events: 0,

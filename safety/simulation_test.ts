@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RaftCore } from "../raft/core.ts";
 import { NO_VOTE, type Ready } from "../raft/ready.ts";
-import { runSafetySimulation, type SimulationStats } from "./simulation.ts";
+import { runSafetySimulation, type SafetySimulationStats } from "./simulation.ts";
 
 /** A planted bug: the core tells the driver to persist its term but never its vote. */
 class ForgetfulVoteCore extends RaftCore {
@@ -63,15 +63,15 @@ Deno.test("groups of 3, 5 and 7 keep every invariant and recover once healed", (
 });
 
 Deno.test("across seeds, every kind of fault really happens", () => {
-  const totals: Partial<SimulationStats> = {};
+  const totals: Partial<SafetySimulationStats> = {};
   for (let seed = 1; seed <= 30; seed++) {
     const { violations, stats } = runSafetySimulation({ seed, events: 2000 });
     assert.deepEqual(violations, [], `seed ${seed}`);
-    for (const [name, value] of Object.entries(stats) as [keyof SimulationStats, number][]) {
+    for (const [name, value] of Object.entries(stats) as [keyof SafetySimulationStats, number][]) {
       totals[name] = (totals[name] ?? 0) + value;
     }
   }
-  const kinds: (keyof SimulationStats)[] = [
+  const kinds: (keyof SafetySimulationStats)[] = [
     "crashes",
     "crashesInReady",
     "slowPersists",

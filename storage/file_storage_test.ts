@@ -12,11 +12,10 @@ import {
   STATE_FILE,
 } from "./file_storage.ts";
 import type { Entry } from "../raft/messages.ts";
-import type { PersistRequest } from "../raft/storage.ts";
+import type { PersistRequest, RestoredState } from "../raft/storage.ts";
 import {
   EMPTY_STATE,
   modelOf,
-  type ModelState,
   partialStates,
   persistAll,
   randomPersistRequests,
@@ -49,12 +48,12 @@ function openMemory(
   });
 }
 
-function modelAfter(requests: readonly PersistRequest[]): ModelState {
+function modelAfter(requests: readonly PersistRequest[]): RestoredState {
   return requests.reduce(withRequest, EMPTY_STATE);
 }
 
 /** Opens a fresh storage on what `files` holds and returns what it restored. */
-function reload(files: FileSystem, options: Partial<FileStorageOptions> = {}): ModelState {
+function reload(files: FileSystem, options: Partial<FileStorageOptions> = {}): RestoredState {
   const storage = openMemory(files, [], options);
   try {
     return modelOf(storage.load());
@@ -191,7 +190,7 @@ Deno.test("FileStorage loses nothing acknowledged when it crashes at any step, i
 /** How far a run cut short by a simulated crash got. */
 interface CrashedRun {
   /** The state the persists acknowledged before the crash make. */
-  readonly acknowledged: ModelState;
+  readonly acknowledged: RestoredState;
   /** How many requests were acknowledged. */
   readonly done: number;
 }
@@ -256,7 +255,7 @@ async function crashAndRecover(
 async function goOn(
   files: CrashFileSystem,
   requests: readonly PersistRequest[],
-  expected: ModelState,
+  expected: RestoredState,
   label: string,
 ): Promise<void> {
   const storage = openMemory(files);

@@ -4,7 +4,8 @@
  * messages between cores by hand, and checks on every step what a driver relies on:
  *
  * - each request stepped yields exactly one reply to its sender, in stepping order;
- * - the persisted state, built only from Ready batches, always equals the core's log;
+ * - the persisted state, a {@linkcode MemoryStorage} built only from Ready batches, always equals
+ *   the core's log;
  * - no two peers apply different commands at the same index (State Machine Safety), entries are
  *   applied one index after another, and no two peers lead the same term (Election Safety).
  *
@@ -18,8 +19,9 @@ import { assert } from "../../util/assert.ts";
 import { type Random, SeededRandom } from "../../util/random.ts";
 import { decode, encode } from "../../rpc/codec.ts";
 import { RaftCore } from "../core.ts";
-import { type HardState, type Ready, type Snapshot } from "../ready.ts";
-import { type RaftCoreConfig } from "../config.ts";
+import type { Ready, Snapshot } from "../ready.ts";
+import type { RaftCoreConfig } from "../config.ts";
+import { MemoryStorage, type PersistedView } from "../memory_storage.ts";
 import {
   type AppendEntries,
   type Entry,
@@ -28,16 +30,7 @@ import {
   messageProblem,
   REPLY_TYPE_OF,
 } from "../messages.ts";
-
-/** What a peer keeps across a crash: only what its Ready batches told it to persist. */
-export interface PersistedState {
-  /** Term and vote. */
-  hardState: HardState;
-  /** The latest snapshot (index 0 and no bytes without one). */
-  snapshot: Snapshot;
-  /** Entries after the snapshot, contiguous. */
-  entries: Entry[];
-}
+import type { RestoredState } from "../storage.ts";
 
 /** How to build a {@linkcode TestNetwork}. */
 export interface TestNetworkOptions {
@@ -50,7 +43,7 @@ export interface TestNetworkOptions {
   /** Heartbeat interval; default 2 ticks. */
   readonly heartbeatTicks?: number;
   /** Starting persisted state per peer id (peers without one start empty). */
-  readonly restored?: ReadonlyMap<number, PersistedState>;
+  readonly restored?: ReadonlyMap<number, RestoredState>;
   /** Passed to every core. */
   readonly maxEntriesPerAppend?: number;
   /** When set, every peer snapshots its service each time it has applied this many entries. */
@@ -74,7 +67,8 @@ export class TestNetwork {
   readonly #options: TestNetworkOptions;
   readonly #random: Random;
   readonly #cores = new Map<number, RaftCore>();
-  readonly #storage = new Map<number, PersistedState>();
+  /** What each peer keeps across a crash: only what its Ready batches told it to persist. */
+  readonly #storage = new Map<number, MemoryStorage>();
   readonly #applied = new Map<number, unknown[]>();
   readonly #isolated = new Set<number>();
   readonly #expectedReplies = new Map<number, { to: number; type: string }[]>();
@@ -88,8 +82,7 @@ export class TestNetwork {
     this.#random = new SeededRandom(options.seed);
     this.ids = Array.from({ length: options.size }, (_, id) => id);
     for (const id of this.ids) {
-      const restored = options.restored?.get(id);
-      this.#storage.set(id, restored ?? emptyState());
+      this.#storage.set(id, new MemoryStorage(options.restored?.get(id)));
       this.#start(id);
     }
   }
@@ -107,10 +100,8 @@ export class TestNetwork {
   }
 
   /** What peer `id` has persisted. */
-  persisted(id: number): PersistedState {
-    const state = this.#storage.get(id);
-    assert(state !== undefined, `Peer ${id} has no storage`);
-    return state;
+  persisted(id: number): PersistedView {
+    return this.#storageOf(id);
   }
 
   /** Ids of running peers that believe they lead, highest term first. */
@@ -235,7 +226,7 @@ export class TestNetwork {
       );
       this.inFlight.push(message);
     }
-    this.#persist(id, ready);
+    this.#storageOf(id).persist(ready);
     this.#checkPersistedMatchesMemory(id, core);
     this.#checkReplies(id, ready.messages);
     for (const message of ready.messages) this.inFlight.push(message);
@@ -251,45 +242,21 @@ export class TestNetwork {
     }
   }
 
-  /** Follows the persistence order of the driver contract, with its checks. */
-  #persist(id: number, ready: Ready): void {
-    const state = this.persisted(id);
-    if (ready.hardState !== undefined) state.hardState = { ...ready.hardState };
-    const change = ready.logChange;
-    if (change?.truncateAfter !== undefined) {
-      const keep = Math.max(0, change.truncateAfter - state.snapshot.index);
-      state.entries = state.entries.slice(0, keep);
-    }
-    if (ready.snapshot !== undefined) {
-      const dropped = ready.snapshot.index - state.snapshot.index;
-      state.entries = dropped >= state.entries.length ? [] : state.entries.slice(dropped);
-      state.snapshot = ready.snapshot;
-    }
-    if (change !== undefined && change.append.length > 0) {
-      const expected = state.snapshot.index + state.entries.length + 1;
-      assert(
-        change.append[0].index === expected,
-        `Peer ${id} was told to append entry ${change.append[0].index} after entry ${expected - 1}`,
-      );
-      state.entries.push(...change.append);
-    }
-  }
-
   #checkPersistedMatchesMemory(id: number, core: RaftCore): void {
-    const state = this.persisted(id);
+    const storage = this.#storageOf(id);
     const log = core.log;
+    const { term, votedFor } = storage.hardState;
     assert(
-      state.hardState.term === core.term && state.hardState.votedFor === core.votedFor,
-      `Peer ${id} persisted term ${state.hardState.term} vote ${state.hardState.votedFor}, holds term ${core.term} vote ${core.votedFor}`,
+      term === core.term && votedFor === core.votedFor,
+      `Peer ${id} persisted term ${term} vote ${votedFor}, holds term ${core.term} vote ${core.votedFor}`,
     );
     assert(
-      state.snapshot.index === log.snapshotIndex &&
-        state.snapshot.index + state.entries.length === log.lastIndex,
-      `Peer ${id} persisted entries ${state.snapshot.index + 1} to ${
-        state.snapshot.index + state.entries.length
-      }, holds ${log.firstIndex} to ${log.lastIndex}`,
+      storage.snapshot.index === log.snapshotIndex && storage.lastIndex === log.lastIndex,
+      `Peer ${id} persisted entries ${
+        storage.snapshot.index + 1
+      } to ${storage.lastIndex}, holds ${log.firstIndex} to ${log.lastIndex}`,
     );
-    for (const entry of state.entries) {
+    for (const entry of storage.entries) {
       assert(
         log.term(entry.index) === entry.term,
         `Peer ${id} persisted entry ${entry.index} with term ${entry.term}, holds term ${
@@ -365,6 +332,12 @@ export class TestNetwork {
     return list;
   }
 
+  #storageOf(id: number): MemoryStorage {
+    const storage = this.#storage.get(id);
+    assert(storage !== undefined, `Peer ${id} has no storage`);
+    return storage;
+  }
+
   #start(id: number): void {
     const state = this.persisted(id);
     const config: RaftCoreConfig = {
@@ -385,15 +358,6 @@ export class TestNetwork {
   }
 }
 
-/** A peer that never ran. */
-export function emptyState(): PersistedState {
-  return {
-    hardState: { term: 0, votedFor: -1 },
-    snapshot: { index: 0, term: 0, data: new Uint8Array(0) },
-    entries: [],
-  };
-}
-
 /** Entries with the given terms, at indexes 1, 2, …; commands name index and term. */
 export function entriesWithTerms(terms: readonly number[]): Entry[] {
   return terms.map((term, position) => ({
@@ -408,12 +372,8 @@ export function stateWithLog(
   terms: readonly number[],
   term: number,
   votedFor = -1,
-): PersistedState {
-  return {
-    hardState: { term, votedFor },
-    snapshot: { index: 0, term: 0, data: new Uint8Array(0) },
-    entries: entriesWithTerms(terms),
-  };
+): RestoredState {
+  return { hardState: { term, votedFor }, entries: entriesWithTerms(terms) };
 }
 
 /** A {@linkcode Random} that always draws the lowest value, so timeouts are exactly T ticks. */

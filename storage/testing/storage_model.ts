@@ -1,70 +1,26 @@
 /**
  * For storage tests: the state a {@linkcode RaftStorage} must restore after a sequence of persist
- * requests, computed in memory by the driver contract's rules (raft/core.ts), and a seeded
+ * requests, computed by a {@linkcode MemoryStorage} (the driver contract's rules, raft/core.ts),
+ * also after a crash part way through file storage's writes, and a seeded
  * generator of request sequences shaped like a core's Ready batches (elections, appends,
  * conflicting entries replaced, snapshots taken and installed).
  *
  * @module
  */
-import { assert } from "../../util/assert.ts";
 import type { Random } from "../../util/random.ts";
-import type { HardState, LogChange, Snapshot } from "../../raft/ready.ts";
+import type { Snapshot } from "../../raft/ready.ts";
 import type { Entry } from "../../raft/messages.ts";
+import { MemoryStorage } from "../../raft/memory_storage.ts";
 import type { PersistRequest, RaftStorage, RestoredState } from "../../raft/storage.ts";
 
-/** A persisted state: what `load()` gives back. */
-export interface ModelState {
-  /** Term and vote, absent until first persisted. */
-  readonly hardState?: HardState;
-  /** The latest snapshot, absent until one is persisted. */
-  readonly snapshot?: Snapshot;
-  /** Entries after the snapshot, contiguous. */
-  readonly entries: readonly Entry[];
-}
-
 /** The state before anything was persisted. */
-export const EMPTY_STATE: ModelState = { entries: [] };
-
-/** `state` with `hardState` persisted. */
-export function withHardState(state: ModelState, hardState: HardState): ModelState {
-  return { ...state, hardState: { term: hardState.term, votedFor: hardState.votedFor } };
-}
-
-/**
- * `state` with `snapshot` persisted: entries up to its index go, and entries after it stay
- * only if the entry at its index has its term (Figure 13, steps 6 and 7).
- */
-export function withSnapshot(state: ModelState, snapshot: Snapshot): ModelState {
-  const previous = state.snapshot ?? { index: 0, term: 0 };
-  const position = snapshot.index - previous.index - 1;
-  const leadingTerm = position < 0 ? previous.term : state.entries[position]?.term;
-  const entries = leadingTerm === snapshot.term
-    ? state.entries.slice(Math.max(0, position + 1))
-    : [];
-  const { index, term, data } = snapshot;
-  return { ...state, snapshot: { index, term, data }, entries };
-}
-
-/** `state` with the entries after `index` deleted. */
-export function withTruncation(state: ModelState, index: number): ModelState {
-  const first = (state.snapshot?.index ?? 0) + 1;
-  return { ...state, entries: state.entries.slice(0, Math.max(0, index - first + 1)) };
-}
-
-/** `state` with `entries` appended; they must follow its last entry. */
-export function withAppended(state: ModelState, entries: readonly Entry[]): ModelState {
-  if (entries.length === 0) return state;
-  const last = lastIndexOf(state);
-  assert(
-    entries[0].index === last + 1,
-    `Model cannot append entry ${entries[0].index} after ${last}`,
-  );
-  return { ...state, entries: [...state.entries, ...entries] };
-}
+export const EMPTY_STATE: RestoredState = { entries: [] };
 
 /** `state` after the whole of `request`, in the core's order. */
-export function withRequest(state: ModelState, request: PersistRequest): ModelState {
-  return partialStates(state, request).at(-1) as ModelState;
+export function withRequest(state: RestoredState, request: PersistRequest): RestoredState {
+  const storage = new MemoryStorage(state);
+  storage.persist(request);
+  return storage.load();
 }
 
 /**
@@ -72,34 +28,41 @@ export function withRequest(state: ModelState, request: PersistRequest): ModelSt
  * order file storage writes its parts (hard state, snapshot, log), first `state` itself and last
  * the whole request.
  */
-export function partialStates(state: ModelState, request: PersistRequest): ModelState[] {
+export function partialStates(state: RestoredState, request: PersistRequest): RestoredState[] {
   const states = [state];
-  let current = state;
+  let afterHardState = state;
   if (request.hardState !== undefined) {
-    current = withHardState(current, request.hardState);
-    states.push(current);
+    afterHardState = withRequest(state, { hardState: request.hardState });
+    states.push(afterHardState);
   }
-  const afterHardState = current;
   if (request.snapshot !== undefined) {
     // The snapshot file is durable before the log hears of the truncation.
-    states.push(withSnapshot(afterHardState, request.snapshot));
+    states.push(withSnapshotFirst(afterHardState, request.snapshot));
   }
-  const change: LogChange | undefined = request.logChange;
-  if (change?.truncateAfter !== undefined) current = withTruncation(current, change.truncateAfter);
-  if (request.snapshot !== undefined) current = withSnapshot(current, request.snapshot);
-  current = withAppended(current, change?.append ?? []);
-  if (current !== states.at(-1)) states.push(current);
+  const change = request.logChange;
+  const changesLog = request.snapshot !== undefined || change?.truncateAfter !== undefined ||
+    (change?.append.length ?? 0) > 0;
+  if (changesLog) states.push(withRequest(state, request));
   return states;
 }
 
-/** Index of the last entry, or of the snapshot when there are none. */
-export function lastIndexOf(state: ModelState): number {
-  return state.entries.at(-1)?.index ?? state.snapshot?.index ?? 0;
+/**
+ * `state` with `snapshot` stored before the log heard of it, as file storage loads it: entries
+ * after the snapshot stay only if the entry at its index has its term (Figure 13, steps 6 and
+ * 7), since otherwise the core would have deleted them first.
+ */
+function withSnapshotFirst(state: RestoredState, snapshot: Snapshot): RestoredState {
+  const storage = new MemoryStorage(state);
+  const matches = snapshot.index <= storage.lastIndex &&
+    storage.termAt(snapshot.index) === snapshot.term;
+  const logChange = matches ? undefined : { truncateAfter: snapshot.index, append: [] };
+  storage.persist(logChange === undefined ? { snapshot } : { snapshot, logChange });
+  return storage.load();
 }
 
-/** `load()`'s answer in the model's shape, for comparisons. */
-export function modelOf(restored: RestoredState): ModelState {
-  const state: { -readonly [Field in keyof ModelState]: ModelState[Field] } = {
+/** `load()`'s answer without fields that are present but undefined, for comparisons. */
+export function modelOf(restored: RestoredState): RestoredState {
+  const state: { -readonly [Field in keyof RestoredState]: RestoredState[Field] } = {
     entries: [...restored.entries],
   };
   if (restored.hardState !== undefined) state.hardState = restored.hardState;
@@ -131,13 +94,13 @@ export interface GeneratorOptions {
   /** Largest batch of entries one request appends. Default 6. */
   readonly maxAppend?: number;
   /** The persisted state to go on from. Default: nothing persisted. */
-  readonly start?: ModelState;
+  readonly start?: RestoredState;
 }
 
-/** What the generator knows besides the persisted state. */
+/** What the generator knows: the persisted state and the commit index. */
 interface GeneratorContext {
   readonly random: Random;
-  readonly state: ModelState;
+  readonly storage: MemoryStorage;
   readonly commit: number;
   readonly maxAppend: number;
 }
@@ -151,25 +114,24 @@ interface GeneratorContext {
 export function randomPersistRequests(random: Random, options: GeneratorOptions): PersistRequest[] {
   const maxAppend = options.maxAppend ?? 6;
   const requests: PersistRequest[] = [];
-  let state = options.start ?? EMPTY_STATE;
+  const storage = new MemoryStorage(options.start);
   // All a restarted peer knows to be committed is what its snapshot covers.
-  let commit = state.snapshot?.index ?? 0;
+  let commit = storage.snapshot.index;
   for (let made = 0; made < options.count; made++) {
-    const last = lastIndexOf(state);
-    commit += random.int(last - commit + 1);
-    const request = randomRequest({ random, state, commit, maxAppend });
+    commit += random.int(storage.lastIndex - commit + 1);
+    const request = randomRequest({ random, storage, commit, maxAppend });
     if (request.snapshot !== undefined) commit = Math.max(commit, request.snapshot.index);
     requests.push(request);
-    state = withRequest(state, request);
+    storage.persist(request);
   }
   return requests;
 }
 
 function randomRequest(context: GeneratorContext): PersistRequest {
-  const { random, state, commit, maxAppend } = context;
-  const term = state.hardState?.term ?? 0;
-  const last = lastIndexOf(state);
-  const snapshotIndex = state.snapshot?.index ?? 0;
+  const { random, storage, commit, maxAppend } = context;
+  const term = storage.hardState.term;
+  const last = storage.lastIndex;
+  const snapshotIndex = storage.snapshot.index;
   const action = term === 0 ? 0 : random.int(10);
   const batch = () => 1 + random.int(maxAppend);
   if (action <= 1) {
@@ -185,7 +147,7 @@ function randomRequest(context: GeneratorContext): PersistRequest {
   }
   if (action <= 8 && commit > snapshotIndex) {
     const index = snapshotIndex + 1 + random.int(commit - snapshotIndex);
-    const snapshot = { index, term: termAt(state, index), data: randomBytes(random) };
+    const snapshot = { index, term: storage.termAt(index), data: randomBytes(random) };
     // A service snapshot often shares its Ready with new entries.
     if (random.int(2) === 0) return { snapshot };
     return { snapshot, logChange: { append: newEntries(random, last + 1, term, batch()) } };
@@ -195,14 +157,14 @@ function randomRequest(context: GeneratorContext): PersistRequest {
 
 /** A snapshot a leader installs past the commit index, with what the core would ask for. */
 function installedSnapshot(context: GeneratorContext): PersistRequest {
-  const { random, state, commit } = context;
-  const term = state.hardState?.term ?? 0;
-  const last = lastIndexOf(state);
+  const { random, storage, commit } = context;
+  const term = storage.hardState.term;
+  const last = storage.lastIndex;
   const index = commit + 1 + random.int(last - commit + 4);
   const data = randomBytes(random);
   if (index <= last && random.int(2) === 0) {
     // The snapshot ends on an entry this peer has: the entries after it stay.
-    return { snapshot: { index, term: termAt(state, index), data } };
+    return { snapshot: { index, term: storage.termAt(index), data } };
   }
   // A leader of a newer term: the peer adopts the term, and its entries from the snapshot's
   // index on conflict with the snapshot, so they go.
@@ -210,12 +172,6 @@ function installedSnapshot(context: GeneratorContext): PersistRequest {
   const snapshot = { index, term: term + 1, data };
   if (index < last) return { hardState, snapshot, logChange: { truncateAfter: index, append: [] } };
   return { hardState, snapshot };
-}
-
-function termAt(state: ModelState, index: number): number {
-  const snapshotIndex = state.snapshot?.index ?? 0;
-  if (index === snapshotIndex) return state.snapshot?.term ?? 0;
-  return state.entries[index - snapshotIndex - 1].term;
 }
 
 function newEntries(random: Random, first: number, term: number, count: number): Entry[] {
