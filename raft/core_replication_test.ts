@@ -261,6 +261,7 @@ Deno.test("5.3: late and duplicated replies never move a follower's progress bac
     matchIndex: 5,
     inflight: false,
     inflightAppends: 0,
+    windowAppends: 64,
   });
   drain(core);
   core.step(reply({ matchIndex: 3 }));
@@ -275,6 +276,7 @@ Deno.test("5.3: late and duplicated replies never move a follower's progress bac
     matchIndex: 5,
     inflight: false,
     inflightAppends: 0,
+    windowAppends: 64,
   });
   assert.deepEqual(drain(core).messages, [], "stale replies trigger no sends");
   assert.equal(core.commitIndex, 5);
@@ -289,6 +291,7 @@ Deno.test("5.3: a refusal without a hint (a stale request's) leaves the follower
     matchIndex: 0,
     inflight: false,
     inflightAppends: 0,
+    windowAppends: 64,
   });
   core.step({
     type: "AppendEntriesReply",
@@ -307,6 +310,7 @@ Deno.test("5.3: a refusal without a hint (a stale request's) leaves the follower
     matchIndex: 0,
     inflight: false,
     inflightAppends: 0,
+    windowAppends: 64,
   });
   assert.deepEqual(drain(core).messages, []);
 });

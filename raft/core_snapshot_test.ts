@@ -199,6 +199,7 @@ Deno.test("7: a leader sends its snapshot to a follower that needs compacted ent
     matchIndex: 5,
     inflight: true,
     inflightAppends: 1,
+    windowAppends: 64,
   });
   const rest = only<AppendEntries>(drain(core).messages);
   assert.equal(rest.prevLogIndex, 5);

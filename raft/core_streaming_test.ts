@@ -100,6 +100,7 @@ Deno.test("probe: a refusal of the current probe backs up and probes again, one 
     matchIndex: 0,
     inflight: true,
     inflightAppends: 0,
+    windowAppends: 4,
   });
   core.propose("new");
   assert.deepEqual(appendsTo(1, sent(core)), [], "a probe in flight holds back new entries");
@@ -118,6 +119,7 @@ Deno.test("probe → replicate: a success streams a window of appends at once", 
     matchIndex: 6,
     inflight: true,
     inflightAppends: 4,
+    windowAppends: 4,
   });
 });
 

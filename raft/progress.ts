@@ -14,6 +14,13 @@
  * - **snapshot**: the entries the follower needs are compacted; a snapshot was sent and nothing
  *   else is until it is acknowledged (then replicate) or times out (then probe).
  *
+ * The window adapts, as TCP's congestion window does: every acknowledgement that raises
+ * `matchIndex` widens it by one append (so it doubles per round trip) up to its bound, and every
+ * refusal that sends the follower back to probe halves it. On an ordered link (TCP) refusals are
+ * rare and the window stays wide; on a link that reorders messages (the simulated network) a wide
+ * burst arrives out of order, the follower refuses whatever lands past a gap, and a window that
+ * did not shrink would resend a full burst after every refusal.
+ *
  * A follower that answers nothing for a timeout (in heartbeat intervals) in replicate or snapshot
  * goes back to probe: it is unreachable or its messages are lost, and probing sends it one
  * append per interval instead of a window's worth.
@@ -38,6 +45,8 @@ export interface FollowerProgress {
   readonly inflight: boolean;
   /** Appends in flight in the replicate state (0 otherwise). */
   readonly inflightAppends: number;
+  /** How many appends the window admits now (it adapts; see the module documentation). */
+  readonly windowAppends: number;
 }
 
 /** The bounds of a follower's window of appends in flight. */
@@ -72,6 +81,9 @@ export class Progress {
    */
   #silentHeartbeats = 0;
   readonly #inflights: Inflights;
+  readonly #windowAppendsMax: number;
+  /** The window's current width in appends, in [1, `#windowAppendsMax`]. */
+  #windowAppends: number;
 
   /** Progress of a follower whose log is not yet known: probing from the leader's end. */
   constructor(nextIndex: number, limits: WindowLimits) {
@@ -81,6 +93,8 @@ export class Progress {
     );
     this.#nextIndex = nextIndex;
     this.#inflights = new Inflights(limits.appendsMax, limits.bytesMax);
+    this.#windowAppendsMax = limits.appendsMax;
+    this.#windowAppends = limits.appendsMax;
     this.#checkInvariants();
   }
 
@@ -109,6 +123,7 @@ export class Progress {
       matchIndex: this.#matchIndex,
       inflight,
       inflightAppends,
+      windowAppends: this.#windowAppends,
     };
   }
 
@@ -121,7 +136,7 @@ export class Progress {
       case "probe":
         return this.#probeSent;
       case "replicate":
-        return this.#inflights.full();
+        return this.#inflights.full() || this.#inflights.count >= this.#windowAppends;
       case "snapshot":
         return true;
     }
@@ -169,7 +184,10 @@ export class Progress {
   acknowledge(matchIndex: number): boolean {
     this.#silentHeartbeats = 0;
     const raised = matchIndex > this.#matchIndex;
-    if (raised) this.#matchIndex = matchIndex;
+    if (raised) {
+      this.#matchIndex = matchIndex;
+      this.#windowAppends = Math.min(this.#windowAppends + 1, this.#windowAppendsMax);
+    }
     this.#nextIndex = Math.max(this.#nextIndex, this.#matchIndex + 1);
     switch (this.#state) {
       case "probe":
@@ -200,6 +218,7 @@ export class Progress {
     switch (this.#state) {
       case "replicate":
         if (rejectedIndex <= this.#matchIndex) return false;
+        this.#windowAppends = Math.max(1, Math.floor(this.#windowAppends / 2));
         this.#becomeProbe();
         break;
       case "probe":
@@ -253,6 +272,10 @@ export class Progress {
       `Progress breaks 0 <= match ${this.#matchIndex} < next ${this.#nextIndex}`,
     );
     const window = this.#inflights;
+    assert(
+      1 <= this.#windowAppends && this.#windowAppends <= this.#windowAppendsMax,
+      `Progress has a window of ${this.#windowAppends} appends, outside 1 to ${this.#windowAppendsMax}`,
+    );
     if (this.#state === "replicate") {
       assert(
         window.count === 0 || window.lastIndex <= this.#nextIndex - 1,

@@ -19,6 +19,7 @@ Deno.test("a new progress probes from the leader's end, matching nothing, with n
     matchIndex: 0,
     inflight: false,
     inflightAppends: 0,
+    windowAppends: 4,
   });
   assert.equal(progress.isPaused(), false);
 });
@@ -43,6 +44,7 @@ Deno.test("probe → replicate when the follower's log matches right before next
     matchIndex: 7,
     inflight: false,
     inflightAppends: 0,
+    windowAppends: 4,
   });
 });
 
@@ -72,6 +74,7 @@ Deno.test("replicate: next advances on send and the window bounds appends in fli
     matchIndex: 12,
     inflight: false,
     inflightAppends: 0,
+    windowAppends: 4,
   });
 });
 
@@ -96,6 +99,7 @@ Deno.test("replicate → probe on a rejection of an append past match, from the 
     matchIndex: 3,
     inflight: false,
     inflightAppends: 0,
+    windowAppends: 2,
   });
 });
 
@@ -189,4 +193,28 @@ Deno.test("replicate → probe after a timeout of silence; any answer restarts t
     5,
     0,
   ]);
+});
+
+Deno.test("the window halves on each refusal that sends the follower back to probe, and widens by one per acknowledgement", () => {
+  const progress = replicating(0, { appendsMax: 8, bytesMax: 1_000_000 });
+  assert.equal(progress.view().windowAppends, 8);
+  progress.sentEntries(2, 1);
+  assert.equal(progress.rejected(1, 1), true);
+  assert.equal(progress.view().windowAppends, 4);
+  progress.acknowledge(0); // the probe at the follower's end succeeds: replicate again
+  progress.sentEntries(1, 1);
+  progress.sentEntries(2, 1);
+  progress.sentEntries(3, 1);
+  progress.sentEntries(4, 1);
+  assert.equal(progress.isPaused(), true, "a window of 4");
+  progress.acknowledge(1);
+  assert.equal(progress.view().windowAppends, 5);
+  for (let index = 2; index <= 10; index++) progress.acknowledge(index);
+  assert.equal(progress.view().windowAppends, 8, "never past its bound");
+  for (let refusal = 0; refusal < 5; refusal++) {
+    progress.sentEntries(progress.nextIndex, 1);
+    progress.rejected(progress.nextIndex - 1, progress.nextIndex - 1);
+    progress.acknowledge(progress.nextIndex - 1);
+  }
+  assert.equal(progress.view().windowAppends, 1, "never below one");
 });

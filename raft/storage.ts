@@ -8,7 +8,7 @@
 import type { HardState, LogChange, Snapshot } from "./ready.ts";
 import type { Entry } from "./messages.ts";
 
-/** One batch to make durable, straight from a core's Ready (see raft/core.ts for the order). */
+/** One batch to make durable, straight from a core's Ready (see raft/ready.ts for the order). */
 export interface PersistRequest {
   /** New term and vote, when they changed. */
   readonly hardState?: HardState;

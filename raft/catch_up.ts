@@ -1,0 +1,159 @@
+/**
+ * How fast a follower far behind catches up: a three-peer group on the simulated network with
+ * a travel time on every message, one follower stopped while the others commit a backlog, then
+ * restarted on its storage (as after a crash or a maintenance window, so it comes back in its old
+ * term and the leader stays leader). Deterministic for a seed, in virtual time, so it measures the replication
+ * protocol (round trips, window, batching) and nothing of the machine it runs on. Used by
+ * `dsys bench catch-up` and by the simulation test of pipelining.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import type { RpcClient } from "../rpc/types.ts";
+import { SimNetwork } from "../sim/network.ts";
+import { Simulation } from "../sim/simulation.ts";
+import { MemoryStorage } from "./memory_storage.ts";
+import { RaftNode, type ReplicationLimits } from "./node.ts";
+
+/** What to measure. */
+export interface CatchUpOptions {
+  /** Seed of the simulation (election jitter, message travel times). */
+  readonly seed: number;
+  /** Entries the follower is behind when it comes back. */
+  readonly backlogEntries: number;
+  /** Each message's travel time is drawn from [min, max] ms; unequal bounds reorder messages. */
+  readonly latencyMs: { readonly min: number; readonly max: number };
+  /** Whether replies are reordered too (labrpc's long reordering: some wait up to 2 s more). */
+  readonly reorderReplies?: boolean;
+  /** The core's append caps: entries per append, the window. */
+  readonly replication: ReplicationLimits;
+  /** Give up (and throw) after this much virtual time. Default one virtual hour. */
+  readonly maxVirtualMs?: number;
+}
+
+/** What was measured. */
+export interface CatchUpResult {
+  /** Virtual ms from restarting the follower until it holds and knows committed the backlog. */
+  readonly catchUpMs: number;
+  /** RPCs sent during the catch-up, by every peer. */
+  readonly rpcs: number;
+  /** Bytes of requests and replies during the catch-up. */
+  readonly bytes: number;
+}
+
+const GROUP_SIZE = 3;
+/** Commands of this many bytes, like a small key/value put. */
+const COMMAND_BYTES = 100;
+/** Proposals per burst while the backlog builds: one burst is one Ready on the leader. */
+const PROPOSALS_PER_BURST = 500;
+/** How often the scenario looks at the peers, in virtual ms: the resolution of the figure. */
+const POLL_MS = 1;
+
+/**
+ * Runs the scenario once and returns how long the follower took to catch up.
+ *
+ * @example
+ * ```ts
+ * const result = await measureCatchUp({
+ *   seed: 1,
+ *   backlogEntries: 10_000,
+ *   latencyMs: { min: 5, max: 5 },
+ *   replication: { maxInflightAppends: 64 },
+ * });
+ * console.log(`${result.catchUpMs} virtual ms`);
+ * ```
+ */
+export async function measureCatchUp(options: CatchUpOptions): Promise<CatchUpResult> {
+  assert(options.backlogEntries > 0, `A backlog of ${options.backlogEntries} entries is empty`);
+  const simulation = new Simulation(options.seed);
+  const network = new SimNetwork(simulation);
+  network.setLatency(options.latencyMs.min, options.latencyMs.max);
+  network.setLongReordering(options.reorderReplies ?? false);
+  const storages = Array.from({ length: GROUP_SIZE }, () => new MemoryStorage());
+  const start = (id: number) =>
+    startPeer(simulation, network, id, storages[id], options.replication);
+  const nodes = storages.map((_, id) => start(id));
+  return await simulation.run(async () => {
+    const leader = await waitForLeader(simulation, nodes);
+    const laggard = (leader.id + 1) % GROUP_SIZE;
+    nodes[laggard].kill();
+    network.deleteServer(serverName(laggard));
+    const target = await buildBacklog(simulation, leader, options.backlogEntries);
+    const rpcsBefore = network.getTotalCount();
+    const bytesBefore = network.getTotalBytes();
+    const startMs = simulation.now();
+    nodes[laggard] = start(laggard);
+    await waitUntil(simulation, () => nodes[laggard].commitIndex >= target);
+    assert(leader.role === "leader", `Peer ${leader.id} lost its leadership during the catch-up`);
+    const result = {
+      catchUpMs: simulation.now() - startMs,
+      rpcs: network.getTotalCount() - rpcsBefore,
+      bytes: network.getTotalBytes() - bytesBefore,
+    };
+    for (const node of nodes) node.kill();
+    network.cleanup();
+    return result;
+  }, { maxVirtualMs: options.maxVirtualMs });
+}
+
+/** Starts peer `id` on `storage` with fresh ends to every peer, as a restarted process would. */
+function startPeer(
+  simulation: Simulation,
+  network: SimNetwork,
+  id: number,
+  storage: MemoryStorage,
+  replication: ReplicationLimits,
+): RaftNode {
+  const incarnation = simulation.random.int(1 << 30);
+  const peers: RpcClient[] = [];
+  for (let peer = 0; peer < GROUP_SIZE; peer++) {
+    const name = `${id}-${peer}-${incarnation}`;
+    peers.push(network.makeEnd(name));
+    network.connect(name, serverName(peer));
+    network.enable(name, true);
+  }
+  const node = new RaftNode({
+    id,
+    peers,
+    storage,
+    clock: simulation,
+    random: simulation.random,
+    apply: () => {},
+    replication,
+  });
+  network.addServer(serverName(id), node.handlers);
+  return node;
+}
+
+function serverName(id: number): string {
+  return `peer-${id}`;
+}
+
+async function waitForLeader(simulation: Simulation, nodes: RaftNode[]): Promise<RaftNode> {
+  await waitUntil(simulation, () => nodes.some((node) => node.role === "leader"));
+  return nodes.find((node) => node.role === "leader") as RaftNode;
+}
+
+/** Proposes `entries` commands in bursts and waits for the leader to commit them all. */
+async function buildBacklog(
+  simulation: Simulation,
+  leader: RaftNode,
+  entries: number,
+): Promise<number> {
+  const command = "x".repeat(COMMAND_BYTES);
+  let last = 0;
+  for (let proposed = 0; proposed < entries; proposed += PROPOSALS_PER_BURST) {
+    for (let burst = 0; burst < Math.min(PROPOSALS_PER_BURST, entries - proposed); burst++) {
+      const result = leader.propose(command);
+      assert(result.isLeader, `Peer ${leader.id} lost its leadership while building the backlog`);
+      last = result.index;
+    }
+    await waitUntil(simulation, () => leader.commitIndex >= last);
+  }
+  return last;
+}
+
+async function waitUntil(simulation: Simulation, condition: () => boolean): Promise<void> {
+  // Bounded by the simulation's virtual time limit.
+  while (!condition()) await simulation.sleep(POLL_MS);
+}
