@@ -111,6 +111,8 @@ export interface SafetySimulationStats {
   highestCommitIndex: number;
   /** Ticks from healing until the group made progress. */
   ticksToRecover: number;
+  /** The ticks the healed group was given to make progress (see `#recoveryDeadlineUnits`). */
+  recoveryDeadlineTicks: number;
 }
 
 /** The outcome of one run. */
@@ -132,8 +134,8 @@ export const DEFAULT_EVENTS = 5000;
 /** Bound on events waiting in the queue (in-flight messages dominate). */
 const MAX_QUEUED_EVENTS = 500_000;
 
-/** Once healed, the group must make progress within this many election timeouts. */
-const RECOVERY_ELECTION_TIMEOUTS = 40;
+/** Elections the healed group is allowed before one leader stays (split votes, stale votes). */
+const RECOVERY_ELECTIONS = 10;
 
 /** The trace keeps this many times the printed lines, since quiet ticks are not printed. */
 const TRACE_KEPT_FACTOR = 8;
@@ -205,6 +207,8 @@ class SafetySimulation {
   readonly #violations: string[] = [];
   readonly #stats: SafetySimulationStats;
   #weather: Weather;
+  /** When the last message sent so far is delivered. */
+  #latestDeliveryAt = 0;
   #faultsOn = true;
   #now = 0;
   #nextCommand = 0;
@@ -542,12 +546,16 @@ class SafetySimulation {
     }
     const pending = { ready, target: persistTarget(process.core), crashPoint };
     if (this.#random.next() < this.#profile.slowPersistRate) {
-      // The write, and any crash in it, ends later; the peer steps other events meanwhile.
-      this.#stats.slowPersists++;
-      process.persisting = pending;
+      // Drawn for every Ready, so that the random stream is the same whether it writes or not.
       const doneAt = this.#now + 1 + this.#random.int(this.#profile.maxPersistUnits);
-      this.#schedule(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
-      return;
+      // A Ready that writes nothing costs no write, as in the real driver (raft/node.ts).
+      if (writesSomething(ready)) {
+        // The write, and any crash in it, ends later; the peer steps other events meanwhile.
+        this.#stats.slowPersists++;
+        process.persisting = pending;
+        this.#schedule(doneAt, { kind: "persisted", peer, incarnation: process.incarnation });
+        return;
+      }
     }
     this.#finishReady(peer, process, pending);
   }
@@ -650,14 +658,17 @@ class SafetySimulation {
       this.#stats.messagesLost++;
       return;
     }
-    this.#schedule(this.#now + this.#delay(), { kind: "deliver", message: copyMessage(message) });
+    this.#deliverLater(message);
     if (this.#random.next() < weather.duplicateRate) {
       this.#stats.messagesDuplicated++;
-      this.#schedule(this.#now + this.#delay(), {
-        kind: "deliver",
-        message: copyMessage(message),
-      });
+      this.#deliverLater(message);
     }
+  }
+
+  #deliverLater(message: Message): void {
+    const at = this.#now + this.#delay();
+    this.#latestDeliveryAt = Math.max(this.#latestDeliveryAt, at);
+    this.#schedule(at, { kind: "deliver", message: copyMessage(message) });
   }
 
   #delay(): number {
@@ -734,8 +745,8 @@ class SafetySimulation {
   #recover(): void {
     if (this.#violations.length > 0) return;
     const healedAt = this.#now;
-    const deadline = healedAt +
-      RECOVERY_ELECTION_TIMEOUTS * 2 * this.#profile.electionTimeoutTicks * TICK_UNITS;
+    const deadline = healedAt + this.#recoveryDeadlineUnits();
+    this.#stats.recoveryDeadlineTicks = Math.ceil((deadline - healedAt) / TICK_UNITS);
     let marker: { index: number; term: number; command: string } | null = null;
     // Bounded by the deadline: ticks keep the queue non-empty and time advancing.
     while (this.#queue.minKey <= deadline) {
@@ -755,6 +766,53 @@ class SafetySimulation {
       }
     }
     this.#reportNoProgress(healedAt, marker);
+  }
+
+  /**
+   * How long the healed group may take to elect a leader, commit a fresh entry and apply it
+   * everywhere, from the backlog at healing. In units, with D the calm weather's largest message
+   * delay, P the longest persist (slow ones end within `maxPersistUnits`), T the election
+   * timeout and H the heartbeat interval (both in ticks):
+   *
+   * - a round trip takes at most RTT = 2D + 2P: the request, the follower's persist before it
+   *   answers, the answer, and the leader's own persist, which holds back its next Ready;
+   * - messages sent before healing arrive by the latest delivery already queued (L units from
+   *   now); one of them may start a needless election;
+   * - a leader is elected within `RECOVERY_ELECTIONS` elections, each at most 2T ticks of
+   *   timeout and a round trip of votes;
+   * - each follower is then probed back to where its log matches the leader's, one term per
+   *   round trip at most (the conflict hints skip a term each), each probe waiting at most a
+   *   heartbeat interval: `termRuns` × (H + RTT), with `termRuns` the distinct terms of every
+   *   peer's log above the lowest commit index;
+   * - then the entries it lacks, at most `maxEntriesPerAppend` (A) per append, one append per
+   *   round trip at worst (a window shrunk to one): ⌈N/A⌉ × RTT, N the longest log minus the
+   *   lowest commit index, plus the fresh entry's own round trip and a heartbeat to learn it
+   *   committed;
+   * - followers catch up in parallel; each applies at most `maxEntriesPerReady` (R) entries per
+   *   Ready and a Ready may take P: ⌈N/R⌉ × P;
+   * - a snapshot instead of entries counts as one append.
+   *
+   * The sum is a deadline, not a prediction: a run that makes no progress still fails by then.
+   */
+  #recoveryDeadlineUnits(): number {
+    const profile = this.#profile;
+    const cores = [...this.#processes.values()].map((process) => process.core);
+    const lowestCommit = Math.min(...cores.map((core) => core.commitIndex));
+    const longestLog = Math.max(...cores.map((core) => core.log.lastIndex));
+    let termRuns = 0;
+    for (const core of cores) termRuns += termsAbove(core, lowestCommit);
+    const backlog = longestLog - lowestCommit + 1;
+    const persistUnits = profile.maxPersistUnits + 1;
+    const roundTripUnits = 2 * CALM_WEATHER.maxDelayUnits + 2 * persistUnits;
+    const heartbeatUnits = profile.heartbeatTicks * TICK_UNITS;
+    const electionUnits = 2 * profile.electionTimeoutTicks * TICK_UNITS + roundTripUnits;
+    const staleUnits = Math.max(0, this.#latestDeliveryAt - this.#now);
+    return staleUnits +
+      (RECOVERY_ELECTIONS + 1) * electionUnits +
+      termRuns * (heartbeatUnits + roundTripUnits) +
+      (Math.ceil(backlog / profile.maxEntriesPerAppend) + 1) * roundTripUnits +
+      heartbeatUnits + roundTripUnits +
+      Math.ceil(backlog / profile.maxEntriesPerReady) * persistUnits;
   }
 
   #allApplied(index: number, command: string): boolean {
@@ -890,5 +948,26 @@ function emptyStats(peers: number): SafetySimulationStats {
     highestTerm: 0,
     highestCommitIndex: 0,
     ticksToRecover: 0,
+    recoveryDeadlineTicks: 0,
   };
+}
+
+/** Whether persisting `ready` writes anything (the real driver skips the write otherwise). */
+function writesSomething(ready: Ready): boolean {
+  return ready.hardState !== undefined || ready.logChange !== undefined ||
+    ready.snapshot !== undefined;
+}
+
+/** How many runs of one term `core`'s log has above `index` (at least one if it has entries). */
+function termsAbove(core: RaftCore, index: number): number {
+  const log = core.log;
+  let runs = 0;
+  let previousTerm = -1;
+  // Bounded by the log's length.
+  for (let at = Math.max(index + 1, log.firstIndex); at <= log.lastIndex; at++) {
+    const term = log.term(at);
+    if (term !== previousTerm) runs++;
+    previousTerm = term;
+  }
+  return runs;
 }

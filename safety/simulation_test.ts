@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { RaftCore } from "../raft/core.ts";
+import type { Message } from "../raft/messages.ts";
 import { NO_VOTE, type Ready } from "../raft/ready.ts";
 import { runSafetySimulation, type SafetySimulationStats } from "./simulation.ts";
 
@@ -36,6 +37,30 @@ class EagerDurableCore extends RaftCore {
   override advance(_ready: Ready): void {}
 }
 
+/** A planted bug: a leader's appends that carry entries never leave. */
+class MuteLeaderCore extends RaftCore {
+  #handedOut: Ready | null = null;
+
+  override ready(): Ready {
+    const ready = super.ready();
+    this.#handedOut = ready;
+    const carriesEntries = (message: Message) =>
+      message.type === "AppendEntries" && message.entries.length > 0;
+    return {
+      ...ready,
+      messagesBeforePersist: ready.messagesBeforePersist.filter((m) => !carriesEntries(m)),
+      messages: ready.messages.filter((message) => !carriesEntries(message)),
+    };
+  }
+
+  override advance(_ready: Ready): void {
+    const handedOut = this.#handedOut;
+    assert.ok(handedOut !== null);
+    this.#handedOut = null;
+    super.advance(handedOut);
+  }
+}
+
 /** A planted bug: the core never starts an election. */
 class SilentCore extends RaftCore {
   override tick(): void {}
@@ -57,6 +82,10 @@ Deno.test("groups of 3, 5 and 7 keep every invariant and recover once healed", (
       assert.equal(stats.peers, peers);
       assert.ok(stats.events >= 2000, `${stats.events} events`);
       assert.ok(stats.ticksToRecover > 0, "the healed group needed time to commit");
+      assert.ok(
+        stats.ticksToRecover <= stats.recoveryDeadlineTicks,
+        `recovered in ${stats.ticksToRecover} ticks, past the deadline of ${stats.recoveryDeadlineTicks}`,
+      );
       assert.ok(stats.highestCommitIndex > 0, "something was committed");
     }
   }
@@ -140,6 +169,18 @@ Deno.test("a group that never elects a leader fails the liveness check", () => {
   });
   assert.equal(violations.length, 1);
   assert.match(violations[0], /^liveness: \d+ ticks after healing, no leader emerged/);
+});
+
+Deno.test("a leader that never replicates an entry fails the liveness check by its deadline", () => {
+  const { violations, stats } = runSafetySimulation({
+    seed: 5,
+    events: 500,
+    createCore: (config) => new MuteLeaderCore(config),
+  });
+  assert.equal(violations.length, 1);
+  assert.match(violations[0], /^liveness: \d+ ticks after healing, entry \d+ of term \d+ was not/);
+  const ticks = Number(/liveness: (\d+) ticks/.exec(violations[0])?.[1]);
+  assert.ok(stats.recoveryDeadlineTicks > 0 && ticks <= stats.recoveryDeadlineTicks + 1);
 });
 
 Deno.test("options are checked", () => {
