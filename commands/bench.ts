@@ -1,6 +1,8 @@
 /**
  * `dsys bench`: measures a system against its baseline in the same run. `bench mr` is the
- * MapReduce benchmark of mr/bench.ts; `bench kv`, here, measures throughput and latency of a real key/value cluster. It starts `kv-server`
+ * MapReduce benchmark of mr/bench.ts; `bench catchup` the catch-up of a follower far behind, in
+ * simulation (raft/catch_up.ts); `bench kv`, here, measures throughput and latency of a real
+ * key/value cluster. It starts `kv-server`
  * processes on loopback (file storage, fsync on every persist), and runs closed-loop clients in
  * this process — each a {@linkcode Clerk} doing sequential puts of 100-byte values to its own
  * keys — for a fixed time per level. All clerks share one TCP connection per server (the RPC
@@ -19,6 +21,8 @@ import { connect } from "../rpc/tcp_client.ts";
 import { Clerk } from "../kv/clerk.ts";
 import { runMrBench } from "../mr/mod.ts";
 import { ProcessCluster } from "../cluster/process_cluster.ts";
+import { runCatchUpBench } from "../raft/catch_up.ts";
+import { DEFAULT_MAX_INFLIGHT_APPENDS } from "../raft/config.ts";
 import { examples, integerOption, requireFiles } from "./arguments.ts";
 
 /** Default client counts, one level each. */
@@ -43,7 +47,7 @@ export function benchCommand() {
   return new Command("bench")
     .description("Measure a system against its baseline in the same run.")
     .addArgument(
-      new Command().createArgument("<system>", "what to measure").choices(["mr", "kv"]),
+      new Command().createArgument("<system>", "what to measure").choices(["mr", "kv", "catchup"]),
     )
     .option("--inputs <files...>", "mr: input files (default: a generated corpus)")
     .option(
@@ -60,11 +64,19 @@ export function benchCommand() {
     )
     .addHelpText(
       "after",
-      examples("dsys bench mr --inputs books/*.txt", "dsys bench kv --clients 1,16,64 --seconds 5"),
+      examples(
+        "dsys bench mr --inputs books/*.txt",
+        "dsys bench kv --clients 1,16,64 --seconds 5",
+        "dsys bench catchup",
+      ),
     )
     .action(async (system, options) => {
       if (system === "kv") {
         await runKvBench({ clients: options.clients, seconds: options.seconds });
+        return;
+      }
+      if (system === "catchup") {
+        await runCatchUpBench(DEFAULT_MAX_INFLIGHT_APPENDS);
         return;
       }
       if (options.inputs !== undefined) await requireFiles(options.inputs);

@@ -157,3 +157,83 @@ async function waitUntil(simulation: Simulation, condition: () => boolean): Prom
   // Bounded by the simulation's virtual time limit.
   while (!condition()) await simulation.sleep(POLL_MS);
 }
+
+/** One line of {@linkcode runCatchUpBench}: a scenario, measured with and without a window. */
+export interface CatchUpBenchRow {
+  /** What the scenario is. */
+  readonly scenario: string;
+  /** A window of one append: stop-and-wait, the baseline. */
+  readonly stopAndWait: CatchUpResult;
+  /** The default window. */
+  readonly pipelined: CatchUpResult;
+}
+
+/** The scenarios of `dsys bench catchup`. */
+const BENCH_SCENARIOS: readonly (Omit<CatchUpOptions, "replication"> & {
+  readonly name: string;
+  readonly entriesPerAppend?: number;
+})[] = [
+  {
+    name: "10,000 entries, 5 ms each way",
+    seed: 1,
+    backlogEntries: 10_000,
+    latencyMs: { min: 5, max: 5 },
+  },
+  {
+    name: "10,000 entries, 5 ms each way, replies reordered",
+    seed: 1,
+    backlogEntries: 10_000,
+    latencyMs: { min: 5, max: 5 },
+    reorderReplies: true,
+  },
+  {
+    name: "2,000 entries by 10, 5 ms each way",
+    seed: 1,
+    backlogEntries: 2_000,
+    latencyMs: { min: 5, max: 5 },
+    entriesPerAppend: 10,
+  },
+  {
+    name: "2,000 entries by 10, 1-9 ms (requests reordered)",
+    seed: 1,
+    backlogEntries: 2_000,
+    latencyMs: { min: 1, max: 9 },
+    entriesPerAppend: 10,
+  },
+];
+
+/**
+ * Measures every scenario with a window of one append (stop-and-wait, the baseline) and with
+ * `windowAppends`, and prints a table of virtual catch-up times, RPCs and bytes.
+ */
+export async function runCatchUpBench(
+  windowAppends: number,
+  print: (line: string) => void = (line) => console.log(line),
+): Promise<CatchUpBenchRow[]> {
+  print(
+    "catch-up bench: a follower restarted far behind, 3 peers, simulated network (virtual time)",
+  );
+  print(`window: 1 append (stop-and-wait) vs ${windowAppends} appends`);
+  const rows: CatchUpBenchRow[] = [];
+  for (const { name, entriesPerAppend, ...scenario } of BENCH_SCENARIOS) {
+    const measure = (maxInflightAppends: number) =>
+      measureCatchUp({
+        ...scenario,
+        replication: { maxInflightAppends, maxEntriesPerAppend: entriesPerAppend },
+      });
+    const row = {
+      scenario: name,
+      stopAndWait: await measure(1),
+      pipelined: await measure(windowAppends),
+    };
+    rows.push(row);
+    const { stopAndWait, pipelined } = row;
+    print(
+      `${name}: ${stopAndWait.catchUpMs} ms → ${pipelined.catchUpMs} ms ` +
+        `(${(stopAndWait.catchUpMs / pipelined.catchUpMs).toFixed(1)}× faster), ` +
+        `RPCs ${stopAndWait.rpcs} → ${pipelined.rpcs}, ` +
+        `MB ${(stopAndWait.bytes / 1e6).toFixed(2)} → ${(pipelined.bytes / 1e6).toFixed(2)}`,
+    );
+  }
+  return rows;
+}
