@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeFrame, FRAME_HEADER_BYTES } from "../rpc/codec.ts";
 import type { InstallSnapshot, InstallSnapshotChunk } from "./messages.ts";
+import { chunksOf, patternBytes, snapshotRequest } from "./testing/snapshot_fixtures.ts";
 import { RAFT_STEP_METHOD } from "./node.ts";
 import {
   type ChunkOutcome,
@@ -9,42 +10,13 @@ import {
   snapshotChunk,
 } from "./snapshot_chunks.ts";
 
-/** Bytes 0, 1, 2 … (mod 251), so that a misplaced chunk shows. */
-function pattern(length: number, seed = 0): Uint8Array {
-  return Uint8Array.from({ length }, (_, position) => (position + seed) % 251);
-}
-
-function snapshotOf(bytes: number, fields: Partial<InstallSnapshot> = {}): InstallSnapshot {
-  return {
-    type: "InstallSnapshot",
-    from: 1,
-    to: 0,
-    term: 4,
-    lastIncludedIndex: 30,
-    lastIncludedTerm: 3,
-    data: pattern(bytes),
-    ...fields,
-  };
-}
-
-/** Every chunk of `request`, in order. */
-function chunksOf(request: InstallSnapshot, chunkBytes: number): InstallSnapshotChunk[] {
-  const chunks = [snapshotChunk(request, 0, chunkBytes)];
-  // Bounded by the snapshot's size: every chunk but the last carries chunkBytes.
-  while (!(chunks.at(-1) as InstallSnapshotChunk).done) {
-    const last = chunks.at(-1) as InstallSnapshotChunk;
-    chunks.push(snapshotChunk(request, last.offset + last.data.length, chunkBytes));
-  }
-  return chunks;
-}
-
 function refused(outcome: ChunkOutcome, reason: RegExp): void {
   assert.equal(outcome.kind, "refused");
   assert.match((outcome as { reason: string }).reason, reason);
 }
 
 Deno.test("snapshotChunk cuts a snapshot into full chunks and a last one marked done", () => {
-  const request = snapshotOf(250);
+  const request = snapshotRequest(250);
   const chunks = chunksOf(request, 100);
   assert.deepEqual(chunks.map((chunk) => [chunk.offset, chunk.data.length, chunk.done]), [
     [0, 100, false],
@@ -57,14 +29,14 @@ Deno.test("snapshotChunk cuts a snapshot into full chunks and a last one marked 
     assert.equal(chunk.lastIncludedIndex, 30);
     assert.equal(chunk.lastIncludedTerm, 3);
   }
-  assert.deepEqual(chunksOf(snapshotOf(0), 100).map((chunk) => chunk.done), [true]);
+  assert.deepEqual(chunksOf(snapshotRequest(0), 100).map((chunk) => chunk.done), [true]);
   assert.throws(() => snapshotChunk(request, 250, 100), /Cannot cut a chunk at byte 250/);
 });
 
 Deno.test("a chunk's frame stays within its data plus the envelope bound, numbers at their widest", () => {
   const widest = Number.MAX_SAFE_INTEGER;
   const chunk: InstallSnapshotChunk = {
-    ...snapshotChunk(snapshotOf(4096), 0, 4096),
+    ...snapshotChunk(snapshotRequest(4096), 0, 4096),
     from: widest,
     to: widest,
     term: widest,
@@ -79,7 +51,7 @@ Deno.test("a chunk's frame stays within its data plus the envelope bound, number
 
 Deno.test("the assembler joins chunks sent in order into the whole snapshot", () => {
   const assembler = new SnapshotAssembler(1000);
-  const request = snapshotOf(250);
+  const request = snapshotRequest(250);
   const [first, second, last] = chunksOf(request, 100);
   assert.deepEqual(assembler.accept(first), { kind: "partial", receivedBytes: 100 });
   assert.deepEqual(assembler.accept(second), { kind: "partial", receivedBytes: 200 });
@@ -91,18 +63,18 @@ Deno.test("the assembler joins chunks sent in order into the whole snapshot", ()
 
 Deno.test("the assembler's snapshot owns its bytes: a later change to a chunk's buffer is not in it", () => {
   const assembler = new SnapshotAssembler(1000);
-  const chunks = chunksOf(snapshotOf(150), 100);
+  const chunks = chunksOf(snapshotRequest(150), 100);
   assembler.accept(chunks[0]);
   const outcome = assembler.accept(chunks[1]);
   (chunks[0].data as Uint8Array).fill(0);
   assert.equal(outcome.kind, "complete");
   const { snapshot } = outcome as { snapshot: InstallSnapshot };
-  assert.deepEqual(snapshot.data, pattern(150));
+  assert.deepEqual(snapshot.data, patternBytes(150));
 });
 
 Deno.test("an out-of-order chunk is refused and drops the partial snapshot", () => {
   const assembler = new SnapshotAssembler(1000);
-  const [first, second, last] = chunksOf(snapshotOf(250), 100);
+  const [first, second, last] = chunksOf(snapshotRequest(250), 100);
   assembler.accept(first);
   refused(assembler.accept(last), /at byte 200 .* is out of order: 100 bytes have arrived/);
   assert.equal(assembler.partial, null);
@@ -122,22 +94,22 @@ Deno.test("a chunk of another snapshot, index, term or leader term drops the par
   ];
   for (const fields of others) {
     const assembler = new SnapshotAssembler(1000);
-    assembler.accept(chunksOf(snapshotOf(250), 100)[0]);
-    const other = chunksOf(snapshotOf(250, fields), 100)[1];
+    assembler.accept(chunksOf(snapshotRequest(250), 100)[0]);
+    const other = chunksOf(snapshotRequest(250, fields), 100)[1];
     refused(assembler.accept(other), /does not continue the snapshot being assembled/);
     assert.equal(assembler.partial, null, JSON.stringify(fields));
   }
   const assembler = new SnapshotAssembler(1000);
-  assembler.accept(chunksOf(snapshotOf(250), 100)[0]);
-  const resized = { ...chunksOf(snapshotOf(250), 100)[1], totalBytes: 300 };
+  assembler.accept(chunksOf(snapshotRequest(250), 100)[0]);
+  const resized = { ...chunksOf(snapshotRequest(250), 100)[1], totalBytes: 300 };
   refused(assembler.accept(resized), /does not continue/);
   assert.equal(assembler.partial, null);
 });
 
 Deno.test("a chunk from another leader does not continue or drop the partial snapshot", () => {
   const assembler = new SnapshotAssembler(1000);
-  assembler.accept(chunksOf(snapshotOf(250), 100)[0]);
-  const stranger = chunksOf(snapshotOf(250, { from: 2 }), 100)[1];
+  assembler.accept(chunksOf(snapshotRequest(250), 100)[0]);
+  const stranger = chunksOf(snapshotRequest(250, { from: 2 }), 100)[1];
   refused(assembler.accept(stranger), /No snapshot from peer 2/);
   assert.deepEqual(assembler.partial, { from: 1, receivedBytes: 100 });
 });
@@ -145,13 +117,13 @@ Deno.test("a chunk from another leader does not continue or drop the partial sna
 Deno.test("a snapshot announced over the cap, a chunk past the total or a false done is refused", () => {
   const assembler = new SnapshotAssembler(200);
   refused(
-    assembler.accept(chunksOf(snapshotOf(201), 100)[0]),
+    assembler.accept(chunksOf(snapshotRequest(201), 100)[0]),
     /Snapshot of 201 bytes is over the cap of 200 bytes/,
   );
   assert.equal(assembler.bufferedBytes, 0, "nothing is allocated for a refused snapshot");
-  const [first, second] = chunksOf(snapshotOf(150), 100);
+  const [first, second] = chunksOf(snapshotRequest(150), 100);
   assembler.accept(first);
-  const past = { ...second, data: pattern(60) };
+  const past = { ...second, data: patternBytes(60) };
   refused(assembler.accept(past), /Chunk of 60 bytes at byte 100 ends past the snapshot's 150/);
   assert.equal(assembler.partial, null, "an inconsistent chunk drops its sender's partial");
   assembler.accept(first);
@@ -165,16 +137,19 @@ Deno.test("a snapshot announced over the cap, a chunk past the total or a false 
     assembler.accept({ ...first, totalBytes: 0, data: new Uint8Array(0), done: true }),
     {
       kind: "complete",
-      snapshot: snapshotOf(0),
+      snapshot: snapshotRequest(0),
     },
   );
 });
 
 Deno.test("a newer snapshot replaces the partial one; an older one does not", () => {
   const assembler = new SnapshotAssembler(1000);
-  const old = chunksOf(snapshotOf(250), 100);
-  const newerIndex = chunksOf(snapshotOf(300, { lastIncludedIndex: 40 }), 100);
-  const newerTerm = chunksOf(snapshotOf(200, { from: 2, term: 5, lastIncludedIndex: 35 }), 100);
+  const old = chunksOf(snapshotRequest(250), 100);
+  const newerIndex = chunksOf(snapshotRequest(300, { lastIncludedIndex: 40 }), 100);
+  const newerTerm = chunksOf(
+    snapshotRequest(200, { from: 2, term: 5, lastIncludedIndex: 35 }),
+    100,
+  );
   assembler.accept(old[0]);
   assert.deepEqual(assembler.accept(newerIndex[0]), { kind: "partial", receivedBytes: 100 });
   refused(assembler.accept(old[0]), /A newer snapshot from peer 1 \(term 4, index 40\)/);
@@ -195,7 +170,7 @@ Deno.test("the assembler holds one partial snapshot, never more than the cap, wh
     const from = 1 + (round % 4);
     const bytes = 300 + (round * 97) % 900;
     const chunks = chunksOf(
-      snapshotOf(bytes, { from, term: round, lastIncludedIndex: round }),
+      snapshotRequest(bytes, { from, term: round, lastIncludedIndex: round }),
       128,
     );
     for (const chunk of chunks.slice(0, 1 + (round % chunks.length))) {
@@ -211,7 +186,7 @@ Deno.test("the assembler holds one partial snapshot, never more than the cap, wh
 
 Deno.test("discardFrom drops only its peer's partial snapshot", () => {
   const assembler = new SnapshotAssembler(1000);
-  assembler.accept(chunksOf(snapshotOf(250), 100)[0]);
+  assembler.accept(chunksOf(snapshotRequest(250), 100)[0]);
   assembler.discardFrom(2);
   assert.deepEqual(assembler.partial, { from: 1, receivedBytes: 100 });
   assembler.discardFrom(1);
