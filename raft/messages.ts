@@ -159,7 +159,7 @@ export interface InstallSnapshotReply {
 }
 
 /**
- * One piece of a snapshot too large for one chunk (the paper's InstallSnapshot with `offset` and
+ * One piece of a snapshot larger than one chunk (the paper's InstallSnapshot with `offset` and
  * `done`). The leader's driver cuts its core's {@linkcode InstallSnapshot} into chunks of at most
  * its `snapshotChunkBytes` and sends them one at a time, in order; the follower's driver joins
  * them and steps its core with the whole InstallSnapshot once the last one arrived.
@@ -181,7 +181,7 @@ export interface InstallSnapshotChunk {
   readonly offset: number;
   /** The whole snapshot's size in bytes; the same in every chunk of one snapshot. */
   readonly totalBytes: number;
-  /** The snapshot's bytes `offset … offset + data.length - 1`; empty only when `totalBytes` is 0. */
+  /** The snapshot's bytes from `offset` on; empty only when `totalBytes` is 0. */
   readonly data: Uint8Array;
   /** Whether this is the last chunk: true exactly when `offset + data.length === totalBytes`. */
   readonly done: boolean;

@@ -170,9 +170,10 @@ interface WaitingCall {
   readonly reject: (error: Error) => void;
 }
 
-/** A chunked snapshot on its way to one follower: the core's request, and where the chunk in flight starts. */
+/** A chunked snapshot on its way to one follower: the core's request, and the chunk in flight. */
 interface SnapshotTransfer {
   readonly request: InstallSnapshot;
+  /** Where the chunk in flight starts. */
   offset: number;
 }
 
@@ -510,7 +511,7 @@ export class RaftNode {
     }
   }
 
-  /** Sends a snapshot whole when it fits in one chunk, else in chunks unless they are on their way. */
+  /** Sends a snapshot whole when it fits in one chunk, else in chunks unless already under way. */
   #sendSnapshot(request: InstallSnapshot): void {
     if (request.data.length <= this.#snapshotChunkBytes) {
       this.#transfers.delete(request.to);
@@ -524,7 +525,7 @@ export class RaftNode {
     this.#sendChunk(transfer);
   }
 
-  /** Sends the chunk at `transfer.offset`; past the cap on calls the transfer ends (the core retries). */
+  /** Sends the chunk at `transfer.offset`; past the cap on calls the transfer ends instead. */
   #sendChunk(transfer: SnapshotTransfer): void {
     const { request } = transfer;
     if (this.#callsInFlight >= this.#maxCallsInFlight) return this.#endTransfer(transfer);
@@ -546,7 +547,11 @@ export class RaftNode {
    * The last chunk's reply, or a refusal, goes to the core; an acknowledgement sends the next
    * chunk while the transfer is current and this peer still leads its term.
    */
-  #receiveChunkReply(transfer: SnapshotTransfer, chunk: InstallSnapshotChunk, reply: unknown) {
+  #receiveChunkReply(
+    transfer: SnapshotTransfer,
+    chunk: InstallSnapshotChunk,
+    reply: unknown,
+  ): void {
     this.#callsInFlight--;
     if (this.#killed) return;
     if (this.#chunkReplyProblem(chunk, reply) !== null) return this.#endTransfer(transfer);
@@ -562,7 +567,7 @@ export class RaftNode {
     this.#sendChunk(transfer);
   }
 
-  /** Why `reply` does not answer `chunk`: malformed, from elsewhere, or acknowledging other bytes. */
+  /** Why `reply` does not answer `chunk`: malformed, from elsewhere, or for other bytes. */
   #chunkReplyProblem(chunk: InstallSnapshotChunk, reply: unknown): string | null {
     const problem = this.#incomingProblem(reply, wireMessageProblem);
     if (problem !== null) return problem;
@@ -634,8 +639,9 @@ function assertChunkFits(chunkBytes: number, maxFrameBytes: number): void {
   );
   assert(
     chunkBytes + SNAPSHOT_CHUNK_ENVELOPE_BYTES <= maxFrameBytes / 2,
-    `Snapshot chunks of ${chunkBytes} bytes do not fit well within frames of ${maxFrameBytes} bytes: ` +
-      `a chunk and its ${SNAPSHOT_CHUNK_ENVELOPE_BYTES}-byte envelope may fill half a frame at most`,
+    `Snapshot chunks of ${chunkBytes} bytes do not fit well within frames of ` +
+      `${maxFrameBytes} bytes: a chunk and its ${SNAPSHOT_CHUNK_ENVELOPE_BYTES}-byte envelope ` +
+      "may fill half a frame at most",
   );
 }
 
