@@ -517,7 +517,8 @@ export class RaftNode {
       this.#transfers.delete(request.to);
       return this.#call(request);
     }
-    // The core resends the snapshot at every heartbeat until it hears the last chunk's reply.
+    // The core sends the snapshot again when it hears nothing for a while, and the chunks'
+    // acknowledgements never reach it: the transfer under way carries this snapshot already.
     const current = this.#transfers.get(request.to);
     if (current !== undefined && sameSnapshot(current.request, request)) return;
     const transfer: SnapshotTransfer = { request, offset: 0 };

@@ -94,25 +94,18 @@ class FakeFollower implements RpcClient {
       case "RequestVote":
         return { type: "RequestVoteReply", ...base, voteGranted: this.grantsVotes };
       case "AppendEntries": {
-        const lastNew = message.prevLogIndex + message.entries.length;
-        const voterHolds = this.grantsVotes || message.prevLogIndex <= held;
-        return voterHolds
-          ? {
-            type: "AppendEntriesReply",
-            ...base,
-            success: true,
-            matchIndex: lastNew,
-            conflictIndex: 0,
-            conflictTerm: -1,
-          }
-          : {
-            type: "AppendEntriesReply",
-            ...base,
-            success: false,
-            matchIndex: 0,
-            conflictIndex: held + 1,
-            conflictTerm: -1,
-          };
+        const holds = this.grantsVotes || message.prevLogIndex <= held;
+        const reply = {
+          type: "AppendEntriesReply",
+          ...base,
+          success: holds,
+          matchIndex: 0,
+          conflictIndex: 0,
+          conflictTerm: -1,
+          rejectedIndex: 0,
+        } as const;
+        if (holds) return { ...reply, matchIndex: message.prevLogIndex + message.entries.length };
+        return { ...reply, conflictIndex: held + 1, rejectedIndex: message.prevLogIndex };
       }
       case "InstallSnapshot":
         this.installed = message;
@@ -250,13 +243,13 @@ Deno.test("a snapshot that fits in one chunk goes whole, as one InstallSnapshot"
   });
 });
 
-Deno.test("while a transfer is under way, the core's resends at every heartbeat start no second one", async () => {
+Deno.test("while a transfer is under way, the core's resends of the same snapshot start no second one", async () => {
   await withLaggingFollower(SNAPSHOT_BYTES, async ({ simulation, lagger, waitFor }) => {
     const held = holdChunk(lagger, (chunk) => chunk.offset === 1000);
     await waitFor(() => held() !== null);
     const callsBefore = lagger.calls.length;
-    // Five heartbeats, at each of which the core sends the snapshot again.
-    await simulation.sleep(500);
+    // Ten heartbeats: the core hears nothing past its silence timeout and sends it again.
+    await simulation.sleep(1000);
     assert.equal(lagger.calls.length, callsBefore);
     held()?.release();
     await waitFor(() => lagger.installed !== null);
