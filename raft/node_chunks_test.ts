@@ -148,6 +148,21 @@ function holdChunk(
   return () => held;
 }
 
+/** Peer `id` on `simulation`, in memory, with this file's chunk size and frame limit. */
+function chunkingNode(
+  simulation: Simulation,
+  config: Pick<RaftNodeConfig, "id" | "peers" | "apply" | "maxSnapshotBytes">,
+): RaftNode {
+  return new RaftNode({
+    storage: new PersisterStorage(new Persister()),
+    clock: simulation,
+    random: simulation.random,
+    snapshotChunkBytes: CHUNK_BYTES,
+    maxFrameBytes: FRAME_BYTES,
+    ...config,
+  });
+}
+
 /** What a test run by `withLaggingFollower` gets. */
 interface LaggerRun {
   readonly simulation: Simulation;
@@ -179,14 +194,9 @@ async function withLaggingFollower(
   const lagger = new FakeFollower(2, false);
   lagger.online = false;
   let snapshotIndex = 0;
-  const leader: RaftNode = new RaftNode({
+  const leader: RaftNode = chunkingNode(simulation, {
     id: 0,
     peers: [offline, voter, lagger],
-    storage: new PersisterStorage(new Persister()),
-    clock: simulation,
-    random: simulation.random,
-    snapshotChunkBytes: CHUNK_BYTES,
-    maxFrameBytes: FRAME_BYTES,
     apply: (message) => {
       if (!("commandValid" in message) || message.commandIndex % 5 !== 0) return;
       snapshotIndex = message.commandIndex;
@@ -318,14 +328,9 @@ Deno.test("a newer snapshot replaces a transfer under way; the old one's late ac
 /** A follower (peer 0 of three, no network) whose Raft.Step the test calls by hand. */
 function lonelyFollower(applied: ApplyMessage[] = []) {
   const simulation = new Simulation(3);
-  const node = new RaftNode({
+  const node = chunkingNode(simulation, {
     id: 0,
     peers: [offline, offline, offline],
-    storage: new PersisterStorage(new Persister()),
-    clock: simulation,
-    random: simulation.random,
-    snapshotChunkBytes: CHUNK_BYTES,
-    maxFrameBytes: FRAME_BYTES,
     maxSnapshotBytes: 10_000,
     apply: (message) => applied.push(message),
   });
@@ -448,14 +453,9 @@ Deno.test("over a lossy simulated network, a follower cut off while the others c
         close: () => end.close(),
       };
     });
-    const node: RaftNode = new RaftNode({
+    const node: RaftNode = chunkingNode(simulation, {
       id,
       peers,
-      storage: new PersisterStorage(new Persister()),
-      clock: simulation,
-      random: simulation.random,
-      snapshotChunkBytes: CHUNK_BYTES,
-      maxFrameBytes: FRAME_BYTES,
       apply: (message) => {
         applied[id].push(message);
         if ("commandValid" in message && message.commandIndex % 10 === 0) {
