@@ -4,8 +4,7 @@
  * driver contract ({@linkcode Ready}); the driver ({@linkcode RaftNode}) that connects a core to a
  * clock, peers and storage, and sends large snapshots in chunks ({@linkcode SnapshotAssembler});
  * the storage interface a driver persists through, and {@linkcode MemoryStorage}, its in-memory
- * implementation. Durable files live in `storage/`, the
- * lab's API in `lab_api/`.
+ * implementation. Durable files live in `storage/`, the lab's API in `lab_api/`.
  *
  * @module
  */

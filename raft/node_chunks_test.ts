@@ -3,8 +3,7 @@ import { encode } from "../rpc/codec.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
-import { Persister } from "../lab_api/persister.ts";
-import { PersisterStorage } from "../lab_api/persister_storage.ts";
+import { MemoryStorage } from "./memory_storage.ts";
 import type {
   InstallSnapshot,
   InstallSnapshotChunk,
@@ -154,7 +153,7 @@ function chunkingNode(
   config: Pick<RaftNodeConfig, "id" | "peers" | "apply" | "maxSnapshotBytes">,
 ): RaftNode {
   return new RaftNode({
-    storage: new PersisterStorage(new Persister()),
+    storage: new MemoryStorage(),
     clock: simulation,
     random: simulation.random,
     snapshotChunkBytes: CHUNK_BYTES,
@@ -419,7 +418,7 @@ Deno.test("a node refuses at start-up a chunk size that does not fit well within
   const config = (snapshotChunkBytes: number, maxFrameBytes: number): RaftNodeConfig => ({
     id: 0,
     peers: [offline],
-    storage: new PersisterStorage(new Persister()),
+    storage: new MemoryStorage(),
     clock: new Simulation(1),
     random: new Simulation(1).random,
     apply: () => {},

@@ -8,8 +8,7 @@ import { SeededRandom } from "../util/random.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { type RpcServer, serve } from "../rpc/tcp_server.ts";
 import type { RpcClient } from "../rpc/types.ts";
-import { Persister } from "../lab_api/persister.ts";
-import { PersisterStorage } from "../lab_api/persister_storage.ts";
+import { MemoryStorage } from "./memory_storage.ts";
 import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode } from "./node.ts";
 import { patternBytes } from "./testing/snapshot_fixtures.ts";
 
@@ -83,7 +82,7 @@ class TcpGroup {
     const node: RaftNode = new RaftNode({
       id,
       peers: this.#clients[id],
-      storage: new PersisterStorage(new Persister()),
+      storage: new MemoryStorage(),
       clock: realClock,
       random: new SeededRandom(id + 1),
       snapshotChunkBytes: this.#sending.snapshotChunkBytes,
