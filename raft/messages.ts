@@ -14,11 +14,6 @@
  * Every message carries `from` and `to` (peer ids) and `term` (the sender's current term when it
  * sent the message).
  *
- * Two more travel only between drivers, never through a core: a snapshot larger than one chunk
- * goes as a sequence of {@linkcode InstallSnapshotChunk} calls, and every chunk but the last is
- * answered by an {@linkcode InstallSnapshotChunkAck} (see raft/snapshot_chunks.ts for the
- * protocol). {@linkcode messageProblem} refuses them; {@linkcode wireMessageProblem} accepts them.
- *
  * @module
  */
 
@@ -158,53 +153,6 @@ export interface InstallSnapshotReply {
   readonly matchIndex: number;
 }
 
-/**
- * One piece of a snapshot larger than one chunk (the paper's InstallSnapshot with `offset` and
- * `done`). The leader's driver cuts its core's {@linkcode InstallSnapshot} into chunks of at most
- * its `snapshotChunkBytes` and sends them one at a time, in order; the follower's driver joins
- * them and steps its core with the whole InstallSnapshot once the last one arrived.
- */
-export interface InstallSnapshotChunk {
-  /** Discriminant. */
-  readonly type: "InstallSnapshotChunk";
-  /** The leader. */
-  readonly from: number;
-  /** The follower. */
-  readonly to: number;
-  /** The leader's term, as in the InstallSnapshot the chunk is cut from. */
-  readonly term: number;
-  /** The snapshot replaces every entry up to and including this index. */
-  readonly lastIncludedIndex: number;
-  /** Term of the entry at `lastIncludedIndex`. */
-  readonly lastIncludedTerm: number;
-  /** Where `data` starts in the snapshot's bytes. */
-  readonly offset: number;
-  /** The whole snapshot's size in bytes; the same in every chunk of one snapshot. */
-  readonly totalBytes: number;
-  /** The snapshot's bytes from `offset` on; empty only when `totalBytes` is 0. */
-  readonly data: Uint8Array;
-  /** Whether this is the last chunk: true exactly when `offset + data.length === totalBytes`. */
-  readonly done: boolean;
-}
-
-/**
- * A follower took an {@linkcode InstallSnapshotChunk} that was not the last: the leader may send
- * the next one. (The last chunk is answered by the core's {@linkcode InstallSnapshotReply}, and
- * a refused chunk by an InstallSnapshotReply with `matchIndex` 0.)
- */
-export interface InstallSnapshotChunkAck {
-  /** Discriminant. */
-  readonly type: "InstallSnapshotChunkAck";
-  /** The follower. */
-  readonly from: number;
-  /** The leader. */
-  readonly to: number;
-  /** The follower's durable term. */
-  readonly term: number;
-  /** Bytes of the snapshot the follower now holds: where the next chunk must start. */
-  readonly receivedBytes: number;
-}
-
 /** A request: the driver sends it as an RPC call whose result is the matching reply. */
 export type RequestMessage = RequestVote | AppendEntries | InstallSnapshot;
 
@@ -217,22 +165,8 @@ export type Message = RequestMessage | ReplyMessage;
 /** The `type` of every message, for switches and validation. */
 export type MessageType = Message["type"];
 
-/** The messages only drivers exchange: pieces of a large snapshot and their acknowledgements. */
-export type ChunkMessage = InstallSnapshotChunk | InstallSnapshotChunkAck;
-
-/** Anything a `Raft.Step` call carries, as argument or result. */
-export type WireMessage = Message | ChunkMessage;
-
-/** The `type` of every wire message. */
-export type WireMessageType = WireMessage["type"];
-
-/** Whether `message` is one that only drivers exchange, never a core. */
-export function isChunkMessage(message: WireMessage): message is ChunkMessage {
-  return message.type === "InstallSnapshotChunk" || message.type === "InstallSnapshotChunkAck";
-}
-
-/** Whether `message` is a core's request (it expects exactly one reply); chunks are not. */
-export function isRequest(message: WireMessage): message is RequestMessage {
+/** Whether `message` is a request (it expects exactly one reply). */
+export function isRequest(message: Message): message is RequestMessage {
   return message.type === "RequestVote" || message.type === "AppendEntries" ||
     message.type === "InstallSnapshot";
 }
@@ -244,8 +178,11 @@ export const REPLY_TYPE_OF: Readonly<Record<RequestMessage["type"], ReplyMessage
   InstallSnapshot: "InstallSnapshotReply",
 };
 
+/** What a message field must be: a whole number (a safe integer) or a boolean. */
+export type FieldKind = "number" | "boolean";
+
 /** The fields each message type must have beyond `type`, `from`, `to` and `term`. */
-const FIELDS: Readonly<Record<WireMessageType, Readonly<Record<string, "number" | "boolean">>>> = {
+const FIELDS: Readonly<Record<MessageType, Readonly<Record<string, FieldKind>>>> = {
   RequestVote: { lastLogIndex: "number", lastLogTerm: "number" },
   RequestVoteReply: { voteGranted: "boolean" },
   AppendEntries: { prevLogIndex: "number", prevLogTerm: "number", leaderCommit: "number" },
@@ -258,14 +195,6 @@ const FIELDS: Readonly<Record<WireMessageType, Readonly<Record<string, "number" 
   },
   InstallSnapshot: { lastIncludedIndex: "number", lastIncludedTerm: "number" },
   InstallSnapshotReply: { matchIndex: "number" },
-  InstallSnapshotChunk: {
-    lastIncludedIndex: "number",
-    lastIncludedTerm: "number",
-    offset: "number",
-    totalBytes: "number",
-    done: "boolean",
-  },
-  InstallSnapshotChunkAck: { receivedBytes: "number" },
 };
 
 /** Upper bound on entries one message may carry when it is checked by {@linkcode messageProblem}. */
@@ -275,38 +204,42 @@ export const MAX_ENTRIES_PER_MESSAGE_CHECKED = 1_000_000;
  * Why `value` (for instance a decoded network payload) is not a well-formed {@linkcode Message},
  * as a plain sentence, or `null` when it is one. Checks shapes and integer fields, not Raft
  * semantics; a driver should check untrusted input with this before `RaftCore.step`, which
- * asserts. Chunk messages are refused: they are for drivers, not cores.
+ * asserts.
  */
 export function messageProblem(value: unknown): string | null {
-  const problem = wireMessageProblem(value);
+  const problem = shapeProblem(value, FIELDS);
   if (problem !== null) return problem;
-  const message = value as WireMessage;
-  if (isChunkMessage(message)) return `${message.type} is for drivers, not for a Raft core`;
+  const message = value as Record<string, unknown>;
+  if (message.type === "AppendEntries") {
+    return entriesProblem(message.entries, message.prevLogIndex as number);
+  }
+  if (message.type === "InstallSnapshot" && !(message.data instanceof Uint8Array)) {
+    return "InstallSnapshot field data is not a byte array";
+  }
   return null;
 }
 
 /**
- * Why `value` is not a well-formed {@linkcode WireMessage} (a core's message or a chunk one), as
- * a plain sentence, or `null` when it is one. Checks shapes and integer fields only.
+ * Why `value` is not an object whose `type` is a key of `fields`, with whole-number `from`, `to`
+ * and `term` and the fields listed for its type, or `null`: the check of shape that every kind of
+ * message between peers shares (drivers' messages too); callers check what goes beyond it.
  */
-export function wireMessageProblem(value: unknown): string | null {
+export function shapeProblem(
+  value: unknown,
+  fields: Readonly<Record<string, Readonly<Record<string, FieldKind>>>>,
+): string | null {
   if (!isPlainObject(value)) return "Message is not an object";
   const type = value.type;
-  if (typeof type !== "string" || !Object.hasOwn(FIELDS, type)) {
+  if (typeof type !== "string" || !Object.hasOwn(fields, type)) {
     return `Message type ${JSON.stringify(type)} is unknown`;
   }
   for (const name of ["from", "to", "term"]) {
     if (!isWholeNumber(value[name])) return `${type} has no whole-number field ${name}`;
   }
-  for (const [name, kind] of Object.entries(FIELDS[type as WireMessageType])) {
+  for (const [name, kind] of Object.entries(fields[type])) {
     const field = value[name];
     const ok = kind === "number" ? Number.isSafeInteger(field) : typeof field === "boolean";
     if (!ok) return `${type} field ${name} is not a ${kind === "number" ? "whole number" : kind}`;
-  }
-  if (type === "AppendEntries") return entriesProblem(value.entries, value.prevLogIndex as number);
-  const carriesData = type === "InstallSnapshot" || type === "InstallSnapshotChunk";
-  if (carriesData && !(value.data instanceof Uint8Array)) {
-    return `${type} field data is not a byte array`;
   }
   return null;
 }

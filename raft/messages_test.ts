@@ -6,8 +6,6 @@ import {
   type Message,
   messageProblem,
   REPLY_TYPE_OF,
-  type WireMessage,
-  wireMessageProblem,
 } from "./messages.ts";
 
 const VALID: Message[] = [
@@ -68,43 +66,6 @@ Deno.test("messageProblem names what is wrong with a malformed message", () => {
     [{ ...snapshot, data: [1] }, "InstallSnapshot field data is not a byte array"],
   ];
   for (const [value, problem] of cases) assert.equal(messageProblem(value), problem);
-});
-
-const CHUNKS: WireMessage[] = [
-  {
-    type: "InstallSnapshotChunk",
-    from: 1,
-    to: 0,
-    term: 3,
-    lastIncludedIndex: 9,
-    lastIncludedTerm: 3,
-    offset: 4,
-    totalBytes: 5,
-    data: new Uint8Array([1]),
-    done: true,
-  },
-  { type: "InstallSnapshotChunkAck", from: 0, to: 1, term: 3, receivedBytes: 4 },
-];
-
-Deno.test("wireMessageProblem accepts chunk messages, which messageProblem keeps from cores", () => {
-  for (const message of [...VALID, ...CHUNKS]) {
-    assert.equal(wireMessageProblem(message), null, message.type);
-  }
-  const [chunk, ack] = CHUNKS;
-  assert.equal(messageProblem(chunk), "InstallSnapshotChunk is for drivers, not for a Raft core");
-  assert.equal(messageProblem(ack), "InstallSnapshotChunkAck is for drivers, not for a Raft core");
-  const cases: [unknown, string][] = [
-    [{ ...chunk, data: [1] }, "InstallSnapshotChunk field data is not a byte array"],
-    [{ ...chunk, done: 1 }, "InstallSnapshotChunk field done is not a boolean"],
-    [{ ...chunk, offset: undefined }, "InstallSnapshotChunk field offset is not a whole number"],
-    [{ ...chunk, totalBytes: 0.5 }, "InstallSnapshotChunk field totalBytes is not a whole number"],
-    [
-      { ...ack, receivedBytes: "4" },
-      "InstallSnapshotChunkAck field receivedBytes is not a whole number",
-    ],
-  ];
-  for (const [value, problem] of cases) assert.equal(wireMessageProblem(value), problem);
-  assert.deepEqual(CHUNKS.map(isRequest), [false, false]);
 });
 
 Deno.test("requests and their reply types", () => {

@@ -23,9 +23,9 @@
  * - snapshots in chunks: a snapshot larger than `snapshotChunkBytes` goes to a follower as a
  *   sequence of chunk calls, one at a time, so that no frame outgrows the transport's limit;
  *   the follower's driver joins them and steps its core once with the whole snapshot. The core
- *   sees one InstallSnapshot and one reply either way (raft/snapshot_chunks.ts has the wire
- *   format). A follower's core hears of the leader only when the last chunk arrives, so a
- *   transfer must take less than the election timeout, as one whole frame had to before.
+ *   sees one InstallSnapshot and one reply either way (snapshot_transfer/snapshot_chunks.ts has
+ *   the wire format). A follower's core hears of the leader only when the last chunk arrives,
+ *   so a transfer must take less than the election timeout, as one whole frame had to before.
  *
  * @module
  */
@@ -38,8 +38,6 @@ import { type ProposeResult, RaftCore, type Role } from "./core.ts";
 import { type Ready } from "./ready.ts";
 import {
   type InstallSnapshot,
-  type InstallSnapshotChunk,
-  type InstallSnapshotChunkAck,
   type InstallSnapshotReply,
   isRequest,
   type Message,
@@ -47,9 +45,14 @@ import {
   REPLY_TYPE_OF,
   type ReplyMessage,
   type RequestMessage,
-  type WireMessage,
-  wireMessageProblem,
 } from "./messages.ts";
+import {
+  type ChunkMessage,
+  chunkMessageProblem,
+  hasType,
+  type InstallSnapshotChunk,
+  type InstallSnapshotChunkAck,
+} from "../snapshot_transfer/chunk_messages.ts";
 import {
   DEFAULT_MAX_SNAPSHOT_BYTES,
   DEFAULT_SNAPSHOT_CHUNK_BYTES,
@@ -57,7 +60,7 @@ import {
   SNAPSHOT_CHUNK_ENVELOPE_BYTES,
   SnapshotAssembler,
   snapshotChunk,
-} from "./snapshot_chunks.ts";
+} from "../snapshot_transfer/snapshot_chunks.ts";
 import type { RaftStorage } from "./storage.ts";
 import type { RaftCoreConfig } from "./config.ts";
 
@@ -141,8 +144,8 @@ export interface RaftNodeConfig {
   readonly replication?: ReplicationLimits;
   /**
    * Snapshots larger than this go to followers in chunks of this many bytes, one call each (see
-   * raft/snapshot_chunks.ts). A chunk and its envelope must fill at most half of `maxFrameBytes`.
-   * Default {@linkcode DEFAULT_SNAPSHOT_CHUNK_BYTES}.
+   * snapshot_transfer/snapshot_chunks.ts). A chunk and its envelope must fill at most half of
+   * `maxFrameBytes`. Default {@linkcode DEFAULT_SNAPSHOT_CHUNK_BYTES}.
    */
   readonly snapshotChunkBytes?: number;
   /**
@@ -337,10 +340,11 @@ export class RaftNode {
     args: unknown,
   ): Promise<ReplyMessage> | InstallSnapshotReply | InstallSnapshotChunkAck {
     if (this.#killed) throw new Error(`Raft peer ${this.id} was killed`);
-    const problem = this.#incomingProblem(args, wireMessageProblem);
+    const chunk = hasType(args, "InstallSnapshotChunk");
+    const problem = this.#incomingProblem(args, chunk ? chunkMessageProblem : messageProblem);
     if (problem !== null) throw new Error(`Raft peer ${this.id} refused a message: ${problem}`);
-    const request = args as WireMessage;
-    if (request.type === "InstallSnapshotChunk") return this.#receiveChunk(request);
+    if (chunk) return this.#receiveChunk(args as InstallSnapshotChunk);
+    const request = args as Message;
     if (!isRequest(request)) {
       throw new Error(`Raft peer ${this.id} refused a ${request.type}: it is not a request`);
     }
@@ -419,7 +423,7 @@ export class RaftNode {
   #incomingProblem(value: unknown, check: (value: unknown) => string | null): string | null {
     const problem = check(value);
     if (problem !== null) return problem;
-    const message = value as WireMessage;
+    const message = value as Message | ChunkMessage;
     if (message.to !== this.id) return `${message.type} is addressed to peer ${message.to}`;
     if (message.from === this.id || message.from >= this.#peers.length) {
       return `${message.type} comes from peer ${message.from}, not another peer of the group`;
@@ -570,9 +574,10 @@ export class RaftNode {
 
   /** Why `reply` does not answer `chunk`: malformed, from elsewhere, or for other bytes. */
   #chunkReplyProblem(chunk: InstallSnapshotChunk, reply: unknown): string | null {
-    const problem = this.#incomingProblem(reply, wireMessageProblem);
+    const ack = hasType(reply, "InstallSnapshotChunkAck");
+    const problem = this.#incomingProblem(reply, ack ? chunkMessageProblem : messageProblem);
     if (problem !== null) return problem;
-    const answer = reply as WireMessage;
+    const answer = reply as Message | InstallSnapshotChunkAck;
     if (answer.from !== chunk.to) return `${answer.type} comes from peer ${answer.from}`;
     if (answer.type === "InstallSnapshotReply") return null;
     if (answer.type !== "InstallSnapshotChunkAck") return `${answer.type} answers no chunk`;

@@ -4,19 +4,22 @@ import type { RpcClient } from "../rpc/types.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
 import { MemoryStorage } from "./memory_storage.ts";
-import type {
-  InstallSnapshot,
-  InstallSnapshotChunk,
-  InstallSnapshotReply,
-  WireMessage,
-} from "./messages.ts";
+import type { InstallSnapshot, InstallSnapshotReply, Message } from "./messages.ts";
 import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode, type RaftNodeConfig } from "./node.ts";
+import type { ChunkMessage, InstallSnapshotChunk } from "../snapshot_transfer/chunk_messages.ts";
 import {
   type ChunkOutcome,
   SNAPSHOT_CHUNK_ENVELOPE_BYTES,
   SnapshotAssembler,
-} from "./snapshot_chunks.ts";
-import { chunksOf, patternBytes, snapshotRequest } from "./testing/snapshot_fixtures.ts";
+} from "../snapshot_transfer/snapshot_chunks.ts";
+import {
+  chunksOf,
+  patternBytes,
+  snapshotRequest,
+} from "../snapshot_transfer/testing/snapshot_fixtures.ts";
+
+/** Anything a `Raft.Step` call carries. */
+type WireMessage = Message | ChunkMessage;
 
 const CHUNK_BYTES = 1000;
 /** Frames the transport would carry in these tests: room for a chunk and its envelope, twice. */
@@ -409,7 +412,7 @@ Deno.test("a follower refuses malformed and misaddressed chunks, and acknowledge
   assert.throws(() => step({ ...first, to: 2 }), /addressed to peer 2/);
   assert.throws(
     () => step({ type: "InstallSnapshotChunkAck", from: 1, to: 0, term: 1, receivedBytes: 1000 }),
-    /not a request/,
+    /refused a message: Message type "InstallSnapshotChunkAck" is unknown/,
   );
   node.kill();
 });

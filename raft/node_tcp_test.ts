@@ -10,7 +10,7 @@ import { type RpcServer, serve } from "../rpc/tcp_server.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { MemoryStorage } from "./memory_storage.ts";
 import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode } from "./node.ts";
-import { patternBytes } from "./testing/snapshot_fixtures.ts";
+import { patternBytes } from "../snapshot_transfer/testing/snapshot_fixtures.ts";
 
 const FRAME_LIMIT_BYTES = 64 * 1024;
 const SNAPSHOT_BYTES = 300 * 1024;

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import type { InstallSnapshot, InstallSnapshotChunk } from "../messages.ts";
+import type { InstallSnapshot } from "../../raft/messages.ts";
+import type { InstallSnapshotChunk } from "../chunk_messages.ts";
 import { snapshotChunk } from "../snapshot_chunks.ts";
 
 /** Bytes `seed`, `seed + 1` … (mod 251), so that a misplaced or stale chunk shows. */

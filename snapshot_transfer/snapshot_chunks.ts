@@ -24,7 +24,8 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import type { InstallSnapshot, InstallSnapshotChunk } from "./messages.ts";
+import type { InstallSnapshot } from "../raft/messages.ts";
+import type { InstallSnapshotChunk } from "./chunk_messages.ts";
 
 /** Default size of a snapshot chunk (1 MiB): one RPC frame each, far below the frame limit. */
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
@@ -129,7 +130,7 @@ export class SnapshotAssembler {
     return partial === null ? null : { from: partial.from, receivedBytes: partial.receivedBytes };
   }
 
-  /** Takes `chunk` (already checked by `wireMessageProblem`), or says why it refuses it. */
+  /** Takes `chunk` (already checked by `chunkMessageProblem`), or says why it refuses it. */
   accept(chunk: InstallSnapshotChunk): ChunkOutcome {
     const problem = this.#chunkProblem(chunk);
     if (problem !== null) {

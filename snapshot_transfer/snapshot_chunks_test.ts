@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { encodeFrame, FRAME_HEADER_BYTES } from "../rpc/codec.ts";
-import type { InstallSnapshot, InstallSnapshotChunk } from "./messages.ts";
+import type { InstallSnapshot } from "../raft/messages.ts";
+import type { InstallSnapshotChunk } from "./chunk_messages.ts";
 import { chunksOf, patternBytes, snapshotRequest } from "./testing/snapshot_fixtures.ts";
-import { RAFT_STEP_METHOD } from "./node.ts";
+import { RAFT_STEP_METHOD } from "../raft/node.ts";
 import {
   type ChunkOutcome,
   SNAPSHOT_CHUNK_ENVELOPE_BYTES,
