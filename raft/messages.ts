@@ -178,8 +178,11 @@ export const REPLY_TYPE_OF: Readonly<Record<RequestMessage["type"], ReplyMessage
   InstallSnapshot: "InstallSnapshotReply",
 };
 
+/** What a message field must be: a whole number (a safe integer) or a boolean. */
+export type FieldKind = "number" | "boolean";
+
 /** The fields each message type must have beyond `type`, `from`, `to` and `term`. */
-const FIELDS: Readonly<Record<MessageType, Readonly<Record<string, "number" | "boolean">>>> = {
+const FIELDS: Readonly<Record<MessageType, Readonly<Record<string, FieldKind>>>> = {
   RequestVote: { lastLogIndex: "number", lastLogTerm: "number" },
   RequestVoteReply: { voteGranted: "boolean" },
   AppendEntries: { prevLogIndex: "number", prevLogTerm: "number", leaderCommit: "number" },
@@ -204,22 +207,39 @@ export const MAX_ENTRIES_PER_MESSAGE_CHECKED = 1_000_000;
  * asserts.
  */
 export function messageProblem(value: unknown): string | null {
+  const problem = shapeProblem(value, FIELDS);
+  if (problem !== null) return problem;
+  const message = value as Record<string, unknown>;
+  if (message.type === "AppendEntries") {
+    return entriesProblem(message.entries, message.prevLogIndex as number);
+  }
+  if (message.type === "InstallSnapshot" && !(message.data instanceof Uint8Array)) {
+    return "InstallSnapshot field data is not a byte array";
+  }
+  return null;
+}
+
+/**
+ * Why `value` is not an object whose `type` is a key of `fields`, with whole-number `from`, `to`
+ * and `term` and the fields listed for its type, or `null`: the check of shape that every kind of
+ * message between peers shares (drivers' messages too); callers check what goes beyond it.
+ */
+export function shapeProblem(
+  value: unknown,
+  fields: Readonly<Record<string, Readonly<Record<string, FieldKind>>>>,
+): string | null {
   if (!isPlainObject(value)) return "Message is not an object";
   const type = value.type;
-  if (typeof type !== "string" || !Object.hasOwn(FIELDS, type)) {
+  if (typeof type !== "string" || !Object.hasOwn(fields, type)) {
     return `Message type ${JSON.stringify(type)} is unknown`;
   }
   for (const name of ["from", "to", "term"]) {
     if (!isWholeNumber(value[name])) return `${type} has no whole-number field ${name}`;
   }
-  for (const [name, kind] of Object.entries(FIELDS[type as MessageType])) {
+  for (const [name, kind] of Object.entries(fields[type])) {
     const field = value[name];
     const ok = kind === "number" ? Number.isSafeInteger(field) : typeof field === "boolean";
     if (!ok) return `${type} field ${name} is not a ${kind === "number" ? "whole number" : kind}`;
-  }
-  if (type === "AppendEntries") return entriesProblem(value.entries, value.prevLogIndex as number);
-  if (type === "InstallSnapshot" && !(value.data instanceof Uint8Array)) {
-    return "InstallSnapshot field data is not a byte array";
   }
   return null;
 }

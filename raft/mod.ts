@@ -2,9 +2,9 @@
  * Raft for dsys: the pure state machine ({@linkcode RaftCore}) with its configuration, each
  * follower's {@linkcode Progress}, the commit rule's quorum arithmetic, its log and messages; the
  * driver contract ({@linkcode Ready}); the driver ({@linkcode RaftNode}) that connects a core to a
- * clock, peers and storage; the storage interface a driver persists through, and
- * {@linkcode MemoryStorage}, its in-memory implementation. Durable files live in `storage/`, the
- * lab's API in `lab_api/`.
+ * clock, peers and storage, and sends large snapshots in chunks ({@linkcode SnapshotAssembler});
+ * the storage interface a driver persists through, and {@linkcode MemoryStorage}, its in-memory
+ * implementation. Durable files live in `storage/`, the lab's API in `lab_api/`.
  *
  * @module
  */
@@ -17,6 +17,8 @@ export * from "./log.ts";
 export * from "./memory_storage.ts";
 export * from "./messages.ts";
 export * from "./node.ts";
+export * from "../snapshot_transfer/chunk_messages.ts";
+export * from "../snapshot_transfer/snapshot_chunks.ts";
 export * from "./storage.ts";
 export type { Random } from "../util/random.ts";
 export type { Clock, TimerHandle } from "../util/clock.ts";

@@ -19,17 +19,26 @@
  *   come out merged in the next Ready, so there is never more than one persist at a time and
  *   never a reply or vote before the persist it depends on. Followers' acknowledgements of
  *   entries sent early may arrive during the leader's own persist: the core counts them, and
- *   counts the leader's copy once `advance` reports it durable.
+ *   counts the leader's copy once `advance` reports it durable;
+ * - snapshots in chunks: a snapshot larger than `snapshotChunkBytes` goes to a follower as a
+ *   sequence of chunk calls, one at a time, so that no frame outgrows the transport's limit;
+ *   the follower's driver joins them and steps its core once with the whole snapshot. The core
+ *   sees one InstallSnapshot and one reply either way (snapshot_transfer/snapshot_chunks.ts has
+ *   the wire format). A follower's core hears of the leader only when the last chunk arrives,
+ *   so a transfer must take less than the election timeout, as one whole frame had to before.
  *
  * @module
  */
 import { assert } from "../util/assert.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../rpc/codec.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import { type ProposeResult, RaftCore, type Role } from "./core.ts";
 import { type Ready } from "./ready.ts";
 import {
+  type InstallSnapshot,
+  type InstallSnapshotReply,
   isRequest,
   type Message,
   messageProblem,
@@ -37,6 +46,21 @@ import {
   type ReplyMessage,
   type RequestMessage,
 } from "./messages.ts";
+import {
+  type ChunkMessage,
+  chunkMessageProblem,
+  hasType,
+  type InstallSnapshotChunk,
+  type InstallSnapshotChunkAck,
+} from "../snapshot_transfer/chunk_messages.ts";
+import {
+  DEFAULT_MAX_SNAPSHOT_BYTES,
+  DEFAULT_SNAPSHOT_CHUNK_BYTES,
+  sameSnapshot,
+  SNAPSHOT_CHUNK_ENVELOPE_BYTES,
+  SnapshotAssembler,
+  snapshotChunk,
+} from "../snapshot_transfer/snapshot_chunks.ts";
 import type { RaftStorage } from "./storage.ts";
 import type { RaftCoreConfig } from "./config.ts";
 
@@ -119,6 +143,23 @@ export interface RaftNodeConfig {
   /** How the core batches and pipelines appends; the core's defaults where absent. */
   readonly replication?: ReplicationLimits;
   /**
+   * Snapshots larger than this go to followers in chunks of this many bytes, one call each (see
+   * snapshot_transfer/snapshot_chunks.ts). A chunk and its envelope must fill at most half of
+   * `maxFrameBytes`. Default {@linkcode DEFAULT_SNAPSHOT_CHUNK_BYTES}.
+   */
+  readonly snapshotChunkBytes?: number;
+  /**
+   * The largest frame the peers' transport carries (the `maxFrameBytes` of `rpc/`'s clients and
+   * servers); only used to check `snapshotChunkBytes`. Default the transport's default,
+   * {@linkcode DEFAULT_MAX_FRAME_BYTES}.
+   */
+  readonly maxFrameBytes?: number;
+  /**
+   * The largest chunked snapshot this peer takes from a leader; it allocates that much at most
+   * to assemble one. Default {@linkcode DEFAULT_MAX_SNAPSHOT_BYTES}.
+   */
+  readonly maxSnapshotBytes?: number;
+  /**
    * Called once when the peer stops on a broken invariant or a failed persist (it is already
    * killed then). Default: rethrow it outside any caller, which ends the process, as a real
    * server should rather than go on with state it cannot trust.
@@ -130,6 +171,13 @@ export interface RaftNodeConfig {
 interface WaitingCall {
   readonly resolve: (reply: ReplyMessage) => void;
   readonly reject: (error: Error) => void;
+}
+
+/** A chunked snapshot on its way to one follower: the core's request, and the chunk in flight. */
+interface SnapshotTransfer {
+  readonly request: InstallSnapshot;
+  /** Where the chunk in flight starts. */
+  offset: number;
 }
 
 /** One Raft peer, driven: timers, peers, storage and the service around a {@linkcode RaftCore}. */
@@ -147,6 +195,13 @@ export class RaftNode {
   readonly #maxWaitingCalls: number;
   readonly #maxCallsInFlight: number;
   readonly #onFatal: (error: unknown) => void;
+  readonly #snapshotChunkBytes: number;
+  /** Joins the chunks of a snapshot coming from a leader. */
+  readonly #assembler: SnapshotAssembler;
+  /** Chunked snapshots being sent, by follower id; at most one per follower. */
+  readonly #transfers = new Map<number, SnapshotTransfer>();
+  /** The term made durable by the latest persist: what a refused chunk is answered with. */
+  #durableTerm: number;
   /** Waiting incoming calls by `${requester}/${reply type}`, oldest first. */
   readonly #waiting = new Map<string, WaitingCall[]>();
   #waitingCount = 0;
@@ -181,7 +236,11 @@ export class RaftNode {
     this.#maxWaitingCalls = config.maxWaitingCalls ?? DEFAULT_MAX_WAITING_CALLS;
     this.#maxCallsInFlight = config.maxCallsInFlight ?? DEFAULT_MAX_CALLS_IN_FLIGHT;
     this.#onFatal = config.onFatal ?? rethrowOutside;
+    this.#snapshotChunkBytes = config.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES;
+    this.#assembler = new SnapshotAssembler(config.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES);
+    this.#durableTerm = restored.hardState?.term ?? 0;
     assert(this.#tickMs > 0, `Tick of ${this.#tickMs} ms is not positive`);
+    assertChunkFits(this.#snapshotChunkBytes, config.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.#core = new RaftCore({
       id: config.id,
       peers: peerIds,
@@ -255,6 +314,8 @@ export class RaftNode {
     }
     this.#waiting.clear();
     this.#waitingCount = 0;
+    this.#transfers.clear();
+    this.#assembler.clear();
   }
 
   #tick(): void {
@@ -275,14 +336,25 @@ export class RaftNode {
     this.#onFatal(error);
   }
 
-  #receiveRequest(args: unknown): Promise<ReplyMessage> {
+  #receiveRequest(
+    args: unknown,
+  ): Promise<ReplyMessage> | InstallSnapshotReply | InstallSnapshotChunkAck {
     if (this.#killed) throw new Error(`Raft peer ${this.id} was killed`);
-    const problem = this.#incomingProblem(args);
+    const chunk = hasType(args, "InstallSnapshotChunk");
+    const problem = this.#incomingProblem(args, chunk ? chunkMessageProblem : messageProblem);
     if (problem !== null) throw new Error(`Raft peer ${this.id} refused a message: ${problem}`);
+    if (chunk) return this.#receiveChunk(args as InstallSnapshotChunk);
     const request = args as Message;
     if (!isRequest(request)) {
       throw new Error(`Raft peer ${this.id} refused a ${request.type}: it is not a request`);
     }
+    // A whole snapshot from a leader supersedes what it had sent in chunks.
+    if (request.type === "InstallSnapshot") this.#assembler.discardFrom(request.from);
+    return this.#stepRequest(request);
+  }
+
+  /** Steps `request` and resolves with the reply the core makes for it. */
+  #stepRequest(request: RequestMessage): Promise<ReplyMessage> {
     if (this.#waitingCount >= this.#maxWaitingCalls) {
       throw new Error(`Raft peer ${this.id} has ${this.#waitingCount} calls waiting`);
     }
@@ -298,6 +370,26 @@ export class RaftNode {
     return reply;
   }
 
+  /**
+   * Takes a chunk of a leader's snapshot: acknowledges it, steps the whole snapshot when it was
+   * the last, or refuses it with an InstallSnapshotReply of matchIndex 0 and the durable term
+   * (which deposes a stale leader without revealing a term a crash could take back).
+   */
+  #receiveChunk(
+    chunk: InstallSnapshotChunk,
+  ): Promise<ReplyMessage> | InstallSnapshotReply | InstallSnapshotChunkAck {
+    const base = { from: this.id, to: chunk.from, term: this.#durableTerm };
+    const refusal: InstallSnapshotReply = { type: "InstallSnapshotReply", ...base, matchIndex: 0 };
+    if (chunk.term < this.#durableTerm) {
+      this.#assembler.discardFrom(chunk.from);
+      return refusal;
+    }
+    const outcome = this.#assembler.accept(chunk);
+    if (outcome.kind === "complete") return this.#stepRequest(outcome.snapshot);
+    if (outcome.kind === "refused") return refusal;
+    return { type: "InstallSnapshotChunkAck", ...base, receivedBytes: outcome.receivedBytes };
+  }
+
   #waitFor(request: RequestMessage, call: WaitingCall): void {
     const key = `${request.from}/${REPLY_TYPE_OF[request.type]}`;
     const calls = this.#waiting.get(key);
@@ -309,22 +401,29 @@ export class RaftNode {
   #receiveReply(reply: unknown): void {
     this.#callsInFlight--;
     if (this.#killed) return;
-    const problem = this.#incomingProblem(reply);
+    const problem = this.#incomingProblem(reply, messageProblem);
     // A malformed reply is as good as a lost one: the core retries.
     if (problem !== null || isRequest(reply as Message)) return;
+    this.#stepReply(reply as ReplyMessage);
+  }
+
+  #stepReply(reply: ReplyMessage): void {
     try {
-      this.#core.step(reply as ReplyMessage);
+      this.#core.step(reply);
       this.#process();
     } catch (error) {
       this.#fatal(error);
     }
   }
 
-  /** Why `value` may not be stepped: malformed, not for this peer, or not from another peer. */
-  #incomingProblem(value: unknown): string | null {
-    const problem = messageProblem(value);
+  /**
+   * Why `value` may not be taken: malformed (by `check`), not for this peer, or not from another
+   * peer.
+   */
+  #incomingProblem(value: unknown, check: (value: unknown) => string | null): string | null {
+    const problem = check(value);
     if (problem !== null) return problem;
-    const message = value as Message;
+    const message = value as Message | ChunkMessage;
     if (message.to !== this.id) return `${message.type} is addressed to peer ${message.to}`;
     if (message.from === this.id || message.from >= this.#peers.length) {
       return `${message.type} comes from peer ${message.from}, not another peer of the group`;
@@ -401,6 +500,7 @@ export class RaftNode {
   /** Sends, applies and advances `ready`; `resume` continues the round (after an async persist). */
   #afterPersist(ready: Ready, resume = true): void {
     if (this.#killed) return;
+    if (ready.hardState !== undefined) this.#durableTerm = ready.hardState.term;
     this.#send(ready.messages);
     this.#applyReady(ready);
     this.#core.advance(ready);
@@ -409,9 +509,89 @@ export class RaftNode {
 
   #send(messages: readonly Message[]): void {
     for (const message of messages) {
-      if (isRequest(message)) this.#call(message);
+      if (message.type === "InstallSnapshot") this.#sendSnapshot(message);
+      else if (isRequest(message)) this.#call(message);
       else this.#answer(message);
     }
+  }
+
+  /** Sends a snapshot whole when it fits in one chunk, else in chunks unless already under way. */
+  #sendSnapshot(request: InstallSnapshot): void {
+    if (request.data.length <= this.#snapshotChunkBytes) {
+      this.#transfers.delete(request.to);
+      return this.#call(request);
+    }
+    // The core sends the snapshot again when it hears nothing for a while, and the chunks'
+    // acknowledgements never reach it: the transfer under way carries this snapshot already.
+    const current = this.#transfers.get(request.to);
+    if (current !== undefined && sameSnapshot(current.request, request)) return;
+    const transfer: SnapshotTransfer = { request, offset: 0 };
+    this.#transfers.set(request.to, transfer);
+    this.#sendChunk(transfer);
+  }
+
+  /** Sends the chunk at `transfer.offset`; past the cap on calls the transfer ends instead. */
+  #sendChunk(transfer: SnapshotTransfer): void {
+    const { request } = transfer;
+    if (this.#callsInFlight >= this.#maxCallsInFlight) return this.#endTransfer(transfer);
+    const peer = this.#peers[request.to];
+    assert(peer !== undefined, `Raft peer ${this.id} has no client for peer ${request.to}`);
+    const chunk = snapshotChunk(request, transfer.offset, this.#snapshotChunkBytes);
+    this.#callsInFlight++;
+    peer.call(RAFT_STEP_METHOD, chunk).then(
+      (reply) => this.#receiveChunkReply(transfer, chunk, reply),
+      () => {
+        // A lost chunk ends the transfer: the core sends the snapshot again later.
+        this.#callsInFlight--;
+        this.#endTransfer(transfer);
+      },
+    );
+  }
+
+  /**
+   * The last chunk's reply, or a refusal, goes to the core; an acknowledgement sends the next
+   * chunk while the transfer is current and this peer still leads its term.
+   */
+  #receiveChunkReply(
+    transfer: SnapshotTransfer,
+    chunk: InstallSnapshotChunk,
+    reply: unknown,
+  ): void {
+    this.#callsInFlight--;
+    if (this.#killed) return;
+    if (this.#chunkReplyProblem(chunk, reply) !== null) return this.#endTransfer(transfer);
+    const answer = reply as InstallSnapshotReply | InstallSnapshotChunkAck;
+    if (answer.type === "InstallSnapshotReply") {
+      this.#endTransfer(transfer);
+      return this.#stepReply(answer);
+    }
+    const current = this.#transfers.get(chunk.to) === transfer;
+    const leads = this.#core.role === "leader" && this.#core.term === chunk.term;
+    if (!current || !leads) return this.#endTransfer(transfer);
+    transfer.offset = answer.receivedBytes;
+    this.#sendChunk(transfer);
+  }
+
+  /** Why `reply` does not answer `chunk`: malformed, from elsewhere, or for other bytes. */
+  #chunkReplyProblem(chunk: InstallSnapshotChunk, reply: unknown): string | null {
+    const ack = hasType(reply, "InstallSnapshotChunkAck");
+    const problem = this.#incomingProblem(reply, ack ? chunkMessageProblem : messageProblem);
+    if (problem !== null) return problem;
+    const answer = reply as Message | InstallSnapshotChunkAck;
+    if (answer.from !== chunk.to) return `${answer.type} comes from peer ${answer.from}`;
+    if (answer.type === "InstallSnapshotReply") return null;
+    if (answer.type !== "InstallSnapshotChunkAck") return `${answer.type} answers no chunk`;
+    const end = chunk.offset + chunk.data.length;
+    if (chunk.done || answer.receivedBytes !== end) {
+      return `Acknowledgement of ${answer.receivedBytes} bytes answers a chunk ending at ${end}`;
+    }
+    return null;
+  }
+
+  /** Forgets `transfer` if it is still the one under way to its follower. */
+  #endTransfer(transfer: SnapshotTransfer): void {
+    const follower = transfer.request.to;
+    if (this.#transfers.get(follower) === transfer) this.#transfers.delete(follower);
   }
 
   #call(request: RequestMessage): void {
@@ -455,6 +635,20 @@ export class RaftNode {
       });
     }
   }
+}
+
+/** Checks at start-up that a snapshot chunk, envelope included, fills at most half a frame. */
+function assertChunkFits(chunkBytes: number, maxFrameBytes: number): void {
+  assert(
+    Number.isSafeInteger(chunkBytes) && chunkBytes > 0,
+    `Snapshot chunks of ${chunkBytes} bytes are not a positive whole number of bytes`,
+  );
+  assert(
+    chunkBytes + SNAPSHOT_CHUNK_ENVELOPE_BYTES <= maxFrameBytes / 2,
+    `Snapshot chunks of ${chunkBytes} bytes do not fit well within frames of ` +
+      `${maxFrameBytes} bytes: a chunk and its ${SNAPSHOT_CHUNK_ENVELOPE_BYTES}-byte envelope ` +
+      "may fill half a frame at most",
+  );
 }
 
 /** Throws `error` from a fresh task, where no caller can swallow it: it ends the process. */
