@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { AppendEntries, AppendEntriesReply, RequestVoteReply } from "./messages.ts";
 import {
   append,
+  appendReply,
   drain,
   entry,
   leader,
@@ -242,18 +243,7 @@ Deno.test("5.3: late and duplicated replies never move a follower's progress bac
   const core = leader(3, [1, 1, 1], 1);
   core.propose("a");
   core.propose("b");
-  const reply = (fields: Partial<AppendEntriesReply>): AppendEntriesReply => ({
-    type: "AppendEntriesReply",
-    from: 1,
-    to: 0,
-    term: 2,
-    success: true,
-    matchIndex: 0,
-    conflictIndex: 0,
-    conflictTerm: -1,
-    rejectedIndex: 0,
-    ...fields,
-  });
+  const reply = appendReply;
   core.step(reply({ matchIndex: 5 }));
   assert.deepEqual(core.followerProgress(1), {
     state: "replicate",

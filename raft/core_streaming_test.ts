@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { RaftCore } from "./core.ts";
 import type { AppendEntries, AppendEntriesReply, Message } from "./messages.ts";
-import { drain, lowestRandom } from "./testing/test_network.ts";
+import { appendReply, drain, lowestRandom } from "./testing/test_network.ts";
 
 const HEARTBEAT_TICKS = 2;
 const ELECTION_TIMEOUT_TICKS = 10;
@@ -38,18 +38,7 @@ function streamingLeader(entryCount: number, window = { appends: 4, bytes: 1 << 
 }
 
 function reply(from: number, fields: Partial<AppendEntriesReply>): AppendEntriesReply {
-  return {
-    type: "AppendEntriesReply",
-    from,
-    to: 0,
-    term: 2,
-    success: true,
-    matchIndex: 0,
-    conflictIndex: 0,
-    conflictTerm: -1,
-    rejectedIndex: 0,
-    ...fields,
-  };
+  return appendReply({ from, ...fields });
 }
 
 /** The appends in `messages` to `peer`, as [prevLogIndex, first index, last index]. */

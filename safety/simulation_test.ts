@@ -4,15 +4,20 @@ import type { Message } from "../raft/messages.ts";
 import { NO_VOTE, type Ready } from "../raft/ready.ts";
 import { runSafetySimulation, type SafetySimulationStats } from "./simulation.ts";
 
-/** A planted bug: the core tells the driver to persist its term but never its vote. */
-class ForgetfulVoteCore extends RaftCore {
+/**
+ * A core that hands the driver an altered copy of each Ready (a planted bug) and advances the
+ * Ready it really made, so only the alteration differs from a correct core.
+ */
+abstract class ReadyRewritingCore extends RaftCore {
   #handedOut: Ready | null = null;
+
+  /** The planted bug: what the driver is told instead of `ready`. */
+  protected abstract rewrite(ready: Ready): Ready;
 
   override ready(): Ready {
     const ready = super.ready();
     this.#handedOut = ready;
-    if (ready.hardState === undefined) return ready;
-    return { ...ready, hardState: { term: ready.hardState.term, votedFor: NO_VOTE } };
+    return this.rewrite(ready);
   }
 
   override advance(_ready: Ready): void {
@@ -20,6 +25,14 @@ class ForgetfulVoteCore extends RaftCore {
     assert.ok(handedOut !== null);
     this.#handedOut = null;
     super.advance(handedOut);
+  }
+}
+
+/** A planted bug: the core tells the driver to persist its term but never its vote. */
+class ForgetfulVoteCore extends ReadyRewritingCore {
+  protected rewrite(ready: Ready): Ready {
+    if (ready.hardState === undefined) return ready;
+    return { ...ready, hardState: { term: ready.hardState.term, votedFor: NO_VOTE } };
   }
 }
 
@@ -38,12 +51,8 @@ class EagerDurableCore extends RaftCore {
 }
 
 /** A planted bug: a leader's appends that carry entries never leave. */
-class MuteLeaderCore extends RaftCore {
-  #handedOut: Ready | null = null;
-
-  override ready(): Ready {
-    const ready = super.ready();
-    this.#handedOut = ready;
+class MuteLeaderCore extends ReadyRewritingCore {
+  protected rewrite(ready: Ready): Ready {
     const carriesEntries = (message: Message) =>
       message.type === "AppendEntries" && message.entries.length > 0;
     return {
@@ -51,13 +60,6 @@ class MuteLeaderCore extends RaftCore {
       messagesBeforePersist: ready.messagesBeforePersist.filter((m) => !carriesEntries(m)),
       messages: ready.messages.filter((message) => !carriesEntries(message)),
     };
-  }
-
-  override advance(_ready: Ready): void {
-    const handedOut = this.#handedOut;
-    assert.ok(handedOut !== null);
-    this.#handedOut = null;
-    super.advance(handedOut);
   }
 }
 

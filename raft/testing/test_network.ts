@@ -24,6 +24,7 @@ import type { RaftCoreConfig } from "../config.ts";
 import { MemoryStorage, type PersistedView } from "../memory_storage.ts";
 import {
   type AppendEntries,
+  type AppendEntriesReply,
   type Entry,
   isRequest,
   type Message,
@@ -480,6 +481,25 @@ export function append(
     prevLogTerm: 0,
     entries: [],
     leaderCommit: 0,
+    ...fields,
+  };
+}
+
+/**
+ * An AppendEntriesReply from follower 1 to leader 0 in term 2, a success acknowledging nothing
+ * unless `fields` say otherwise.
+ */
+export function appendReply(fields: Partial<AppendEntriesReply>): AppendEntriesReply {
+  return {
+    type: "AppendEntriesReply",
+    from: 1,
+    to: 0,
+    term: 2,
+    success: true,
+    matchIndex: 0,
+    conflictIndex: 0,
+    conflictTerm: -1,
+    rejectedIndex: 0,
     ...fields,
   };
 }
