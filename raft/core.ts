@@ -291,6 +291,28 @@ export class RaftCore {
   }
 
   /**
+   * Peer `from`, leader of `term`, was heard from through something that is not a message for
+   * the core: a chunk of the snapshot it is sending (the driver steps the whole snapshot once it
+   * has arrived). As an AppendEntries from it would, this keeps the peer from starting an
+   * election while a long transfer runs, and a newer term makes the peer its follower (the term
+   * goes into the next Ready's hard state). A stale term changes nothing.
+   */
+  heardFromLeader(from: number, term: number): void {
+    assert(
+      from !== this.id && this.peers.includes(from),
+      `Peer ${this.id} cannot hear from leader ${from}: not another peer of the group`,
+    );
+    if (term < this.#term) return;
+    if (term > this.#term || this.#role === "candidate") this.#becomeFollower(term, from);
+    assert(
+      this.#role === "follower",
+      `Peer ${this.id} leads term ${this.#term} but heard from leader ${from} of the same term`,
+    );
+    this.#acceptLeader(from);
+    this.#checkInvariants();
+  }
+
+  /**
    * The lab's `Start`: when leader, appends `command` to the log with the current term and at
    * once sends it to every follower that has no append in flight, so an idle group commits a
    * command in one round trip; followers with an append in flight get it with their next

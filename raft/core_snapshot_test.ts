@@ -7,7 +7,16 @@ import { decode, encode } from "../rpc/codec.ts";
 import { AssertionError } from "../util/assert.ts";
 import type { RaftCore } from "./core.ts";
 import type { AppendEntries, InstallSnapshot, InstallSnapshotReply } from "./messages.ts";
-import { drain, loneCore, only, termsOf, TestNetwork, tickMany } from "./testing/test_network.ts";
+import { NO_VOTE } from "./ready.ts";
+import {
+  drain,
+  leader,
+  loneCore,
+  only,
+  termsOf,
+  TestNetwork,
+  tickMany,
+} from "./testing/test_network.ts";
 
 const BYTES = new Uint8Array([1, 2, 3]);
 
@@ -246,4 +255,37 @@ Deno.test("7: a crashed follower restarts from its snapshot and catches up", () 
   network.run(4);
   assert.deepEqual(network.applied(1), Array.from({ length: 20 }, (_, command) => command));
   assert.deepEqual(network.persisted(1).snapshot.data, encode(network.applied(1).slice(0, 20)));
+});
+
+// A leader heard from through a snapshot chunk ----------------------------------------------
+
+Deno.test("7: word from the leader through a snapshot chunk keeps a follower from campaigning", () => {
+  const core = loneCore({ terms: [1], term: 1 });
+  core.heardFromLeader(1, 1);
+  // The base election timeout is 10 ticks (jitter 0): 9 ticks, word, 9 more, and no election.
+  tickMany(core, 9);
+  core.heardFromLeader(1, 1);
+  tickMany(core, 9);
+  assert.deepEqual([core.role, core.term, core.leaderId], ["follower", 1, 1]);
+  tickMany(core, 1);
+  assert.equal(core.role, "candidate", "silence for a whole timeout still starts an election");
+});
+
+Deno.test("7: word from a leader of a newer term makes a follower of it; of an older term, nothing", () => {
+  const candidate = loneCore({ terms: [1], term: 1 });
+  tickMany(candidate, 10);
+  assert.deepEqual([candidate.role, candidate.term], ["candidate", 2]);
+  candidate.heardFromLeader(2, 2);
+  assert.deepEqual([candidate.role, candidate.term, candidate.leaderId], ["follower", 2, 2]);
+  candidate.heardFromLeader(1, 5);
+  assert.deepEqual([candidate.term, candidate.votedFor, candidate.leaderId], [5, NO_VOTE, 1]);
+  assert.deepEqual(drain(candidate).hardState, { term: 5, votedFor: NO_VOTE });
+  candidate.heardFromLeader(2, 4);
+  assert.deepEqual([candidate.term, candidate.leaderId], [5, 1], "a stale term changes nothing");
+});
+
+Deno.test("7: a leader never hears from another leader of its own term", () => {
+  const core = leader(3, [1], 1);
+  assert.throws(() => core.heardFromLeader(1, core.term), /leads term 2 but heard from leader 1/);
+  assert.throws(() => core.heardFromLeader(0, core.term + 1), /not another peer of the group/);
 });

@@ -387,6 +387,13 @@ export class RaftNode {
     const outcome = this.#assembler.accept(chunk);
     if (outcome.kind === "complete") return this.#stepRequest(outcome.snapshot);
     if (outcome.kind === "refused") return refusal;
+    // A transfer may outlast an election timeout: each chunk counts as word from the leader.
+    try {
+      this.#core.heardFromLeader(chunk.from, chunk.term);
+      this.#process();
+    } catch (error) {
+      this.#fatal(error);
+    }
     return { type: "InstallSnapshotChunkAck", ...base, receivedBytes: outcome.receivedBytes };
   }
 

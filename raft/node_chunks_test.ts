@@ -5,7 +5,14 @@ import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
 import { MemoryStorage } from "./memory_storage.ts";
 import type { InstallSnapshot, InstallSnapshotReply, Message } from "./messages.ts";
-import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode, type RaftNodeConfig } from "./node.ts";
+import {
+  type ApplyMessage,
+  DEFAULT_ELECTION_TIMEOUT_TICKS,
+  DEFAULT_TICK_MS,
+  RAFT_STEP_METHOD,
+  RaftNode,
+  type RaftNodeConfig,
+} from "./node.ts";
 import type { ChunkMessage, InstallSnapshotChunk } from "../snapshot_transfer/chunk_messages.ts";
 import {
   type ChunkOutcome,
@@ -355,9 +362,10 @@ Deno.test("a follower acknowledges each chunk and steps its core once, with the 
   const [first, second, last] = chunksOf(request, CHUNK_BYTES);
   const ack = { type: "InstallSnapshotChunkAck", from: 0, to: 1, term: 0 };
   assert.deepEqual(step(first), { ...ack, receivedBytes: 1000 });
-  assert.deepEqual(step(second), { ...ack, receivedBytes: 2000 });
-  // The core has not heard of the leader's term yet: only the last chunk reaches it.
-  assert.equal(node.term, 0);
+  // The first chunk told the core of term 4, which is durable by the second's acknowledgement.
+  assert.deepEqual(step(second), { ...ack, term: 4, receivedBytes: 2000 });
+  // The core heard of the leader's term with the first chunk, but not yet of the snapshot.
+  assert.deepEqual([node.term, node.leaderId, applied.length], [4, 1, 0]);
   assert.deepEqual(await step(last), {
     type: "InstallSnapshotReply",
     from: 0,
@@ -375,13 +383,40 @@ Deno.test("a follower acknowledges each chunk and steps its core once, with the 
   node.kill();
 });
 
+Deno.test("chunks spread over more than an election timeout keep the follower from campaigning", async () => {
+  const simulation = new Simulation(3);
+  const node = chunkingNode(simulation, {
+    id: 0,
+    peers: [offline, offline, offline],
+    maxSnapshotBytes: 10_000,
+    apply: () => {},
+  });
+  const step = (message: unknown) => node.handlers[RAFT_STEP_METHOD](message);
+  const chunks = chunksOf(snapshotRequest(SNAPSHOT_BYTES), CHUNK_BYTES / 4);
+  // Elections start after 300 to 600 ms of silence. The chunks come less than that apart, but
+  // the whole transfer takes several election timeouts.
+  const gapMs = DEFAULT_ELECTION_TIMEOUT_TICKS * DEFAULT_TICK_MS - 100;
+  assert.ok((chunks.length - 1) * gapMs > 2 * 2 * DEFAULT_ELECTION_TIMEOUT_TICKS * DEFAULT_TICK_MS);
+  await simulation.run(async () => {
+    for (const chunk of chunks.slice(0, -1)) {
+      step(chunk);
+      await simulation.sleep(gapMs);
+      assert.deepEqual([node.role, node.term], ["follower", 4]);
+    }
+    await step(chunks.at(-1));
+    assert.deepEqual([node.role, node.term, node.leaderId], ["follower", 4, 1]);
+    node.kill();
+  }, { maxVirtualMs: 60_000 });
+});
+
 Deno.test("a follower refuses an out-of-order chunk and then the rest of that transfer", () => {
   const { node, step } = lonelyFollower();
   const [first, second, last] = chunksOf(snapshotRequest(SNAPSHOT_BYTES), CHUNK_BYTES);
   step(first);
-  assert.deepEqual(step(last), refusal(0));
-  assert.deepEqual(step(second), refusal(0));
-  assert.equal(node.term, 0);
+  // The first chunk made term 4 durable; the snapshot itself never reached the core.
+  assert.deepEqual(step(last), refusal(4));
+  assert.deepEqual(step(second), refusal(4));
+  assert.deepEqual([node.term, node.commitIndex], [4, 0]);
   node.kill();
 });
 
