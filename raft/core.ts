@@ -727,9 +727,25 @@ export class RaftCore {
     }
     const { entries, bytes } = this.#entriesToSend(progress.nextIndex);
     if (entries.length === 0 && !evenIfEmpty) return false;
+    if (this.#holdsBack(progress, entries)) return false;
     this.#emitAppend(peer, progress.nextIndex - 1, entries);
     if (entries.length > 0) progress.sentEntries(entries[entries.length - 1].index, bytes);
     return true;
+  }
+
+  /**
+   * Whether a streaming follower's next append waits for an acknowledgement, as Nagle's
+   * algorithm holds back a small segment: while appends are in flight, a batch that is not full
+   * (it ends at the log's end, under the count cap) waits for the next acknowledgement, which
+   * sends everything proposed meanwhile in one append. A full batch (a backlog) goes at once, so
+   * catch-up still streams; with nothing in flight, the batch goes at once, so an idle group
+   * still commits in one round trip.
+   */
+  #holdsBack(progress: Progress, entries: readonly Entry[]): boolean {
+    if (progress.state !== "replicate" || progress.inflightAppends === 0) return false;
+    if (entries.length === 0) return false;
+    const last = entries[entries.length - 1];
+    return last.index === this.#log.lastIndex && entries.length < this.#maxEntriesPerAppend;
   }
 
   /** Sends `peer` as many appends as its state admits: one probe, or a window's worth. */

@@ -229,3 +229,19 @@ Deno.test("snapshot: nothing else is sent until it is acknowledged, then replica
   assert.deepEqual(appendsTo(2, sent(core)), [[21, 22, 22]]);
   assert.equal(core.followerProgress(2)?.state, "replicate");
 });
+
+Deno.test("replicate: while appends are in flight a partial batch waits for an acknowledgement; a full one goes at once", () => {
+  const core = streamingLeader(20);
+  sent(core);
+  core.step(reply(1, { matchIndex: 20 }));
+  core.propose("a");
+  assert.deepEqual(appendsTo(1, sent(core)), [[20, 21, 21]], "nothing in flight: at once");
+  core.propose("b");
+  assert.deepEqual(appendsTo(1, sent(core)), [], "one entry, under the cap of two: held back");
+  core.propose("c");
+  assert.deepEqual(appendsTo(1, sent(core)), [[21, 22, 23]], "two entries fill a batch");
+  core.propose("d");
+  sent(core);
+  core.step(reply(1, { matchIndex: 23 }));
+  assert.deepEqual(appendsTo(1, sent(core)), [[23, 24, 24]], "the acknowledgement sends it");
+});

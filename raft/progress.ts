@@ -113,6 +113,11 @@ export class Progress {
     return this.#matchIndex;
   }
 
+  /** Appends in flight (only in replicate; 0 otherwise). */
+  get inflightAppends(): number {
+    return this.#inflights.count;
+  }
+
   /** A copy of the progress for diagnostics. */
   view(): FollowerProgress {
     const inflightAppends = this.#inflights.count;
