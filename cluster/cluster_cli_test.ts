@@ -14,6 +14,7 @@ import { EXIT_UNKNOWN_OUTCOME } from "../commands/kv.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { ProposeResult } from "../raft/core.ts";
 import { fetchStatus } from "../peer/status.ts";
+import { runKvCommand } from "./kv_clients.ts";
 import { FileStorage } from "../storage/file_storage.ts";
 
 const LEADER_TIMEOUT_MS = 10_000;
@@ -153,6 +154,47 @@ Deno.test("kv-server refuses a bad --id, another cluster's folder and a damaged 
   } finally {
     await group.killAll();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a node restarted alone with its own address as --peers is refused: no second leader, the majority serves on", async () => {
+  const cluster = await ProcessCluster.start({ size: 3, transport: "tcp" });
+  const group = new ChildGroup();
+  try {
+    const servers = cluster.clientAddresses();
+    await cluster.waitForLeader(LEADER_TIMEOUT_MS);
+    const put = await runKvCommand(servers, 10, ["put", "city", "Lyon"], cluster.root);
+    assert.equal(put.code, 0, put.stderr);
+    await cluster.kill(0, "SIGTERM");
+    const [own] = cluster.clientAddresses([0]);
+    const child = group.spawn(
+      ["kv-server", "--id", "0", "--peers", own, "--data", cluster.dataDir(0)],
+      { cwd: cluster.root },
+    );
+    // A refusal comes at once; a node still running after this started a cluster of its own.
+    const refusalDeadlineMs = 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), refusalDeadlineMs);
+    });
+    const alone = await Promise.race([child.exited, deadline]);
+    clearTimeout(timer);
+    assert.ok(alone !== null, `node 0 still runs ${refusalDeadlineMs} ms after a one-node --peers`);
+    assert.equal(alone.code, 1, alone.output);
+    assert.match(
+      alone.output,
+      new RegExp(
+        `^dsys: Cannot start: .*/node-0 belongs to a cluster of peers ${
+          servers.join(",")
+        }, not ${own} \\(a peer list only sets up a new cluster\\)\n$`,
+      ),
+    );
+    const majority = cluster.clientAddresses([1, 2]);
+    const read = await runKvCommand(majority, 10, ["get", "city"], cluster.root);
+    assert.deepEqual([read.code, read.stdout], [0, "Lyon\n"]);
+  } finally {
+    await group.killAll();
+    await cluster.close();
   }
 });
 

@@ -225,6 +225,8 @@ function openStorage(options: PeerOptions, log: (line: string) => void) {
     dir: options.dataDir,
     clusterId: options.cluster,
     id: options.id,
+    // Canonical forms, so that ":7100" and "127.0.0.1:7100" are one peer.
+    peers: options.peers.map((peer) => formatAddress(parseAddress(peer))),
     log,
   });
   const restored = files.load();

@@ -78,6 +78,13 @@ export interface FileStorageOptions {
   readonly clusterId?: string;
   /** The peer's id. */
   readonly id: number;
+  /**
+   * The addresses of the cluster's peers by id, as given to bootstrap it. Recorded in the
+   * identity file when the folder is created; on every later start a different list is refused,
+   * since a peer list that changed under a folder's feet (a typo, a peer left out, another order)
+   * would let a peer count a quorum of the wrong group. Absent: nothing is recorded or checked.
+   */
+  readonly peers?: readonly string[];
   /** The file system. Default: the disk ({@linkcode DiskFileSystem}). */
   readonly files?: FileSystem;
   /** Where to say what recovery did (a torn write dropped). Default `console.error`. */
@@ -99,6 +106,7 @@ export class FileStorage implements RaftStorage {
   /** The peer's folder, absolute. */
   readonly dir: string;
   readonly #identity: Identity;
+  readonly #peers: readonly string[] | undefined;
   readonly #files: FileSystem;
   readonly #log: (line: string) => void;
   readonly #maxFrameBytes: number;
@@ -132,6 +140,11 @@ export class FileStorage implements RaftStorage {
     );
     this.dir = resolve(options.dir);
     this.#identity = { clusterId, id: options.id };
+    this.#peers = options.peers === undefined ? undefined : [...options.peers];
+    assert(
+      this.#peers === undefined || (options.id < this.#peers.length && this.#peers.length > 0),
+      `Peer ${options.id} is not in the peer list ${this.#peers?.join(",")}`,
+    );
     this.#files = options.files ?? new DiskFileSystem();
     this.#log = options.log ?? ((line) => console.error(line));
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -211,7 +224,7 @@ export class FileStorage implements RaftStorage {
     const identityPath = this.#path(IDENTITY_FILE);
     const identityBody = readBlockFile(files, identityPath, IDENTITY_MAGIC, START);
     if (identityBody === null) this.#create(identityPath);
-    else this.#checkIdentity(identityPath, identityBody);
+    else this.#checkPeers(identityPath, this.#checkIdentity(identityPath, identityBody));
     for (const name of [STATE_FILE, SNAPSHOT_FILE, LOG_FILE, IDENTITY_FILE]) {
       // A crash during a replacement leaves its temporary file behind; it was never renamed in.
       files.removeSync(this.#path(name + TEMPORARY_SUFFIX));
@@ -237,8 +250,32 @@ export class FileStorage implements RaftStorage {
       }
     }
     // Identity first: a folder with an identity and no log is a creation that stopped halfway.
-    replaceFileSync(this.#files, identityPath, encodeBlock(IDENTITY_MAGIC, encode(this.#identity)));
+    const identity = this.#peers === undefined
+      ? this.#identity
+      : { ...this.#identity, peers: this.#peers };
+    replaceFileSync(this.#files, identityPath, encodeBlock(IDENTITY_MAGIC, encode(identity)));
     replaceFileSync(this.#files, this.#logPath, this.#logHeader);
+  }
+
+  /** Refuses a peer list other than the one the folder was created with (see `peers`). */
+  #checkPeers(path: string, fields: Record<string, unknown>): void {
+    const recorded = fields.peers;
+    if (recorded === undefined) {
+      if (this.#peers !== undefined) {
+        this.#log(`${path} records no peer list (made by an older dsys): not checked`);
+      }
+      return;
+    }
+    if (!Array.isArray(recorded) || !recorded.every((peer) => typeof peer === "string")) {
+      throw new CorruptFileError(`${START}: ${path} is corrupt: its peer list is not a list`, path);
+    }
+    const given = this.#peers;
+    if (given === undefined || recorded.join(",") === given.join(",")) return;
+    throw new Error(
+      `${START}: ${this.dir} belongs to a cluster of peers ${recorded.join(",")}, not ${
+        given.join(",")
+      } (a peer list only sets up a new cluster)`,
+    );
   }
 
   /** Decodes a file's MessagePack body and checks it names this peer; returns its fields. */

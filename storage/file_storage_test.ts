@@ -550,6 +550,39 @@ Deno.test("FileStorage refuses a folder of another cluster or peer, and files co
   });
 });
 
+Deno.test("FileStorage records the peer list a folder is created with and refuses another", async () => {
+  const files = new CrashFileSystem();
+  const peers = ["127.0.0.1:7100", "127.0.0.1:7101", "127.0.0.1:7102"];
+  const first = openMemory(files, [], { peers });
+  first.load();
+  await first.persist({ hardState: { term: 3, votedFor: 1 } });
+  first.close();
+  assert.equal(reload(files, { peers }).hardState?.term, 3, "the same list opens");
+  const refusal = (given: string) =>
+    `Cannot start: ${MEMORY_DIR} belongs to a cluster of peers ${
+      peers.join(",")
+    }, not ${given} (a peer list only sets up a new cluster)`;
+  // A peer restarted alone with its own address: the split brain this guards against.
+  assert.throws(() => openMemory(files, [], { peers: ["127.0.0.1:7100", "127.0.0.1:7101"] }), {
+    message: refusal("127.0.0.1:7100,127.0.0.1:7101"),
+  });
+  const reordered = [peers[1], peers[0], peers[2]];
+  assert.throws(() => openMemory(files, [], { peers: reordered }), {
+    message: refusal(reordered.join(",")),
+  });
+  assert.equal(reload(files).hardState?.term, 3, "without a list, nothing is checked");
+});
+
+Deno.test("FileStorage opens a folder made before peer lists were recorded, saying so", () => {
+  const files = new CrashFileSystem();
+  openMemory(files).close();
+  const lines: string[] = [];
+  openMemory(files, lines, { peers: ["127.0.0.1:7100", "127.0.0.1:7101"] }).close();
+  assert.deepEqual(lines, [
+    `${MEMORY_DIR}/raft-identity records no peer list (made by an older dsys): not checked`,
+  ]);
+});
+
 Deno.test("FileStorage refuses files that disagree with each other", async () => {
   const files = new CrashFileSystem();
   const storage = openMemory(files);
