@@ -198,6 +198,48 @@ Deno.test("a node restarted alone with its own address as --peers is refused: no
   }
 });
 
+Deno.test("a node of another cluster given this cluster's addresses can neither vote nor depose: its messages are refused", async () => {
+  const cluster = await ProcessCluster.start({ size: 3, transport: "tcp" });
+  const group = new ChildGroup();
+  try {
+    const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
+    const termBefore = (await cluster.status(leader))?.term;
+    // A node of cluster "beta" believes it is peer 1 beside this cluster's nodes 0 and 2, and
+    // campaigns there with ever higher terms.
+    const [alpha0, , alpha2] = cluster.clientAddresses();
+    const [betaAddress] = freeLoopbackAddresses(1);
+    const beta = group.spawn([
+      "kv-server",
+      ...["--id", "1", "--peers", `${alpha0},${betaAddress},${alpha2}`],
+      ...["--data", `${cluster.root}/beta`, "--cluster", "beta"],
+    ], { cwd: cluster.root });
+    await waitUntilListening(beta, betaAddress, LISTEN_TIMEOUT_MS);
+    const statusOf = async (address: string) => (await fetchStatus(address, 1_000)).status;
+    const campaignedTerm = (termBefore ?? 0) + 3;
+    for (let poll = 0;; poll++) {
+      const status = await statusOf(betaAddress);
+      assert.notEqual(status?.role, "leader", "beta won votes of another cluster's nodes");
+      if ((status?.term ?? 0) >= campaignedTerm) break;
+      assert.ok(poll < LEADER_TIMEOUT_MS / 20, `beta never reached term ${campaignedTerm}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const id of cluster.ids) {
+      const status = await cluster.status(id);
+      assert.equal(status?.term, termBefore, `node ${id} kept its term`);
+      assert.equal(status?.role, id === leader ? "leader" : "follower");
+    }
+    const exit = await cluster.kill(0, "SIGTERM");
+    assert.match(
+      exit.output,
+      /kv-server 0: refused a message \(1 so far\): it comes from cluster "beta"\n/,
+    );
+    assert.equal(exit.output.match(/refused a message/g)?.length, 1, "logged once");
+  } finally {
+    await group.killAll();
+    await cluster.close();
+  }
+});
+
 Deno.test("kv-server says which address is taken, and kv exits 2 when no server answers", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dsys-cli-test-" });
   const group = new ChildGroup();

@@ -18,6 +18,7 @@ import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import type { ApplyMessage, RaftNode } from "../raft/node.ts";
 import type { RaftStorage, RestoredState } from "../raft/storage.ts";
 import { FileStorage } from "../storage/file_storage.ts";
+import { envelopeCheckingHandlers, envelopingClient } from "./cluster_envelope.ts";
 import { type NodeStatus, STATUS_METHOD } from "./status.ts";
 
 /** Most peers a cluster may have: a bound on connections and on the peer list. */
@@ -161,8 +162,12 @@ export async function runPeer(
   const write = options.log ?? ((line: string) => console.error(line));
   const log = (line: string) => write(`${name}: ${line}`);
   const { files, restored, storage, counts } = openStorage(options, log);
+  const identity = { cluster: options.cluster, id: options.id, peerCount: options.peers.length };
   const clients = options.peers.map((address) =>
-    connect(address, { log, reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS })
+    envelopingClient(
+      connect(address, { log, reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS }),
+      identity,
+    )
   );
   const onFatal = (error: unknown) => {
     write(`dsys ${name}: stopped: ${errorText(error)}`);
@@ -190,7 +195,7 @@ export async function runPeer(
     throw error;
   }
   const handlers = {
-    ...service.node.handlers,
+    ...envelopeCheckingHandlers(service.node.handlers, identity, refusalLogger(log)),
     ...service.handlers,
     [STATUS_METHOD]: statusReporter(options, context, service, counts),
   };
@@ -217,6 +222,24 @@ export async function runPeer(
   await server.close();
   release();
   log("stopped");
+}
+
+/** Most distinct refusal reasons logged; past it refusals are only counted. */
+const REFUSAL_REASONS_LOGGED_MAX = 16;
+
+/**
+ * Logs a refused message once per reason (a stray node retries every heartbeat), and says how
+ * many were refused when it logs a reason again after the bound.
+ */
+function refusalLogger(log: (line: string) => void): (reason: string) => void {
+  const logged = new Set<string>();
+  let refused = 0;
+  return (reason) => {
+    refused++;
+    if (logged.has(reason) || logged.size >= REFUSAL_REASONS_LOGGED_MAX) return;
+    logged.add(reason);
+    log(`refused a message (${refused} so far): ${reason}`);
+  };
 }
 
 /** Opens the data folder, reads it once, and wraps it to count persists for the status. */
