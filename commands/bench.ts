@@ -1,7 +1,7 @@
 /**
  * `dsys bench`: measures a system against its baseline in the same run. `bench mr` is the
  * MapReduce benchmark of mr/bench.ts; `bench catchup` the catch-up of a follower far behind, in
- * simulation (raft/catch_up.ts); `bench kv`, here, measures throughput and latency of a real
+ * simulation (bench/catch_up.ts); `bench kv`, here, measures throughput and latency of a real
  * key/value cluster. It starts `kv-server`
  * processes on loopback (file storage, fsync on every persist), and runs closed-loop clients in
  * this process — each a {@linkcode Clerk} doing sequential puts of 100-byte values to its own
@@ -21,7 +21,7 @@ import { connect } from "../rpc/tcp_client.ts";
 import { Clerk } from "../kv/clerk.ts";
 import { runMrBench } from "../mr/mod.ts";
 import { ProcessCluster } from "../cluster/process_cluster.ts";
-import { runCatchUpBench } from "../raft/catch_up.ts";
+import { runCatchUpBench } from "../bench/catch_up.ts";
 import { DEFAULT_MAX_INFLIGHT_APPENDS } from "../raft/config.ts";
 import { examples, integerOption, requireFiles } from "./arguments.ts";
 

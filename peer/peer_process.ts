@@ -195,7 +195,7 @@ export async function runPeer(
     throw error;
   }
   const handlers = {
-    ...envelopeCheckingHandlers(service.node.handlers, identity, refusalLogger(log)),
+    ...envelopeCheckingHandlers(service.node.handlers, identity, refusalLogger(log, counts)),
     ...service.handlers,
     [STATUS_METHOD]: statusReporter(options, context, service, counts),
   };
@@ -231,14 +231,16 @@ const REFUSAL_REASONS_LOGGED_MAX = 16;
  * Logs a refused message once per reason (a stray node retries every heartbeat), and says how
  * many were refused when it logs a reason again after the bound.
  */
-function refusalLogger(log: (line: string) => void): (reason: string) => void {
+function refusalLogger(
+  log: (line: string) => void,
+  counts: { refusedMessages: number },
+): (reason: string) => void {
   const logged = new Set<string>();
-  let refused = 0;
   return (reason) => {
-    refused++;
+    counts.refusedMessages++;
     if (logged.has(reason) || logged.size >= REFUSAL_REASONS_LOGGED_MAX) return;
     logged.add(reason);
-    log(`refused a message (${refused} so far): ${reason}`);
+    log(`refused a message (${counts.refusedMessages} so far): ${reason}`);
   };
 }
 
@@ -253,7 +255,7 @@ function openStorage(options: PeerOptions, log: (line: string) => void) {
     log,
   });
   const restored = files.load();
-  const counts = { persists: 0, persistedEntries: 0 };
+  const counts = { persists: 0, persistedEntries: 0, refusedMessages: 0 };
   const storage: RaftStorage = {
     // The node reads its state through here; the service read the same state first.
     load: () => restored,
@@ -271,7 +273,7 @@ function statusReporter(
   options: PeerOptions,
   { files, applies }: PeerContext,
   service: PeerService,
-  counts: Pick<NodeStatus, "persists" | "persistedEntries">,
+  counts: Pick<NodeStatus, "persists" | "persistedEntries" | "refusedMessages">,
 ): () => NodeStatus {
   const startedMs = performance.now();
   return () => ({
@@ -287,6 +289,7 @@ function statusReporter(
     uptimeMs: Math.round(performance.now() - startedMs),
     persists: counts.persists,
     persistedEntries: counts.persistedEntries,
+    refusedMessages: counts.refusedMessages,
     ...applies.counts(),
     ...service.status(),
   });

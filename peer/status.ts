@@ -22,7 +22,7 @@ export interface NodeStatus {
   readonly id: number;
   /** The cluster name its data folder belongs to. */
   readonly cluster: string;
-  /** follower, candidate or leader. */
+  /** follower, precandidate, candidate or leader. */
   readonly role: string;
   /** The latest term the node has seen. */
   readonly term: number;
@@ -48,6 +48,11 @@ export interface NodeStatus {
   readonly persistedEntries: number;
   /** Milliseconds since this process started serving. */
   readonly uptimeMs: number;
+  /**
+   * Raft messages refused since start: from another cluster, from a node outside the peer
+   * list, or claiming another sender (see peer/cluster_envelope.ts).
+   */
+  readonly refusedMessages: number;
 }
 
 /** One row of a status report: the node's answer, or why there was none. */
@@ -74,6 +79,7 @@ const NUMBER_FIELDS = [
   "persists",
   "persistedEntries",
   "uptimeMs",
+  "refusedMessages",
 ] as const;
 
 /** Why `value` is not a {@linkcode NodeStatus}, or null when it is one. */

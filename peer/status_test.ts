@@ -31,6 +31,7 @@ function nodeStatus(id: number, role: string, term: number): NodeStatus {
     persists: 3,
     persistedEntries: 7,
     uptimeMs: 1000,
+    refusedMessages: 0,
   };
 }
 

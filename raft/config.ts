@@ -39,6 +39,18 @@ export interface RaftCoreConfig {
   /** Cap on messages waiting for `ready()`; exceeding it means the driver is stuck. */
   readonly maxPendingMessages?: number;
   /**
+   * PreVote (the Raft thesis, section 9.6): a peer whose election timer runs out first asks
+   * whether it could win, and campaigns only with a majority's consent, so a peer coming back
+   * from a partition does not depose a healthy leader. Default on.
+   */
+  readonly preVote?: boolean;
+  /**
+   * CheckQuorum (the thesis, section 6.2): a leader that has not heard from a majority for an
+   * election timeout steps down, and a peer that heard from its leader less than an election
+   * timeout ago refuses votes of higher terms. Default on.
+   */
+  readonly checkQuorum?: boolean;
+  /**
    * Cap on appends in flight to one follower in the replicate state: the pipelining window.
    * Default {@linkcode DEFAULT_MAX_INFLIGHT_APPENDS}.
    */

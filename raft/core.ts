@@ -49,6 +49,8 @@ import {
   type InstallSnapshotReply,
   isRequest,
   type Message,
+  type PreVote,
+  type PreVoteReply,
   type RequestMessage,
   type RequestVote,
   type RequestVoteReply,
@@ -61,7 +63,7 @@ import { type HardState, type LogChange, NO_VOTE, type Ready, type Snapshot } fr
 export const NO_LEADER: number = -1;
 
 /** A peer's role. */
-export type Role = "follower" | "candidate" | "leader";
+export type Role = "follower" | "precandidate" | "candidate" | "leader";
 
 /** The answer to {@linkcode RaftCore.propose}, as the lab's `Start` returns it. */
 export interface ProposeResult {
@@ -117,6 +119,10 @@ export class RaftCore {
   #heartbeatElapsedTicks = 0;
   #votesGranted = new Set<number>();
   #progress = new Map<number, Progress>();
+  readonly #preVote: boolean;
+  readonly #checkQuorum: boolean;
+  /** Leader: the followers heard from since the last quorum check (CheckQuorum). */
+  #recentlyActive = new Set<number>();
   /** New entries were proposed: `ready()` sends them to every follower that is not paused. */
   #broadcastPending = false;
 
@@ -150,6 +156,8 @@ export class RaftCore {
     this.#maxAppendBytes = config.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
     this.#maxEntriesPerReady = config.maxEntriesPerReady ?? DEFAULT_MAX_ENTRIES_PER_READY;
     this.#maxPendingMessages = config.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
+    this.#preVote = config.preVote ?? true;
+    this.#checkQuorum = config.checkQuorum ?? true;
     this.#window = {
       appendsMax: config.maxInflightAppends ?? DEFAULT_MAX_INFLIGHT_APPENDS,
       bytesMax: config.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES,
@@ -247,17 +255,43 @@ export class RaftCore {
    * follower has not acknowledged.
    */
   tick(): void {
+    this.#electionElapsedTicks++;
     if (this.#role === "leader") {
+      if (this.#electionElapsedTicks >= this.#electionTimeoutTicks) this.#checkQuorumActive();
+      if (this.#role !== "leader") return this.#checkInvariants();
       this.#heartbeatElapsedTicks++;
       if (this.#heartbeatElapsedTicks >= this.#heartbeatTicks) {
         this.#heartbeatElapsedTicks = 0;
         for (const peer of this.#progress.keys()) this.#sendHeartbeat(peer);
       }
-    } else {
-      this.#electionElapsedTicks++;
-      if (this.#electionElapsedTicks >= this.#randomizedElectionTimeoutTicks) this.#campaign();
+    } else if (this.#electionElapsedTicks >= this.#randomizedElectionTimeoutTicks) {
+      if (this.#preVote) this.#preCampaign();
+      else this.#campaign();
     }
     this.#checkInvariants();
+  }
+
+  /**
+   * CheckQuorum (the Raft thesis, section 6.2): every election timeout a leader makes sure it
+   * heard from a majority (itself included) since the last check, and steps down otherwise; a
+   * leader cut off from the majority thus stops taking proposals it can never commit, and the
+   * majority's new leader is not disturbed by it later.
+   */
+  #checkQuorumActive(): void {
+    this.#electionElapsedTicks = 0;
+    const active = this.#recentlyActive.size + 1;
+    this.#recentlyActive.clear();
+    if (this.#checkQuorum && active < this.#quorum) this.#becomeFollower(this.#term, NO_LEADER);
+  }
+
+  /**
+   * Whether this peer heard from a leader less than an election timeout ago (with CheckQuorum
+   * on): it then refuses votes and pre-votes of higher terms without taking their term, since a
+   * leader it hears from still leads (the thesis's section 4.2.3, etcd's "lease").
+   */
+  #inLease(): boolean {
+    return this.#checkQuorum && this.#leaderId !== NO_LEADER &&
+      this.#electionElapsedTicks < this.#electionTimeoutTicks;
   }
 
   /**
@@ -276,16 +310,29 @@ export class RaftCore {
       `Peer ${this.id} cannot step a ${message.type} from peer ${message.from}: not another peer of the group`,
     );
     if (message.term > this.#term) {
-      const fromLeader = message.type === "AppendEntries" || message.type === "InstallSnapshot";
-      this.#becomeFollower(message.term, fromLeader ? message.from : NO_LEADER);
+      const asksVote = message.type === "RequestVote" || message.type === "PreVote";
+      if (asksVote && this.#inLease()) {
+        this.#refuseVote(message);
+        return this.#checkInvariants();
+      }
+      // A pre-vote names a term nobody took yet, and consent carries it back: neither raises ours.
+      const preVote = message.type === "PreVote" ||
+        (message.type === "PreVoteReply" && message.voteGranted);
+      if (!preVote) {
+        const fromLeader = message.type === "AppendEntries" ||
+          message.type === "InstallSnapshot";
+        this.#becomeFollower(message.term, fromLeader ? message.from : NO_LEADER);
+      }
     } else if (message.term < this.#term) {
       // A stale request still gets its one reply: it carries our term, which deposes the sender.
       if (isRequest(message)) this.#refuseStaleRequest(message);
       this.#checkInvariants();
       return;
     }
-    if (this.#role === "leader") this.#stepLeader(message);
+    if (message.type === "PreVote") this.#handlePreVote(message);
+    else if (this.#role === "leader") this.#stepLeader(message);
     else if (this.#role === "candidate") this.#stepCandidate(message);
+    else if (this.#role === "precandidate") this.#stepPreCandidate(message);
     else this.#stepFollower(message);
     this.#checkInvariants();
   }
@@ -442,9 +489,11 @@ export class RaftCore {
         afterPersist.push(message);
         continue;
       }
-      // Without a hard state change the term is the one these requests were made in.
+      // Without a hard state change the term is the one these requests were made in. The peer
+      // may have stepped down since (CheckQuorum keeps the term): they are still its term's, as
+      // if the network had held them.
       assert(
-        this.#role === "leader" && message.term === this.#term,
+        message.term === this.#term,
         `Peer ${this.id}, ${this.#role} of term ${this.#term}, would send a ${message.type} of term ${message.term} before persisting`,
       );
       beforePersist.push(message);
@@ -500,9 +549,30 @@ export class RaftCore {
         );
         return;
       case "AppendEntriesReply":
+        this.#recentlyActive.add(message.from);
         return this.#handleAppendReply(message);
       case "InstallSnapshotReply":
+        this.#recentlyActive.add(message.from);
         return this.#handleSnapshotReply(message);
+      default:
+        return;
+    }
+  }
+
+  #stepPreCandidate(message: Message): void {
+    switch (message.type) {
+      case "RequestVote":
+        return this.#handleRequestVote(message);
+      case "AppendEntries":
+      case "InstallSnapshot":
+        // A leader of this term exists: follow it.
+        this.#becomeFollower(this.#term, message.from);
+        return this.#stepFollower(message);
+      case "PreVoteReply":
+        if (!message.voteGranted || message.term !== this.#term + 1) return;
+        this.#votesGranted.add(message.from);
+        if (this.#votesGranted.size >= this.#quorum) this.#campaign();
+        return;
       default:
         return;
     }
@@ -519,6 +589,31 @@ export class RaftCore {
     this.#progress.clear();
     this.#broadcastPending = false;
     this.#votesGranted.clear();
+  }
+
+  /**
+   * PreVote (the thesis, section 9.6): ask every peer whether it would vote in the next term,
+   * without taking it; campaign only with a majority's consent.
+   */
+  #preCampaign(): void {
+    this.#role = "precandidate";
+    this.#leaderId = NO_LEADER;
+    this.#votesGranted = new Set([this.id]);
+    this.#resetElectionTimer();
+    if (this.#votesGranted.size >= this.#quorum) return this.#campaign();
+    for (const peer of this.peers) {
+      if (peer === this.id) continue;
+      this.#emit(
+        {
+          type: "PreVote",
+          from: this.id,
+          to: peer,
+          term: this.#term + 1,
+          lastLogIndex: this.#log.lastIndex,
+          lastLogTerm: this.#log.lastTerm,
+        } satisfies PreVote,
+      );
+    }
   }
 
   #campaign(): void {
@@ -552,6 +647,8 @@ export class RaftCore {
     this.#role = "leader";
     this.#leaderId = this.id;
     this.#heartbeatElapsedTicks = 0;
+    this.#electionElapsedTicks = 0;
+    this.#recentlyActive.clear();
     this.#progress.clear();
     for (const peer of this.peers) {
       if (peer === this.id) continue;
@@ -576,11 +673,42 @@ export class RaftCore {
   // ---------------------------------------------------------------------------------------
   // Elections (section 5.2, 5.4.1)
 
-  #handleRequestVote(request: RequestVote): void {
-    const logIsUpToDate = request.lastLogTerm > this.#log.lastTerm ||
+  /** Whether a candidate whose log ends at `request`'s last entry is at least as up to date. */
+  #logIsUpToDate(request: RequestVote | PreVote): boolean {
+    return request.lastLogTerm > this.#log.lastTerm ||
       (request.lastLogTerm === this.#log.lastTerm && request.lastLogIndex >= this.#log.lastIndex);
+  }
+
+  /**
+   * Consents to a pre-vote when the asker could win: its log is up to date, and it would
+   * campaign in a later term, or in this one where this peer has neither voted for another nor
+   * heard from a leader. Changes nothing here: no term, no vote, no timer.
+   */
+  #handlePreVote(request: PreVote): void {
+    const canVote = request.term > this.#term ||
+      ((this.#votedFor === NO_VOTE || this.#votedFor === request.from) &&
+        this.#leaderId === NO_LEADER);
+    const granted = canVote && this.#logIsUpToDate(request);
+    this.#emit(
+      {
+        type: "PreVoteReply",
+        from: this.id,
+        to: request.from,
+        term: granted ? request.term : this.#term,
+        voteGranted: granted,
+      } satisfies PreVoteReply,
+    );
+  }
+
+  /** Refuses a vote or pre-vote of a higher term without taking the term (see `#inLease`). */
+  #refuseVote(request: RequestVote | PreVote): void {
+    const type = request.type === "PreVote" ? "PreVoteReply" : "RequestVoteReply";
+    this.#emit({ type, from: this.id, to: request.from, term: this.#term, voteGranted: false });
+  }
+
+  #handleRequestVote(request: RequestVote): void {
     const canVote = this.#votedFor === NO_VOTE || this.#votedFor === request.from;
-    const granted = canVote && logIsUpToDate;
+    const granted = canVote && this.#logIsUpToDate(request);
     if (granted) {
       this.#votedFor = request.from;
       this.#resetElectionTimer();
@@ -605,6 +733,8 @@ export class RaftCore {
   #refuseStaleRequest(request: RequestMessage): void {
     const base = { from: this.id, to: request.from, term: this.#term };
     switch (request.type) {
+      case "PreVote":
+        return this.#emit({ type: "PreVoteReply", ...base, voteGranted: false });
       case "RequestVote":
         return this.#emit({ type: "RequestVoteReply", ...base, voteGranted: false });
       case "AppendEntries":
@@ -985,7 +1115,7 @@ export class RaftCore {
       log.lastTerm <= this.#term,
       `Peer ${this.id} holds term ${log.lastTerm} past its term ${this.#term}`,
     );
-    if (this.#role !== "follower") {
+    if (this.#role === "candidate" || this.#role === "leader") {
       assert(
         this.#votedFor === this.id,
         `Peer ${this.id} is ${this.#role} of term ${this.#term} without its own vote`,

@@ -30,6 +30,8 @@ function streamingLeader(entryCount: number, window = { appends: 4, bytes: 1 << 
     maxEntriesPerAppend: 2,
     maxInflightAppends: window.appends,
     maxInflightBytes: window.bytes,
+    preVote: false,
+    checkQuorum: false,
   });
   for (let tick = 0; tick < ELECTION_TIMEOUT_TICKS; tick++) core.tick();
   core.step({ type: "RequestVoteReply", from: 1, to: 0, term: 2, voteGranted: true });

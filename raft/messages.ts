@@ -3,10 +3,11 @@
  * arrays and plain objects only, so every message survives the MessagePack codec
  * (`rpc/codec.ts`) unchanged and can be compared field by field in tests.
  *
- * Three messages are requests and three are their replies:
+ * Four messages are requests and four are their replies:
  *
  * | request           | reply                  |
  * | ----------------- | ---------------------- |
+ * | `PreVote`         | `PreVoteReply`         |
  * | `RequestVote`     | `RequestVoteReply`     |
  * | `AppendEntries`   | `AppendEntriesReply`   |
  * | `InstallSnapshot` | `InstallSnapshotReply` |
@@ -54,6 +55,46 @@ export interface RequestVoteReply {
   /** The voter's current term, after it saw the request. */
   readonly term: number;
   /** Whether the voter gave the candidate its vote for `term`. */
+  readonly voteGranted: boolean;
+}
+
+/**
+ * A peer whose election timer ran out asks whether it could win an election before it starts
+ * one (the Raft thesis, section 9.6): `term` is the term it would campaign in, one above its own,
+ * which it does not take. A peer that hears from a leader, or whose log is more up to date,
+ * refuses; only with a majority's consent does the asker start a real election. So a peer that
+ * was partitioned away, and whose elections failed there, cannot depose a healthy leader when it
+ * comes back.
+ */
+export interface PreVote {
+  /** Discriminant. */
+  readonly type: "PreVote";
+  /** The peer that would campaign. */
+  readonly from: number;
+  /** The peer asked. */
+  readonly to: number;
+  /** The term it would campaign in: its own term plus one. */
+  readonly term: number;
+  /** Index of its last log entry (the snapshot index when the log is empty). */
+  readonly lastLogIndex: number;
+  /** Term of its last log entry (the snapshot term when the log is empty). */
+  readonly lastLogTerm: number;
+}
+
+/**
+ * The answer to a {@linkcode PreVote}. Consent carries the request's term (which the answering
+ * peer does not take either); a refusal carries the answering peer's own term.
+ */
+export interface PreVoteReply {
+  /** Discriminant. */
+  readonly type: "PreVoteReply";
+  /** The peer asked. */
+  readonly from: number;
+  /** The peer that would campaign. */
+  readonly to: number;
+  /** The request's term on consent, the answering peer's term on refusal. */
+  readonly term: number;
+  /** Whether the peer would vote for the asker in `term`. */
   readonly voteGranted: boolean;
 }
 
@@ -154,10 +195,14 @@ export interface InstallSnapshotReply {
 }
 
 /** A request: the driver sends it as an RPC call whose result is the matching reply. */
-export type RequestMessage = RequestVote | AppendEntries | InstallSnapshot;
+export type RequestMessage = PreVote | RequestVote | AppendEntries | InstallSnapshot;
 
 /** A reply: the driver returns it as the result of the call that carried its request. */
-export type ReplyMessage = RequestVoteReply | AppendEntriesReply | InstallSnapshotReply;
+export type ReplyMessage =
+  | PreVoteReply
+  | RequestVoteReply
+  | AppendEntriesReply
+  | InstallSnapshotReply;
 
 /** Any message between Raft peers, discriminated on `type`. */
 export type Message = RequestMessage | ReplyMessage;
@@ -167,12 +212,13 @@ export type MessageType = Message["type"];
 
 /** Whether `message` is a request (it expects exactly one reply). */
 export function isRequest(message: Message): message is RequestMessage {
-  return message.type === "RequestVote" || message.type === "AppendEntries" ||
-    message.type === "InstallSnapshot";
+  return message.type === "PreVote" || message.type === "RequestVote" ||
+    message.type === "AppendEntries" || message.type === "InstallSnapshot";
 }
 
 /** The reply type that answers each request type. */
 export const REPLY_TYPE_OF: Readonly<Record<RequestMessage["type"], ReplyMessage["type"]>> = {
+  PreVote: "PreVoteReply",
   RequestVote: "RequestVoteReply",
   AppendEntries: "AppendEntriesReply",
   InstallSnapshot: "InstallSnapshotReply",
@@ -183,6 +229,8 @@ export type FieldKind = "number" | "boolean";
 
 /** The fields each message type must have beyond `type`, `from`, `to` and `term`. */
 const FIELDS: Readonly<Record<MessageType, Readonly<Record<string, FieldKind>>>> = {
+  PreVote: { lastLogIndex: "number", lastLogTerm: "number" },
+  PreVoteReply: { voteGranted: "boolean" },
   RequestVote: { lastLogIndex: "number", lastLogTerm: "number" },
   RequestVoteReply: { voteGranted: "boolean" },
   AppendEntries: { prevLogIndex: "number", prevLogTerm: "number", leaderCommit: "number" },

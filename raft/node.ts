@@ -142,6 +142,8 @@ export interface RaftNodeConfig {
   readonly maxCallsInFlight?: number;
   /** How the core batches and pipelines appends; the core's defaults where absent. */
   readonly replication?: ReplicationLimits;
+  /** PreVote and CheckQuorum; the core's defaults (both on) where absent. */
+  readonly elections?: Pick<RaftCoreConfig, "preVote" | "checkQuorum">;
   /**
    * Snapshots larger than this go to followers in chunks of this many bytes, one call each (see
    * snapshot_transfer/snapshot_chunks.ts). A chunk and its envelope must fill at most half of
@@ -251,6 +253,7 @@ export class RaftNode {
       snapshot: restored.snapshot,
       entries: restored.entries,
       ...config.replication,
+      ...config.elections,
     });
     this.handlers = { [RAFT_STEP_METHOD]: (args: unknown) => this.#receiveRequest(args) };
     this.#tickTimer = this.#clock.setTimeout(this.#onTick, this.#tickMs);

@@ -100,6 +100,8 @@ class FakeFollower implements RpcClient {
     const base = { from: this.id, to: message.from, term: message.term };
     const held = this.installed?.lastIncludedIndex ?? 0;
     switch (message.type) {
+      case "PreVote":
+        return { type: "PreVoteReply", ...base, voteGranted: this.grantsVotes };
       case "RequestVote":
         return { type: "RequestVoteReply", ...base, voteGranted: this.grantsVotes };
       case "AppendEntries": {
@@ -306,8 +308,14 @@ Deno.test("a leader that steps down sends no further chunk", async () => {
   await withLaggingFollower(SNAPSHOT_BYTES, async ({ simulation, leader, lagger, waitFor }) => {
     const held = holdChunk(lagger, (chunk) => chunk.offset === 0);
     await waitFor(() => held() !== null);
-    const vote = { type: "RequestVote", from: 1, to: 0, lastLogIndex: 0, lastLogTerm: 0 };
-    await leader.handlers[RAFT_STEP_METHOD]({ ...vote, term: leader.term + 1 });
+    // A leader of a later term (a vote request would be refused: the leader is in its lease).
+    const heartbeat = { type: "AppendEntries", from: 1, to: 0, prevLogIndex: 0, prevLogTerm: 0 };
+    await leader.handlers[RAFT_STEP_METHOD]({
+      ...heartbeat,
+      term: leader.term + 1,
+      entries: [],
+      leaderCommit: 0,
+    });
     assert.equal(leader.role, "follower");
     held()?.release();
     await simulation.sleep(100);

@@ -52,6 +52,8 @@ class SlowStorage implements RaftStorage {
 
 /** Checks what a peer sends against what it has made durable (persist before send). */
 function checkDurable(storage: SlowStorage, message: Message): void {
+  // A pre-vote and its answer name a term nobody took yet, and promise nothing durable.
+  if (message.type === "PreVote" || message.type === "PreVoteReply") return;
   assert.ok(
     storage.durable.term >= message.term,
     `peer ${message.from} sent ${message.type} of term ${message.term} before persisting it`,
@@ -300,6 +302,8 @@ Deno.test("a peer whose storage fails stops and reports it instead of going on",
     random: simulation.random,
     apply: () => {},
     onFatal: (error) => failures.push(error),
+    // Without PreVote, which no offline peer would answer, the first timeout starts an election.
+    elections: { preVote: false },
   });
   // The first election timeout makes the peer a candidate, whose vote must be persisted.
   await simulation.run(() => simulation.sleep(1000));

@@ -281,7 +281,11 @@ export class SafetyChecker {
     // peer can never act in that term again. Group commit sends such stale messages together
     // with the newer term, which is persisted first.
     const sameTerm = persisted.term === message.term;
-    if (persisted.term < message.term) {
+    // A pre-vote and its answer promise nothing durable: they name a term nobody took yet.
+    const preVote = message.type === "PreVote" || message.type === "PreVoteReply";
+    if (preVote) {
+      problem = null;
+    } else if (persisted.term < message.term) {
       problem = `with term ${persisted.term} persisted`;
     } else if (message.type === "RequestVote" && sameTerm && persisted.votedFor !== peer) {
       problem = `with a vote for ${persisted.votedFor} persisted`;

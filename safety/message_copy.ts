@@ -22,8 +22,10 @@ export function copyMessage(message: Message): Message {
 export function describeMessage(message: Message): string {
   const head = `${message.type} ${message.from}->${message.to} term ${message.term}`;
   switch (message.type) {
+    case "PreVote":
     case "RequestVote":
       return `${head} last ${message.lastLogIndex}/${message.lastLogTerm}`;
+    case "PreVoteReply":
     case "RequestVoteReply":
       return `${head} ${message.voteGranted ? "granted" : "refused"}`;
     case "AppendEntries": {

@@ -89,6 +89,10 @@ export interface SafetySimulationProfile {
   readonly slowPersistRate: number;
   /** Most units a slow persist takes. */
   readonly maxPersistUnits: number;
+  /** Whether the cores run PreVote (the Raft thesis, section 9.6). */
+  readonly preVote: boolean;
+  /** Whether the cores run CheckQuorum (the thesis, section 6.2) and its vote lease. */
+  readonly checkQuorum: boolean;
   /** Most ticks a crashed peer stays down. */
   readonly maxDowntimeTicks: number;
 }
@@ -116,6 +120,8 @@ export function drawProfile(random: Random, peers?: number): SafetySimulationPro
     maxDowntimeTicks: pick(random, [2, electionTimeoutTicks, 4 * electionTimeoutTicks]),
     slowPersistRate: pick(random, [0, 0.3, 0.9]),
     maxPersistUnits: pick(random, [2, 10, 40]),
+    preVote: pick(random, [true, false]),
+    checkQuorum: pick(random, [true, false]),
   };
 }
 

@@ -711,6 +711,8 @@ class SafetySimulation {
       entries: storage.entries,
       maxEntriesPerAppend: this.#profile.maxEntriesPerAppend,
       maxEntriesPerReady: this.#profile.maxEntriesPerReady,
+      preVote: this.#profile.preVote,
+      checkQuorum: this.#profile.checkQuorum,
     });
     const commands = snapshot.index === 0 ? [] : decode(snapshot.data) as unknown[];
     this.#checker.startIncarnation(peer, storage, commands);
@@ -779,7 +781,8 @@ class SafetySimulation {
    * - messages sent before healing arrive by the latest delivery already queued (L units from
    *   now); one of them may start a needless election;
    * - a leader is elected within `RECOVERY_ELECTIONS` elections, each at most 2T ticks of
-   *   timeout and a round trip of votes;
+   *   timeout, a round trip of pre-votes and a round trip of votes, once a peer's vote lease
+   *   (CheckQuorum: T ticks since it last heard from a leader) has run out;
    * - each follower is then probed back to where its log matches the leader's, one term per
    *   round trip at most (the conflict hints skip a term each), each probe waiting at most a
    *   heartbeat interval: `termRuns` × (H + RTT), with `termRuns` the distinct terms of every
@@ -805,9 +808,10 @@ class SafetySimulation {
     const persistUnits = profile.maxPersistUnits + 1;
     const roundTripUnits = 2 * CALM_WEATHER.maxDelayUnits + 2 * persistUnits;
     const heartbeatUnits = profile.heartbeatTicks * TICK_UNITS;
-    const electionUnits = 2 * profile.electionTimeoutTicks * TICK_UNITS + roundTripUnits;
+    const electionUnits = 2 * profile.electionTimeoutTicks * TICK_UNITS + 2 * roundTripUnits;
+    const leaseUnits = profile.electionTimeoutTicks * TICK_UNITS;
     const staleUnits = Math.max(0, this.#latestDeliveryAt - this.#now);
-    return staleUnits +
+    return staleUnits + leaseUnits +
       (RECOVERY_ELECTIONS + 1) * electionUnits +
       termRuns * (heartbeatUnits + roundTripUnits) +
       (Math.ceil(backlog / profile.maxEntriesPerAppend) + 1) * roundTripUnits +

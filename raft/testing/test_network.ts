@@ -47,6 +47,11 @@ export interface TestNetworkOptions {
   readonly restored?: ReadonlyMap<number, RestoredState>;
   /** Passed to every core. */
   readonly maxEntriesPerAppend?: number;
+  /**
+   * PreVote and CheckQuorum for every core; default off, so the paper's tests see the paper's
+   * algorithm (the thesis's extensions have tests of their own).
+   */
+  readonly preVoteAndCheckQuorum?: boolean;
   /** When set, every peer snapshots its service each time it has applied this many entries. */
   readonly snapshotEveryEntries?: number;
 }
@@ -351,6 +356,8 @@ export class TestNetwork {
       snapshot: state.snapshot,
       entries: state.entries,
       maxEntriesPerAppend: this.#options.maxEntriesPerAppend,
+      preVote: this.#options.preVoteAndCheckQuorum ?? false,
+      checkQuorum: this.#options.preVoteAndCheckQuorum ?? false,
     };
     this.#cores.set(id, new RaftCore(config));
     // The service restarts from the snapshot; entries after it are applied again.
@@ -402,6 +409,8 @@ export interface LoneCoreOptions {
   readonly random?: Random;
   /** Passed to the core. */
   readonly maxEntriesPerAppend?: number;
+  /** PreVote and CheckQuorum; default off (the paper's algorithm). */
+  readonly preVoteAndCheckQuorum?: boolean;
 }
 
 /** A core on its own, with messages stepped by hand. */
@@ -425,6 +434,8 @@ export function loneCore(options: LoneCoreOptions = {}): RaftCore {
     snapshot: options.snapshot,
     entries,
     maxEntriesPerAppend: options.maxEntriesPerAppend,
+    preVote: options.preVoteAndCheckQuorum ?? false,
+    checkQuorum: options.preVoteAndCheckQuorum ?? false,
   });
 }
 
