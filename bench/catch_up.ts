@@ -12,7 +12,7 @@ import { assert } from "../util/assert.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
-import { MemoryStorage } from "../raft/memory_storage.ts";
+import { MemoryStorage } from "../storage/memory_storage.ts";
 import { RaftNode, type ReplicationLimits } from "../raft/node.ts";
 
 /** What to measure. */

@@ -19,6 +19,7 @@ import type { ApplyMessage, RaftNode } from "../raft/node.ts";
 import type { RaftStorage, RestoredState } from "../raft/storage.ts";
 import { FileStorage } from "../storage/file_storage.ts";
 import { envelopeCheckingHandlers, envelopingClient } from "./cluster_envelope.ts";
+import { transferHandler } from "./leadership.ts";
 import { type NodeStatus, STATUS_METHOD } from "./status.ts";
 
 /** Most peers a cluster may have: a bound on connections and on the peer list. */
@@ -197,6 +198,7 @@ export async function runPeer(
   const handlers = {
     ...envelopeCheckingHandlers(service.node.handlers, identity, refusalLogger(log, counts)),
     ...service.handlers,
+    ...transferHandler(service.node),
     [STATUS_METHOD]: statusReporter(options, context, service, counts),
   };
   let server: RpcServer;

@@ -54,6 +54,8 @@ import {
   type RequestMessage,
   type RequestVote,
   type RequestVoteReply,
+  type TimeoutNow,
+  type TimeoutNowReply,
 } from "./messages.ts";
 import { type FollowerProgress, Progress, type WindowLimits } from "./progress.ts";
 import { majorityIndex, majoritySize } from "./quorum.ts";
@@ -121,6 +123,12 @@ export class RaftCore {
   #progress = new Map<number, Progress>();
   readonly #preVote: boolean;
   readonly #checkQuorum: boolean;
+  /** Leader: the peer leadership is being handed to, or {@linkcode NO_LEADER}. */
+  #transferTarget = NO_LEADER;
+  /** Leader: ticks since the transfer began; it is given up after an election timeout. */
+  #transferElapsedTicks = 0;
+  /** Leader: whether the transfer's TimeoutNow went out. */
+  #timeoutNowSent = false;
   /** Leader: the followers heard from since the last quorum check (CheckQuorum). */
   #recentlyActive = new Set<number>();
   /** New entries were proposed: `ready()` sends them to every follower that is not paused. */
@@ -259,6 +267,10 @@ export class RaftCore {
     if (this.#role === "leader") {
       if (this.#electionElapsedTicks >= this.#electionTimeoutTicks) this.#checkQuorumActive();
       if (this.#role !== "leader") return this.#checkInvariants();
+      if (this.#transferTarget !== NO_LEADER) {
+        this.#transferElapsedTicks++;
+        if (this.#transferElapsedTicks >= this.#electionTimeoutTicks) this.#endTransfer();
+      }
       this.#heartbeatElapsedTicks++;
       if (this.#heartbeatElapsedTicks >= this.#heartbeatTicks) {
         this.#heartbeatElapsedTicks = 0;
@@ -310,7 +322,8 @@ export class RaftCore {
       `Peer ${this.id} cannot step a ${message.type} from peer ${message.from}: not another peer of the group`,
     );
     if (message.term > this.#term) {
-      const asksVote = message.type === "RequestVote" || message.type === "PreVote";
+      const asksVote = message.type === "PreVote" ||
+        (message.type === "RequestVote" && message.leadershipTransfer !== true);
       if (asksVote && this.#inLease()) {
         this.#refuseVote(message);
         return this.#checkInvariants();
@@ -320,7 +333,7 @@ export class RaftCore {
         (message.type === "PreVoteReply" && message.voteGranted);
       if (!preVote) {
         const fromLeader = message.type === "AppendEntries" ||
-          message.type === "InstallSnapshot";
+          message.type === "InstallSnapshot" || message.type === "TimeoutNow";
         this.#becomeFollower(message.term, fromLeader ? message.from : NO_LEADER);
       }
     } else if (message.term < this.#term) {
@@ -330,6 +343,7 @@ export class RaftCore {
       return;
     }
     if (message.type === "PreVote") this.#handlePreVote(message);
+    else if (message.type === "TimeoutNow") this.#handleTimeoutNow(message);
     else if (this.#role === "leader") this.#stepLeader(message);
     else if (this.#role === "candidate") this.#stepCandidate(message);
     else if (this.#role === "precandidate") this.#stepPreCandidate(message);
@@ -360,6 +374,34 @@ export class RaftCore {
   }
 
   /**
+   * Leadership transfer (the Raft thesis, section 3.10): this leader stops taking proposals,
+   * brings `target` up to date, then sends it TimeoutNow, on which `target` campaigns at once
+   * (without PreVote, past its peers' vote lease) and, its log being as complete as any, wins.
+   * Given up after an election timeout, when proposals are taken again. A second call replaces
+   * the first. Only a leader can transfer, and only to another peer of the group.
+   */
+  transferLeadership(target: number): void {
+    assert(
+      this.#role === "leader",
+      `Peer ${this.id} cannot hand leadership over: it is ${this.#role} of term ${this.#term}`,
+    );
+    assert(
+      target !== this.id && this.peers.includes(target),
+      `Peer ${this.id} cannot hand leadership to ${target}: not another peer of the group`,
+    );
+    this.#transferTarget = target;
+    this.#transferElapsedTicks = 0;
+    this.#timeoutNowSent = false;
+    if (!this.#maybeSendTimeoutNow()) this.#sendAppends(target);
+    this.#checkInvariants();
+  }
+
+  /** The peer this leader is handing leadership to, or {@linkcode NO_LEADER}. */
+  get transferTarget(): number {
+    return this.#transferTarget;
+  }
+
+  /**
    * The lab's `Start`: when leader, appends `command` to the log with the current term and at
    * once sends it to every follower that has no append in flight, so an idle group commits a
    * command in one round trip; followers with an append in flight get it with their next
@@ -368,7 +410,10 @@ export class RaftCore {
    * of `committedEntries` at `index`; leadership may be lost before that.
    */
   propose(command: unknown): ProposeResult {
-    if (this.#role !== "leader") return { index: -1, term: this.#term, isLeader: false };
+    // While handing leadership over, proposals are refused: the target must catch up once.
+    if (this.#role !== "leader" || this.#transferTarget !== NO_LEADER) {
+      return { index: -1, term: this.#term, isLeader: false };
+    }
     const entry: Entry = { index: this.#log.lastIndex + 1, term: this.#term, command };
     this.#log.append([entry]);
     // Sent when the Ready is taken, so proposals made meanwhile leave in one append per follower.
@@ -589,6 +634,7 @@ export class RaftCore {
     this.#progress.clear();
     this.#broadcastPending = false;
     this.#votesGranted.clear();
+    this.#endTransfer();
   }
 
   /**
@@ -616,7 +662,7 @@ export class RaftCore {
     }
   }
 
-  #campaign(): void {
+  #campaign(leadershipTransfer = false): void {
     this.#term++;
     this.#role = "candidate";
     this.#votedFor = this.id;
@@ -634,6 +680,7 @@ export class RaftCore {
           term: this.#term,
           lastLogIndex: this.#log.lastIndex,
           lastLogTerm: this.#log.lastTerm,
+          ...(leadershipTransfer ? { leadershipTransfer: true } : {}),
         } satisfies RequestVote,
       );
     }
@@ -649,6 +696,7 @@ export class RaftCore {
     this.#heartbeatElapsedTicks = 0;
     this.#electionElapsedTicks = 0;
     this.#recentlyActive.clear();
+    this.#endTransfer();
     this.#progress.clear();
     for (const peer of this.peers) {
       if (peer === this.id) continue;
@@ -700,6 +748,43 @@ export class RaftCore {
     );
   }
 
+  /** Sends the transfer's TimeoutNow once its target holds the whole log; returns whether it did. */
+  #maybeSendTimeoutNow(): boolean {
+    const target = this.#transferTarget;
+    if (target === NO_LEADER || this.#timeoutNowSent) return false;
+    if (this.#progressOf(target).matchIndex < this.#log.lastIndex) return false;
+    this.#timeoutNowSent = true;
+    this.#emit({ type: "TimeoutNow", from: this.id, to: target, term: this.#term });
+    return true;
+  }
+
+  #endTransfer(): void {
+    this.#transferTarget = NO_LEADER;
+    this.#transferElapsedTicks = 0;
+    this.#timeoutNowSent = false;
+  }
+
+  /**
+   * The leader of this term hands leadership over: campaign at once, past PreVote and the
+   * voters' lease. A leader never gets one in its own term (two leaders of one term).
+   */
+  #handleTimeoutNow(request: TimeoutNow): void {
+    assert(
+      this.#role !== "leader",
+      `Peer ${this.id} leads term ${this.#term} but got TimeoutNow from peer ${request.from} in the same term`,
+    );
+    this.#emit(
+      {
+        type: "TimeoutNowReply",
+        from: this.id,
+        to: request.from,
+        term: this.#term,
+        accepted: true,
+      } satisfies TimeoutNowReply,
+    );
+    this.#campaign(true);
+  }
+
   /** Refuses a vote or pre-vote of a higher term without taking the term (see `#inLease`). */
   #refuseVote(request: RequestVote | PreVote): void {
     const type = request.type === "PreVote" ? "PreVoteReply" : "RequestVoteReply";
@@ -749,6 +834,8 @@ export class RaftCore {
         });
       case "InstallSnapshot":
         return this.#emit({ type: "InstallSnapshotReply", ...base, matchIndex: 0 });
+      case "TimeoutNow":
+        return this.#emit({ type: "TimeoutNowReply", ...base, accepted: false });
     }
   }
 
@@ -985,6 +1072,7 @@ export class RaftCore {
       `Peer ${peer} acknowledged entry ${matchIndex}: leader ${this.id}'s log ends at ${this.#log.lastIndex}`,
     );
     if (progress.acknowledge(matchIndex)) this.#maybeCommit();
+    if (peer === this.#transferTarget && this.#maybeSendTimeoutNow()) return;
     this.#sendAppends(peer);
   }
 
@@ -1121,6 +1209,10 @@ export class RaftCore {
         `Peer ${this.id} is ${this.#role} of term ${this.#term} without its own vote`,
       );
     }
+    assert(
+      this.#transferTarget === NO_LEADER || this.#role === "leader",
+      `Peer ${this.id}, ${this.#role}, hands leadership to ${this.#transferTarget}`,
+    );
     if (this.#role === "leader") {
       assert(
         this.#leaderId === this.id,

@@ -3,11 +3,12 @@
  * arrays and plain objects only, so every message survives the MessagePack codec
  * (`rpc/codec.ts`) unchanged and can be compared field by field in tests.
  *
- * Four messages are requests and four are their replies:
+ * Five messages are requests and five are their replies:
  *
  * | request           | reply                  |
  * | ----------------- | ---------------------- |
  * | `PreVote`         | `PreVoteReply`         |
+ * | `TimeoutNow`      | `TimeoutNowReply`      |
  * | `RequestVote`     | `RequestVoteReply`     |
  * | `AppendEntries`   | `AppendEntriesReply`   |
  * | `InstallSnapshot` | `InstallSnapshotReply` |
@@ -42,6 +43,12 @@ export interface RequestVote {
   readonly lastLogIndex: number;
   /** Term of the candidate's last log entry (the snapshot term when the log is empty). */
   readonly lastLogTerm: number;
+  /**
+   * Present (and true) only when the candidate campaigns because its leader handed leadership
+   * over ({@linkcode TimeoutNow}): voters then ignore their vote lease (they heard from that
+   * leader just now, and it asked for this election).
+   */
+  readonly leadershipTransfer?: true;
 }
 
 /** The answer to a {@linkcode RequestVote}. */
@@ -96,6 +103,35 @@ export interface PreVoteReply {
   readonly term: number;
   /** Whether the peer would vote for the asker in `term`. */
   readonly voteGranted: boolean;
+}
+
+/**
+ * A leader hands leadership over (the Raft thesis, section 3.10): the follower, whose log the
+ * leader has just seen match its own, starts an election at once, without PreVote.
+ */
+export interface TimeoutNow {
+  /** Discriminant. */
+  readonly type: "TimeoutNow";
+  /** The leader. */
+  readonly from: number;
+  /** The follower taking over. */
+  readonly to: number;
+  /** The leader's term. */
+  readonly term: number;
+}
+
+/** The answer to a {@linkcode TimeoutNow}: whether the follower started the election. */
+export interface TimeoutNowReply {
+  /** Discriminant. */
+  readonly type: "TimeoutNowReply";
+  /** The follower. */
+  readonly from: number;
+  /** The leader. */
+  readonly to: number;
+  /** The follower's term when it answered. */
+  readonly term: number;
+  /** Whether it started an election. */
+  readonly accepted: boolean;
 }
 
 /** The leader replicates entries, or sends a heartbeat when `entries` is empty. */
@@ -195,14 +231,20 @@ export interface InstallSnapshotReply {
 }
 
 /** A request: the driver sends it as an RPC call whose result is the matching reply. */
-export type RequestMessage = PreVote | RequestVote | AppendEntries | InstallSnapshot;
+export type RequestMessage =
+  | PreVote
+  | RequestVote
+  | AppendEntries
+  | InstallSnapshot
+  | TimeoutNow;
 
 /** A reply: the driver returns it as the result of the call that carried its request. */
 export type ReplyMessage =
   | PreVoteReply
   | RequestVoteReply
   | AppendEntriesReply
-  | InstallSnapshotReply;
+  | InstallSnapshotReply
+  | TimeoutNowReply;
 
 /** Any message between Raft peers, discriminated on `type`. */
 export type Message = RequestMessage | ReplyMessage;
@@ -213,7 +255,8 @@ export type MessageType = Message["type"];
 /** Whether `message` is a request (it expects exactly one reply). */
 export function isRequest(message: Message): message is RequestMessage {
   return message.type === "PreVote" || message.type === "RequestVote" ||
-    message.type === "AppendEntries" || message.type === "InstallSnapshot";
+    message.type === "AppendEntries" || message.type === "InstallSnapshot" ||
+    message.type === "TimeoutNow";
 }
 
 /** The reply type that answers each request type. */
@@ -222,6 +265,7 @@ export const REPLY_TYPE_OF: Readonly<Record<RequestMessage["type"], ReplyMessage
   RequestVote: "RequestVoteReply",
   AppendEntries: "AppendEntriesReply",
   InstallSnapshot: "InstallSnapshotReply",
+  TimeoutNow: "TimeoutNowReply",
 };
 
 /** What a message field must be: a whole number (a safe integer) or a boolean. */
@@ -243,6 +287,8 @@ const FIELDS: Readonly<Record<MessageType, Readonly<Record<string, FieldKind>>>>
   },
   InstallSnapshot: { lastIncludedIndex: "number", lastIncludedTerm: "number" },
   InstallSnapshotReply: { matchIndex: "number" },
+  TimeoutNow: {},
+  TimeoutNowReply: { accepted: "boolean" },
 };
 
 /** Upper bound on entries one message may carry when it is checked by {@linkcode messageProblem}. */
@@ -263,6 +309,12 @@ export function messageProblem(value: unknown): string | null {
   }
   if (message.type === "InstallSnapshot" && !(message.data instanceof Uint8Array)) {
     return "InstallSnapshot field data is not a byte array";
+  }
+  if (
+    message.type === "RequestVote" && message.leadershipTransfer !== undefined &&
+    message.leadershipTransfer !== true
+  ) {
+    return "RequestVote field leadershipTransfer is not true";
   }
   return null;
 }

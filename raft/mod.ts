@@ -14,7 +14,6 @@ export * from "./ready.ts";
 export * from "./progress.ts";
 export * from "./quorum.ts";
 export * from "./log.ts";
-export * from "./memory_storage.ts";
 export * from "./messages.ts";
 export * from "./node.ts";
 export * from "../snapshot_transfer/mod.ts";

@@ -285,6 +285,30 @@ export class RaftNode {
   }
 
   /**
+   * Hands leadership to peer `target` (see {@linkcode RaftCore.transferLeadership}): proposals
+   * are refused until it leads or the transfer is given up after an election timeout. Throws a
+   * one-line error when this peer does not lead or `target` is not another peer.
+   */
+  transferLeadership(target: number): void {
+    if (this.#killed) throw new Error(`Raft peer ${this.id} was killed`);
+    const core = this.#core;
+    if (core.role !== "leader") {
+      throw new Error(
+        `Peer ${this.id} cannot hand leadership over: it is ${core.role} of term ${core.term}, and peer ${core.leaderId} leads`,
+      );
+    }
+    if (!Number.isSafeInteger(target) || target === this.id || !core.peers.includes(target)) {
+      throw new Error(
+        `Peer ${this.id} cannot hand leadership to ${target}: the other peers are ${
+          core.peers.filter((peer) => peer !== this.id).join(", ")
+        }`,
+      );
+    }
+    core.transferLeadership(target);
+    this.#processOrStop();
+  }
+
+  /**
    * Appends `command` to the log when this peer leads (the lab's `Start`); it is committed only
    * if it comes out of the apply callback at the returned index. After `kill()`, refuses.
    */

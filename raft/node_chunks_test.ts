@@ -3,7 +3,7 @@ import { encode } from "../rpc/codec.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
-import { MemoryStorage } from "./memory_storage.ts";
+import { MemoryStorage } from "../storage/memory_storage.ts";
 import type { InstallSnapshot, InstallSnapshotReply, Message } from "./messages.ts";
 import {
   type ApplyMessage,

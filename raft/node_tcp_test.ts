@@ -8,7 +8,7 @@ import { SeededRandom } from "../util/random.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { type RpcServer, serve } from "../rpc/tcp_server.ts";
 import type { RpcClient } from "../rpc/types.ts";
-import { MemoryStorage } from "./memory_storage.ts";
+import { MemoryStorage } from "../storage/memory_storage.ts";
 import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode } from "./node.ts";
 import { patternBytes } from "../snapshot_transfer/testing/snapshot_fixtures.ts";
 

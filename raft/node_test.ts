@@ -7,7 +7,7 @@ import { isRequest, type Message, REPLY_TYPE_OF, type RequestMessage } from "./m
 import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode } from "./node.ts";
 import { Persister } from "../lab_api/persister.ts";
 import type { PersistRequest, RaftStorage } from "./storage.ts";
-import { MemoryStorage } from "./memory_storage.ts";
+import { MemoryStorage } from "../storage/memory_storage.ts";
 import { PersisterStorage } from "../lab_api/persister_storage.ts";
 
 const PERSIST_DELAY_MS = 3;

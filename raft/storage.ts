@@ -1,6 +1,6 @@
 /**
  * Where a Raft driver keeps what must survive a crash, behind one interface so the same driver
- * runs on memory (`raft/memory_storage.ts`), on the lab's persister (`lab_api/`) and on files
+ * runs on memory (`storage/memory_storage.ts`), on the lab's persister (`lab_api/`) and on files
  * (`storage/`).
  *
  * @module

@@ -38,7 +38,7 @@ import { type Role } from "../raft/core.ts";
 import { NO_VOTE } from "../raft/ready.ts";
 import type { ReadonlyRaftLog } from "../raft/log.ts";
 import type { Entry, Message } from "../raft/messages.ts";
-import type { PersistedView } from "../raft/memory_storage.ts";
+import type { PersistedView } from "../storage/memory_storage.ts";
 
 /** Every invariant the safety simulation can report, by name. */
 export const INVARIANTS = [

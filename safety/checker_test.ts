@@ -4,7 +4,7 @@ import { NO_VOTE } from "../raft/ready.ts";
 import { RaftLog, type ReadonlyRaftLog } from "../raft/log.ts";
 import type { Entry, Message } from "../raft/messages.ts";
 import { type InvariantName, type PeerView, SafetyChecker } from "./checker.ts";
-import type { PersistedView } from "../raft/memory_storage.ts";
+import type { PersistedView } from "../storage/memory_storage.ts";
 
 /** A peer whose every field a test sets by hand. */
 interface FakePeer extends PeerView {

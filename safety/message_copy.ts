@@ -43,5 +43,9 @@ export function describeMessage(message: Message): string {
       return `${head} up to ${message.lastIncludedIndex}/${message.lastIncludedTerm}`;
     case "InstallSnapshotReply":
       return `${head} match ${message.matchIndex}`;
+    case "TimeoutNow":
+      return head;
+    case "TimeoutNowReply":
+      return `${head} ${message.accepted ? "accepted" : "refused"}`;
   }
 }

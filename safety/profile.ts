@@ -36,6 +36,7 @@ export const FAULT_KINDS = [
   "heal",
   "weather",
   "snapshot",
+  "transfer",
 ] as const;
 
 /** One kind of fault (see {@linkcode FAULT_KINDS}). */
@@ -51,10 +52,19 @@ export type FaultMix = Readonly<Record<FaultKind, number>>;
 
 /** The mixes a run picks from. */
 export const FAULT_MIXES: readonly FaultMix[] = [
-  { crash: 20, partition: 20, "strand leader": 5, heal: 20, weather: 15, snapshot: 20 },
-  { crash: 60, partition: 5, "strand leader": 5, heal: 15, weather: 5, snapshot: 10 },
-  { crash: 10, partition: 10, "strand leader": 60, heal: 10, weather: 5, snapshot: 5 },
-  { crash: 10, partition: 50, "strand leader": 10, heal: 20, weather: 5, snapshot: 5 },
+  {
+    crash: 20,
+    partition: 20,
+    "strand leader": 5,
+    heal: 20,
+    weather: 15,
+    snapshot: 20,
+    transfer: 10,
+  },
+  { crash: 60, partition: 5, "strand leader": 5, heal: 15, weather: 5, snapshot: 10, transfer: 5 },
+  { crash: 10, partition: 10, "strand leader": 60, heal: 10, weather: 5, snapshot: 5, transfer: 5 },
+  { crash: 10, partition: 50, "strand leader": 10, heal: 20, weather: 5, snapshot: 5, transfer: 5 },
+  { crash: 15, partition: 10, "strand leader": 5, heal: 10, weather: 5, snapshot: 5, transfer: 50 },
 ];
 
 /** Every knob of one run. */

@@ -43,7 +43,7 @@ import {
   TICK_UNITS,
   type Weather,
 } from "./profile.ts";
-import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "../raft/memory_storage.ts";
+import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "../storage/memory_storage.ts";
 import { copyMessage, describeMessage } from "./message_copy.ts";
 
 /** What {@linkcode runSafetySimulation} takes. */
@@ -109,6 +109,8 @@ export interface SafetySimulationStats {
   highestTerm: number;
   /** The highest index any peer committed. */
   highestCommitIndex: number;
+  /** Leadership transfers started. */
+  transfers: number;
   /** Ticks from healing until the group made progress. */
   ticksToRecover: number;
   /** The ticks the healed group was given to make progress (see `#recoveryDeadlineUnits`). */
@@ -448,7 +450,24 @@ class SafetySimulation {
       case "snapshot":
         line.notes = this.#compactSomeone();
         return;
+      case "transfer":
+        line.notes = this.#transferSomewhere();
+        return;
     }
+  }
+
+  /** The leader of the highest term hands leadership to a random other peer, up or down. */
+  #transferSomewhere(): string {
+    const leader = this.#highestLeader();
+    if (leader === undefined) return "transfer: no leader";
+    const others = leader.peers.filter((peer) => peer !== leader.id);
+    if (others.length === 0) return "transfer: no other peer";
+    const target = others[this.#random.int(others.length)];
+    this.#stats.transfers++;
+    this.#touched.add(leader.id);
+    leader.transferLeadership(target);
+    this.#processReadies(leader.id);
+    return `peer ${leader.id} hands leadership to peer ${target}`;
   }
 
   #crashSomeone(): string {
@@ -951,6 +970,7 @@ function emptyStats(peers: number): SafetySimulationStats {
     leaderTerms: 0,
     highestTerm: 0,
     highestCommitIndex: 0,
+    transfers: 0,
     ticksToRecover: 0,
     recoveryDeadlineTicks: 0,
   };

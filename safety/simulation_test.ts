@@ -115,6 +115,7 @@ Deno.test("across seeds, every kind of fault really happens", () => {
     "snapshotsTaken",
     "snapshotsInstalled",
     "proposalsAccepted",
+    "transfers",
   ];
   for (const kind of kinds) assert.ok((totals[kind] ?? 0) > 0, `no ${kind} in 30 seeds`);
   assert.ok((totals.leaderTerms ?? 0) > 30, "leaders changed within runs");

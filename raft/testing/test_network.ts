@@ -21,7 +21,7 @@ import { decode, encode } from "../../rpc/codec.ts";
 import { RaftCore } from "../core.ts";
 import type { Ready, Snapshot } from "../ready.ts";
 import type { RaftCoreConfig } from "../config.ts";
-import { MemoryStorage, type PersistedView } from "../memory_storage.ts";
+import { MemoryStorage, type PersistedView } from "../../storage/memory_storage.ts";
 import {
   type AppendEntries,
   type AppendEntriesReply,

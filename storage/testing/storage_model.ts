@@ -10,7 +10,7 @@
 import type { Random } from "../../util/random.ts";
 import type { Snapshot } from "../../raft/ready.ts";
 import type { Entry } from "../../raft/messages.ts";
-import { MemoryStorage } from "../../raft/memory_storage.ts";
+import { MemoryStorage } from "../memory_storage.ts";
 import type { PersistRequest, RaftStorage, RestoredState } from "../../raft/storage.ts";
 
 /** The state before anything was persisted. */

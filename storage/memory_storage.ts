@@ -12,9 +12,9 @@
  * @module
  */
 import { assert, AssertionError } from "../util/assert.ts";
-import { type HardState, NO_VOTE, type Snapshot } from "./ready.ts";
-import type { Entry } from "./messages.ts";
-import type { PersistRequest, RaftStorage, RestoredState } from "./storage.ts";
+import { type HardState, NO_VOTE, type Snapshot } from "../raft/ready.ts";
+import type { Entry } from "../raft/messages.ts";
+import type { PersistRequest, RaftStorage, RestoredState } from "../raft/storage.ts";
 
 /** The steps of persisting one request, in the order the driver contract prescribes. */
 export const PERSIST_STEPS = ["hard state", "truncate", "snapshot", "append"] as const;

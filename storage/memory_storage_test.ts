@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { Entry } from "./messages.ts";
+import type { Entry } from "../raft/messages.ts";
 import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "./memory_storage.ts";
-import type { PersistRequest } from "./storage.ts";
+import type { PersistRequest } from "../raft/storage.ts";
 
 function entries(from: number, terms: readonly number[]): Entry[] {
   return terms.map((term, position) => ({

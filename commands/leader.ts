@@ -1,0 +1,55 @@
+/**
+ * `dsys leader transfer`: hands a cluster's leadership to a chosen peer (the Raft thesis's
+ * leadership transfer), for kv-server and raft-peer clusters alike.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { transferLeadership } from "../peer/leadership.ts";
+import { examples, integerOption, parseServers, secondsFlag } from "./arguments.ts";
+
+/** How long `leader transfer` waits for the target to lead by default. */
+const DEFAULT_TRANSFER_TIMEOUT_MS = 5_000;
+
+/** The `leader` subcommand and its `transfer`. */
+export function leaderCommand() {
+  const leader = new Command("leader")
+    .description("Manage a cluster's leadership.")
+    .requiredOption("--servers <addresses>", "the peers' addresses, comma-separated")
+    .addHelpText(
+      "after",
+      examples(
+        "dsys leader --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 transfer --to 2",
+      ),
+    );
+  leader.command("transfer")
+    .description(
+      "Hand leadership to peer ID: the leader stops taking writes, brings ID up to date and has it " +
+        "start an election it wins. Prints the new leader and how long the hand-over took; exits 1 " +
+        "if ID does not lead within --timeout.",
+    )
+    .requiredOption("--to <id>", "the peer to hand leadership to", integerOption(0, 1000))
+    .addOption(
+      secondsFlag(
+        "--timeout <seconds>",
+        "give up waiting for the new leader after this long",
+        DEFAULT_TRANSFER_TIMEOUT_MS,
+      ),
+    )
+    .addHelpText("after", examples("dsys leader --servers $peers transfer --to 2"))
+    .action(async (options) => {
+      const servers = parseServers(leader.opts().servers);
+      if (options.to >= servers.length) {
+        throw new Error(`--to ${options.to} is not a peer: --servers lists ${servers.length}`);
+      }
+      const outcome = await transferLeadership(servers, options.to, options.timeout);
+      console.log(
+        outcome.from === outcome.to
+          ? `peer ${outcome.to} already leads (term ${outcome.term})`
+          : `peer ${outcome.to} leads term ${outcome.term}, taken over from peer ${outcome.from} in ${
+            Math.round(outcome.elapsedMs)
+          } ms`,
+      );
+    });
+  return leader;
+}

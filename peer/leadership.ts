@@ -1,0 +1,93 @@
+/**
+ * Leadership transfer between real peers: the RPC a leader takes to hand leadership over, and
+ * the client that finds the leader, asks it, and waits until the target leads.
+ *
+ * @module
+ */
+import { assert } from "../util/assert.ts";
+import { realClock, sleep } from "../util/clock.ts";
+import type { RpcHandlers } from "../rpc/types.ts";
+import { connect } from "../rpc/tcp_client.ts";
+import type { RaftNode } from "../raft/node.ts";
+import { fetchStatus, type NodeStatus } from "./status.ts";
+
+/** The RPC a leader takes: `{to}` names the peer to hand leadership to. */
+export const TRANSFER_LEADERSHIP_METHOD = "Raft.TransferLeadership";
+
+/** Pause between looks at the cluster while waiting for the target to lead. */
+const POLL_MS = 5;
+/** Longest a status call may take while waiting. */
+const STATUS_TIMEOUT_MS = 1_000;
+
+/** The handler of {@linkcode TRANSFER_LEADERSHIP_METHOD} for `node`. */
+export function transferHandler(node: RaftNode): RpcHandlers {
+  return {
+    [TRANSFER_LEADERSHIP_METHOD]: (args: unknown) => {
+      const to = (args as { to?: unknown } | null)?.to;
+      if (!Number.isSafeInteger(to)) throw new Error("A transfer names no peer (field to)");
+      node.transferLeadership(to as number);
+      return { from: node.id, to, term: node.term };
+    },
+  };
+}
+
+/** What {@linkcode transferLeadership} saw. */
+export interface TransferOutcome {
+  /** The peer that led before. */
+  readonly from: number;
+  /** The peer that leads now. */
+  readonly to: number;
+  /** The new leader's term. */
+  readonly term: number;
+  /** From asking the old leader until a status showed the new one leading, in ms. */
+  readonly elapsedMs: number;
+}
+
+/**
+ * Asks the leader among `servers` to hand leadership to peer `to`, and waits until `to` reports
+ * itself leader of a later term. Throws a one-line error when no server leads, the leader
+ * refuses, or `to` does not lead within `timeoutMs`.
+ */
+export async function transferLeadership(
+  servers: readonly string[],
+  to: number,
+  timeoutMs: number,
+): Promise<TransferOutcome> {
+  assert(to >= 0 && to < servers.length, `Peer ${to} is not one of the ${servers.length} servers`);
+  const statuses = await Promise.all(servers.map((server) => statusOf(server)));
+  const leader = highestLeader(statuses);
+  if (leader === null) throw new Error("No server leads: try again once one does");
+  if (leader.id === to) {
+    return { from: to, to, term: leader.term, elapsedMs: 0 };
+  }
+  const startMs = realClock.now();
+  const client = connect(servers[leader.id]);
+  try {
+    await client.call(TRANSFER_LEADERSHIP_METHOD, { to }, { timeoutMs });
+  } finally {
+    client.close();
+  }
+  // Bounded by timeoutMs.
+  while (realClock.now() - startMs < timeoutMs) {
+    const status = await statusOf(servers[to]);
+    if (status?.role === "leader" && status.term > leader.term) {
+      return { from: leader.id, to, term: status.term, elapsedMs: realClock.now() - startMs };
+    }
+    await sleep(realClock, POLL_MS);
+  }
+  throw new Error(`Peer ${to} did not take over from peer ${leader.id} within ${timeoutMs} ms`);
+}
+
+async function statusOf(server: string): Promise<NodeStatus | null> {
+  return (await fetchStatus(server, STATUS_TIMEOUT_MS)).status;
+}
+
+/** The leader of the highest term among `statuses`, or null. */
+function highestLeader(statuses: readonly (NodeStatus | null)[]): NodeStatus | null {
+  let best: NodeStatus | null = null;
+  for (const status of statuses) {
+    if (status?.role !== "leader") continue;
+    if (best === null || status.term > best.term) best = status;
+  }
+  return best;
+}
