@@ -14,6 +14,7 @@ import { kvServerCommand } from "./commands/kv_server.ts";
 import { proposeCommand } from "./commands/propose.ts";
 import { kvCommand } from "./commands/kv.ts";
 import { statusCommand } from "./commands/status.ts";
+import { checkCommand } from "./commands/check.ts";
 import { testCommand } from "./commands/test_suites.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { demoCommand } from "./commands/demo.ts";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
       proposeCommand(),
       kvCommand(),
       statusCommand(),
+      checkCommand(),
       testCommand(),
       benchCommand(),
       demoCommand(),

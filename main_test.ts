@@ -35,6 +35,7 @@ Deno.test("dsys X is declared in commands/x.ts (the test suites in commands/test
     "propose",
     "kv",
     "status",
+    "check",
     "test",
     "bench",
     "demo",

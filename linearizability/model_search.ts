@@ -162,12 +162,12 @@ class ModelSearch<State> {
     const current = this.#configuration.states;
     if (current.length === 1 && !operation.maybe) {
       const after = model.step(current[0], operation);
-      return after === null ? null : this.#configurationOf([after]);
+      return after === undefined ? null : this.#configurationOf([after]);
     }
     const after: State[] = [];
     for (const state of current) {
       const stepped = model.step(state, operation);
-      if (stepped !== null) after.push(stepped);
+      if (stepped !== undefined) after.push(stepped);
       // One that may not have happened may also leave the state as it was.
       if (operation.maybe) after.push(state);
     }

@@ -66,8 +66,11 @@ export interface Model<State> {
   readonly kinds: readonly ModelOperationKind[];
   /** The state before any operation. */
   readonly initial: State;
-  /** The state after `operation`, or null if it cannot happen in `state`. */
-  step(state: State, operation: ModelOperation): State | null;
+  /**
+   * The state after `operation`, or undefined if it cannot happen in `state` (not null: null
+   * is a register's state before any write).
+   */
+  step(state: State, operation: ModelOperation): State | undefined;
   /** A string equal for equal states and different otherwise; also how a state is shown. */
   fingerprint(state: State): string;
 }
@@ -86,7 +89,7 @@ export const KV_MODEL: Model<string> = {
       value: operation.value ?? "",
       output: operation.output ?? "",
     });
-    return step.legal ? step.value : null;
+    return step.legal ? step.value : undefined;
   },
   fingerprint: (state) => JSON.stringify(state),
 };
@@ -109,14 +112,14 @@ export const CAS_REGISTER_MODEL: Model<Value> = {
   fingerprint: (state) => JSON.stringify(state),
 };
 
-function stepRegister(state: Value, operation: ModelOperation): Value | null {
+function stepRegister(state: Value, operation: ModelOperation): Value | undefined {
   switch (operation.kind) {
     case "read":
-      return operation.output === state ? state : null;
+      return operation.output === state ? state : undefined;
     case "write":
       return operation.value;
     case "cas":
-      return operation.expected === state ? operation.value : null;
+      return operation.expected === state ? operation.value : undefined;
     default:
       throw new Error(`A register cannot ${operation.kind} (${operation.source})`);
   }
@@ -143,20 +146,20 @@ export const VERSIONED_KV_MODEL: Model<VersionedState> = {
   step(state, operation) {
     const exists = state.version > 0;
     if (operation.kind === "get") {
-      if (operation.reply === "ErrNoKey") return exists ? null : state;
+      if (operation.reply === "ErrNoKey") return exists ? undefined : state;
       const same = exists && operation.version === state.version &&
         operation.output === state.value;
-      return operation.reply === "OK" && same ? state : null;
+      return operation.reply === "OK" && same ? state : undefined;
     }
     assert(operation.kind === "put", `versioned-kv cannot ${operation.kind}`);
     const matches = operation.version === state.version;
     switch (operation.reply) {
       case "OK":
-        return matches ? { value: operation.value ?? "", version: state.version + 1 } : null;
+        return matches ? { value: operation.value ?? "", version: state.version + 1 } : undefined;
       case "ErrVersion":
-        return exists && !matches ? state : null;
+        return exists && !matches ? state : undefined;
       case "ErrNoKey":
-        return !exists && operation.version !== 0 ? state : null;
+        return !exists && operation.version !== 0 ? state : undefined;
     }
   },
   fingerprint: (state) => JSON.stringify([state.value, state.version]),

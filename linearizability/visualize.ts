@@ -166,7 +166,7 @@ export function modelView<State>(
       const next = new Map<string, State>();
       for (const state of states) {
         const stepped = model.step(state, operation);
-        if (stepped !== null) next.set(model.fingerprint(stepped), stepped);
+        if (stepped !== undefined) next.set(model.fingerprint(stepped), stepped);
         if (operation.maybe) next.set(model.fingerprint(state), state);
       }
       states = [...next.values()];
@@ -191,7 +191,7 @@ export function modelView<State>(
     whyNot(index, prefix) {
       const after = statesAfter(prefix);
       const states = after.length > 0 ? after[after.length - 1] : [model.initial];
-      if (states.some((state) => model.step(state, history[index]) !== null)) return "";
+      if (states.some((state) => model.step(state, history[index]) !== undefined)) return "";
       return `cannot happen when the state is ${shorten(show(states), MAX_TABLE_CHARS)}`;
     },
   };
