@@ -225,19 +225,21 @@ Deno.test("dsys check exits 0, 1, 2 for ok, illegal, undecided and 3 for bad inp
       `${write(1)}\n${write(2)}\n` +
         ednOperation(3, "read", "ok", "nil", "1"),
     );
-    // Twenty concurrent writes and a read of a value none wrote: far beyond a 1 ms budget.
-    const hard = Array.from(
-      { length: 20 },
-      (_, process) => `{:process ${process}, :type :invoke, :f :write, :value ${process}}`,
-    );
-    hard.push("{:process 20, :type :invoke, :f :read, :value nil}");
+    // Twenty overlapping writes, each value read while they overlap, then two reads after them
+    // that disagree: far beyond a 1 ms budget.
+    const hard = [];
+    for (let process = 0; process < 40; process++) {
+      const f = process < 20 ? "write" : "read";
+      hard.push(`{:process ${process}, :type :invoke, :f :${f}, :value ${process % 20}}`);
+    }
+    for (let process = 0; process < 40; process++) {
+      const f = process < 20 ? "write" : "read";
+      hard.push(`{:process ${process}, :type :ok, :f :${f}, :value ${process % 20}}`);
+    }
     hard.push(
-      ...Array.from(
-        { length: 20 },
-        (_, process) => `{:process ${process}, :type :ok, :f :write, :value ${process}}`,
-      ),
+      ednOperation(40, "read", "ok", "nil", "1"),
+      ednOperation(40, "read", "ok", "nil", "0"),
     );
-    hard.push("{:process 20, :type :ok, :f :read, :value 99}");
     await Deno.writeTextFile(`${folder}/hard.edn`, hard.join("\n"));
     const ok = await runDsys(["--model", "register", "ok.edn"], folder);
     assert.equal(ok.code, EXIT_OK, ok.stderr);
@@ -253,7 +255,7 @@ Deno.test("dsys check exits 0, 1, 2 for ok, illegal, undecided and 3 for bad inp
       folder,
     );
     assert.equal(undecided.code, EXIT_UNDECIDED);
-    assert.match(undecided.stdout, /^undecided: 21 operations/m);
+    assert.match(undecided.stdout, /^undecided: 42 operations/m);
     const bad = await runDsys(["--model", "register", "bad.edn"], folder);
     assert.equal(bad.code, EXIT_BAD_INPUT);
     assert.equal(

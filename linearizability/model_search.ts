@@ -9,7 +9,20 @@
  * the linearized operations may have led to (the subset construction), so that it stays one
  * deterministic walk whose configurations (linearized set, set of states) can be remembered.
  * Such an operation with a finite return must be linearized before it, like any other; one that
- * never returned need not be linearized at all.
+ * never returned need not be linearized at all (so linearizing it means it happened).
+ *
+ * A pure operation that leaves the set of states as it was (a read they all allow) is linearized
+ * as soon as it can be, never tried later: if some linearization places it later, moving it
+ * right here breaks no real-time order (it was called before every pending return) and changes
+ * no state. So when the search backtracks over it, or finds its result remembered, it backtracks
+ * further at once. Without this, every subset of concurrent reads would be a configuration of
+ * its own.
+ *
+ * Before a state change, the search looks at the pending pure operations called before the first
+ * pending return: each comes after the change, so if the change leaves no state that allows it,
+ * some other pending operation called before its return must be able to make it allowed
+ * (`Model.mayEnable`), or the change is refused at once rather than found hopeless after
+ * exploring everything it leads to.
  *
  * @module
  */
@@ -22,6 +35,16 @@ import type { SearchLimits, SearchOutcome, Verdict } from "./partition_search.ts
 
 /** How often (in steps, a power of two) the search looks at the wall clock. */
 const STEPS_PER_CLOCK_CHECK = 1024;
+/** How many entries the search reads looking for an operation that may enable a pure one. */
+const MAX_ENABLER_SCAN = 256;
+
+/** What an attempt to linearize a call did. */
+type StepResult = typeof LINEARIZED | typeof REFUSED | typeof DEAD_END;
+const LINEARIZED = 0;
+/** The model refused it, or its result was seen: try the next call. */
+const REFUSED = 1;
+/** Nothing from here on can work: backtrack. */
+const DEAD_END = 2;
 
 /** The states the linearized operations may have led to, and their joint fingerprint. */
 interface Configuration<State> {
@@ -52,10 +75,13 @@ export function searchModel<State>(
 class ModelSearch<State> {
   readonly #operations: readonly ModelOperation[];
   readonly #model: Model<State>;
+  readonly #representative: (state: State) => State;
   readonly #limits: SearchLimits;
   readonly #list: EventList;
   readonly #linearized: Bitset;
   readonly #stackEntry: Int32Array;
+  /** 1 for a frame that left the states unchanged: no alternative to it is tried. */
+  readonly #stackForced: Uint8Array;
   readonly #stackConfiguration: Configuration<State>[] = [];
   #configuration: Configuration<State>;
   readonly #memo = new Map<number, MemoSlot[]>();
@@ -69,10 +95,12 @@ class ModelSearch<State> {
     const count = operations.length;
     this.#operations = operations;
     this.#model = model;
+    this.#representative = model.representative?.(operations) ?? ((state) => state);
     this.#limits = limits;
     this.#list = new EventList(operations);
     this.#linearized = new Bitset(count);
     this.#stackEntry = new Int32Array(count);
+    this.#stackForced = new Uint8Array(count);
     this.#best = new Int32Array(count);
     for (const operation of operations) {
       assert(
@@ -95,12 +123,12 @@ class ModelSearch<State> {
       }
       // The last entry is a return of a returned operation while any is left to linearize.
       assert(entry !== NONE, `Walked off the event list with ${this.#remainingReturned} left`);
-      if (list.isCall[entry] === 1) {
-        entry = this.#tryLinearize(entry) ? list.next[HEAD] : list.next[entry];
-      } else if (this.#stackConfiguration.length === 0) {
-        return this.#outcome("illegal", "");
-      } else {
-        entry = list.next[this.#undo()];
+      const step = list.isCall[entry] === 1 ? this.#tryLinearize(entry) : DEAD_END;
+      if (step === LINEARIZED) entry = list.next[HEAD];
+      else if (step === REFUSED) entry = list.next[entry];
+      else {
+        entry = this.#backtrack();
+        if (entry === NONE) return this.#outcome("illegal", "");
       }
     }
     return this.#outcome("ok", "");
@@ -114,20 +142,27 @@ class ModelSearch<State> {
     return "";
   }
 
-  /** Linearizes the call at `entry` unless the model refuses it or the result was seen. */
-  #tryLinearize(entry: number): boolean {
+  /**
+   * Linearizes the call at `entry` unless the model refuses it or the result was seen; a
+   * forced step (see the module comment) whose result was seen is a dead end.
+   */
+  #tryLinearize(entry: number): StepResult {
     const index = this.#list.operationOf[entry];
     const operation = this.#operations[index];
     const next = this.#apply(operation);
-    if (next === null) return false;
+    if (next === null) return REFUSED;
+    const pure = this.#model.isPure(operation);
+    const forced = pure && next.fingerprint === this.#configuration.fingerprint;
+    if (!pure && !this.#pendingPureMayFollow(index, next)) return REFUSED;
     this.#linearized.add(index);
     if (!this.#remember(next)) {
       this.#linearized.delete(index);
-      return false;
+      return forced ? DEAD_END : REFUSED;
     }
     const depth = this.#stackConfiguration.length;
     assert(depth < this.#stackEntry.length, `Cannot linearize past ${depth} operations`);
     this.#stackEntry[depth] = entry;
+    this.#stackForced[depth] = forced ? 1 : 0;
     this.#stackConfiguration.push(this.#configuration);
     this.#configuration = next;
     this.#list.lift(entry);
@@ -139,7 +174,56 @@ class ModelSearch<State> {
       }
       this.#bestLength = depth + 1;
     }
+    return LINEARIZED;
+  }
+
+  /**
+   * Whether every pending pure operation called before the first pending return can still be
+   * linearized after `index` leads to `next`: `next` allows it, or another pending operation
+   * called before its return may make it allowed (see the module comment).
+   */
+  #pendingPureMayFollow(index: number, next: Configuration<State>): boolean {
+    const model = this.#model;
+    if (model.mayEnable === undefined) return true;
+    const list = this.#list;
+    for (let entry = list.next[HEAD]; entry !== NONE; entry = list.next[entry]) {
+      if (list.isCall[entry] === 0) return true;
+      const pending = list.operationOf[entry];
+      const operation = this.#operations[pending];
+      if (pending === index || !model.isPure(operation)) continue;
+      if (next.states.some((state) => model.step(state, operation) !== undefined)) continue;
+      if (!this.#someMayEnable(index, pending)) return false;
+    }
     return true;
+  }
+
+  /** Whether a pending operation other than `index`, called before `pure` returns, may enable it. */
+  #someMayEnable(index: number, pure: number): boolean {
+    const list = this.#list;
+    const returnEntry = list.match[list.callEntryOf[pure]];
+    let scanned = 0;
+    for (let entry = list.next[HEAD]; entry !== returnEntry; entry = list.next[entry]) {
+      // Too far to look: assume one may, which only costs pruning.
+      if (scanned++ === MAX_ENABLER_SCAN) return true;
+      const other = list.operationOf[entry];
+      if (list.isCall[entry] === 0 || other === index) continue;
+      if (this.#model.mayEnable!(this.#operations[other], this.#operations[pure])) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Undoes linearizations up to and including the latest one that was not forced; returns the
+   * entry to go on from (the one after its call), or NONE when nothing is left to undo.
+   */
+  #backtrack(): number {
+    for (;;) {
+      const depth = this.#stackConfiguration.length;
+      if (depth === 0) return NONE;
+      const forced = this.#stackForced[depth - 1] === 1;
+      const entry = this.#undo();
+      if (!forced) return this.#list.next[entry];
+    }
   }
 
   /** Undoes the last linearization; returns the entry of the call it undid. */
@@ -160,7 +244,9 @@ class ModelSearch<State> {
   #apply(operation: ModelOperation): Configuration<State> | null {
     const model = this.#model;
     const current = this.#configuration.states;
-    if (current.length === 1 && !operation.maybe) {
+    // One that never returned need not be linearized at all: linearized, it happened.
+    const mayBeSkipped = operation.maybe && operation.returnMs !== Infinity;
+    if (current.length === 1 && !mayBeSkipped) {
       const after = model.step(current[0], operation);
       return after === undefined ? null : this.#configurationOf([after]);
     }
@@ -169,7 +255,7 @@ class ModelSearch<State> {
       const stepped = model.step(state, operation);
       if (stepped !== undefined) after.push(stepped);
       // One that may not have happened may also leave the state as it was.
-      if (operation.maybe) after.push(state);
+      if (mayBeSkipped) after.push(state);
     }
     return after.length === 0 ? null : this.#configurationOf(after);
   }
@@ -177,7 +263,10 @@ class ModelSearch<State> {
   /** The configuration of `states`, duplicates dropped and fingerprints sorted. */
   #configurationOf(states: readonly State[]): Configuration<State> {
     const byFingerprint = new Map<string, State>();
-    for (const state of states) byFingerprint.set(this.#model.fingerprint(state), state);
+    for (const state of states) {
+      const representative = this.#representative(state);
+      byFingerprint.set(this.#model.fingerprint(representative), representative);
+    }
     const fingerprints = [...byFingerprint.keys()].sort();
     const fingerprint = fingerprints.join("\n");
     const fragment = fragmentOf(fingerprint);

@@ -185,9 +185,11 @@ Deno.test("an illegal key names its longest linearizable prefix and the operatio
 });
 
 Deno.test("a search that runs out of budget says undecided, never ok", () => {
-  // Twenty overlapping writes and a read of a value none wrote: every subset of writes is tried.
+  // Twenty overlapping writes, each value read while they overlap, then two reads after them
+  // that disagree: the search tries every subset of the writes before it gives up.
   const history = Array.from({ length: 20 }, (_, client) => write(client, `${client}`, 0, 100));
-  history.push(read(20, "never", 0, 100));
+  for (let client = 0; client < 20; client++) history.push(read(20 + client, `${client}`, 0, 100));
+  history.push(read(40, "1", 101, 102), read(40, "0", 103, 104));
   let clock = 0;
   const result = checkModelHistory(history, REGISTER_MODEL, {
     timeoutMs: 5,
@@ -195,4 +197,75 @@ Deno.test("a search that runs out of budget says undecided, never ok", () => {
   });
   assert.equal(result.verdict, "timeout");
   assert.match(result.keys[0].reason, /the time budget ran out/);
+});
+
+/**
+ * Whether some order of some of `history`'s operations explains it, by trying them all: every
+ * operation that returned is in it (one that may not have happened may be a no-op), and one
+ * that finished before another was called comes first.
+ */
+function bruteForce<State>(model: Model<State>, history: readonly ModelOperation[]): boolean {
+  const done = new Array<boolean>(history.length).fill(false);
+  const extend = (state: State, count: number): boolean => {
+    const finished = history.every((operation, index) =>
+      done[index] || operation.returnMs === Infinity
+    );
+    if (finished) return true;
+    for (let index = 0; index < history.length; index++) {
+      if (done[index]) continue;
+      const operation = history[index];
+      // Everything placed later must have been called before this one returned.
+      const blocked = history.some((other, position) =>
+        !done[position] && position !== index && other.returnMs < operation.callMs
+      );
+      if (blocked) continue;
+      done[index] = true;
+      const after = model.step(state, operation);
+      const skipped = operation.maybe && extend(state, count + 1);
+      const stepped = skipped || (after !== undefined && extend(after, count + 1));
+      done[index] = false;
+      if (stepped) return true;
+    }
+    return false;
+  };
+  return extend(model.initial, 0);
+}
+
+/** A random small history of `model` with values from a small set, so that they repeat. */
+function randomHistory(random: SeededRandom, model: Model<unknown>): ModelOperation[] {
+  const values = [null, "1", "2"];
+  const pick = () => values[random.int(values.length)];
+  return Array.from({ length: 2 + random.int(6) }, (_, index) => {
+    const kind = model.kinds[random.int(model.kinds.length)];
+    const callMs = random.int(10);
+    const returnMs = random.int(8) === 0 ? Infinity : callMs + random.int(6);
+    return mop(index % 3, kind, "k", callMs, returnMs, {
+      value: kind === "read" || kind === "get" ? null : pick() ?? "3",
+      expected: pick(),
+      output: model === VERSIONED_KV_MODEL ? pick() ?? "" : pick(),
+      version: random.int(3),
+      reply: (["OK", "OK", "ErrVersion", "ErrNoKey"] as const)[random.int(4)],
+      maybe: returnMs === Infinity || random.int(8) === 0,
+    });
+  });
+}
+
+Deno.test("the search agrees with trying every order on small random histories", () => {
+  const models = [REGISTER_MODEL, CAS_REGISTER_MODEL, VERSIONED_KV_MODEL, KV_MODEL];
+  for (const model of models as Model<unknown>[]) {
+    const random = new SeededRandom(7);
+    const counts = { ok: 0, illegal: 0 };
+    for (let trial = 0; trial < 400; trial++) {
+      const history = randomHistory(random, model);
+      const expected = bruteForce(model, history) ? "ok" : "illegal";
+      assert.equal(
+        verdictOf(model, history),
+        expected,
+        `${model.name}: ${JSON.stringify(history)}`,
+      );
+      counts[expected]++;
+    }
+    // Both verdicts are common, or the comparison would prove little.
+    assert.ok(counts.ok > 25 && counts.illegal > 25, `${model.name}: ${JSON.stringify(counts)}`);
+  }
 });

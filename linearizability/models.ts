@@ -73,6 +73,20 @@ export interface Model<State> {
   step(state: State, operation: ModelOperation): State | undefined;
   /** A string equal for equal states and different otherwise; also how a state is shown. */
   fingerprint(state: State): string;
+  /** Whether `operation` never changes the state: in any state it is refused or changes nothing. */
+  isPure(operation: ModelOperation): boolean;
+  /**
+   * For the operations of one key: a map of each state to a representative of the states no
+   * sequence of these operations can tell apart from it, so that the search remembers them as
+   * one. Absent: every state stands for itself.
+   */
+  representative?(operations: readonly ModelOperation[]): (state: State) => State;
+  /**
+   * Whether `operation`, as the last state change before the pure operation `pure`, could
+   * leave a state `pure` allows (from any state: an over-approximation is safe, a refusal must
+   * be certain). Absent: always true.
+   */
+  mayEnable?(operation: ModelOperation, pure: ModelOperation): boolean;
 }
 
 /** The key/value service: Get reads the value ("" if never written), Put sets, Append extends. */
@@ -92,27 +106,54 @@ export const KV_MODEL: Model<string> = {
     return step.legal ? step.value : undefined;
   },
   fingerprint: (state) => JSON.stringify(state),
+  isPure: (operation) => operation.kind === "get",
 };
 
+/**
+ * A register's value no read returned and no cas expected: all such values behave alike (every
+ * read and cas refuses them, a write replaces them), so the search merges them into this one.
+ */
+export const UNSEEN: unique symbol = Symbol("unseen");
+
+/** A register's state: a value, or {@linkcode UNSEEN}. */
+export type RegisterState = Value | typeof UNSEEN;
+
 /** A register: reads return the last value written, null before any write. */
-export const REGISTER_MODEL: Model<Value> = {
+export const REGISTER_MODEL: Model<RegisterState> = {
   name: "register",
   kinds: ["read", "write"],
   initial: null,
   step: stepRegister,
-  fingerprint: (state) => JSON.stringify(state),
+  fingerprint: fingerprintRegister,
+  isPure: (operation) => operation.kind === "read",
+  representative: registerRepresentative,
+  // Only a write or cas of the value a read returns can be the last change before it.
+  mayEnable: (operation, pure) => operation.kind !== "read" && operation.value === pure.output,
 };
 
 /** A register with compare-and-set: a cas that happened found the value it expected. */
-export const CAS_REGISTER_MODEL: Model<Value> = {
+export const CAS_REGISTER_MODEL: Model<RegisterState> = {
+  ...REGISTER_MODEL,
   name: "cas-register",
   kinds: ["read", "write", "cas"],
-  initial: null,
-  step: stepRegister,
-  fingerprint: (state) => JSON.stringify(state),
 };
 
-function stepRegister(state: Value, operation: ModelOperation): Value | undefined {
+function fingerprintRegister(state: RegisterState): string {
+  return state === UNSEEN ? "(a value nothing reads)" : JSON.stringify(state);
+}
+
+function registerRepresentative(
+  operations: readonly ModelOperation[],
+): (state: RegisterState) => RegisterState {
+  const seen = new Set<Value>();
+  for (const operation of operations) {
+    if (operation.kind === "read") seen.add(operation.output);
+    if (operation.kind === "cas") seen.add(operation.expected);
+  }
+  return (state) => state !== UNSEEN && seen.has(state) ? state : UNSEEN;
+}
+
+function stepRegister(state: RegisterState, operation: ModelOperation): RegisterState | undefined {
   switch (operation.kind) {
     case "read":
       return operation.output === state ? state : undefined;
@@ -163,6 +204,7 @@ export const VERSIONED_KV_MODEL: Model<VersionedState> = {
     }
   },
   fingerprint: (state) => JSON.stringify([state.value, state.version]),
+  isPure: (operation) => operation.kind === "get" || operation.reply !== "OK",
 };
 
 /** The model called `name`. */
