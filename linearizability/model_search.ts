@@ -31,10 +31,13 @@ import { Bitset } from "./bitset.ts";
 import { EventList, HEAD, NONE } from "./event_list.ts";
 import { fragmentOf } from "./fingerprint.ts";
 import type { Model, ModelOperation } from "./models.ts";
-import type { SearchLimits, SearchOutcome, Verdict } from "./partition_search.ts";
+import {
+  type SearchLimits,
+  type SearchOutcome,
+  stopReason,
+  type Verdict,
+} from "./partition_search.ts";
 
-/** How often (in steps, a power of two) the search looks at the wall clock. */
-const STEPS_PER_CLOCK_CHECK = 1024;
 /** How many entries the search reads looking for an operation that may enable a pure one. */
 const MAX_ENABLER_SCAN = 256;
 
@@ -116,11 +119,8 @@ class ModelSearch<State> {
     const list = this.#list;
     let entry = list.next[HEAD];
     while (this.#remainingReturned > 0) {
-      this.#steps++;
-      if ((this.#steps & (STEPS_PER_CLOCK_CHECK - 1)) === 0) {
-        const reason = this.#exhaustedLimit();
-        if (reason !== "") return this.#outcome("timeout", reason);
-      }
+      const reason = stopReason(++this.#steps, this.#limits, this.#memoEntries);
+      if (reason !== "") return this.#outcome("timeout", reason);
       // The last entry is a return of a returned operation while any is left to linearize.
       assert(entry !== NONE, `Walked off the event list with ${this.#remainingReturned} left`);
       const step = list.isCall[entry] === 1 ? this.#tryLinearize(entry) : DEAD_END;
@@ -132,14 +132,6 @@ class ModelSearch<State> {
       }
     }
     return this.#outcome("ok", "");
-  }
-
-  #exhaustedLimit(): string {
-    if (this.#memoEntries >= this.#limits.maxMemoEntries) {
-      return `the memo reached its limit of ${this.#limits.maxMemoEntries} configurations`;
-    }
-    if (this.#limits.now() > this.#limits.deadlineMs) return "the time budget ran out";
-    return "";
   }
 
   /**
