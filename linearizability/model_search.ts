@@ -24,6 +24,12 @@
  * (`Model.mayEnable`), or the change is refused at once rather than found hopeless after
  * exploring everything it leads to.
  *
+ * A write of a value nothing observes (`Model.unseenWrites`) is never tried on its own: it must
+ * be followed by an overwriting write before anything could tell, so it is placed right before
+ * the first overwriting write linearized while it is pending (with every such write pending
+ * then, at no cost), or, if none is, when its return comes; one that never returned is never
+ * placed (leaving it out is as good). This spares the search every subset of them.
+ *
  * @module
  */
 import { assert } from "../util/assert.ts";
@@ -48,6 +54,10 @@ const LINEARIZED = 0;
 const REFUSED = 1;
 /** Nothing from here on can work: backtrack. */
 const DEAD_END = 2;
+
+/** An unseen write of known outcome, and one that never returned (see the module comment). */
+const UNSEEN_RETURNED = 1;
+const UNSEEN_UNRETURNED = 2;
 
 /** The states the linearized operations may have led to, and their joint fingerprint. */
 interface Configuration<State> {
@@ -85,13 +95,19 @@ class ModelSearch<State> {
   readonly #stackEntry: Int32Array;
   /** 1 for a frame that left the states unchanged: no alternative to it is tried. */
   readonly #stackForced: Uint8Array;
+  /** 1 for an unseen write placed right before the frame below it (see the module comment). */
+  readonly #stackBundled: Uint8Array;
   readonly #stackConfiguration: Configuration<State>[] = [];
+  /** Per operation: 0, or an unseen write that returned (1) or never did (2). */
+  readonly #unseen: Uint8Array;
+  readonly #overwrites: Uint8Array;
   #configuration: Configuration<State>;
   readonly #memo = new Map<number, MemoSlot[]>();
   #memoEntries = 0;
   #remainingReturned = 0;
   #steps = 0;
   readonly #best: Int32Array;
+  readonly #bestBundled: Uint8Array;
   #bestLength = 0;
 
   constructor(operations: readonly ModelOperation[], model: Model<State>, limits: SearchLimits) {
@@ -104,7 +120,24 @@ class ModelSearch<State> {
     this.#linearized = new Bitset(count);
     this.#stackEntry = new Int32Array(count);
     this.#stackForced = new Uint8Array(count);
+    this.#stackBundled = new Uint8Array(count);
     this.#best = new Int32Array(count);
+    this.#bestBundled = new Uint8Array(count);
+    // An operation that returned yet may not have happened leaves two branches, and placing
+    // unseen writes before it suits only one: such histories keep the plain walk.
+    const skippable = (operation: ModelOperation) =>
+      operation.maybe && operation.returnMs !== Infinity;
+    const isUnseen = operations.some(skippable)
+      ? () => false
+      : model.unseenWrites?.(operations) ?? (() => false);
+    this.#unseen = Uint8Array.from(operations, (operation) => {
+      if (!isUnseen(operation)) return 0;
+      return operation.returnMs === Infinity ? UNSEEN_UNRETURNED : UNSEEN_RETURNED;
+    });
+    this.#overwrites = Uint8Array.from(
+      operations,
+      (operation) => model.overwrites?.(operation) ? 1 : 0,
+    );
     for (const operation of operations) {
       assert(
         operation.returnMs >= operation.callMs,
@@ -123,7 +156,11 @@ class ModelSearch<State> {
       if (reason !== "") return this.#outcome("timeout", reason);
       // The last entry is a return of a returned operation while any is left to linearize.
       assert(entry !== NONE, `Walked off the event list with ${this.#remainingReturned} left`);
-      const step = list.isCall[entry] === 1 ? this.#tryLinearize(entry) : DEAD_END;
+      const step = list.isCall[entry] === 1
+        ? this.#tryLinearize(entry)
+        : this.#unseen[list.operationOf[entry]] === UNSEEN_RETURNED
+        ? this.#placeUnseen(list.match[entry])
+        : DEAD_END;
       if (step === LINEARIZED) entry = list.next[HEAD];
       else if (step === REFUSED) entry = list.next[entry];
       else {
@@ -140,33 +177,72 @@ class ModelSearch<State> {
    */
   #tryLinearize(entry: number): StepResult {
     const index = this.#list.operationOf[entry];
+    if (this.#unseen[index] !== 0) return REFUSED;
     const operation = this.#operations[index];
     const next = this.#apply(operation);
     if (next === null) return REFUSED;
     const pure = this.#model.isPure(operation);
     const forced = pure && next.fingerprint === this.#configuration.fingerprint;
     if (!pure && !this.#pendingPureMayFollow(index, next)) return REFUSED;
+    const bundle = this.#overwrites[index] === 1 ? this.#pendingUnseen() : [];
+    this.#linearized.add(index);
+    for (const unseen of bundle) this.#linearized.add(unseen);
+    if (!this.#remember(next)) {
+      this.#linearized.delete(index);
+      for (const unseen of bundle) this.#linearized.delete(unseen);
+      return forced ? DEAD_END : REFUSED;
+    }
+    this.#push(entry, next, forced, false);
+    for (const unseen of bundle) this.#push(this.#list.callEntryOf[unseen], next, true, true);
+    return LINEARIZED;
+  }
+
+  /** Places the unseen write called at `entry` now: its return has come (module comment). */
+  #placeUnseen(entry: number): StepResult {
+    const index = this.#list.operationOf[entry];
+    const next = this.#apply(this.#operations[index]);
+    assert(next !== null, `The unseen write ${index} was refused`);
     this.#linearized.add(index);
     if (!this.#remember(next)) {
       this.#linearized.delete(index);
-      return forced ? DEAD_END : REFUSED;
+      return DEAD_END;
     }
+    this.#push(entry, next, true, false);
+    return LINEARIZED;
+  }
+
+  /** The unseen writes that returned and are pending before the first pending return. */
+  #pendingUnseen(): number[] {
+    const list = this.#list;
+    const found: number[] = [];
+    for (let entry = list.next[HEAD]; entry !== NONE; entry = list.next[entry]) {
+      if (list.isCall[entry] === 0) break;
+      const index = list.operationOf[entry];
+      if (this.#unseen[index] === UNSEEN_RETURNED) found.push(index);
+    }
+    return found;
+  }
+
+  /** Pushes a frame for the call at `entry`, which leads to `next`; its set is already added. */
+  #push(entry: number, next: Configuration<State>, forced: boolean, bundled: boolean): void {
     const depth = this.#stackConfiguration.length;
     assert(depth < this.#stackEntry.length, `Cannot linearize past ${depth} operations`);
     this.#stackEntry[depth] = entry;
     this.#stackForced[depth] = forced ? 1 : 0;
+    this.#stackBundled[depth] = bundled ? 1 : 0;
     this.#stackConfiguration.push(this.#configuration);
     this.#configuration = next;
     this.#list.lift(entry);
-    if (operation.returnMs !== Infinity) this.#remainingReturned--;
+    const index = this.#list.operationOf[entry];
+    if (this.#operations[index].returnMs !== Infinity) this.#remainingReturned--;
     // The longest prefix only grows, so copying it whole costs at most n² steps in all.
     if (depth + 1 > this.#bestLength) {
       for (let position = 0; position <= depth; position++) {
         this.#best[position] = this.#list.operationOf[this.#stackEntry[position]];
+        this.#bestBundled[position] = this.#stackBundled[position];
       }
       this.#bestLength = depth + 1;
     }
-    return LINEARIZED;
   }
 
   /**
@@ -290,12 +366,13 @@ class ModelSearch<State> {
   }
 
   #outcome(verdict: Verdict, reason: string): SearchOutcome {
+    const depth = this.#stackConfiguration.length;
     const linearization = verdict === "ok"
-      ? Array.from(
-        this.#stackEntry.subarray(0, this.#stackConfiguration.length),
-        (entry) => this.#list.operationOf[entry],
+      ? inOrder(
+        Array.from(this.#stackEntry.subarray(0, depth), (entry) => this.#list.operationOf[entry]),
+        this.#stackBundled,
       )
-      : Array.from(this.#best.subarray(0, this.#bestLength));
+      : inOrder(Array.from(this.#best.subarray(0, this.#bestLength)), this.#bestBundled);
     return {
       verdict,
       linearization,
@@ -304,4 +381,20 @@ class ModelSearch<State> {
       reason,
     };
   }
+}
+
+/** Operations of frames in linearization order: a bundled one goes before its write. */
+function inOrder(operations: readonly number[], bundled: Uint8Array): number[] {
+  const order: number[] = [];
+  let writeAt = 0;
+  for (let depth = 0; depth < operations.length; depth++) {
+    if (bundled[depth] === 1) {
+      order.splice(writeAt, 0, operations[depth]);
+      writeAt++;
+    } else {
+      writeAt = order.length;
+      order.push(operations[depth]);
+    }
+  }
+  return order;
 }

@@ -87,6 +87,13 @@ export interface Model<State> {
    * be certain). Absent: always true.
    */
   mayEnable?(operation: ModelOperation, pure: ModelOperation): boolean;
+  /** Whether `operation` sets the state whatever it was (a register's write). Absent: none do. */
+  overwrites?(operation: ModelOperation): boolean;
+  /**
+   * For the operations of one key: whether an operation that overwrites sets a value that no
+   * operation of these can tell from other such values (no read returns it, no cas expects it).
+   */
+  unseenWrites?(operations: readonly ModelOperation[]): (operation: ModelOperation) => boolean;
 }
 
 /** The key/value service: Get reads the value ("" if never written), Put sets, Append extends. */
@@ -129,6 +136,11 @@ export const REGISTER_MODEL: Model<RegisterState> = {
   representative: registerRepresentative,
   // Only a write or cas of the value a read returns can be the last change before it.
   mayEnable: (operation, pure) => operation.kind !== "read" && operation.value === pure.output,
+  overwrites: (operation) => operation.kind === "write",
+  unseenWrites(operations) {
+    const seen = seenValues(operations);
+    return (operation) => operation.kind === "write" && !seen.has(operation.value);
+  },
 };
 
 /** A register with compare-and-set: a cas that happened found the value it expected. */
@@ -145,12 +157,18 @@ function fingerprintRegister(state: RegisterState): string {
 function registerRepresentative(
   operations: readonly ModelOperation[],
 ): (state: RegisterState) => RegisterState {
+  const seen = seenValues(operations);
+  return (state) => state !== UNSEEN && seen.has(state) ? state : UNSEEN;
+}
+
+/** The values some read returns or some cas expects. */
+function seenValues(operations: readonly ModelOperation[]): Set<Value> {
   const seen = new Set<Value>();
   for (const operation of operations) {
     if (operation.kind === "read") seen.add(operation.output);
     if (operation.kind === "cas") seen.add(operation.expected);
   }
-  return (state) => state !== UNSEEN && seen.has(state) ? state : UNSEEN;
+  return seen;
 }
 
 function stepRegister(state: RegisterState, operation: ModelOperation): RegisterState | undefined {
