@@ -27,10 +27,13 @@ import {
 import { type HistoryView, kvView, modelView, writePicture } from "../linearizability/visualize.ts";
 import { examples, requireFiles, secondsFlag } from "./arguments.ts";
 
-/** Exit code of each verdict, and of input that could not be read. */
+/** Exit code of a linearizable history. */
 export const EXIT_OK = 0;
+/** Exit code of a history that is not linearizable. */
 export const EXIT_ILLEGAL = 1;
+/** Exit code of a check that ran out of its time budget (or memo bound) undecided. */
 export const EXIT_UNDECIDED = 2;
+/** Exit code of input or a command line that could not be read. */
 export const EXIT_BAD_INPUT = 3;
 /** How many operations that could come next the table lists per illegal key. */
 const MAX_LISTED_STUCK = 3;
