@@ -1,8 +1,7 @@
 /**
  * A linearizability checker for key/value histories (Get, Put, Append on string values), used by
  * the KV lab suites and the real-cluster tests to check every history they record, and by
- * `dsys check` for histories from files against other models too (a register, a compare-and-set
- * register, a versioned key/value store; `checkModelHistory`, `readHistory`).
+ * `dsys check` for histories from files against other models too (`models.ts`, `history_file.ts`).
  *
  * ```ts
  * import { assertLinearizable, HistoryRecorder } from "./linearizability/mod.ts";
@@ -24,7 +23,6 @@
  */
 export {
   checkHistory,
-  checkModelHistory,
   type CheckOptions,
   type CheckResult,
   DEFAULT_MAX_MEMO_BYTES,
@@ -49,41 +47,7 @@ export {
   validateHistory,
 } from "./history.ts";
 export { type ModelStep, replay, stepModel } from "./kv_model.ts";
-export {
-  type HistoryView,
-  kvView,
-  modelView,
-  renderHtml,
-  type RenderOptions,
-  renderPicture,
-  writeHtml,
-  writePicture,
-} from "./visualize.ts";
-export {
-  CAS_REGISTER_MODEL,
-  describeModelOperation,
-  KV_MODEL,
-  type Model,
-  MODEL_NAMES,
-  type ModelName,
-  modelNamed,
-  type ModelOperation,
-  type ModelOperationKind,
-  REGISTER_MODEL,
-  type RegisterState,
-  UNSEEN,
-  type Value,
-  VERSIONED_KV_MODEL,
-  type VersionedReply,
-  type VersionedState,
-} from "./models.ts";
-export {
-  formatOf,
-  type HistoryFormat,
-  HistoryInputError,
-  readHistory,
-  toKvOperations,
-} from "./history_file.ts";
+export { renderHtml, type RenderOptions, writeHtml } from "./visualize.ts";
 export {
   DEFAULT_GENERATOR_OPTIONS,
   generateHistory,
