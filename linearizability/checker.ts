@@ -1,5 +1,5 @@
 /**
- * Checks a key/value history for linearizability, one key at a time (operations on different keys
+ * Checks a history for linearizability, one key at a time (operations on different keys
  * never constrain each other, so each key's history is linearizable on its own or not at all).
  *
  * The verdict has three values on purpose: a check that ran out of time proves nothing, and
@@ -10,6 +10,11 @@
 import { assert } from "../util/assert.ts";
 import { isUnknownOutcome, type Operation, partitionByKey, validateHistory } from "./history.ts";
 import { type SearchLimits, searchPartition, type Verdict } from "./partition_search.ts";
+import type { Model, ModelOperation } from "./models.ts";
+import { searchModel } from "./model_search.ts";
+
+/** What the per-key loop needs of an operation, whatever its model. */
+type TimedOperation = Pick<Operation, "key" | "callMs" | "returnMs">;
 
 export type { Verdict } from "./partition_search.ts";
 
@@ -85,6 +90,58 @@ export function checkHistory(
   options: CheckOptions = {},
 ): CheckResult {
   validateHistory(history);
+  return checkByKey(history, options, (key, operations, limits) => {
+    // A get of unknown outcome read nothing anyone saw: it constrains nothing.
+    const searched = operations.filter((index) => {
+      const operation = history[index];
+      return !(operation.kind === "get" && isUnknownOutcome(operation));
+    });
+    return checkKey(history, key, operations, searched, limits);
+  });
+}
+
+/**
+ * Checks whether `history` is linearizable with respect to `model`, key by key, with the plain
+ * search of `model_search.ts`. Like {@linkcode checkHistory}, never mistakes a timeout for "ok".
+ */
+export function checkModelHistory<State>(
+  history: readonly ModelOperation[],
+  model: Model<State>,
+  options: CheckOptions = {},
+): CheckResult {
+  for (const operation of history) {
+    assert(
+      model.kinds.includes(operation.kind),
+      `The ${model.name} model has no ${operation.kind} (${operation.source})`,
+    );
+  }
+  return checkByKey(history, options, (key, operations, limits) => {
+    // A read that never returned constrains nothing.
+    const searched = operations.filter((index) => {
+      const operation = history[index];
+      const reads = operation.kind === "read" || operation.kind === "get";
+      return !(reads && operation.returnMs === Infinity);
+    });
+    const outcome = searchModel(searched.map((index) => history[index]), model, limits);
+    const linearization = outcome.linearization.map((local) => searched[local]);
+    return {
+      key,
+      verdict: outcome.verdict,
+      operations,
+      linearization,
+      stuck: outcome.verdict === "illegal" ? stuckOperations(history, searched, linearization) : [],
+      steps: outcome.steps,
+      reason: outcome.reason,
+    };
+  });
+}
+
+/** Checks each key's operations with `checkOne`, the small keys first, within one budget. */
+function checkByKey(
+  history: readonly TimedOperation[],
+  options: CheckOptions,
+  checkOne: (key: string, operations: readonly number[], limits: SearchLimits) => KeyCheck,
+): CheckResult {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxMemoBytes = options.maxMemoBytes ?? DEFAULT_MAX_MEMO_BYTES;
   const now = options.now ?? (() => performance.now());
@@ -102,7 +159,7 @@ export function checkHistory(
     const operations = partitions.get(key)!;
     const entryBytes = 4 * Math.ceil(operations.length / 32) + MEMO_ENTRY_OVERHEAD_BYTES;
     const maxMemoEntries = Math.max(1, Math.floor(maxMemoBytes / entryBytes));
-    checks.set(key, checkKey(history, key, operations, { deadlineMs, maxMemoEntries, now }));
+    checks.set(key, checkOne(key, operations, { deadlineMs, maxMemoEntries, now }));
   }
   const keys = [...partitions.keys()].map((key) => checks.get(key)!);
   const illegalKeys = keys.filter((check) => check.verdict === "illegal").map((check) => check.key);
@@ -117,13 +174,9 @@ function checkKey(
   history: readonly Operation[],
   key: string,
   operations: readonly number[],
+  searched: readonly number[],
   limits: SearchLimits,
 ): KeyCheck {
-  // A get of unknown outcome read nothing anyone saw: it constrains nothing.
-  const searched = operations.filter((index) => {
-    const operation = history[index];
-    return !(operation.kind === "get" && isUnknownOutcome(operation));
-  });
   const searchedOperations = searched.map((index) => history[index]);
   const outcome = searchPartition(searchedOperations, limits);
   let longest = outcome.linearization;
@@ -155,7 +208,7 @@ function checkKey(
 
 /** The operations that could have been linearized right after `prefix`. */
 function stuckOperations(
-  history: readonly Operation[],
+  history: readonly TimedOperation[],
   searched: readonly number[],
   prefix: readonly number[],
 ): number[] {

@@ -34,7 +34,7 @@ export class EventList {
    * Orders the calls and returns of `operations` by time. On equal times calls come first, so
    * that an operation returning at the instant another is called counts as overlapping it.
    */
-  constructor(operations: readonly Operation[]) {
+  constructor(operations: readonly Pick<Operation, "callMs" | "returnMs">[]) {
     const count = operations.length;
     const entryCount = 2 * count + 1;
     this.next = new Int32Array(entryCount);

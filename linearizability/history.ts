@@ -36,7 +36,7 @@ export interface Operation {
 }
 
 /** Whether the operation's outcome is unknown: it may or may not have taken effect. */
-export function isUnknownOutcome(operation: Operation): boolean {
+export function isUnknownOutcome(operation: Pick<Operation, "returnMs">): boolean {
   return operation.returnMs === UNKNOWN_RETURN_MS;
 }
 
@@ -67,7 +67,9 @@ export function validateHistory(history: readonly Operation[]): void {
  * Splits a history by key, keeping each operation's index in the original history. Keys come out
  * in sorted order so that every run checks (and reports) them in the same order.
  */
-export function partitionByKey(history: readonly Operation[]): Map<string, number[]> {
+export function partitionByKey(
+  history: readonly Pick<Operation, "key">[],
+): Map<string, number[]> {
   const byKey = new Map<string, number[]>();
   for (let index = 0; index < history.length; index++) {
     const key = history[index].key;

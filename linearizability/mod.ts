@@ -1,6 +1,7 @@
 /**
  * A linearizability checker for key/value histories (Get, Put, Append on string values), used by
- * the KV lab suites and the real-cluster tests to check every history they record.
+ * the KV lab suites and the real-cluster tests to check every history they record, and by
+ * `dsys check` for histories from files against other models too (`models.ts`, `history_file.ts`).
  *
  * ```ts
  * import { assertLinearizable, HistoryRecorder } from "./linearizability/mod.ts";

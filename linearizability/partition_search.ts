@@ -60,6 +60,22 @@ export interface SearchLimits {
   readonly now: () => number;
 }
 
+/** How often (in steps, a power of two) a search looks at the wall clock. */
+const STEPS_PER_CLOCK_CHECK = 1024;
+
+/**
+ * Why a search at step `steps`, holding `memoEntries` configurations, must stop now, or "" if it
+ * may go on; it looks at the limits once every {@linkcode STEPS_PER_CLOCK_CHECK} steps.
+ */
+export function stopReason(steps: number, limits: SearchLimits, memoEntries: number): string {
+  if ((steps & (STEPS_PER_CLOCK_CHECK - 1)) !== 0) return "";
+  if (memoEntries >= limits.maxMemoEntries) {
+    return `the memo reached its limit of ${limits.maxMemoEntries} configurations`;
+  }
+  if (limits.now() > limits.deadlineMs) return "the time budget ran out";
+  return "";
+}
+
 /** How to search. */
 export interface SearchOptions {
   /**
@@ -95,8 +111,6 @@ export interface SearchOutcome {
   readonly reason: string;
 }
 
-/** How often (in steps, a power of two) the search looks at the wall clock. */
-const STEPS_PER_CLOCK_CHECK = 1024;
 /** Bounds on the scans that collect guiding gets and the gets that may read a value. */
 const MAX_SCANNED_PUTS = 64;
 const MAX_GUIDES_BY_RETURN = 8;
@@ -317,11 +331,8 @@ class PartitionSearch {
     const floorDepth = prefix.length;
     let entry = list.next[HEAD];
     while (this.#remainingKnown > 0) {
-      this.#steps++;
-      if ((this.#steps & (STEPS_PER_CLOCK_CHECK - 1)) === 0) {
-        const reason = this.#exhaustedLimit();
-        if (reason !== "") return this.#outcome("timeout", reason);
-      }
+      const reason = stopReason(++this.#steps, this.#limits, this.#memoEntries);
+      if (reason !== "") return this.#outcome("timeout", reason);
       // The last entry is always a return, so the walk meets one before the end of the list.
       assert(entry !== NONE, `Walked off the event list with ${this.#remainingKnown} left`);
       if (list.isCall[entry] === 1) {
@@ -335,14 +346,6 @@ class PartitionSearch {
       }
     }
     return this.#outcome("ok", "");
-  }
-
-  #exhaustedLimit(): string {
-    if (this.#memoEntries >= this.#limits.maxMemoEntries) {
-      return `the memo reached its limit of ${this.#limits.maxMemoEntries} configurations`;
-    }
-    if (this.#limits.now() > this.#limits.deadlineMs) return "the time budget ran out";
-    return "";
   }
 
   #outcome(verdict: Verdict, reason: string): SearchOutcome {

@@ -12,6 +12,7 @@
 import type { CheckResult, KeyCheck } from "./checker.ts";
 import { describeOperation, isUnknownOutcome, type Operation } from "./history.ts";
 import { replay, stepModel } from "./kv_model.ts";
+import { describeModelOperation, type Model, type ModelOperation } from "./models.ts";
 
 /** Width of one step of the time axis, and height of one client's row, in pixels. */
 const COLUMN_WIDTH_PX = 18;
@@ -29,6 +30,23 @@ export interface RenderOptions {
   readonly keys?: readonly string[];
 }
 
+/**
+ * What the picture needs to know of a history besides the check's result: when each operation
+ * ran, how to name it, and what the model's state is after a sequence of them.
+ */
+export interface HistoryView {
+  /** The operations' clients and times, by index in the history. */
+  readonly operations: readonly Pick<Operation, "clientId" | "callMs" | "returnMs">[];
+  /** A few words for the operation's box. */
+  label(index: number): string;
+  /** The operation in full. */
+  describe(index: number): string;
+  /** The state, shown, after each operation of `order` run from the initial state. */
+  valuesAfter(order: readonly number[]): string[];
+  /** Why operation `index` cannot come right after `prefix`, or "" if it can. */
+  whyNot(index: number, prefix: readonly number[]): string;
+}
+
 /** Writes {@linkcode renderHtml}'s page to `path`. */
 export function writeHtml(
   path: string,
@@ -39,14 +57,34 @@ export function writeHtml(
   Deno.writeTextFileSync(path, renderHtml(history, result, options));
 }
 
+/** Writes {@linkcode renderPicture}'s page to `path`. */
+export function writePicture(
+  path: string,
+  view: HistoryView,
+  result: CheckResult,
+  options: RenderOptions = {},
+): void {
+  Deno.writeTextFileSync(path, renderPicture(view, result, options));
+}
+
 /** Renders the picture of `result` (the check of `history`) as one HTML page. */
 export function renderHtml(
   history: readonly Operation[],
   result: CheckResult,
   options: RenderOptions = {},
 ): string {
+  return renderPicture(kvView(history), result, options);
+}
+
+/** Renders the picture of `result`, the check of the history `view` shows, as one HTML page. */
+export function renderPicture(
+  view: HistoryView,
+  result: CheckResult,
+  options: RenderOptions = {},
+): string {
+  const history = view.operations;
   const chosen = chooseKeys(result, options);
-  const sections = chosen.map((check, position) => renderKey(history, check, position));
+  const sections = chosen.map((check, position) => renderKey(view, check, position));
   const illegal = result.illegalKeys.map((key) => quote(key)).join(", ");
   const summary = result.verdict === "illegal"
     ? `Not linearizable on key(s) ${escapeHtml(illegal)}.`
@@ -88,7 +126,79 @@ function chooseKeys(result: CheckResult, options: RenderOptions): KeyCheck[] {
   return [...result.keys];
 }
 
-function renderKey(history: readonly Operation[], check: KeyCheck, position: number): string {
+/** The view of a key/value history. */
+export function kvView(history: readonly Operation[]): HistoryView {
+  return {
+    operations: history,
+    label(index) {
+      const operation = history[index];
+      if (operation.kind !== "get") {
+        return `${operation.kind} ${quote(shorten(operation.value, MAX_BOX_CHARS))}`;
+      }
+      const unknown = isUnknownOutcome(operation);
+      return `get ${unknown ? "?" : quote(shorten(operation.output, MAX_BOX_CHARS))}`;
+    },
+    describe: (index) => describeOperation(history[index]),
+    valuesAfter: (order) => replay(history, order).values.map((value) => quote(value)),
+    whyNot(index, prefix) {
+      const { values } = replay(history, prefix);
+      const value = values.length > 0 ? values[values.length - 1] : "";
+      const operation = history[index];
+      if (stepModel(value, operation).legal) return "";
+      return `reads ${quote(shorten(operation.output, MAX_TABLE_CHARS))}, but the value here is ` +
+        quote(shortenTail(value, MAX_TABLE_CHARS));
+    },
+  };
+}
+
+/** The view of a history checked against `model`. */
+export function modelView<State>(
+  history: readonly ModelOperation[],
+  model: Model<State>,
+): HistoryView {
+  const versioned = model.name === "versioned-kv";
+  // The states each prefix may have led to, shown; an operation that may not have happened
+  // leaves both the state it makes and the one before.
+  const statesAfter = (order: readonly number[]): State[][] => {
+    let states: State[] = [model.initial];
+    return order.map((index) => {
+      const operation = history[index];
+      const next = new Map<string, State>();
+      for (const state of states) {
+        const stepped = model.step(state, operation);
+        if (stepped !== undefined) next.set(model.fingerprint(stepped), stepped);
+        if (operation.maybe) next.set(model.fingerprint(state), state);
+      }
+      states = [...next.values()];
+      return states;
+    });
+  };
+  const show = (states: readonly State[]) =>
+    states.map((state) => model.fingerprint(state)).join(" or ");
+  return {
+    operations: history,
+    label(index) {
+      const operation = history[index];
+      const shown = operation.kind === "read" || operation.kind === "get"
+        ? `${operation.kind} ${JSON.stringify(operation.output)}`
+        : operation.kind === "cas"
+        ? `cas ${JSON.stringify(operation.expected)}→${JSON.stringify(operation.value)}`
+        : `${operation.kind} ${JSON.stringify(operation.value)}`;
+      return shorten(shown, MAX_BOX_CHARS);
+    },
+    describe: (index) => describeModelOperation(history[index], versioned),
+    valuesAfter: (order) => statesAfter(order).map(show),
+    whyNot(index, prefix) {
+      const after = statesAfter(prefix);
+      const states = after.length > 0 ? after[after.length - 1] : [model.initial];
+      if (states.some((state) => model.step(state, history[index]) !== undefined)) return "";
+      return `cannot happen when the state is ${shorten(show(states), MAX_TABLE_CHARS)}`;
+    },
+  };
+}
+
+function renderKey(view: HistoryView, check: KeyCheck, position: number): string {
+  const history = view.operations;
   const order = new Map(check.linearization.map((index, rank) => [index, rank + 1]));
   const stuck = new Set(check.stuck);
   const times = distinctFiniteTimes(history, check.operations);
@@ -106,7 +216,7 @@ function renderKey(history: readonly Operation[], check: KeyCheck, position: num
       top: rowOf.get(operation.clientId)! * ROW_HEIGHT_PX + 3,
       width: Math.max((right - left) * COLUMN_WIDTH_PX - 2, COLUMN_WIDTH_PX),
     };
-    return renderBox(history, index, shape, order.get(index), stuck.has(index));
+    return renderBox(view, index, shape, order.get(index), stuck.has(index));
   });
   const widthPx = (times.length + 3) * COLUMN_WIDTH_PX;
   const heightPx = clients.length * ROW_HEIGHT_PX;
@@ -118,8 +228,8 @@ function renderKey(history: readonly Operation[], check: KeyCheck, position: num
 <div class="scroll"><div class="timeline" style="width:${widthPx}px;height:${heightPx}px">
 ${boxes.join("\n")}
 </div></div></div>
-${renderPrefixTable(history, check)}
-${renderStuckTable(history, check)}
+${renderPrefixTable(view, check)}
+${renderStuckTable(view, check)}
 </section>`;
 }
 
@@ -135,38 +245,35 @@ function describeKey(check: KeyCheck): string {
 }
 
 function renderBox(
-  history: readonly Operation[],
+  view: HistoryView,
   index: number,
   shape: { left: number; top: number; width: number },
   rank: number | undefined,
   stuck: boolean,
 ): string {
-  const operation = history[index];
   const classes = ["op", rank !== undefined ? "linearized" : stuck ? "stuck" : "pending"];
-  if (isUnknownOutcome(operation)) classes.push("unknown");
+  if (isUnknownOutcome(view.operations[index])) classes.push("unknown");
   const badge = rank !== undefined ? `#${rank} ` : "";
-  const text = operation.kind === "get"
-    ? `get ${isUnknownOutcome(operation) ? "?" : quote(shorten(operation.output, MAX_BOX_CHARS))}`
-    : `${operation.kind} ${quote(shorten(operation.value, MAX_BOX_CHARS))}`;
+  const text = view.label(index);
   const detail = `operation ${index}${rank !== undefined ? `, linearized #${rank}` : ""}` +
     `${stuck ? ", could come next but leads nowhere" : ""}\n` +
-    shorten(describeOperation(operation), MAX_DETAIL_CHARS);
+    shorten(view.describe(index), MAX_DETAIL_CHARS);
   const style = `left:${shape.left}px;top:${shape.top}px;width:${shape.width}px`;
   return `<div class="${classes.join(" ")}" style="${style}" title="${escapeHtml(detail)}" ` +
     `data-detail="${escapeHtml(detail)}">${escapeHtml(badge + text)}</div>`;
 }
 
-function renderPrefixTable(history: readonly Operation[], check: KeyCheck): string {
+function renderPrefixTable(view: HistoryView, check: KeyCheck): string {
   if (check.verdict === "ok" || check.linearization.length === 0) return "";
-  const { values } = replay(history, check.linearization);
+  const values = view.valuesAfter(check.linearization);
   const first = Math.max(0, check.linearization.length - MAX_PREFIX_ROWS);
   const rows: string[] = [];
   for (let position = first; position < check.linearization.length; position++) {
     const index = check.linearization[position];
     rows.push(
       `<tr><td>#${position + 1}</td><td>${index}</td>` +
-        `<td>${escapeHtml(shorten(describeOperation(history[index]), MAX_TABLE_CHARS))}</td>` +
-        `<td>${escapeHtml(quote(shortenTail(values[position], MAX_TABLE_CHARS)))}</td></tr>`,
+        `<td>${escapeHtml(shorten(view.describe(index), MAX_TABLE_CHARS))}</td>` +
+        `<td>${escapeHtml(shortenTail(values[position], MAX_TABLE_CHARS))}</td></tr>`,
     );
   }
   const omitted = first > 0 ? ` (the last ${MAX_PREFIX_ROWS}; ${first} before them)` : "";
@@ -176,18 +283,13 @@ ${rows.join("\n")}
 </table>`;
 }
 
-function renderStuckTable(history: readonly Operation[], check: KeyCheck): string {
+function renderStuckTable(view: HistoryView, check: KeyCheck): string {
   if (check.verdict !== "illegal") return "";
-  const { values } = replay(history, check.linearization);
-  const value = values.length > 0 ? values[values.length - 1] : "";
   const rows = check.stuck.map((index) => {
-    const operation = history[index];
-    const why = stepModel(value, operation).legal
-      ? "allowed here, but no order of the remaining operations works after it"
-      : `reads ${quote(shorten(operation.output, MAX_TABLE_CHARS))}, but the value here is ` +
-        quote(shortenTail(value, MAX_TABLE_CHARS));
+    const why = view.whyNot(index, check.linearization) ||
+      "allowed here, but no order of the remaining operations works after it";
     return `<tr class="stuck-row"><td>${index}</td>` +
-      `<td>${escapeHtml(shorten(describeOperation(operation), MAX_TABLE_CHARS))}</td>` +
+      `<td>${escapeHtml(shorten(view.describe(index), MAX_TABLE_CHARS))}</td>` +
       `<td>${escapeHtml(why)}</td></tr>`;
   });
   return `<h3>Operations that could come next, none of which works</h3>
@@ -196,7 +298,10 @@ ${rows.join("\n")}
 </table>`;
 }
 
-function distinctFiniteTimes(history: readonly Operation[], indices: readonly number[]): number[] {
+function distinctFiniteTimes(
+  history: HistoryView["operations"],
+  indices: readonly number[],
+): number[] {
   const times = new Set<number>();
   for (const index of indices) {
     times.add(history[index].callMs);
