@@ -647,18 +647,19 @@ export class RaftCore {
     this.#votesGranted = new Set([this.id]);
     this.#resetElectionTimer();
     if (this.#votesGranted.size >= this.#quorum) return this.#campaign();
+    this.#askVotes({ type: "PreVote", term: this.#term + 1 });
+  }
+
+  /** Sends every other peer a vote request of `kind` with this peer's last log position. */
+  #askVotes(
+    kind:
+      | Pick<PreVote, "type" | "term">
+      | Pick<RequestVote, "type" | "term" | "leadershipTransfer">,
+  ): void {
     for (const peer of this.peers) {
       if (peer === this.id) continue;
-      this.#emit(
-        {
-          type: "PreVote",
-          from: this.id,
-          to: peer,
-          term: this.#term + 1,
-          lastLogIndex: this.#log.lastIndex,
-          lastLogTerm: this.#log.lastTerm,
-        } satisfies PreVote,
-      );
+      const position = { lastLogIndex: this.#log.lastIndex, lastLogTerm: this.#log.lastTerm };
+      this.#emit({ ...kind, from: this.id, to: peer, ...position });
     }
   }
 
@@ -670,20 +671,11 @@ export class RaftCore {
     this.#votesGranted = new Set([this.id]);
     this.#resetElectionTimer();
     if (this.#votesGranted.size >= this.#quorum) return this.#becomeLeader();
-    for (const peer of this.peers) {
-      if (peer === this.id) continue;
-      this.#emit(
-        {
-          type: "RequestVote",
-          from: this.id,
-          to: peer,
-          term: this.#term,
-          lastLogIndex: this.#log.lastIndex,
-          lastLogTerm: this.#log.lastTerm,
-          ...(leadershipTransfer ? { leadershipTransfer: true } : {}),
-        } satisfies RequestVote,
-      );
-    }
+    this.#askVotes(
+      leadershipTransfer
+        ? { type: "RequestVote", term: this.#term, leadershipTransfer: true }
+        : { type: "RequestVote", term: this.#term },
+    );
   }
 
   #becomeLeader(): void {
