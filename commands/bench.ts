@@ -22,6 +22,7 @@ import { Clerk } from "../kv/clerk.ts";
 import { runMrBench } from "../mr/mod.ts";
 import { ProcessCluster } from "../cluster/process_cluster.ts";
 import { runCatchUpBench } from "../bench/catch_up.ts";
+import { runFailoverBench } from "../bench/failover.ts";
 import { DEFAULT_MAX_INFLIGHT_APPENDS } from "../raft/config.ts";
 import { examples, integerOption, requireFiles } from "./arguments.ts";
 
@@ -47,7 +48,12 @@ export function benchCommand() {
   return new Command("bench")
     .description("Measure a system against its baseline in the same run.")
     .addArgument(
-      new Command().createArgument("<system>", "what to measure").choices(["mr", "kv", "catchup"]),
+      new Command().createArgument("<system>", "what to measure").choices([
+        "mr",
+        "kv",
+        "catchup",
+        "failover",
+      ]),
     )
     .option("--inputs <files...>", "mr: input files (default: a generated corpus)")
     .option(
@@ -62,12 +68,15 @@ export function benchCommand() {
       integerOption(1, 3600),
       DEFAULT_BENCH_SECONDS,
     )
+    .option("--kills <count>", "failover: leaders to kill -9", integerOption(0, 1000), 50)
+    .option("--transfers <count>", "failover: leadership transfers", integerOption(0, 1000), 20)
     .addHelpText(
       "after",
       examples(
         "dsys bench mr --inputs books/*.txt",
         "dsys bench kv --clients 1,16,64 --seconds 5",
         "dsys bench catchup",
+        "dsys bench failover --kills 50 --transfers 20",
       ),
     )
     .action(async (system, options) => {
@@ -77,6 +86,10 @@ export function benchCommand() {
       }
       if (system === "catchup") {
         await runCatchUpBench(DEFAULT_MAX_INFLIGHT_APPENDS);
+        return;
+      }
+      if (system === "failover") {
+        await runFailoverBench({ kills: options.kills, transfers: options.transfers });
         return;
       }
       if (options.inputs !== undefined) await requireFiles(options.inputs);
