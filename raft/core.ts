@@ -58,8 +58,11 @@ import {
   type TimeoutNowReply,
 } from "./messages.ts";
 import { type FollowerProgress, Progress, type WindowLimits } from "./progress.ts";
-import { majorityIndex, majoritySize } from "./quorum.ts";
+import { majorityIndex, majoritySize, voteResult } from "./quorum.ts";
 import { type HardState, type LogChange, NO_VOTE, type Ready, type Snapshot } from "./ready.ts";
+
+/** No refusals counted: an election is decided by a majority granting, or by a timeout. */
+const NO_REFUSALS: ReadonlySet<number> = new Set();
 
 /** `leaderId` when the peer does not know a leader for its current term. */
 export const NO_LEADER: number = -1;
@@ -616,7 +619,7 @@ export class RaftCore {
       case "PreVoteReply":
         if (!message.voteGranted || message.term !== this.#term + 1) return;
         this.#votesGranted.add(message.from);
-        if (this.#votesGranted.size >= this.#quorum) this.#campaign();
+        if (this.#electionWon()) this.#campaign();
         return;
       default:
         return;
@@ -646,7 +649,7 @@ export class RaftCore {
     this.#leaderId = NO_LEADER;
     this.#votesGranted = new Set([this.id]);
     this.#resetElectionTimer();
-    if (this.#votesGranted.size >= this.#quorum) return this.#campaign();
+    if (this.#electionWon()) return this.#campaign();
     this.#askVotes({ type: "PreVote", term: this.#term + 1 });
   }
 
@@ -670,12 +673,17 @@ export class RaftCore {
     this.#leaderId = NO_LEADER;
     this.#votesGranted = new Set([this.id]);
     this.#resetElectionTimer();
-    if (this.#votesGranted.size >= this.#quorum) return this.#becomeLeader();
+    if (this.#electionWon()) return this.#becomeLeader();
     this.#askVotes(
       leadershipTransfer
         ? { type: "RequestVote", term: this.#term, leadershipTransfer: true }
         : { type: "RequestVote", term: this.#term },
     );
+  }
+
+  /** Whether the votes (or pre-votes) granted so far win the election in this configuration. */
+  #electionWon(): boolean {
+    return voteResult(this.peers, this.#votesGranted, NO_REFUSALS) === "won";
   }
 
   #becomeLeader(): void {
@@ -804,7 +812,7 @@ export class RaftCore {
   #handleVoteReply(reply: RequestVoteReply): void {
     if (!reply.voteGranted) return;
     this.#votesGranted.add(reply.from);
-    if (this.#votesGranted.size >= this.#quorum) this.#becomeLeader();
+    if (this.#electionWon()) this.#becomeLeader();
   }
 
   #refuseStaleRequest(request: RequestMessage): void {

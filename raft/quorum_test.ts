@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { majorityIndex, majoritySize } from "./quorum.ts";
+import { jointIndex, jointVoteResult, majorityIndex, majoritySize } from "./quorum.ts";
 
 interface Case {
   readonly line: number;
@@ -56,4 +56,43 @@ Deno.test("majorityIndex refuses an empty group and indexes that are not log ind
 
 Deno.test("majoritySize is more than half", () => {
   assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(majoritySize), [1, 2, 2, 3, 3, 4, 4]);
+});
+
+/** The non-comment lines of `testdata/<name>`, with their line numbers. */
+function tableLines(name: string): [number, string][] {
+  const text = Deno.readTextFileSync(new URL(`./testdata/${name}`, import.meta.url));
+  return text.split("\n").map((line, position): [number, string] => [position + 1, line.trim()])
+    .filter(([, line]) => line !== "" && !line.startsWith("#"));
+}
+
+function numbers(text: string): number[] {
+  return text.trim() === "" ? [] : text.trim().split(/\s+/).map(Number);
+}
+
+Deno.test("jointIndex gives joint_commit.txt's answer for every case", () => {
+  const cases = tableLines("joint_commit.txt");
+  assert.ok(cases.length >= 10, `only ${cases.length} cases read`);
+  for (const [line, text] of cases) {
+    const [sides, expected] = text.split("->");
+    const [incoming, outgoing] = sides.split("|");
+    assert.equal(
+      jointIndex(numbers(incoming), numbers(outgoing)),
+      Number(expected),
+      `joint_commit.txt line ${line}`,
+    );
+  }
+});
+
+Deno.test("jointVoteResult gives vote_result.txt's answer for every case", () => {
+  const cases = tableLines("vote_result.txt");
+  assert.ok(cases.length >= 10, `only ${cases.length} cases read`);
+  for (const [line, text] of cases) {
+    const [fields, expected] = text.split("->");
+    const [incoming, outgoing, granted, refused] = fields.split("|").map(numbers);
+    assert.equal(
+      jointVoteResult(incoming, outgoing, new Set(granted), new Set(refused)),
+      expected.trim(),
+      `vote_result.txt line ${line}`,
+    );
+  }
 });
