@@ -328,7 +328,7 @@ export class RaftCore {
       const asksVote = message.type === "PreVote" ||
         (message.type === "RequestVote" && message.leadershipTransfer !== true);
       if (asksVote && this.#inLease()) {
-        this.#refuseVote(message);
+        this.#refuseRequest(message);
         return this.#checkInvariants();
       }
       // A pre-vote names a term nobody took yet, and consent carries it back: neither raises ours.
@@ -341,16 +341,16 @@ export class RaftCore {
       }
     } else if (message.term < this.#term) {
       // A stale request still gets its one reply: it carries our term, which deposes the sender.
-      if (isRequest(message)) this.#refuseStaleRequest(message);
+      if (isRequest(message)) this.#refuseRequest(message);
       this.#checkInvariants();
       return;
     }
     if (message.type === "PreVote") this.#handlePreVote(message);
     else if (message.type === "TimeoutNow") this.#handleTimeoutNow(message);
     else if (this.#role === "leader") this.#stepLeader(message);
-    else if (this.#role === "candidate") this.#stepCandidate(message);
-    else if (this.#role === "precandidate") this.#stepPreCandidate(message);
-    else this.#stepFollower(message);
+    else if (this.#role === "candidate" || this.#role === "precandidate") {
+      this.#stepCampaigner(message);
+    } else this.#stepFollower(message);
     this.#checkInvariants();
   }
 
@@ -569,17 +569,22 @@ export class RaftCore {
     }
   }
 
-  #stepCandidate(message: Message): void {
+  /** A candidate's or pre-candidate's step: each counts only the answers to its own requests. */
+  #stepCampaigner(message: Message): void {
     switch (message.type) {
       case "RequestVote":
         return this.#handleRequestVote(message);
       case "AppendEntries":
       case "InstallSnapshot":
-        // Another peer won this term's election.
+        // A leader of this term exists (another peer won its election): follow it.
         this.#becomeFollower(this.#term, message.from);
         return this.#stepFollower(message);
       case "RequestVoteReply":
-        return this.#handleVoteReply(message);
+        if (this.#role === "candidate") this.#handleVoteReply(message);
+        return;
+      case "PreVoteReply":
+        if (this.#role === "precandidate") this.#handlePreVoteReply(message);
+        return;
       default:
         return;
     }
@@ -602,25 +607,6 @@ export class RaftCore {
       case "InstallSnapshotReply":
         this.#recentlyActive.add(message.from);
         return this.#handleSnapshotReply(message);
-      default:
-        return;
-    }
-  }
-
-  #stepPreCandidate(message: Message): void {
-    switch (message.type) {
-      case "RequestVote":
-        return this.#handleRequestVote(message);
-      case "AppendEntries":
-      case "InstallSnapshot":
-        // A leader of this term exists: follow it.
-        this.#becomeFollower(this.#term, message.from);
-        return this.#stepFollower(message);
-      case "PreVoteReply":
-        if (!message.voteGranted || message.term !== this.#term + 1) return;
-        this.#votesGranted.add(message.from);
-        if (this.#electionWon()) this.#campaign();
-        return;
       default:
         return;
     }
@@ -785,12 +771,6 @@ export class RaftCore {
     this.#campaign(true);
   }
 
-  /** Refuses a vote or pre-vote of a higher term without taking the term (see `#inLease`). */
-  #refuseVote(request: RequestVote | PreVote): void {
-    const type = request.type === "PreVote" ? "PreVoteReply" : "RequestVoteReply";
-    this.#emit({ type, from: this.id, to: request.from, term: this.#term, voteGranted: false });
-  }
-
   #handleRequestVote(request: RequestVote): void {
     const canVote = this.#votedFor === NO_VOTE || this.#votedFor === request.from;
     const granted = canVote && this.#logIsUpToDate(request);
@@ -809,13 +789,24 @@ export class RaftCore {
     );
   }
 
+  /** Consent counts only for the term this peer would campaign in. */
+  #handlePreVoteReply(reply: PreVoteReply): void {
+    if (!reply.voteGranted || reply.term !== this.#term + 1) return;
+    this.#votesGranted.add(reply.from);
+    if (this.#electionWon()) this.#campaign();
+  }
+
   #handleVoteReply(reply: RequestVoteReply): void {
     if (!reply.voteGranted) return;
     this.#votesGranted.add(reply.from);
     if (this.#electionWon()) this.#becomeLeader();
   }
 
-  #refuseStaleRequest(request: RequestMessage): void {
+  /**
+   * Answers `request` with a refusal carrying this peer's term: a stale request (the term deposes
+   * its sender), or a vote or pre-vote of a later term while in the lease (see `#inLease`).
+   */
+  #refuseRequest(request: RequestMessage): void {
     const base = { from: this.id, to: request.from, term: this.#term };
     switch (request.type) {
       case "PreVote":

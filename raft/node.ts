@@ -35,7 +35,7 @@ import type { Random } from "../util/random.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../rpc/codec.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import { type ProposeResult, RaftCore, type Role } from "./core.ts";
-import { type Ready } from "./ready.ts";
+import { type Ready, writesToStorage } from "./ready.ts";
 import {
   type InstallSnapshot,
   type InstallSnapshotReply,
@@ -520,10 +520,7 @@ export class RaftNode {
   }
 
   #persist(ready: Ready): void | Promise<void> {
-    if (
-      ready.hardState === undefined && ready.logChange === undefined &&
-      ready.snapshot === undefined
-    ) return;
+    if (!writesToStorage(ready)) return;
     return this.#storage.persist({
       hardState: ready.hardState,
       logChange: ready.logChange,

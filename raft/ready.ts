@@ -139,3 +139,12 @@ export interface Ready {
   /** Committed entries to apply in order; their indexes are consecutive. */
   readonly committedEntries: readonly Entry[];
 }
+
+/**
+ * Whether persisting `ready` writes anything (term and vote, the log, a snapshot). A driver skips
+ * the persist, and its fsync, for a Ready that writes nothing.
+ */
+export function writesToStorage(ready: Ready): boolean {
+  return ready.hardState !== undefined || ready.logChange !== undefined ||
+    ready.snapshot !== undefined;
+}

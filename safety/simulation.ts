@@ -25,7 +25,7 @@ import { MinHeap } from "../util/min_heap.ts";
 import { decode, encode } from "../rpc/codec.ts";
 import { type ProposeResult, RaftCore } from "../raft/core.ts";
 import { type RaftCoreConfig } from "../raft/config.ts";
-import { type Ready } from "../raft/ready.ts";
+import { type Ready, writesToStorage } from "../raft/ready.ts";
 import type { Message } from "../raft/messages.ts";
 import {
   type InvariantName,
@@ -568,7 +568,7 @@ class SafetySimulation {
       // Drawn for every Ready, so that the random stream is the same whether it writes or not.
       const doneAt = this.#now + 1 + this.#random.int(this.#profile.maxPersistUnits);
       // A Ready that writes nothing costs no write, as in the real driver (raft/node.ts).
-      if (writesSomething(ready)) {
+      if (writesToStorage(ready)) {
         // The write, and any crash in it, ends later; the peer steps other events meanwhile.
         this.#stats.slowPersists++;
         process.persisting = pending;
@@ -974,12 +974,6 @@ function emptyStats(peers: number): SafetySimulationStats {
     ticksToRecover: 0,
     recoveryDeadlineTicks: 0,
   };
-}
-
-/** Whether persisting `ready` writes anything (the real driver skips the write otherwise). */
-function writesSomething(ready: Ready): boolean {
-  return ready.hardState !== undefined || ready.logChange !== undefined ||
-    ready.snapshot !== undefined;
 }
 
 /** How many runs of one term `core`'s log has above `index` (at least one if it has entries). */
