@@ -78,10 +78,10 @@ export function envelopeCheckingHandlers(
 
 /** Why `value` is not an envelope this peer accepts, or null. */
 export function envelopeProblem(value: unknown, identity: PeerIdentity): string | null {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return "it is not an envelope naming its cluster and node";
-  }
-  const { cluster, from, message } = value as Partial<ClusterEnvelope>;
+  const { cluster, from, message } = typeof value === "object" && value !== null &&
+      !Array.isArray(value)
+    ? value as Partial<ClusterEnvelope>
+    : {};
   if (typeof cluster !== "string" || !Number.isSafeInteger(from)) {
     return "it is not an envelope naming its cluster and node";
   }

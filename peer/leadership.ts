@@ -9,7 +9,7 @@ import { realClock, sleep } from "../util/clock.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { RaftNode } from "../raft/node.ts";
-import { fetchStatus, type NodeStatus } from "./status.ts";
+import { currentLeader, fetchStatus, fetchStatuses } from "./status.ts";
 
 /** The RPC a leader takes: `{to}` names the peer to hand leadership to. */
 export const TRANSFER_LEADERSHIP_METHOD = "Raft.TransferLeadership";
@@ -54,9 +54,12 @@ export async function transferLeadership(
   timeoutMs: number,
 ): Promise<TransferOutcome> {
   assert(to >= 0 && to < servers.length, `Peer ${to} is not one of the ${servers.length} servers`);
-  const statuses = await Promise.all(servers.map((server) => statusOf(server)));
-  const leader = highestLeader(statuses);
-  if (leader === null) throw new Error("No server leads: try again once one does");
+  const rows = await fetchStatuses(servers, STATUS_TIMEOUT_MS);
+  const leaderId = currentLeader(rows);
+  const leader = rows.find((row) => row.status?.id === leaderId)?.status ?? null;
+  if (leader === null) {
+    throw new Error("No server leads: try again once one does");
+  }
   if (leader.id === to) {
     return { from: to, to, term: leader.term, elapsedMs: 0 };
   }
@@ -69,25 +72,11 @@ export async function transferLeadership(
   }
   // Bounded by timeoutMs.
   while (realClock.now() - startMs < timeoutMs) {
-    const status = await statusOf(servers[to]);
+    const { status } = await fetchStatus(servers[to], STATUS_TIMEOUT_MS);
     if (status?.role === "leader" && status.term > leader.term) {
       return { from: leader.id, to, term: status.term, elapsedMs: realClock.now() - startMs };
     }
     await sleep(realClock, POLL_MS);
   }
   throw new Error(`Peer ${to} did not take over from peer ${leader.id} within ${timeoutMs} ms`);
-}
-
-async function statusOf(server: string): Promise<NodeStatus | null> {
-  return (await fetchStatus(server, STATUS_TIMEOUT_MS)).status;
-}
-
-/** The leader of the highest term among `statuses`, or null. */
-function highestLeader(statuses: readonly (NodeStatus | null)[]): NodeStatus | null {
-  let best: NodeStatus | null = null;
-  for (const status of statuses) {
-    if (status?.role !== "leader") continue;
-    if (best === null || status.term > best.term) best = status;
-  }
-  return best;
 }
