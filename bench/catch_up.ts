@@ -13,7 +13,7 @@ import type { RpcClient } from "../rpc/types.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
 import { MemoryStorage } from "../storage/memory_storage.ts";
-import { RaftNode, type ReplicationLimits } from "../raft/node.ts";
+import { RaftNode, type ReplicationLimits } from "../raft_node/node.ts";
 
 /** What to measure. */
 export interface CatchUpOptions {

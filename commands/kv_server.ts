@@ -9,7 +9,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
-import { RaftNode } from "../raft/node.ts";
+import { RaftNode } from "../raft_node/node.ts";
 import { KvServer } from "../kv/server.ts";
 import { DEFAULT_CLUSTER_ID } from "../storage/file_storage.ts";
 import {

@@ -8,7 +8,7 @@
 import type { Clock } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
-import { type ApplyMessage, RaftNode } from "../raft/node.ts";
+import { type ApplyMessage, RaftNode } from "../raft_node/node.ts";
 import type { Persister } from "./persister.ts";
 import { PersisterStorage } from "./persister_storage.ts";
 
@@ -44,7 +44,7 @@ export interface LabRaft {
   readonly handlers: RpcHandlers;
 }
 
-export type { ApplyMessage, CommandMessage, SnapshotMessage } from "../raft/node.ts";
+export type { ApplyMessage, CommandMessage, SnapshotMessage } from "../raft_node/node.ts";
 
 /**
  * The lab's `Make`: a Raft peer `me` of `peers` (a client per peer, indexed by peer id),

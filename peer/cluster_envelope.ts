@@ -9,7 +9,7 @@
  */
 import { assert } from "../util/assert.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
-import { RAFT_STEP_METHOD } from "../raft/node.ts";
+import { RAFT_STEP_METHOD } from "../raft_node/node.ts";
 
 /** What a peer sends in place of a bare Raft message. */
 export interface ClusterEnvelope {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
-import { RAFT_STEP_METHOD } from "../raft/node.ts";
+import { RAFT_STEP_METHOD } from "../raft_node/node.ts";
 import {
   envelopeCheckingHandlers,
   envelopeProblem,

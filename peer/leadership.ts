@@ -8,7 +8,7 @@ import { assert } from "../util/assert.ts";
 import { realClock, sleep } from "../util/clock.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
 import { connect } from "../rpc/tcp_client.ts";
-import type { RaftNode } from "../raft/node.ts";
+import type { RaftNode } from "../raft_node/node.ts";
 import { currentLeader, fetchStatus, fetchStatuses } from "./status.ts";
 
 /** The RPC a leader takes: `{to}` names the peer to hand leadership to. */

@@ -15,7 +15,7 @@ import { formatAddress, parseAddress } from "../rpc/address.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { type RpcServer, serve } from "../rpc/tcp_server.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
-import type { ApplyMessage, RaftNode } from "../raft/node.ts";
+import type { ApplyMessage, RaftNode } from "../raft_node/node.ts";
 import type { RaftStorage, RestoredState } from "../raft/storage.ts";
 import { FileStorage } from "../storage/file_storage.ts";
 import { envelopeCheckingHandlers, envelopingClient } from "./cluster_envelope.ts";

@@ -1,10 +1,9 @@
 /**
  * Raft for dsys: the pure state machine ({@linkcode RaftCore}) with its configuration, each
  * follower's {@linkcode Progress}, the commit rule's quorum arithmetic, its log and messages; the
- * driver contract ({@linkcode Ready}); the driver ({@linkcode RaftNode}) that connects a core to a
- * clock, peers and storage, and sends large snapshots in chunks ({@linkcode SnapshotAssembler});
- * the storage interface a driver persists through, and {@linkcode MemoryStorage}, its in-memory
- * implementation. Durable files live in `storage/`, the lab's API in `lab_api/`.
+ * driver contract ({@linkcode Ready}) and the storage interface a driver persists through. The
+ * driver that connects a core to a clock, peers and storage lives in `raft_node/`, durable files
+ * in `storage/`, the lab's API in `lab_api/`.
  *
  * @module
  */
@@ -15,8 +14,6 @@ export * from "./progress.ts";
 export * from "./quorum.ts";
 export * from "./log.ts";
 export * from "./messages.ts";
-export * from "./node.ts";
-export * from "../snapshot_transfer/mod.ts";
 export * from "./storage.ts";
 export type { Random } from "../util/random.ts";
 export type { Clock, TimerHandle } from "../util/clock.ts";

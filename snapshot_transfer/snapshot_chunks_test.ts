@@ -3,7 +3,7 @@ import { encodeFrame, FRAME_HEADER_BYTES } from "../rpc/codec.ts";
 import type { InstallSnapshot } from "../raft/messages.ts";
 import type { InstallSnapshotChunk } from "./chunk_messages.ts";
 import { chunksOf, patternBytes, snapshotRequest } from "./testing/snapshot_fixtures.ts";
-import { RAFT_STEP_METHOD } from "../raft/node.ts";
+import { RAFT_STEP_METHOD } from "../raft_node/node.ts";
 import {
   type ChunkOutcome,
   SNAPSHOT_CHUNK_ENVELOPE_BYTES,

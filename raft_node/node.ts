@@ -34,8 +34,8 @@ import type { Clock, TimerHandle } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../rpc/codec.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
-import { type ProposeResult, RaftCore, type Role } from "./core.ts";
-import { type Ready, writesToStorage } from "./ready.ts";
+import { type ProposeResult, RaftCore, type Role } from "../raft/core.ts";
+import { type Ready, writesToStorage } from "../raft/ready.ts";
 import {
   type InstallSnapshot,
   type InstallSnapshotReply,
@@ -45,7 +45,7 @@ import {
   REPLY_TYPE_OF,
   type ReplyMessage,
   type RequestMessage,
-} from "./messages.ts";
+} from "../raft/messages.ts";
 import {
   type ChunkMessage,
   chunkMessageProblem,
@@ -61,8 +61,8 @@ import {
   SnapshotAssembler,
   snapshotChunk,
 } from "../snapshot_transfer/snapshot_chunks.ts";
-import type { RaftStorage } from "./storage.ts";
-import type { RaftCoreConfig } from "./config.ts";
+import type { RaftStorage } from "../raft/storage.ts";
+import type { RaftCoreConfig } from "../raft/config.ts";
 
 /** The RPC method peers call on each other; its argument is a request, its result the reply. */
 export const RAFT_STEP_METHOD = "Raft.Step";

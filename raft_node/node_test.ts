@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
-import type { HardState } from "./ready.ts";
-import { isRequest, type Message, REPLY_TYPE_OF, type RequestMessage } from "./messages.ts";
+import type { HardState } from "../raft/ready.ts";
+import { isRequest, type Message, REPLY_TYPE_OF, type RequestMessage } from "../raft/messages.ts";
 import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode } from "./node.ts";
 import { Persister } from "../lab_api/persister.ts";
-import type { PersistRequest, RaftStorage } from "./storage.ts";
+import type { PersistRequest, RaftStorage } from "../raft/storage.ts";
 import { MemoryStorage } from "../storage/memory_storage.ts";
 import { PersisterStorage } from "../lab_api/persister_storage.ts";
 

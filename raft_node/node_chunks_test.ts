@@ -4,7 +4,7 @@ import type { RpcClient } from "../rpc/types.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
 import { MemoryStorage } from "../storage/memory_storage.ts";
-import type { InstallSnapshot, InstallSnapshotReply, Message } from "./messages.ts";
+import type { InstallSnapshot, InstallSnapshotReply, Message } from "../raft/messages.ts";
 import {
   type ApplyMessage,
   DEFAULT_ELECTION_TIMEOUT_TICKS,
