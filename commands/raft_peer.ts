@@ -88,6 +88,10 @@ export function startRaftService(context: PeerContext, logApplies: boolean): Pee
         appliedIndex = message.snapshotIndex;
         return;
       }
+      if ("membershipValid" in message) {
+        appliedIndex = message.membershipIndex;
+        return;
+      }
       appliedIndex = message.commandIndex;
       if (logApplies) {
         context.log(`applied entry ${message.commandIndex}: ${describeCommand(message.command)}`);

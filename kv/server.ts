@@ -226,18 +226,21 @@ export class KvServer {
       this.#applySnapshot(message.snapshot, message.snapshotIndex);
       return;
     }
-    const index = message.commandIndex;
+    const membership = "membershipValid" in message;
+    const index = membership ? message.membershipIndex : message.commandIndex;
     // Covered by the snapshot this server started from or installed.
     if (index <= this.#machine.appliedIndex) return;
-    const command = message.command;
-    const problem = commandProblem(command);
+    // A membership entry changes no key: its index is applied as a skipped one.
+    const command = membership ? undefined : message.command;
+    const term = membership ? message.membershipTerm : message.commandTerm;
+    const problem = membership ? "a membership entry" : commandProblem(command);
     let result = "";
     if (problem === null) result = this.#machine.apply(index, command as KvCommand);
     else this.#machine.skip(index);
     const waiter = this.#waiters.get(index);
     if (waiter !== undefined) {
       const applied = command as KvCommand;
-      const same = problem === null && message.commandTerm === waiter.term &&
+      const same = problem === null && term === waiter.term &&
         applied.clientId === waiter.command.clientId &&
         applied.sequence === waiter.command.sequence;
       this.#answer(waiter, same ? OK : ERR_WRONG_LEADER, same ? result : "");

@@ -12,8 +12,9 @@ import type { Entry } from "../raft/messages.ts";
 
 const INITIAL_CAPACITY_BYTES = 4096;
 /** MessagePack's fixmap of four and of five fields. */
-const FIXMAP_4 = 0x84;
-const FIXMAP_5 = 0x85;
+/** MessagePack's fixmap: one byte 0x80 | n for a map of n < 16 fields. */
+const FIXMAP = 0x80;
+const FIXMAP_FIELDS_MAX = 15;
 const ENTRIES_KEY_BYTES = encode("entries");
 
 /** Encoded entries in log order; entry `i` occupies `offsets[i]` up to the next offset. */
@@ -63,21 +64,22 @@ export class EncodedEntries {
   }
 
   /**
-   * The MessagePack encoding of `{...header, entries}`, where `header` has exactly four fields,
-   * identical to what `encode` gives for that object.
+   * The MessagePack encoding of `{...header, entries}`, where `header` has fewer than fifteen
+   * fields, identical to what `encode` gives for that object.
    */
-  encodeWith(header: Readonly<Record<string, number>>): Uint8Array {
+  encodeWith(header: Readonly<Record<string, unknown>>): Uint8Array {
     const headerBytes = encode(header);
+    const fields = Object.keys(header).length;
     assert(
-      headerBytes[0] === FIXMAP_4,
-      "Cannot encode a Raft state header that is not four fields",
+      fields < FIXMAP_FIELDS_MAX && headerBytes[0] === (FIXMAP | fields),
+      `Cannot encode a Raft state header of ${fields} fields: at most ${FIXMAP_FIELDS_MAX - 1}`,
     );
     const arrayHeader = arrayHeaderBytes(this.#offsets.length);
     const total = headerBytes.byteLength + ENTRIES_KEY_BYTES.byteLength + arrayHeader.byteLength +
       this.#usedBytes;
     const result = new Uint8Array(total);
     result.set(headerBytes, 0);
-    result[0] = FIXMAP_5;
+    result[0] = FIXMAP | (fields + 1);
     let at = headerBytes.byteLength;
     result.set(ENTRIES_KEY_BYTES, at);
     at += ENTRIES_KEY_BYTES.byteLength;

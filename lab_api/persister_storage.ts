@@ -8,6 +8,7 @@ import { assert } from "../util/assert.ts";
 import { decode } from "../rpc/codec.ts";
 import { errorText } from "../util/error_text.ts";
 import type { Snapshot } from "../raft/ready.ts";
+import { type Membership, membershipProblem } from "../raft/membership.ts";
 import type { Entry } from "../raft/messages.ts";
 import type { PersistRequest, RaftStorage, RestoredState } from "../raft/storage.ts";
 import { EncodedEntries } from "./encoded_entries.ts";
@@ -19,6 +20,8 @@ interface EncodedRaftState {
   votedFor: number;
   snapshotIndex: number;
   snapshotTerm: number;
+  /** The membership as of the snapshot; absent when the snapshot records none. */
+  snapshotMembership?: Membership;
   entries: Entry[];
 }
 
@@ -34,6 +37,7 @@ export class PersisterStorage implements RaftStorage {
   #votedFor: number;
   #snapshotIndex: number;
   #snapshotTerm: number;
+  #snapshotMembership: Membership | undefined;
   readonly #entries = new EncodedEntries();
   #snapshotData: Uint8Array | null;
 
@@ -45,6 +49,7 @@ export class PersisterStorage implements RaftStorage {
     this.#votedFor = state.votedFor;
     this.#snapshotIndex = state.snapshotIndex;
     this.#snapshotTerm = state.snapshotTerm;
+    this.#snapshotMembership = state.snapshotMembership;
     for (const entry of state.entries) this.#entries.push(entry);
     this.#snapshotData = persister.readSnapshot();
     const restored: { -readonly [Field in keyof RestoredState]: RestoredState[Field] } = {
@@ -58,7 +63,9 @@ export class PersisterStorage implements RaftStorage {
           `Cannot restore a snapshot up to entry ${state.snapshotIndex}: the persister holds no snapshot bytes`,
         );
       }
-      restored.snapshot = { index: state.snapshotIndex, term: state.snapshotTerm, data };
+      const snapshot = { index: state.snapshotIndex, term: state.snapshotTerm, data };
+      const membership = state.snapshotMembership;
+      restored.snapshot = membership === undefined ? snapshot : { ...snapshot, membership };
     }
     this.#restored = restored;
   }
@@ -86,12 +93,16 @@ export class PersisterStorage implements RaftStorage {
       );
       for (const entry of append) this.#entries.push(entry);
     }
-    const raftState = this.#entries.encodeWith({
+    const header = {
       term: this.#term,
       votedFor: this.#votedFor,
       snapshotIndex: this.#snapshotIndex,
       snapshotTerm: this.#snapshotTerm,
-    });
+    };
+    const membership = this.#snapshotMembership;
+    const raftState = this.#entries.encodeWith(
+      membership === undefined ? header : { ...header, snapshotMembership: membership },
+    );
     this.#persister.save(raftState, this.#snapshotData);
   }
 
@@ -103,6 +114,7 @@ export class PersisterStorage implements RaftStorage {
     this.#entries.dropFirst(snapshot.index - this.#snapshotIndex);
     this.#snapshotIndex = snapshot.index;
     this.#snapshotTerm = snapshot.term;
+    this.#snapshotMembership = snapshot.membership;
     this.#snapshotData = snapshot.data;
   }
 }
@@ -128,6 +140,10 @@ function raftStateProblem(value: unknown): string | null {
   const record = value as Record<string, unknown>;
   for (const name of ["term", "votedFor", "snapshotIndex", "snapshotTerm"]) {
     if (!Number.isSafeInteger(record[name])) return `field ${name} is not a whole number`;
+  }
+  if (record.snapshotMembership !== undefined) {
+    const problem = membershipProblem(record.snapshotMembership);
+    if (problem !== null) return `field snapshotMembership is unsound: ${problem}`;
   }
   if (!Array.isArray(record.entries)) return "field entries is not an array";
   const first = (record.snapshotIndex as number) + 1;

@@ -265,6 +265,8 @@ export class RaftConfig {
     let problem = "";
     if ("snapshotValid" in message) {
       problem = this.#ingestSnapshot(i, message.snapshot, message.snapshotIndex);
+    } else if ("membershipValid" in message) {
+      problem = `server ${i} applied a membership entry at ${message.membershipIndex}`;
     } else {
       const index = message.commandIndex;
       if (index !== this.#lastApplied[i] + 1) {

@@ -106,6 +106,13 @@ export class ApplyCounter {
       this.#log(
         `installed a snapshot from the leader up to entry ${message.snapshotIndex} (term ${message.snapshotTerm})`,
       );
+    } else if ("membershipValid" in message) {
+      const { voters, learners } = message.membership;
+      this.#log(
+        `membership at entry ${message.membershipIndex}: voters ${voters.join(",")}, learners ${
+          learners.join(",") || "none"
+        }`,
+      );
     } else {
       this.#appliedCommands++;
     }

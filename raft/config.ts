@@ -11,10 +11,16 @@ import { type HardState, NO_VOTE, type Snapshot } from "./ready.ts";
 
 /** How to build a `RaftCore`. */
 export interface RaftCoreConfig {
-  /** This peer's id; must be in `peers`. */
+  /** This peer's id; must be in `peers` unless `peers` is empty. */
   readonly id: number;
-  /** Every peer's id, this one's included; distinct whole numbers. */
+  /**
+   * The group's first voters, this peer included; distinct whole numbers. The membership in
+   * force is the latest in the log or the snapshot; this one holds only until there is any. Empty
+   * for a peer that joins a running group: it waits, voteless, for the leader's membership.
+   */
   readonly peers: readonly number[];
+  /** Where the first voters listen, by id: carried in the membership, opaque to the core. */
+  readonly bootstrapAddresses?: Readonly<Record<string, string>>;
   /**
    * The base election timeout T in ticks: every time the election timer restarts, the timeout
    * is drawn anew from [T, 2T) with `random`.
@@ -80,7 +86,6 @@ export const MAX_INFLIGHT_APPENDS_LIMIT = 4096;
 /** Throws when `config` cannot make a working core: names the field at fault. */
 export function checkConfig(config: RaftCoreConfig): void {
   const { id, peers } = config;
-  assert(peers.length > 0, `Peer ${id} cannot start: the group has no peers`);
   assert(
     new Set(peers).size === peers.length,
     `Peer ${id} cannot start: peer ids ${peers.join(",")} repeat`,
@@ -88,7 +93,10 @@ export function checkConfig(config: RaftCoreConfig): void {
   for (const peer of peers) {
     assert(Number.isSafeInteger(peer) && peer >= 0, `Peer id ${peer} is not a whole number`);
   }
-  assert(peers.includes(id), `Peer ${id} cannot start: it is not in peers ${peers.join(",")}`);
+  assert(
+    peers.length === 0 || peers.includes(id),
+    `Peer ${id} cannot start: it is not in peers ${peers.join(",")}`,
+  );
   assert(
     Number.isSafeInteger(config.electionTimeoutTicks) && config.electionTimeoutTicks > 0,
     `Election timeout of ${config.electionTimeoutTicks} ticks is not a positive whole number`,
@@ -100,8 +108,8 @@ export function checkConfig(config: RaftCoreConfig): void {
   );
   const votedFor = config.hardState?.votedFor ?? NO_VOTE;
   assert(
-    votedFor === NO_VOTE || peers.includes(votedFor),
-    `Peer ${id} cannot start: it voted for ${votedFor}, not a peer`,
+    votedFor === NO_VOTE || (Number.isSafeInteger(votedFor) && votedFor >= 0),
+    `Peer ${id} cannot start: it voted for ${votedFor}, not a peer id`,
   );
   for (
     const cap of [

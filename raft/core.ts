@@ -59,6 +59,16 @@ import {
 } from "./messages.ts";
 import { type FollowerProgress, Progress, type WindowLimits } from "./progress.ts";
 import { majorityIndex, majoritySize, voteResult } from "./quorum.ts";
+import {
+  bootstrapMembership,
+  changedMembership,
+  isVoter,
+  type Membership,
+  type MembershipChange,
+  type MembershipCommand,
+  membershipOfCommand,
+  membersOf,
+} from "./membership.ts";
 import { type HardState, type LogChange, NO_VOTE, type Ready, type Snapshot } from "./ready.ts";
 
 /** No refusals counted: an election is decided by a majority granting, or by a timeout. */
@@ -80,6 +90,25 @@ export interface ProposeResult {
   readonly isLeader: boolean;
 }
 
+/** The answer to {@linkcode RaftCore.proposeMembership}. */
+export type MembershipProposal =
+  | {
+    /** The change was appended. */
+    readonly ok: true;
+    /** Its log index: the new membership is in force from here, and final once committed. */
+    readonly index: number;
+    /** The current term. */
+    readonly term: number;
+    /** The membership the entry carries. */
+    readonly membership: Membership;
+  }
+  | {
+    /** The change was not appended. */
+    readonly ok: false;
+    /** Why, as one sentence naming what is at fault. */
+    readonly reason: string;
+  };
+
 /**
  * One Raft peer's state machine. See the module documentation for the driver contract.
  *
@@ -93,8 +122,6 @@ export interface ProposeResult {
 export class RaftCore {
   /** This peer's id. */
   readonly id: number;
-  /** Every peer's id, this one's included. */
-  readonly peers: readonly number[];
   readonly #electionTimeoutTicks: number;
   readonly #heartbeatTicks: number;
   readonly #random: Random;
@@ -105,7 +132,14 @@ export class RaftCore {
   readonly #window: WindowLimits;
   /** Heartbeats of silence after which a follower is probed again (see Progress). */
   readonly #silenceTimeoutHeartbeats: number;
-  readonly #quorum: number;
+  /** The membership before any snapshot or membership entry: the group's first. */
+  readonly #bootstrapMembership: Membership;
+  /** The membership as of the snapshot's last index. */
+  #snapshotMembership: Membership;
+  /** The latest membership in the log, committed or not: the one in force (section 4.1). */
+  #membership: Membership;
+  /** Index of the entry that carries `#membership`, or the snapshot's index, or 0. */
+  #membershipIndex: number;
 
   #role: Role = "follower";
   #term: number;
@@ -159,7 +193,6 @@ export class RaftCore {
   constructor(config: RaftCoreConfig) {
     checkConfig(config);
     this.id = config.id;
-    this.peers = [...config.peers];
     this.#electionTimeoutTicks = config.electionTimeoutTicks;
     this.#heartbeatTicks = config.heartbeatTicks;
     this.#random = config.random;
@@ -177,7 +210,6 @@ export class RaftCore {
     this.#silenceTimeoutHeartbeats = Math.ceil(
       config.electionTimeoutTicks / config.heartbeatTicks,
     );
-    this.#quorum = majoritySize(this.peers.length);
     const hardState = config.hardState ?? { term: 0, votedFor: NO_VOTE };
     this.#term = hardState.term;
     this.#votedFor = hardState.votedFor;
@@ -193,6 +225,11 @@ export class RaftCore {
       `Cannot restore peer ${this.id}: its log reaches term ${this.#log.lastTerm}, past its term ${this.#term}`,
     );
     this.#snapshotData = snapshot.data;
+    this.#bootstrapMembership = bootstrapMembership(config.peers, config.bootstrapAddresses);
+    this.#snapshotMembership = snapshot.membership ?? this.#bootstrapMembership;
+    this.#membership = this.#snapshotMembership;
+    this.#membershipIndex = snapshot.index;
+    this.#reloadMembership();
     this.#commitIndex = snapshot.index;
     this.#appliedIndex = snapshot.index;
     this.#applyingIndex = snapshot.index;
@@ -204,6 +241,24 @@ export class RaftCore {
   /** The peer's current role. */
   get role(): Role {
     return this.#role;
+  }
+
+  /**
+   * Every member's id (voters, then learners), this peer's included when it is one: the peers it
+   * exchanges messages with. Changes with the membership.
+   */
+  get peers(): readonly number[] {
+    return membersOf(this.#membership);
+  }
+
+  /** The membership in force: the latest in the log, committed or not. */
+  get membership(): Membership {
+    return this.#membership;
+  }
+
+  /** The index of the entry that carries {@linkcode membership} (the snapshot's, or 0). */
+  get membershipIndex(): number {
+    return this.#membershipIndex;
   }
 
   /** The latest term this peer has seen. */
@@ -280,7 +335,9 @@ export class RaftCore {
         for (const peer of this.#progress.keys()) this.#sendHeartbeat(peer);
       }
     } else if (this.#electionElapsedTicks >= this.#randomizedElectionTimeoutTicks) {
-      if (this.#preVote) this.#preCampaign();
+      // A learner, a removed peer or one still joining has no vote to stand with.
+      if (!isVoter(this.#membership, this.id)) this.#resetElectionTimer();
+      else if (this.#preVote) this.#preCampaign();
       else this.#campaign();
     }
     this.#checkInvariants();
@@ -294,9 +351,13 @@ export class RaftCore {
    */
   #checkQuorumActive(): void {
     this.#electionElapsedTicks = 0;
-    const active = this.#recentlyActive.size + 1;
+    const voters = this.#membership.voters;
+    let active = isVoter(this.#membership, this.id) ? 1 : 0;
+    for (const peer of this.#recentlyActive) if (voters.includes(peer)) active++;
     this.#recentlyActive.clear();
-    if (this.#checkQuorum && active < this.#quorum) this.#becomeFollower(this.#term, NO_LEADER);
+    if (this.#checkQuorum && active < majoritySize(voters.length)) {
+      this.#becomeFollower(this.#term, NO_LEADER);
+    }
   }
 
   /**
@@ -311,9 +372,12 @@ export class RaftCore {
 
   /**
    * A message from a peer arrived. `message.to` must be this peer and `message.from` another
-   * peer of the group (the core asserts it; check untrusted input with `messageProblem` and
-   * these two conditions first). A request always yields exactly one reply to its sender in a
-   * later Ready; a reply yields none.
+   * peer (the core asserts it; check untrusted input with `messageProblem` and these two
+   * conditions first). The sender need not be in this peer's membership: a leader this peer does
+   * not know yet (its log lags, or it is joining) must be followed. But a vote or pre-vote asked
+   * by a peer that is not a voter here is refused without taking its term, so a removed peer
+   * cannot disrupt the group (the thesis, section 4.2.3). A request always yields exactly one
+   * reply to its sender in a later Ready; a reply yields none.
    */
   step(message: Message): void {
     assert(
@@ -321,9 +385,16 @@ export class RaftCore {
       `Peer ${this.id} cannot step a ${message.type} addressed to peer ${message.to}`,
     );
     assert(
-      message.from !== this.id && this.peers.includes(message.from),
-      `Peer ${this.id} cannot step a ${message.type} from peer ${message.from}: not another peer of the group`,
+      message.from !== this.id && Number.isSafeInteger(message.from) && message.from >= 0,
+      `Peer ${this.id} cannot step a ${message.type} from peer ${message.from}: not another peer`,
     );
+    const asksVote = message.type === "PreVote" || message.type === "RequestVote";
+    if (
+      asksVote && this.#membership.voters.length > 0 && !isVoter(this.#membership, message.from)
+    ) {
+      this.#refuseRequest(message);
+      return this.#checkInvariants();
+    }
     if (message.term > this.#term) {
       const asksVote = message.type === "PreVote" ||
         (message.type === "RequestVote" && message.leadershipTransfer !== true);
@@ -363,8 +434,8 @@ export class RaftCore {
    */
   heardFromLeader(from: number, term: number): void {
     assert(
-      from !== this.id && this.peers.includes(from),
-      `Peer ${this.id} cannot hear from leader ${from}: not another peer of the group`,
+      from !== this.id && Number.isSafeInteger(from) && from >= 0,
+      `Peer ${this.id} cannot hear from leader ${from}: not another peer`,
     );
     if (term < this.#term) return;
     if (term > this.#term || this.#role === "candidate") this.#becomeFollower(term, from);
@@ -381,7 +452,7 @@ export class RaftCore {
    * brings `target` up to date, then sends it TimeoutNow, on which `target` campaigns at once
    * (without PreVote, past its peers' vote lease) and, its log being as complete as any, wins.
    * Given up after an election timeout, when proposals are taken again. A second call replaces
-   * the first. Only a leader can transfer, and only to another peer of the group.
+   * the first. Only a leader can transfer, and only to another voter of the group.
    */
   transferLeadership(target: number): void {
     assert(
@@ -389,8 +460,8 @@ export class RaftCore {
       `Peer ${this.id} cannot hand leadership over: it is ${this.#role} of term ${this.#term}`,
     );
     assert(
-      target !== this.id && this.peers.includes(target),
-      `Peer ${this.id} cannot hand leadership to ${target}: not another peer of the group`,
+      target !== this.id && isVoter(this.#membership, target),
+      `Peer ${this.id} cannot hand leadership to ${target}: not another voter of the group`,
     );
     this.#transferTarget = target;
     this.#transferElapsedTicks = 0;
@@ -417,13 +488,74 @@ export class RaftCore {
     if (this.#role !== "leader" || this.#transferTarget !== NO_LEADER) {
       return { index: -1, term: this.#term, isLeader: false };
     }
+    assert(
+      membershipOfCommand(command) === null,
+      `Peer ${this.id} cannot propose a membership as a command: use proposeMembership`,
+    );
+    const entry = this.#appendOwn(command);
+    this.#maybeCommit();
+    this.#checkInvariants();
+    return { index: entry.index, term: entry.term, isLeader: true };
+  }
+
+  /**
+   * A single-server membership change (see membership.ts): adds a learner, promotes a learner to
+   * voter, or removes a member. When leader, appends the new membership, which is in force at
+   * once: the leader replicates to new members and stops counting removed ones. Refused (with
+   * the reason) when this peer does not lead or hands leadership over, when an earlier change is
+   * not committed yet (one change in flight at a time), when the change is unsound, and when the
+   * leader has not committed an entry of its term: then it appends its membership unchanged,
+   * which commits like a no-op and settles any change a former leader left uncommitted, and the
+   * caller retries once that entry is committed.
+   */
+  proposeMembership(change: MembershipChange): MembershipProposal {
+    const refusal = this.#membershipRefusal();
+    if (refusal !== null) return { ok: false, reason: refusal };
+    const next = changedMembership(this.#membership, change);
+    if (typeof next === "string") return { ok: false, reason: next };
+    if (this.#log.term(this.#commitIndex) !== this.#term) {
+      this.#appendMembership(this.#membership);
+      return {
+        ok: false,
+        reason:
+          `Leader ${this.id} has committed no entry of term ${this.#term} yet: retry once it has`,
+      };
+    }
+    const entry = this.#appendMembership(next);
+    return { ok: true, index: entry.index, term: entry.term, membership: next };
+  }
+
+  /** Why no membership change may be proposed now, or null. */
+  #membershipRefusal(): string | null {
+    if (this.#role !== "leader") {
+      return `Peer ${this.id} does not lead: it is ${this.#role} of term ${this.#term}, and peer ${this.#leaderId} leads`;
+    }
+    if (this.#transferTarget !== NO_LEADER) {
+      return `Leader ${this.id} is handing leadership to peer ${this.#transferTarget}`;
+    }
+    if (this.#membershipIndex > this.#commitIndex) {
+      return `The membership change at entry ${this.#membershipIndex} is not committed yet (commit index ${this.#commitIndex})`;
+    }
+    return null;
+  }
+
+  /** Appends `membership` as a leader's entry and puts it in force at once. */
+  #appendMembership(membership: Membership): Entry {
+    const command: MembershipCommand = { raftMembership: membership };
+    const entry = this.#appendOwn(command);
+    this.#setMembership(membership, entry.index);
+    this.#maybeCommit();
+    this.#checkInvariants();
+    return entry;
+  }
+
+  /** Appends `command` as a leader's entry of the current term; sent with the next Ready. */
+  #appendOwn(command: unknown): Entry {
     const entry: Entry = { index: this.#log.lastIndex + 1, term: this.#term, command };
     this.#log.append([entry]);
     // Sent when the Ready is taken, so proposals made meanwhile leave in one append per follower.
     this.#broadcastPending = this.#progress.size > 0;
-    this.#maybeCommit();
-    this.#checkInvariants();
-    return { index: entry.index, term: entry.term, isLeader: true };
+    return entry;
   }
 
   /**
@@ -440,9 +572,11 @@ export class RaftCore {
       index <= this.#applyingIndex,
       `Cannot snapshot up to entry ${index}: only entries up to ${this.#applyingIndex} were handed out to apply`,
     );
+    const membership = this.#membershipAt(index);
     this.#log.compact(index);
     this.#snapshotData = data;
-    this.#pendingSnapshot = { index, term: this.#log.snapshotTerm, data };
+    this.#snapshotMembership = membership;
+    this.#pendingSnapshot = { index, term: this.#log.snapshotTerm, data, membership };
     this.#stableLastIndex = Math.max(this.#stableLastIndex, index);
     this.#checkInvariants();
   }
@@ -602,9 +736,12 @@ export class RaftCore {
         );
         return;
       case "AppendEntriesReply":
+        // A peer removed since the request left: nothing to track any more.
+        if (!this.#progress.has(message.from)) return;
         this.#recentlyActive.add(message.from);
         return this.#handleAppendReply(message);
       case "InstallSnapshotReply":
+        if (!this.#progress.has(message.from)) return;
         this.#recentlyActive.add(message.from);
         return this.#handleSnapshotReply(message);
       default:
@@ -645,7 +782,7 @@ export class RaftCore {
       | Pick<PreVote, "type" | "term">
       | Pick<RequestVote, "type" | "term" | "leadershipTransfer">,
   ): void {
-    for (const peer of this.peers) {
+    for (const peer of this.#membership.voters) {
       if (peer === this.id) continue;
       const position = { lastLogIndex: this.#log.lastIndex, lastLogTerm: this.#log.lastTerm };
       this.#emit({ ...kind, from: this.id, to: peer, ...position });
@@ -669,7 +806,7 @@ export class RaftCore {
 
   /** Whether the votes (or pre-votes) granted so far win the election in this configuration. */
   #electionWon(): boolean {
-    return voteResult(this.peers, this.#votesGranted, NO_REFUSALS) === "won";
+    return voteResult(this.#membership.voters, this.#votesGranted, NO_REFUSALS) === "won";
   }
 
   #becomeLeader(): void {
@@ -684,10 +821,7 @@ export class RaftCore {
     this.#recentlyActive.clear();
     this.#endTransfer();
     this.#progress.clear();
-    for (const peer of this.peers) {
-      if (peer === this.id) continue;
-      this.#progress.set(peer, new Progress(this.#log.lastIndex + 1, this.#window));
-    }
+    this.#trackMembers();
     // Assert leadership at once rather than a heartbeat later: a probe at the end of the log.
     for (const peer of this.#progress.keys()) this.#sendAppend(peer, true);
     this.#maybeCommit();
@@ -759,16 +893,18 @@ export class RaftCore {
       this.#role !== "leader",
       `Peer ${this.id} leads term ${this.#term} but got TimeoutNow from peer ${request.from} in the same term`,
     );
+    // A learner cannot stand: the leader's view of it was out of date.
+    const accepted = isVoter(this.#membership, this.id);
     this.#emit(
       {
         type: "TimeoutNowReply",
         from: this.id,
         to: request.from,
         term: this.#term,
-        accepted: true,
+        accepted,
       } satisfies TimeoutNowReply,
     );
-    this.#campaign(true);
+    if (accepted) this.#campaign(true);
   }
 
   #handleRequestVote(request: RequestVote): void {
@@ -842,6 +978,10 @@ export class RaftCore {
     // Entries at or below the snapshot index are committed, hence identical: merge skips them.
     const truncatedAfter = log.merge(request.entries);
     if (truncatedAfter !== -1) this.#noteTruncation(truncatedAfter);
+    const carriesMembership = request.entries.some((entry) =>
+      membershipOfCommand(entry.command) !== null
+    );
+    if (truncatedAfter !== -1 || carriesMembership) this.#reloadMembership();
     const lastNewIndex = request.prevLogIndex + request.entries.length;
     // Not lastIndex: entries past lastNewIndex may be stale ones from an older leader.
     const commit = Math.min(request.leaderCommit, lastNewIndex);
@@ -902,7 +1042,14 @@ export class RaftCore {
       this.#stableLastIndex = Math.max(this.#stableLastIndex, index);
       this.#setCommitIndex(index);
       this.#snapshotData = request.data;
-      const snapshot = { index, term: request.lastIncludedTerm, data: request.data };
+      this.#snapshotMembership = request.membership;
+      this.#reloadMembership();
+      const snapshot = {
+        index,
+        term: request.lastIncludedTerm,
+        data: request.data,
+        membership: request.membership,
+      };
       this.#pendingSnapshot = snapshot;
       this.#pendingSnapshotToApply = snapshot;
     }
@@ -1012,6 +1159,7 @@ export class RaftCore {
         lastIncludedIndex: this.#log.snapshotIndex,
         lastIncludedTerm: this.#log.snapshotTerm,
         data: this.#snapshotData,
+        membership: this.#snapshotMembership,
       } satisfies InstallSnapshot,
     );
     progress.sentSnapshot(this.#log.snapshotIndex);
@@ -1063,6 +1211,8 @@ export class RaftCore {
       `Peer ${peer} acknowledged entry ${matchIndex}: leader ${this.id}'s log ends at ${this.#log.lastIndex}`,
     );
     if (progress.acknowledge(matchIndex)) this.#maybeCommit();
+    // Committing its own removal ends a leader's term of office.
+    if (this.#role !== "leader") return;
     if (peer === this.#transferTarget && this.#maybeSendTimeoutNow()) return;
     this.#sendAppends(peer);
   }
@@ -1077,11 +1227,69 @@ export class RaftCore {
       this.#durableLastIndex <= this.#log.lastIndex,
       `Leader ${this.id} counts itself up to entry ${this.#durableLastIndex}: its log ends at ${this.#log.lastIndex}`,
     );
-    const matchIndexes = [this.#durableLastIndex];
-    for (const progress of this.#progress.values()) matchIndexes.push(progress.matchIndex);
+    // Voters only: learners do not count, nor does a leader that removed itself.
+    const matchIndexes = this.#membership.voters.map((voter) =>
+      voter === this.id ? this.#durableLastIndex : this.#progressOf(voter).matchIndex
+    );
     const index = majorityIndex(matchIndexes);
     if (index > this.#commitIndex && this.#log.term(index) === this.#term) {
       this.#setCommitIndex(index);
+    }
+    // A leader outside the committed membership steps down (the thesis, section 4.2.2).
+    const removed = !isVoter(this.#membership, this.id);
+    if (removed && this.#membershipIndex <= this.#commitIndex) {
+      this.#becomeFollower(this.#term, NO_LEADER);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Membership (the thesis, chapter 4)
+
+  /** Puts `membership`, carried by entry `index`, in force; a leader tracks its members. */
+  #setMembership(membership: Membership, index: number): void {
+    this.#membership = membership;
+    this.#membershipIndex = index;
+    if (this.#role !== "leader") return;
+    this.#trackMembers();
+    if (this.#transferTarget !== NO_LEADER && !isVoter(membership, this.#transferTarget)) {
+      this.#endTransfer();
+    }
+  }
+
+  /**
+   * The membership in force after the log changed under a follower: the latest membership entry
+   * in the log, else the snapshot's. Scans the log, which happens only when a membership entry
+   * arrived or entries were truncated or replaced by a snapshot.
+   */
+  #reloadMembership(): void {
+    const log = this.#log;
+    // Bounded by the log's length.
+    for (let index = log.lastIndex; index > log.snapshotIndex; index--) {
+      const membership = membershipOfCommand(log.entry(index).command);
+      if (membership !== null) return this.#setMembership(membership, index);
+    }
+    this.#setMembership(this.#snapshotMembership, log.snapshotIndex);
+  }
+
+  /** The membership in force at `index` (at or after the snapshot), for a snapshot up to it. */
+  #membershipAt(index: number): Membership {
+    // Bounded by the entries the snapshot will cover.
+    for (let at = index; at > this.#log.snapshotIndex; at--) {
+      const membership = membershipOfCommand(this.#log.entry(at).command);
+      if (membership !== null) return membership;
+    }
+    return this.#snapshotMembership;
+  }
+
+  /** A leader's progress map holds exactly the other members: new ones probed from the end. */
+  #trackMembers(): void {
+    const members = membersOf(this.#membership).filter((peer) => peer !== this.id);
+    for (const peer of [...this.#progress.keys()]) {
+      if (!members.includes(peer)) this.#progress.delete(peer);
+    }
+    for (const peer of members) {
+      if (this.#progress.has(peer)) continue;
+      this.#progress.set(peer, new Progress(this.#log.lastIndex + 1, this.#window));
     }
   }
 
@@ -1208,6 +1416,13 @@ export class RaftCore {
       assert(
         this.#leaderId === this.id,
         `Leader ${this.id} names peer ${this.#leaderId} as leader`,
+      );
+      const others = membersOf(this.#membership).filter((peer) => peer !== this.id);
+      assert(
+        others.length === this.#progress.size && others.every((peer) => this.#progress.has(peer)),
+        `Leader ${this.id} tracks peers ${[...this.#progress.keys()].join(",")}, not its members ${
+          others.join(",")
+        }`,
       );
     }
   }

@@ -97,6 +97,7 @@ Deno.test("5.1: a request with a stale term is refused with the current term", (
     lastIncludedIndex: 5,
     lastIncludedTerm: 2,
     data: new Uint8Array(1),
+    membership: { voters: [0, 1, 2], learners: [], addresses: {} },
   });
   const ready = drain(core);
   assert.deepEqual(ready.messages, [

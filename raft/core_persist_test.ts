@@ -235,6 +235,7 @@ Deno.test("a snapshot from the leader sets the durable index when persisted", ()
     lastIncludedIndex: 5,
     lastIncludedTerm: 2,
     data: new Uint8Array([5]),
+    membership: { voters: [0, 1, 2], learners: [], addresses: {} },
   });
   assert.equal(core.durableLastIndex, 0, "entries 1 to 3 on disk were never committed");
   const ready = core.ready();

@@ -1,3 +1,5 @@
+import { type Membership, membershipOfCommand, membershipProblem } from "./membership.ts";
+
 /**
  * The messages Raft peers exchange, as plain data: numbers, booleans, strings, `Uint8Array`s,
  * arrays and plain objects only, so every message survives the MessagePack codec
@@ -196,6 +198,8 @@ export interface AppendEntriesReply {
 
 /** The leader sends its whole latest snapshot to a follower that lags behind its log. */
 export interface InstallSnapshot {
+  /** The group's membership as of `lastIncludedIndex`: part of the replicated state. */
+  readonly membership: Membership;
   /** Discriminant. */
   readonly type: "InstallSnapshot";
   /** The leader. */
@@ -307,8 +311,12 @@ export function messageProblem(value: unknown): string | null {
   if (message.type === "AppendEntries") {
     return entriesProblem(message.entries, message.prevLogIndex as number);
   }
-  if (message.type === "InstallSnapshot" && !(message.data instanceof Uint8Array)) {
-    return "InstallSnapshot field data is not a byte array";
+  if (message.type === "InstallSnapshot") {
+    if (!(message.data instanceof Uint8Array)) {
+      return "InstallSnapshot field data is not a byte array";
+    }
+    const problem = membershipProblem(message.membership);
+    if (problem !== null) return `InstallSnapshot carries no sound membership: ${problem}`;
   }
   if (
     message.type === "RequestVote" && message.leadershipTransfer !== undefined &&
@@ -354,6 +362,11 @@ function entriesProblem(entries: unknown, prevLogIndex: number): string | null {
     const expectedIndex = prevLogIndex + 1 + position;
     if (!isPlainObject(entry) || entry.index !== expectedIndex || !isWholeNumber(entry.term)) {
       return `AppendEntries entry ${position} is not an entry with index ${expectedIndex}`;
+    }
+    const membership = membershipOfCommand(entry.command);
+    const problem = membership === null ? null : membershipProblem(membership);
+    if (problem !== null) {
+      return `AppendEntries entry ${expectedIndex} is a membership entry, but ${problem}`;
     }
   }
   return null;

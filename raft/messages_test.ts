@@ -40,6 +40,7 @@ const VALID: Message[] = [
     lastIncludedIndex: 9,
     lastIncludedTerm: 3,
     data: new Uint8Array([1]),
+    membership: { voters: [0, 1, 2], learners: [], addresses: {} },
   },
   { type: "InstallSnapshotReply", from: 0, to: 1, term: 3, matchIndex: 9 },
 ];

@@ -74,6 +74,7 @@
  * @module
  */
 import type { Entry, Message } from "./messages.ts";
+import type { Membership } from "./membership.ts";
 
 /** `votedFor` when the peer has not voted in its current term. */
 export const NO_VOTE: number = -1;
@@ -94,6 +95,11 @@ export interface Snapshot {
   readonly term: number;
   /** The service's bytes. */
   readonly data: Uint8Array;
+  /**
+   * The group's membership as of `index`. Absent only in a snapshot taken before memberships
+   * were recorded: the bootstrap membership is meant then.
+   */
+  readonly membership?: Membership;
 }
 
 /**

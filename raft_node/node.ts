@@ -62,6 +62,7 @@ import {
   snapshotChunk,
 } from "../snapshot_transfer/snapshot_chunks.ts";
 import type { RaftStorage } from "../raft/storage.ts";
+import { type Membership, type MembershipChange, membershipOfCommand } from "../raft/membership.ts";
 import type { RaftCoreConfig } from "../raft/config.ts";
 
 /** The RPC method peers call on each other; its argument is a request, its result the reply. */
@@ -104,8 +105,30 @@ export interface SnapshotMessage {
   readonly snapshotIndex: number;
 }
 
-/** What the driver hands the service (the lab's `ApplyMsg`). */
-export type ApplyMessage = CommandMessage | SnapshotMessage;
+/**
+ * A committed membership entry: the group's members changed at this index. Services need not
+ * act on it, but count it as applied (its index is applied like a command's).
+ */
+export interface MembershipMessage {
+  /** Discriminant: this message carries a membership. */
+  readonly membershipValid: true;
+  /** The membership the entry carries. */
+  readonly membership: Membership;
+  /** Its log index. */
+  readonly membershipIndex: number;
+  /** The term of the leader that created the entry. */
+  readonly membershipTerm: number;
+}
+
+/** What the driver hands the service (the lab's `ApplyMsg`, and memberships). */
+export type ApplyMessage = CommandMessage | SnapshotMessage | MembershipMessage;
+
+/**
+ * The clients a driver calls its peers through: one per peer, indexed by id, or a function
+ * that finds the client of a peer (undefined when it cannot be reached, as a member whose
+ * address is unknown): the membership changes, so the set of peers does too.
+ */
+export type PeerClients = readonly RpcClient[] | ((id: number) => RpcClient | undefined);
 
 /** The core's caps on appends, which a driver may set (see {@linkcode RaftCoreConfig}). */
 export type ReplicationLimits = Pick<
@@ -115,10 +138,17 @@ export type ReplicationLimits = Pick<
 
 /** How to build a {@linkcode RaftNode}. */
 export interface RaftNodeConfig {
-  /** This peer's id: its index in `peers`. */
+  /** This peer's id. */
   readonly id: number;
-  /** A client per peer, indexed by peer id; the entry at `id` is never used. */
-  readonly peers: readonly RpcClient[];
+  /** The clients of the other peers (the entry or answer for `id` is never used). */
+  readonly peers: PeerClients;
+  /**
+   * The group's first voters, used until the log or a snapshot holds a membership. Default:
+   * every index of `peers` when it is a list. Empty for a peer that joins a running group.
+   */
+  readonly bootstrapVoters?: readonly number[];
+  /** Where the first voters listen, by id; carried in the membership for drivers that dial. */
+  readonly bootstrapAddresses?: Readonly<Record<string, string>>;
   /** Stable storage; its `load()` gives the state the peer restarts from. */
   readonly storage: RaftStorage;
   /** Time and timers. */
@@ -189,7 +219,7 @@ export class RaftNode {
   /** The RPC methods this peer serves; register them on its server. */
   readonly handlers: RpcHandlers;
   readonly #core: RaftCore;
-  readonly #peers: readonly RpcClient[];
+  readonly #clientOf: (id: number) => RpcClient | undefined;
   readonly #storage: RaftStorage;
   readonly #clock: Clock;
   readonly #apply: (message: ApplyMessage) => void;
@@ -223,14 +253,16 @@ export class RaftNode {
 
   /** Restores the peer from `config.storage` and starts its tick timer. */
   constructor(config: RaftNodeConfig) {
-    const peerIds = config.peers.map((_, index) => index);
+    const peers = config.peers;
+    const voters = config.bootstrapVoters ??
+      (typeof peers === "function" ? [] : peers.map((_, index) => index));
     assert(
-      config.id >= 0 && config.id < config.peers.length,
-      `Peer ${config.id} is not one of the ${config.peers.length} peers`,
+      Number.isSafeInteger(config.id) && config.id >= 0,
+      `Peer id ${config.id} is not a whole number`,
     );
     const restored = config.storage.load();
     this.id = config.id;
-    this.#peers = config.peers;
+    this.#clientOf = typeof peers === "function" ? peers : (id) => peers[id];
     this.#storage = config.storage;
     this.#clock = config.clock;
     this.#apply = config.apply;
@@ -245,7 +277,8 @@ export class RaftNode {
     assertChunkFits(this.#snapshotChunkBytes, config.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.#core = new RaftCore({
       id: config.id,
-      peers: peerIds,
+      peers: voters,
+      bootstrapAddresses: config.bootstrapAddresses,
       electionTimeoutTicks: config.electionTimeoutTicks ?? DEFAULT_ELECTION_TIMEOUT_TICKS,
       heartbeatTicks: config.heartbeatTicks ?? DEFAULT_HEARTBEAT_TICKS,
       random: config.random,
@@ -279,6 +312,34 @@ export class RaftNode {
     return this.#core.commitIndex;
   }
 
+  /** The membership in force: the latest in the log, committed or not. */
+  get membership(): Membership {
+    return this.#core.membership;
+  }
+
+  /** The index of the entry that carries {@linkcode membership} (the snapshot's, or 0). */
+  get membershipIndex(): number {
+    return this.#core.membershipIndex;
+  }
+
+  /** How far the leader knows `peer`'s log to match its own, or null when not leader. */
+  matchIndexOf(peer: number): number | null {
+    return this.#core.followerProgress(peer)?.matchIndex ?? null;
+  }
+
+  /**
+   * Proposes a single-server membership change (see {@linkcode RaftCore.proposeMembership}).
+   * Returns the index of its entry, which is in force at once and final once committed (it
+   * comes out of the apply callback); throws a one-line error saying why it was refused.
+   */
+  proposeMembership(change: MembershipChange): number {
+    if (this.#killed) throw new Error(`Raft peer ${this.id} was killed`);
+    const proposal = this.#core.proposeMembership(change);
+    this.#processSoon();
+    if (!proposal.ok) throw new Error(proposal.reason);
+    return proposal.index;
+  }
+
   /** Whether `kill()` was called. */
   get killed(): boolean {
     return this.#killed;
@@ -297,10 +358,11 @@ export class RaftNode {
         `Peer ${this.id} cannot hand leadership over: it is ${core.role} of term ${core.term}, and peer ${core.leaderId} leads`,
       );
     }
-    if (!Number.isSafeInteger(target) || target === this.id || !core.peers.includes(target)) {
+    const voters = core.membership.voters;
+    if (!Number.isSafeInteger(target) || target === this.id || !voters.includes(target)) {
       throw new Error(
-        `Peer ${this.id} cannot hand leadership to ${target}: the other peers are ${
-          core.peers.filter((peer) => peer !== this.id).join(", ")
+        `Peer ${this.id} cannot hand leadership to ${target}: the other voters are ${
+          voters.filter((peer) => peer !== this.id).join(", ")
         }`,
       );
     }
@@ -459,9 +521,7 @@ export class RaftNode {
     if (problem !== null) return problem;
     const message = value as Message | ChunkMessage;
     if (message.to !== this.id) return `${message.type} is addressed to peer ${message.to}`;
-    if (message.from === this.id || message.from >= this.#peers.length) {
-      return `${message.type} comes from peer ${message.from}, not another peer of the group`;
-    }
+    if (message.from === this.id) return `${message.type} comes from this peer itself`;
     return null;
   }
 
@@ -565,8 +625,9 @@ export class RaftNode {
   #sendChunk(transfer: SnapshotTransfer): void {
     const { request } = transfer;
     if (this.#callsInFlight >= this.#maxCallsInFlight) return this.#endTransfer(transfer);
-    const peer = this.#peers[request.to];
-    assert(peer !== undefined, `Raft peer ${this.id} has no client for peer ${request.to}`);
+    const peer = this.#clientOf(request.to);
+    // A member whose address is not known yet: the core sends again later.
+    if (peer === undefined) return this.#endTransfer(transfer);
     const chunk = snapshotChunk(request, transfer.offset, this.#snapshotChunkBytes);
     this.#callsInFlight++;
     peer.call(RAFT_STEP_METHOD, chunk).then(
@@ -627,8 +688,9 @@ export class RaftNode {
 
   #call(request: RequestMessage): void {
     if (this.#callsInFlight >= this.#maxCallsInFlight) return;
-    const peer = this.#peers[request.to];
-    assert(peer !== undefined, `Raft peer ${this.id} has no client for peer ${request.to}`);
+    const peer = this.#clientOf(request.to);
+    // A member whose address is not known yet: as good as a lost call, the core retries.
+    if (peer === undefined) return;
     this.#callsInFlight++;
     peer.call(RAFT_STEP_METHOD, request).then(this.#onReply, this.#onCallFailed);
   }
@@ -658,6 +720,16 @@ export class RaftNode {
     }
     for (const entry of ready.committedEntries) {
       if (this.#killed) return;
+      const membership = membershipOfCommand(entry.command);
+      if (membership !== null) {
+        this.#apply({
+          membershipValid: true,
+          membership,
+          membershipIndex: entry.index,
+          membershipTerm: entry.term,
+        });
+        continue;
+      }
       this.#apply({
         commandValid: true,
         command: entry.command,

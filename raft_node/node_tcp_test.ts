@@ -127,6 +127,7 @@ function serviceSnapshot(): Uint8Array {
 function lastApplied(applied: readonly ApplyMessage[]): number {
   const last = applied.at(-1);
   if (last === undefined) return 0;
+  if ("membershipValid" in last) return last.membershipIndex;
   return "commandValid" in last ? last.commandIndex : last.snapshotIndex;
 }
 

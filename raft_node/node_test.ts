@@ -3,7 +3,13 @@ import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
 import type { HardState } from "../raft/ready.ts";
-import { isRequest, type Message, REPLY_TYPE_OF, type RequestMessage } from "../raft/messages.ts";
+import {
+  isRequest,
+  type Message,
+  REPLY_TYPE_OF,
+  type RequestMessage,
+  type RequestVoteReply,
+} from "../raft/messages.ts";
 import { type ApplyMessage, RAFT_STEP_METHOD, RaftNode } from "./node.ts";
 import { Persister } from "../lab_api/persister.ts";
 import type { PersistRequest, RaftStorage } from "../raft/storage.ts";
@@ -261,7 +267,7 @@ Deno.test("a killed peer never applies, persists or answers again", async () => 
   });
 });
 
-Deno.test("a peer refuses malformed, misaddressed and reply messages as requests", () => {
+Deno.test("a peer refuses malformed, misaddressed and reply messages as requests", async () => {
   const simulation = new Simulation(1);
   const storage = new PersisterStorage(new Persister());
   const node = new RaftNode({
@@ -276,8 +282,10 @@ Deno.test("a peer refuses malformed, misaddressed and reply messages as requests
   const vote = { type: "RequestVote", from: 1, to: 0, term: 1, lastLogIndex: 0, lastLogTerm: 0 };
   assert.throws(() => step({ type: "Nonsense" }), /refused a message/);
   assert.throws(() => step({ ...vote, to: 2 }), /addressed to peer 2/);
-  assert.throws(() => step({ ...vote, from: 0 }), /not another peer/);
-  assert.throws(() => step({ ...vote, from: 7 }), /not another peer/);
+  assert.throws(() => step({ ...vote, from: 0 }), /this peer itself/);
+  // A peer outside the membership is answered, but its vote request is refused.
+  const outsider = await step({ ...vote, from: 7 }) as RequestVoteReply;
+  assert.deepEqual([outsider.voteGranted, outsider.term], [false, 0]);
   assert.throws(
     () => step({ type: "RequestVoteReply", from: 1, to: 0, term: 1, voteGranted: true }),
     /not a request/,

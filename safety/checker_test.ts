@@ -331,6 +331,7 @@ Deno.test("durability: only a leader's requests may leave before the persist of 
     lastIncludedIndex: 1,
     lastIncludedTerm: 1,
     data: new Uint8Array(0),
+    membership: { voters: [0, 1, 2], learners: [], addresses: {} },
   }, stored);
   assert.deepEqual(invariants(checker), []);
   const early: Message[] = [

@@ -7,6 +7,7 @@
  * @module
  */
 import { type FieldKind, shapeProblem } from "../raft/messages.ts";
+import { type Membership, membershipProblem } from "../raft/membership.ts";
 
 /**
  * One piece of a snapshot larger than one chunk (the paper's InstallSnapshot with `offset` and
@@ -27,6 +28,8 @@ export interface InstallSnapshotChunk {
   readonly lastIncludedIndex: number;
   /** Term of the entry at `lastIncludedIndex`. */
   readonly lastIncludedTerm: number;
+  /** The group's membership as of `lastIncludedIndex`; the same in every chunk. */
+  readonly membership: Membership;
   /** Where `data` starts in the snapshot's bytes. */
   readonly offset: number;
   /** The whole snapshot's size in bytes; the same in every chunk of one snapshot. */
@@ -84,8 +87,12 @@ export function chunkMessageProblem(value: unknown): string | null {
   const problem = shapeProblem(value, CHUNK_FIELDS);
   if (problem !== null) return problem;
   const message = value as Record<string, unknown>;
-  if (message.type === "InstallSnapshotChunk" && !(message.data instanceof Uint8Array)) {
-    return "InstallSnapshotChunk field data is not a byte array";
+  if (message.type === "InstallSnapshotChunk") {
+    if (!(message.data instanceof Uint8Array)) {
+      return "InstallSnapshotChunk field data is not a byte array";
+    }
+    const problem = membershipProblem(message.membership);
+    if (problem !== null) return `InstallSnapshotChunk carries no sound membership: ${problem}`;
   }
   return null;
 }

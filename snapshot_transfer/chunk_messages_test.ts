@@ -10,6 +10,7 @@ const CHUNKS: ChunkMessage[] = [
     term: 3,
     lastIncludedIndex: 9,
     lastIncludedTerm: 3,
+    membership: { voters: [0, 1, 2], learners: [], addresses: {} },
     offset: 4,
     totalBytes: 5,
     data: new Uint8Array([1]),

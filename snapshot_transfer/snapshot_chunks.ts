@@ -25,6 +25,7 @@
  */
 import { assert } from "../util/assert.ts";
 import type { InstallSnapshot } from "../raft/messages.ts";
+import type { Membership } from "../raft/membership.ts";
 import type { InstallSnapshotChunk } from "./chunk_messages.ts";
 
 /** Default size of a snapshot chunk (1 MiB): one RPC frame each, far below the frame limit. */
@@ -62,6 +63,7 @@ export function snapshotChunk(
     term: request.term,
     lastIncludedIndex: request.lastIncludedIndex,
     lastIncludedTerm: request.lastIncludedTerm,
+    membership: request.membership,
     offset,
     totalBytes,
     data: request.data.subarray(offset, end),
@@ -94,6 +96,7 @@ interface PartialSnapshot {
   readonly term: number;
   readonly lastIncludedIndex: number;
   readonly lastIncludedTerm: number;
+  readonly membership: Membership;
   readonly bytes: Uint8Array;
   receivedBytes: number;
 }
@@ -205,6 +208,7 @@ export class SnapshotAssembler {
       term: chunk.term,
       lastIncludedIndex: chunk.lastIncludedIndex,
       lastIncludedTerm: chunk.lastIncludedTerm,
+      membership: chunk.membership,
       bytes: new Uint8Array(chunk.totalBytes),
       receivedBytes: 0,
     };
@@ -235,6 +239,7 @@ export class SnapshotAssembler {
         term: partial.term,
         lastIncludedIndex: partial.lastIncludedIndex,
         lastIncludedTerm: partial.lastIncludedTerm,
+        membership: partial.membership,
         data: partial.bytes,
       },
     };

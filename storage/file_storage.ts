@@ -47,6 +47,7 @@ import {
   type ScanSource,
 } from "./log_file.ts";
 import type { Entry } from "../raft/messages.ts";
+import { type Membership, membershipProblem } from "../raft/membership.ts";
 import type { PersistRequest, RaftStorage, RestoredState } from "../raft/storage.ts";
 
 /** The identity file's name in a peer's folder. */
@@ -141,8 +142,9 @@ export class FileStorage implements RaftStorage {
     this.dir = resolve(options.dir);
     this.#identity = { clusterId, id: options.id };
     this.#peers = options.peers === undefined ? undefined : [...options.peers];
+    // An empty list: the peer joins a running cluster, and learns its members from the leader.
     assert(
-      this.#peers === undefined || (options.id < this.#peers.length && this.#peers.length > 0),
+      this.#peers === undefined || this.#peers.length === 0 || options.id < this.#peers.length,
       `Peer ${options.id} is not in the peer list ${this.#peers?.join(",")}`,
     );
     this.#files = options.files ?? new DiskFileSystem();
@@ -271,6 +273,16 @@ export class FileStorage implements RaftStorage {
     }
     const given = this.#peers;
     if (given === undefined || recorded.join(",") === given.join(",")) return;
+    if (recorded.length === 0 || given.length === 0) {
+      const joined = "joined a running cluster (no peer list)";
+      const bootstrapped = (peers: readonly unknown[]) =>
+        `bootstrapped with peers ${peers.join(",")}`;
+      throw new Error(
+        `${START}: ${this.dir} belongs to a peer that ${
+          recorded.length === 0 ? joined : bootstrapped(recorded)
+        }, not one that ${given.length === 0 ? joined : bootstrapped(given)}`,
+      );
+    }
     throw new Error(
       `${START}: ${this.dir} belongs to a cluster of peers ${recorded.join(",")}, not ${
         given.join(",")
@@ -324,11 +336,18 @@ export class FileStorage implements RaftStorage {
     const path = this.#path(SNAPSHOT_FILE);
     const body = readBlockFile(this.#files, path, SNAPSHOT_MAGIC, START);
     if (body === null) return undefined;
-    const { index, term, data } = this.#checkIdentity(path, body);
+    const { index, term, data, membership } = this.#checkIdentity(path, body);
     if (!isWhole(index) || !isWhole(term) || !(data instanceof Uint8Array)) {
       throw new CorruptFileError(`${START}: ${path} is corrupt: it holds no snapshot`, path);
     }
-    return { index: index as number, term: term as number, data };
+    const snapshot = { index: index as number, term: term as number, data };
+    // Absent in snapshots written before memberships were recorded: the bootstrap one holds.
+    if (membership === undefined) return snapshot;
+    const problem = membershipProblem(membership);
+    if (problem !== null) {
+      throw new CorruptFileError(`${START}: ${path} is corrupt: ${problem}`, path);
+    }
+    return { ...snapshot, membership: membership as Membership };
   }
 
   /** Reads the log, dropping a torn last write, and replays its records. */
@@ -413,8 +432,11 @@ export class FileStorage implements RaftStorage {
       snapshot.index >= this.#entries.compactedIndex,
       `Cannot persist snapshot ${snapshot.index}: snapshot ${this.#entries.compactedIndex} is newer`,
     );
-    const { index, term, data } = snapshot;
-    const block = encodeBlock(SNAPSHOT_MAGIC, encode({ ...this.#identity, index, term, data }));
+    const { index, term, data, membership } = snapshot;
+    const fields = membership === undefined
+      ? { ...this.#identity, index, term, data }
+      : { ...this.#identity, index, term, data, membership };
+    const block = encodeBlock(SNAPSHOT_MAGIC, encode(fields));
     await replaceFile(this.#files, this.#path(SNAPSHOT_FILE), block);
   }
 

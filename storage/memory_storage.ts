@@ -147,8 +147,10 @@ export class MemoryStorage implements RaftStorage, PersistedView {
     );
     // Entries after the snapshot stay: the core truncates any that conflict with it first.
     this.#entries = this.#entries.slice(Math.min(dropped, this.#entries.length));
-    const { index, term, data } = snapshot;
-    this.#snapshot = { index, term, data: data.slice() };
+    const { index, term, data, membership } = snapshot;
+    this.#snapshot = membership === undefined
+      ? { index, term, data: data.slice() }
+      : { index, term, data: data.slice(), membership };
   }
 
   /** Adds `entries` at the end, checking all of them first so that a refusal changes nothing. */

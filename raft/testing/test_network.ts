@@ -32,6 +32,7 @@ import {
   REPLY_TYPE_OF,
 } from "../messages.ts";
 import type { RestoredState } from "../storage.ts";
+import type { MembershipChange } from "../membership.ts";
 
 /** How to build a {@linkcode TestNetwork}. */
 export interface TestNetworkOptions {
@@ -54,6 +55,11 @@ export interface TestNetworkOptions {
   readonly preVoteAndCheckQuorum?: boolean;
   /** When set, every peer snapshots its service each time it has applied this many entries. */
   readonly snapshotEveryEntries?: number;
+  /**
+   * The group's first voters; default every peer. The others start as peers joining a running
+   * group: no membership, no vote, until the leader's membership reaches them.
+   */
+  readonly voters?: readonly number[];
 }
 
 /** Bound on deliveries in one {@linkcode TestNetwork.deliverAll} call. */
@@ -137,6 +143,16 @@ export class TestNetwork {
   restart(id: number): void {
     assert(!this.#cores.has(id), `Peer ${id} is already running`);
     this.#start(id);
+  }
+
+  /** Proposes a membership change on peer `id` and processes what that produces. */
+  proposeMembership(
+    id: number,
+    change: MembershipChange,
+  ): ReturnType<RaftCore["proposeMembership"]> {
+    const result = this.core(id).proposeMembership(change);
+    this.processReadies();
+    return result;
   }
 
   /** Proposes `command` on peer `id` and processes what that produces (without delivering). */
@@ -346,9 +362,10 @@ export class TestNetwork {
 
   #start(id: number): void {
     const state = this.persisted(id);
+    const voters = this.#options.voters ?? this.ids;
     const config: RaftCoreConfig = {
       id,
-      peers: this.ids,
+      peers: voters.includes(id) ? voters : [],
       electionTimeoutTicks: this.#options.electionTimeoutTicks ?? 10,
       heartbeatTicks: this.#options.heartbeatTicks ?? 2,
       random: new SeededRandom(this.#random.int(2 ** 31)),

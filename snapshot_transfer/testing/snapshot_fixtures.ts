@@ -25,6 +25,7 @@ export function snapshotRequest(
     lastIncludedIndex: 30,
     lastIncludedTerm: 3,
     data: patternBytes(bytes),
+    membership: { voters: [0, 1, 2], learners: [], addresses: {} },
     ...fields,
   };
 }

@@ -1,0 +1,273 @@
+/**
+ * Membership changes (the Raft thesis, chapter 4): single-server changes in force once appended,
+ * one at a time, only after the leader committed an entry of its term; learners that receive
+ * the log without voting; removed peers that cannot disrupt; a leader that removes itself and
+ * steps down once that is committed; memberships in snapshots and across restarts.
+ */
+import assert from "node:assert/strict";
+import type { AppendEntries, RequestVoteReply } from "./messages.ts";
+import { NO_LEADER } from "./core.ts";
+import { type Membership, membershipOfCommand } from "./membership.ts";
+import {
+  append,
+  drain,
+  leader,
+  loneCore,
+  only,
+  TestNetwork,
+  tickMany,
+} from "./testing/test_network.ts";
+
+/** A network of `size` peers whose first voters are 0..voters-1, with peer 0 leading. */
+function groupLedByZero(size: number, voters = size, seed = 1): TestNetwork {
+  const network = new TestNetwork({
+    size,
+    seed,
+    voters: Array.from({ length: voters }, (_, id) => id),
+  });
+  network.timeOut(0);
+  network.deliverAll();
+  assert.equal(network.core(0).role, "leader");
+  // An entry of its term committed: changes are allowed from here.
+  network.propose(0, "first");
+  network.deliverAll();
+  network.run(2);
+  return network;
+}
+
+function membership(voters: number[], learners: number[] = []): Membership {
+  return { voters, learners, addresses: {} };
+}
+
+Deno.test("4.1: a change is in force once appended: the leader replicates to a new learner at once", () => {
+  const network = groupLedByZero(4, 3);
+  assert.equal(network.core(3).peers.length, 0, "peer 3 is joining: it knows no members");
+  const proposal = network.proposeMembership(0, { kind: "add-learner", id: 3 });
+  assert.equal(proposal.ok, true);
+  assert.deepEqual(network.core(0).membership, membership([0, 1, 2], [3]));
+  assert.notEqual(network.core(0).followerProgress(3), null, "tracked before the commit");
+  network.deliverAll();
+  network.run(4);
+  const learner = network.core(3);
+  assert.deepEqual(learner.membership, membership([0, 1, 2], [3]));
+  assert.equal(learner.log.lastIndex, network.core(0).log.lastIndex);
+  assert.equal(learner.commitIndex, network.core(0).commitIndex);
+  assert.deepEqual(network.applied(3).at(-1), { raftMembership: membership([0, 1, 2], [3]) });
+});
+
+Deno.test("4.1: a follower uses a membership as soon as it is in its log, and drops it with the entry", () => {
+  const core = loneCore({ terms: [1], term: 1 });
+  const added = { raftMembership: membership([0, 1, 2], [5]) };
+  core.step(
+    append({
+      term: 1,
+      prevLogIndex: 1,
+      prevLogTerm: 1,
+      entries: [{ index: 2, term: 1, command: added }],
+    }),
+  );
+  assert.deepEqual(core.membership, membership([0, 1, 2], [5]));
+  assert.equal(core.membershipIndex, 2);
+  assert.equal(core.commitIndex, 0, "in force though not committed");
+  // A leader of term 2 overwrites entry 2: the bootstrap membership is back.
+  core.step(
+    append({
+      term: 2,
+      prevLogIndex: 1,
+      prevLogTerm: 1,
+      entries: [{ index: 2, term: 2, command: "x" }],
+    }),
+  );
+  assert.deepEqual(core.membership, membership([0, 1, 2]));
+  assert.equal(core.membershipIndex, 0);
+});
+
+Deno.test("4.1: one change at a time: a second is refused until the first is committed", () => {
+  const network = groupLedByZero(5, 3);
+  assert.equal(network.proposeMembership(0, { kind: "add-learner", id: 3 }).ok, true);
+  const second = network.proposeMembership(0, { kind: "add-learner", id: 4 });
+  assert.equal(second.ok, false);
+  assert.match(!second.ok ? second.reason : "", /not committed yet/);
+  network.deliverAll();
+  network.run(2);
+  assert.equal(network.proposeMembership(0, { kind: "add-learner", id: 4 }).ok, true);
+});
+
+Deno.test("4.1 (raft-dev, 2015): a new leader changes nothing before an entry of its term commits; it appends its membership unchanged", () => {
+  const core = leader(3, [1]);
+  assert.equal(core.term, 2);
+  const refused = core.proposeMembership({ kind: "add-learner", id: 3 });
+  assert.equal(refused.ok, false);
+  assert.match(!refused.ok ? refused.reason : "", /committed no entry of term 2/);
+  const sent = drain(core).messages as AppendEntries[];
+  const carried = sent.flatMap((message) => message.entries);
+  // One copy to each follower: the unchanged membership, as entry 2.
+  assert.deepEqual(carried.map((entry) => [entry.index, membershipOfCommand(entry.command)]), [
+    [2, membership([0, 1, 2])],
+    [2, membership([0, 1, 2])],
+  ]);
+  core.step({
+    type: "AppendEntriesReply",
+    from: 1,
+    to: 0,
+    term: 2,
+    success: true,
+    matchIndex: 2,
+    conflictIndex: 0,
+    conflictTerm: -1,
+    rejectedIndex: 0,
+  });
+  drain(core);
+  assert.equal(core.commitIndex, 2);
+  assert.equal(core.proposeMembership({ kind: "add-learner", id: 3 }).ok, true);
+});
+
+Deno.test("4.1: a learner never campaigns, and its acknowledgement does not count toward a commit", () => {
+  const network = groupLedByZero(4, 3);
+  network.proposeMembership(0, { kind: "add-learner", id: 3 });
+  network.deliverAll();
+  network.run(3);
+  // Cut voters 1 and 2 off: the learner's copy alone cannot commit anything.
+  network.isolate(1);
+  network.isolate(2);
+  const { index } = network.propose(0, "only the learner holds it");
+  network.deliverAll();
+  assert.equal(network.core(3).log.lastIndex, index);
+  assert.ok(network.core(0).commitIndex < index);
+  const learner = network.core(3);
+  const messages = tickMany(learner, 100);
+  assert.deepEqual(messages, [], "a learner asks for no vote");
+  assert.equal(learner.role, "follower");
+});
+
+Deno.test("4.1: a promoted learner votes, and the leader counts it", () => {
+  const network = groupLedByZero(4, 3);
+  network.proposeMembership(0, { kind: "add-learner", id: 3 });
+  network.deliverAll();
+  network.run(3);
+  assert.equal(network.proposeMembership(0, { kind: "promote", id: 3 }).ok, true);
+  network.deliverAll();
+  network.run(3);
+  assert.deepEqual(network.core(2).membership, membership([0, 1, 2, 3]));
+  // Four voters: a commit needs three of them. With 1 and 2 cut off, 0 and 3 are not enough.
+  network.isolate(1);
+  network.isolate(2);
+  const { index } = network.propose(0, "needs three of four");
+  network.run(3);
+  assert.ok(network.core(0).commitIndex < index);
+  network.heal(1);
+  network.run(3);
+  assert.ok(network.core(0).commitIndex >= index);
+});
+
+Deno.test("4.2.3: a removed peer neither wins nor forces an election", () => {
+  const network = groupLedByZero(3);
+  assert.equal(network.proposeMembership(0, { kind: "remove", id: 2 }).ok, true);
+  network.deliverAll();
+  network.run(3);
+  const term = network.core(0).term;
+  // Peer 2 still believes in its old membership when it missed the entry; make sure it did.
+  network.crash(2);
+  network.restart(2);
+  const removed = network.core(2);
+  removed.step({
+    type: "AppendEntries",
+    from: 0,
+    to: 2,
+    term,
+    prevLogIndex: 0,
+    prevLogTerm: 0,
+    entries: [],
+    leaderCommit: 0,
+  });
+  drain(removed);
+  const peer1 = network.core(1);
+  peer1.step({
+    type: "RequestVote",
+    from: 2,
+    to: 1,
+    term: term + 5,
+    lastLogIndex: 100,
+    lastLogTerm: term + 4,
+  });
+  const reply = only<RequestVoteReply>(drain(peer1).messages);
+  assert.equal(reply.voteGranted, false);
+  assert.equal(peer1.term, term, "a removed peer's term is not taken");
+  assert.equal(network.core(0).role, "leader");
+});
+
+Deno.test("4.2.2: a leader that removes itself leads until the change commits, not counting itself, then steps down", () => {
+  const network = groupLedByZero(3);
+  assert.equal(network.proposeMembership(0, { kind: "remove", id: 0 }).ok, true);
+  const leader = network.core(0);
+  assert.equal(leader.role, "leader", "still leads while the change is uncommitted");
+  network.deliverAll();
+  network.run(2);
+  assert.equal(leader.role, "follower");
+  assert.equal(leader.leaderId, NO_LEADER);
+  assert.deepEqual(tickMany(leader, 100), [], "a removed peer asks for no vote");
+  network.run(60);
+  const leaders = network.leaders();
+  assert.equal(leaders.length, 1);
+  assert.ok([1, 2].includes(leaders[0]), "peers 1 and 2 elect one of themselves");
+});
+
+Deno.test("4.4: a snapshot records the membership at its index, and a follower that installs it takes it", () => {
+  const network = new TestNetwork({ size: 4, seed: 3, voters: [0, 1, 2], snapshotEveryEntries: 2 });
+  network.timeOut(0);
+  network.deliverAll();
+  network.propose(0, "a");
+  network.deliverAll();
+  network.run(2);
+  network.proposeMembership(0, { kind: "add-learner", id: 3 });
+  network.propose(0, "b");
+  network.deliverAll();
+  network.run(4);
+  assert.ok(network.core(0).log.snapshotIndex >= network.core(0).membershipIndex);
+  assert.deepEqual(network.persisted(0).snapshot.membership, membership([0, 1, 2], [3]));
+  assert.deepEqual(network.core(3).membership, membership([0, 1, 2], [3]));
+  network.crash(3);
+  network.restart(3);
+  assert.deepEqual(
+    network.core(3).membership,
+    membership([0, 1, 2], [3]),
+    "restored from its files",
+  );
+});
+
+Deno.test("4.1: a peer restarted from its log takes the latest membership in it", () => {
+  const network = groupLedByZero(3);
+  network.proposeMembership(0, { kind: "add-learner", id: 7 });
+  network.deliverAll();
+  network.crash(1);
+  network.restart(1);
+  assert.deepEqual(network.core(1).membership, membership([0, 1, 2], [7]));
+});
+
+Deno.test("3.10: leadership goes only to a voter", () => {
+  const network = groupLedByZero(4, 3);
+  network.proposeMembership(0, { kind: "add-learner", id: 3 });
+  assert.throws(() => network.core(0).transferLeadership(3), /not another voter/);
+});
+
+Deno.test("changes that cannot be made are refused with the reason", () => {
+  const network = groupLedByZero(3);
+  const cases: [Parameters<TestNetwork["proposeMembership"]>[1], RegExp][] = [
+    [{ kind: "add-learner", id: 1 }, /member already/],
+    [{ kind: "promote", id: 1 }, /not a learner/],
+    [{ kind: "remove", id: 9 }, /not a member/],
+    [{ kind: "add-learner", id: -1 }, /not a whole number/],
+  ];
+  for (const [change, reason] of cases) {
+    const proposal = network.proposeMembership(0, change);
+    assert.equal(proposal.ok, false);
+    assert.match(!proposal.ok ? proposal.reason : "", reason);
+  }
+  assert.match(
+    (() => {
+      const proposal = network.core(1).proposeMembership({ kind: "add-learner", id: 5 });
+      return proposal.ok ? "" : proposal.reason;
+    })(),
+    /does not lead/,
+  );
+});
