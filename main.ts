@@ -15,6 +15,7 @@ import { proposeCommand } from "./commands/propose.ts";
 import { kvCommand } from "./commands/kv.ts";
 import { statusCommand } from "./commands/status.ts";
 import { leaderCommand } from "./commands/leader.ts";
+import { memberCommand } from "./commands/member.ts";
 import { checkCommand } from "./commands/check.ts";
 import { testCommand } from "./commands/test_suites.ts";
 import { benchCommand } from "./commands/bench.ts";
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
       kvCommand(),
       statusCommand(),
       leaderCommand(),
+      memberCommand(),
       checkCommand(),
       testCommand(),
       benchCommand(),

@@ -36,6 +36,7 @@ Deno.test("dsys X is declared in commands/x.ts (the test suites in commands/test
     "kv",
     "status",
     "leader",
+    "member",
     "check",
     "test",
     "bench",

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Option } from "@commander-js/extra-typings";
+import { type Command, Option } from "@commander-js/extra-typings";
 import { InvalidArgumentError } from "commander";
 import { parseAddress } from "../rpc/address.ts";
 
@@ -62,6 +62,32 @@ export function parseServers(text: string): string[] {
   if (servers.length === 0) throw new Error("--servers lists no address");
   for (const server of servers) parseAddress(server);
   return servers;
+}
+
+/**
+ * Adds the options that place a peer in its cluster, shared by `kv-server` and `raft-peer`:
+ * `--id`, and `--peers` to set up a new cluster or `--join` with `--listen` to join one.
+ */
+export function withPlacementOptions(command: Command) {
+  return command
+    .requiredOption(
+      "--id <id>",
+      "this node's id: its index in --peers, or a new id to --join",
+      integerOption(0),
+    )
+    .option(
+      "--peers <addresses>",
+      "set up a new cluster of these nodes: every node's host:port or unix:/path, comma-separated, in id order",
+    )
+    .option(
+      "--join",
+      "join a running cluster: start with no members, and wait for the leader (see dsys member add)",
+    )
+    .option(
+      "--listen <address>",
+      "with --join: the host:port or unix:/path this node listens on",
+      addressOption,
+    );
 }
 
 /** The text `addHelpText("after", …)` shows below a subcommand's help: one command per line. */

@@ -13,13 +13,13 @@ import { RaftNode } from "../raft_node/node.ts";
 import { KvServer } from "../kv/server.ts";
 import { DEFAULT_CLUSTER_ID } from "../storage/file_storage.ts";
 import {
-  parsePeers,
+  parsePlacement,
   type PeerContext,
   type PeerOptions,
   type PeerService,
   runPeer,
 } from "../peer/peer_process.ts";
-import { examples, integerOption } from "./arguments.ts";
+import { examples, integerOption, withPlacementOptions } from "./arguments.ts";
 
 /** Options of {@linkcode runKvServer}, as `dsys kv-server` takes them. */
 export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
@@ -29,15 +29,12 @@ export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
 
 /** The `kv-server` subcommand. */
 export function kvServerCommand() {
-  return new Command("kv-server")
-    .description(
-      "Run a key/value server with its Raft peer inside; listens on the --peers entry of --id.",
-    )
-    .requiredOption("--id <id>", "this server's index in --peers", integerOption(0))
-    .requiredOption(
-      "--peers <addresses>",
-      "every server's host:port or unix:/path, comma-separated",
-    )
+  return withPlacementOptions(
+    new Command("kv-server").description(
+      "Run a key/value server with its Raft peer inside; listens on the --peers entry of --id, " +
+        "or on --listen when it joins a running cluster.",
+    ),
+  )
     .requiredOption("--data <dir>", "this server's data folder (created if missing)")
     .option(
       "--maxraftstate <bytes>",
@@ -51,13 +48,15 @@ export function kvServerCommand() {
       examples(
         "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
         "dsys kv-server --id 0 --peers $peers --data data/node-0 --maxraftstate 1000000",
+        "dsys kv-server --id 3 --join --listen 127.0.0.1:7004 --data data/node-3",
+        "dsys member --servers $peers add --id 3 --address 127.0.0.1:7004",
       ),
     )
     .action(async (options) => {
       if (options.maxraftstate === 0) throw new Error("--maxraftstate must be -1 or positive");
       await runKvServer({
         id: options.id,
-        peers: parsePeers(options.peers, options.id),
+        ...parsePlacement(options),
         dataDir: options.data,
         cluster: options.cluster,
         maxRaftStateBytes: options.maxraftstate,
@@ -84,12 +83,9 @@ export function startKvService(context: PeerContext, maxRaftStateBytes: number):
     snapshot: context.restored.snapshot?.data ?? null,
     makeRaft: (apply) => {
       const raft = new RaftNode({
-        id: context.id,
-        peers: context.peers,
-        storage: context.storage,
+        ...context.node,
         clock: realClock,
         random: unseededRandom(),
-        onFatal: context.onFatal,
         apply: (message) => {
           context.applies.count(message);
           apply(message);

@@ -12,13 +12,13 @@ import type { ProposeResult } from "../raft/core.ts";
 import { RaftNode } from "../raft_node/node.ts";
 import { DEFAULT_CLUSTER_ID } from "../storage/file_storage.ts";
 import {
-  parsePeers,
+  parsePlacement,
   type PeerContext,
   type PeerOptions,
   type PeerService,
   runPeer,
 } from "../peer/peer_process.ts";
-import { examples, integerOption } from "./arguments.ts";
+import { examples, withPlacementOptions } from "./arguments.ts";
 
 /** The RPC method that proposes a command: argument {@linkcode ProposeArguments}. */
 export const PROPOSE_METHOD = "Raft.Propose";
@@ -39,12 +39,11 @@ export interface RaftPeerOptions extends Omit<PeerOptions, "kind" | "log"> {
 
 /** The `raft-peer` subcommand. */
 export function raftPeerCommand() {
-  return new Command("raft-peer")
-    .description(
+  return withPlacementOptions(
+    new Command("raft-peer").description(
       "Run a Raft peer replicating opaque commands (Raft.Propose); logs role and term changes.",
-    )
-    .requiredOption("--id <id>", "this peer's index in --peers", integerOption(0))
-    .requiredOption("--peers <addresses>", "every peer's host:port or unix:/path, comma-separated")
+    ),
+  )
     .requiredOption("--data <dir>", "this peer's data folder (created if missing)")
     .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
     .option("--log-applies", "log one line per applied command", false)
@@ -53,12 +52,13 @@ export function raftPeerCommand() {
       examples(
         "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
         "dsys raft-peer --id 0 --peers $peers --data data/peer-0",
+        "dsys raft-peer --id 3 --join --listen 127.0.0.1:7004 --data data/peer-3",
       ),
     )
     .action(async (options) => {
       await runRaftPeer({
         id: options.id,
-        peers: parsePeers(options.peers, options.id),
+        ...parsePlacement(options),
         dataDir: options.data,
         cluster: options.cluster,
         logApplies: options.logApplies,
@@ -76,12 +76,9 @@ export async function runRaftPeer(options: RaftPeerOptions): Promise<void> {
 export function startRaftService(context: PeerContext, logApplies: boolean): PeerService {
   let appliedIndex = context.restored.snapshot?.index ?? 0;
   const node = new RaftNode({
-    id: context.id,
-    peers: context.peers,
-    storage: context.storage,
+    ...context.node,
     clock: realClock,
     random: unseededRandom(),
-    onFatal: context.onFatal,
     apply: (message) => {
       context.applies.count(message);
       if ("snapshotValid" in message) {

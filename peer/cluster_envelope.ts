@@ -1,7 +1,7 @@
 /**
  * Every Raft message between real peers travels in an envelope naming the sender's cluster and
- * node, and a peer refuses one from another cluster, from a node outside its peer list, or whose
- * message claims another sender. Without it a node of another cluster that was given this
+ * node, and a peer refuses one from another cluster, a vote request from a node that is not a
+ * voter of its membership, or a message that claims another sender. Without it a node of another cluster that was given this
  * node's address (a typo in `--peers`, a reused port) could vote in its elections or depose its
  * leader with a higher term. The simulation needs no envelope: its network has one cluster.
  *
@@ -21,14 +21,17 @@ export interface ClusterEnvelope {
   readonly message: unknown;
 }
 
-/** Who a peer is: its cluster, its id, and how many peers the cluster has. */
+/** Who a peer is: its cluster, its id, and the voters of its membership. */
 export interface PeerIdentity {
   /** The cluster's name. */
   readonly cluster: string;
   /** This node's id. */
   readonly id: number;
-  /** The peers in the cluster: ids run from 0 to `peerCount - 1`. */
-  readonly peerCount: number;
+  /**
+   * The voters of the membership in force (it changes, hence a function). A node with none is
+   * joining: it takes messages from any node of its cluster until the leader's membership comes.
+   */
+  readonly voters: () => readonly number[];
 }
 
 /** A client whose Raft messages leave in an envelope naming `identity`. */
@@ -87,10 +90,15 @@ export function envelopeProblem(value: unknown, identity: PeerIdentity): string 
   }
   if (cluster !== identity.cluster) return `it comes from cluster ${JSON.stringify(cluster)}`;
   const sender = from as number;
-  if (sender < 0 || sender >= identity.peerCount || sender === identity.id) {
-    return `it comes from node ${sender}, not another of the ${identity.peerCount} peers`;
-  }
+  if (sender < 0 || sender === identity.id) return `it comes from node ${sender}, not another node`;
   const claimed = (message as { from?: unknown } | null)?.from;
   if (claimed !== sender) return `node ${sender} sent a message from node ${String(claimed)}`;
+  // A leader this node does not know yet must be followed, but only a voter may ask for votes.
+  const type = (message as { type?: unknown }).type;
+  const voters = identity.voters();
+  const asksVote = type === "PreVote" || type === "RequestVote";
+  if (asksVote && voters.length > 0 && !voters.includes(sender)) {
+    return `node ${sender} asks for votes but is not a voter (voters: ${voters.join(", ")})`;
+  }
   return null;
 }

@@ -8,7 +8,7 @@ import {
   type PeerIdentity,
 } from "./cluster_envelope.ts";
 
-const ALPHA_1: PeerIdentity = { cluster: "alpha", id: 1, peerCount: 3 };
+const ALPHA_1: PeerIdentity = { cluster: "alpha", id: 1, voters: () => [0, 1, 2] };
 const vote = { type: "RequestVote", from: 0, to: 1, term: 5, lastLogIndex: 0, lastLogTerm: 0 };
 
 Deno.test("a peer's Raft messages leave in an envelope naming its cluster and node; other calls do not", async () => {
@@ -20,7 +20,7 @@ Deno.test("a peer's Raft messages leave in an envelope naming its cluster and no
     },
     close: () => {},
   };
-  const client = envelopingClient(inner, { cluster: "alpha", id: 0, peerCount: 3 });
+  const client = envelopingClient(inner, { cluster: "alpha", id: 0, voters: () => [0, 1, 2] });
   await client.call(RAFT_STEP_METHOD, vote);
   await client.call("Status", {});
   assert.deepEqual(calls, [
@@ -38,7 +38,7 @@ Deno.test("a peer steps the message of an envelope from another node of its clus
   assert.deepEqual([stepped, refusals], [[vote], []]);
 });
 
-Deno.test("a peer refuses another cluster, a node outside its peers, a false sender and a bare message", () => {
+Deno.test("a peer refuses another cluster, a vote asked by a non-voter, a false sender and a bare message", () => {
   const stepped: unknown[] = [];
   const refusals: string[] = [];
   const checked = envelopeCheckingHandlers(
@@ -50,11 +50,11 @@ Deno.test("a peer refuses another cluster, a node outside its peers, a false sen
     [{ cluster: "beta", from: 0, message: vote }, 'it comes from cluster "beta"'],
     [
       { cluster: "alpha", from: 3, message: { ...vote, from: 3 } },
-      "it comes from node 3, not another of the 3 peers",
+      "node 3 asks for votes but is not a voter (voters: 0, 1, 2)",
     ],
     [
       { cluster: "alpha", from: 1, message: { ...vote, from: 1 } },
-      "it comes from node 1, not another of the 3 peers",
+      "it comes from node 1, not another node",
     ],
     [{ cluster: "alpha", from: 2, message: vote }, "node 2 sent a message from node 0"],
     [vote, "it is not an envelope naming its cluster and node"],
@@ -68,4 +68,25 @@ Deno.test("a peer refuses another cluster, a node outside its peers, a false sen
   }
   assert.deepEqual(stepped, []);
   assert.deepEqual(refusals, cases.map(([, reason]) => reason));
+});
+
+Deno.test("a peer takes a leader's append from a node it does not know yet, and a joining peer takes anything of its cluster", () => {
+  const appendFrom7 = {
+    type: "AppendEntries",
+    from: 7,
+    to: 1,
+    term: 5,
+    prevLogIndex: 0,
+    prevLogTerm: 0,
+    entries: [],
+    leaderCommit: 0,
+  };
+  assert.equal(envelopeProblem({ cluster: "alpha", from: 7, message: appendFrom7 }, ALPHA_1), null);
+  const joining: PeerIdentity = { cluster: "alpha", id: 1, voters: () => [] };
+  const voteFrom7 = { ...vote, from: 7 };
+  assert.equal(envelopeProblem({ cluster: "alpha", from: 7, message: voteFrom7 }, joining), null);
+  assert.equal(
+    envelopeProblem({ cluster: "beta", from: 7, message: voteFrom7 }, joining),
+    'it comes from cluster "beta"',
+  );
 });

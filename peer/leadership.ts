@@ -9,7 +9,8 @@ import { realClock, sleep } from "../util/clock.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { RaftNode } from "../raft_node/node.ts";
-import { currentLeader, fetchStatus, fetchStatuses } from "./status.ts";
+import { fetchStatus } from "./status.ts";
+import { viewCluster } from "./membership_service.ts";
 
 /** The RPC a leader takes: `{to}` names the peer to hand leadership to. */
 export const TRANSFER_LEADERSHIP_METHOD = "Raft.TransferLeadership";
@@ -44,27 +45,33 @@ export interface TransferOutcome {
 }
 
 /**
- * Asks the leader among `servers` to hand leadership to peer `to`, and waits until `to` reports
- * itself leader of a later term. Throws a one-line error when no server leads, the leader
- * refuses, or `to` does not lead within `timeoutMs`.
+ * Asks the leader of the cluster `servers` belong to (any of its addresses will do) to hand
+ * leadership to voter `to`, and waits until `to` reports itself leader of a later term. Throws a
+ * one-line error when no server leads, `to` is not a voter, the leader refuses, or `to` does not
+ * lead within `timeoutMs`.
  */
 export async function transferLeadership(
   servers: readonly string[],
   to: number,
   timeoutMs: number,
 ): Promise<TransferOutcome> {
-  assert(to >= 0 && to < servers.length, `Peer ${to} is not one of the ${servers.length} servers`);
-  const rows = await fetchStatuses(servers, STATUS_TIMEOUT_MS);
-  const leaderId = currentLeader(rows);
-  const leader = rows.find((row) => row.status?.id === leaderId)?.status ?? null;
+  const { statuses, leader } = await viewCluster(servers);
+  if (statuses.length === 0) throw new Error(`No node of ${servers.join(",")} answered`);
   if (leader === null) {
     throw new Error("No server leads: try again once one does");
+  }
+  if (!leader.voters.includes(to)) {
+    throw new Error(
+      `Peer ${to} is not a voter of the cluster: its voters are ${leader.voters.join(", ")}`,
+    );
   }
   if (leader.id === to) {
     return { from: to, to, term: leader.term, elapsedMs: 0 };
   }
+  const target = leader.addresses[String(to)];
+  assert(target !== undefined, `Leader ${leader.id} knows no address of voter ${to}`);
   const startMs = realClock.now();
-  const client = connect(servers[leader.id]);
+  const client = connect(leader.address);
   try {
     await client.call(TRANSFER_LEADERSHIP_METHOD, { to }, { timeoutMs });
   } finally {
@@ -72,7 +79,7 @@ export async function transferLeadership(
   }
   // Bounded by timeoutMs.
   while (realClock.now() - startMs < timeoutMs) {
-    const { status } = await fetchStatus(servers[to], STATUS_TIMEOUT_MS);
+    const { status } = await fetchStatus(target, STATUS_TIMEOUT_MS);
     if (status?.role === "leader" && status.term > leader.term) {
       return { from: leader.id, to, term: status.term, elapsedMs: realClock.now() - startMs };
     }

@@ -14,8 +14,11 @@ import { errorText } from "../util/error_text.ts";
 import { formatAddress, parseAddress } from "../rpc/address.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { type RpcServer, serve } from "../rpc/tcp_server.ts";
-import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
-import type { ApplyMessage, RaftNode } from "../raft_node/node.ts";
+import type { RpcHandlers } from "../rpc/types.ts";
+import type { ApplyMessage, RaftNode, RaftNodeConfig } from "../raft_node/node.ts";
+import { isMember } from "../raft/membership.ts";
+import { PeerClients } from "./peer_clients.ts";
+import { membershipHandler } from "./membership_service.ts";
 import type { RaftStorage, RestoredState } from "../raft/storage.ts";
 import { FileStorage } from "../storage/file_storage.ts";
 import { envelopeCheckingHandlers, envelopingClient } from "./cluster_envelope.ts";
@@ -37,10 +40,15 @@ const ROLE_WATCH_MS = 10;
 export interface PeerOptions {
   /** The program, as the status and log lines name it. */
   readonly kind: NodeStatus["kind"];
-  /** This peer's index in `peers`. */
+  /** This peer's id: its index in `peers` when it bootstraps the cluster. */
   readonly id: number;
-  /** Every peer's address, this one's included, in id order. */
+  /**
+   * The addresses of the cluster's first members, this one's included, in id order; empty for a
+   * peer that joins a running cluster and learns the members from the leader.
+   */
   readonly peers: readonly string[];
+  /** Where this peer listens: its entry of `peers`, or its own address when joining. */
+  readonly listen: string;
   /** This peer's data folder; created when missing. */
   readonly dataDir: string;
   /** The cluster name the data folder is checked against. */
@@ -53,18 +61,22 @@ export interface PeerOptions {
 export interface PeerContext {
   /** This peer's id. */
   readonly id: number;
-  /** A client per peer, indexed by id (the entry at `id` is unused). */
-  readonly peers: readonly RpcClient[];
-  /** The storage to give the {@linkcode RaftNode}: its `load` returns `restored`. */
-  readonly storage: RaftStorage;
+  /**
+   * What the {@linkcode RaftNode} needs of the process: its id, its clients of the other members
+   * (dialled on demand, as the membership changes), the bootstrap membership, the storage (whose
+   * `load` returns `restored`) and the fatal-error handler (a broken invariant or failed persist
+   * ends the process with code 1). Spread it into the node's configuration.
+   */
+  readonly node: Pick<
+    RaftNodeConfig,
+    "id" | "peers" | "bootstrapVoters" | "bootstrapAddresses" | "storage" | "onFatal"
+  >;
   /** What the data folder held at start, snapshot included, read once. */
   readonly restored: RestoredState;
   /** The data folder's storage, for sizes. */
   readonly files: FileStorage;
   /** Writes one line to the process log, prefixed with the node's name. */
   readonly log: (line: string) => void;
-  /** Give to the node: a broken invariant or failed persist ends the process with code 1. */
-  readonly onFatal: (error: unknown) => void;
   /** Counts what the node applies, for the status: the service shows it every message. */
   readonly applies: ApplyCounter;
 }
@@ -133,6 +145,40 @@ export class ApplyCounter {
   }
 }
 
+/** Where a peer sits, as `--id`, `--peers`, `--join` and `--listen` say. */
+export interface PlacementOptions {
+  readonly id: number;
+  readonly peers?: string;
+  readonly join?: boolean;
+  readonly listen?: string;
+}
+
+/**
+ * The bootstrap peer list and the listening address from the command line: `--peers` (the
+ * peer listens on its entry) or `--join` with `--listen`. Throws a one-line error naming what
+ * is missing or contradictory.
+ */
+export function parsePlacement(options: PlacementOptions): Pick<PeerOptions, "peers" | "listen"> {
+  if (options.join === true) {
+    if (options.peers !== undefined) {
+      throw new Error("--join and --peers exclude each other: --peers only sets up a new cluster");
+    }
+    if (options.listen === undefined) {
+      throw new Error("--join needs --listen: the address the cluster will reach this node at");
+    }
+    parseAddress(options.listen);
+    return { peers: [], listen: options.listen };
+  }
+  if (options.peers === undefined) {
+    throw new Error("Give --peers to set up a new cluster, or --join --listen to join one");
+  }
+  if (options.listen !== undefined) {
+    throw new Error("--listen goes with --join: a node of --peers listens on its own entry");
+  }
+  const peers = parsePeers(options.peers, options.id);
+  return { peers, listen: peers[options.id] };
+}
+
 /**
  * Parses `--peers` and checks `--id` against it; throws a one-line error naming the problem
  * (a bad address, a repeated one, too many, or an id outside the list).
@@ -165,17 +211,32 @@ export async function runPeer(
   options: PeerOptions,
   start: (context: PeerContext) => PeerService,
 ): Promise<void> {
-  assert(options.id >= 0 && options.id < options.peers.length, `Peer ${options.id} is not listed`);
+  const joining = options.peers.length === 0;
+  assert(joining || options.id < options.peers.length, `Peer ${options.id} is not listed`);
   const name = `${options.kind} ${options.id}`;
   const write = options.log ?? ((line: string) => console.error(line));
   const log = (line: string) => write(`${name}: ${line}`);
   const { files, restored, storage, counts } = openStorage(options, log);
-  const identity = { cluster: options.cluster, id: options.id, peerCount: options.peers.length };
-  const clients = options.peers.map((address) =>
-    envelopingClient(
-      connect(address, { log, reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS }),
-      identity,
-    )
+  let running: RaftNode | null = null;
+  const identity = {
+    cluster: options.cluster,
+    id: options.id,
+    voters: () => running?.membership.voters ?? [],
+  };
+  const bootstrapAddresses = Object.fromEntries(
+    options.peers.map((address, id) => [String(id), canonical(address)]),
+  );
+  const clients = new PeerClients(
+    (address) =>
+      envelopingClient(
+        connect(address, { log, reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS }),
+        identity,
+      ),
+    (id) => {
+      const membership = running?.membership;
+      if (membership === undefined || !isMember(membership, id)) return undefined;
+      return membership.addresses[String(id)] ?? bootstrapAddresses[String(id)];
+    },
   );
   const onFatal = (error: unknown) => {
     write(`dsys ${name}: stopped: ${errorText(error)}`);
@@ -183,16 +244,21 @@ export async function runPeer(
   };
   const context: PeerContext = {
     id: options.id,
-    peers: clients,
-    storage,
+    node: {
+      id: options.id,
+      peers: (id) => clients.clientOf(id),
+      bootstrapVoters: options.peers.map((_, id) => id),
+      bootstrapAddresses,
+      storage,
+      onFatal,
+    },
     restored,
     files,
     log,
-    onFatal,
     applies: new ApplyCounter(restored.snapshot?.index ?? 0, log),
   };
   const release = () => {
-    for (const client of clients) client.close();
+    clients.close();
     files.close();
   };
   let service: PeerService;
@@ -202,26 +268,26 @@ export async function runPeer(
     release();
     throw error;
   }
+  running = service.node;
   const handlers = {
     ...envelopeCheckingHandlers(service.node.handlers, identity, refusalLogger(log, counts)),
     ...service.handlers,
     ...transferHandler(service.node),
+    ...membershipHandler(service.node),
     [STATUS_METHOD]: statusReporter(options, context, service, counts),
   };
   let server: RpcServer;
   try {
-    server = await serve(options.peers[options.id], handlers);
+    server = await serve(options.listen, handlers);
   } catch (error) {
     service.stop();
     release();
-    throw new Error(`Cannot listen on ${options.peers[options.id]}: ${errorText(error)}`);
+    throw new Error(`Cannot listen on ${options.listen}: ${errorText(error)}`);
   }
   log(
-    `listening on ${
-      options.peers[options.id]
-    } as peer ${options.id} of ${options.peers.length} (cluster ${
-      JSON.stringify(options.cluster)
-    }, data ${files.dir})`,
+    `listening on ${options.listen} as peer ${options.id} ${
+      joining ? "joining a running cluster" : `of ${options.peers.length}`
+    } (cluster ${JSON.stringify(options.cluster)}, data ${files.dir})`,
   );
   const stopWatching = watchRole(service.node, log);
   const signal = await untilSignal();
@@ -260,7 +326,7 @@ function openStorage(options: PeerOptions, log: (line: string) => void) {
     clusterId: options.cluster,
     id: options.id,
     // Canonical forms, so that ":7100" and "127.0.0.1:7100" are one peer.
-    peers: options.peers.map((peer) => formatAddress(parseAddress(peer))),
+    peers: options.peers.map(canonical),
     log,
   });
   const restored = files.load();
@@ -277,6 +343,11 @@ function openStorage(options: PeerOptions, log: (line: string) => void) {
   return { files, restored, storage, counts };
 }
 
+/** `address` in its canonical form, so that ":7100" and "127.0.0.1:7100" are one peer. */
+function canonical(address: string): string {
+  return formatAddress(parseAddress(address));
+}
+
 /** The `Status` handler: the node's Raft state, the storage's sizes, the counts of applies. */
 function statusReporter(
   options: PeerOptions,
@@ -288,7 +359,9 @@ function statusReporter(
   return () => ({
     kind: options.kind,
     id: options.id,
+    address: options.listen,
     cluster: options.cluster,
+    ...membershipStatus(service.node),
     role: service.node.role,
     term: service.node.term,
     leader: service.node.leaderId,
@@ -302,6 +375,26 @@ function statusReporter(
     ...applies.counts(),
     ...service.status(),
   });
+}
+
+/** The membership as the status shows it: this node's place in it, its members and index. */
+function membershipStatus(node: RaftNode): Pick<
+  NodeStatus,
+  "membership" | "voters" | "learners" | "addresses" | "membershipIndex"
+> {
+  const { voters, learners, addresses } = node.membership;
+  const place = voters.includes(node.id)
+    ? "voter"
+    : learners.includes(node.id)
+    ? "learner"
+    : "none";
+  return {
+    membership: place,
+    voters: [...voters],
+    learners: [...learners],
+    addresses: { ...addresses },
+    membershipIndex: node.membershipIndex,
+  };
 }
 
 /** Logs one line whenever the node's role, term or leader changes; returns how to stop. */

@@ -7,6 +7,7 @@
  */
 import { errorText } from "../util/error_text.ts";
 import { connect } from "../rpc/tcp_client.ts";
+import { membershipProblem } from "../raft/membership.ts";
 
 /** The RPC method a node serves its {@linkcode NodeStatus} on; it takes no argument. */
 export const STATUS_METHOD = "Status";
@@ -18,8 +19,20 @@ export const DEFAULT_STATUS_TIMEOUT_MS = 1_000;
 export interface NodeStatus {
   /** Which program answers: a key/value server or a bare Raft peer. */
   readonly kind: "kv-server" | "raft-peer";
-  /** The node's id: its index in the peer list. */
+  /** The node's id. */
   readonly id: number;
+  /** Where the node listens. */
+  readonly address: string;
+  /** The node's place in the membership in force: voter, learner, or none (joining, removed). */
+  readonly membership: "voter" | "learner" | "none";
+  /** The voters of the membership in force. */
+  readonly voters: readonly number[];
+  /** The learners of the membership in force. */
+  readonly learners: readonly number[];
+  /** Where each member listens, by id. */
+  readonly addresses: Readonly<Record<string, string>>;
+  /** The log index of the entry that carries the membership (0: the bootstrap one). */
+  readonly membershipIndex: number;
   /** The cluster name its data folder belongs to. */
   readonly cluster: string;
   /** follower, precandidate, candidate or leader. */
@@ -80,6 +93,7 @@ const NUMBER_FIELDS = [
   "persistedEntries",
   "uptimeMs",
   "refusedMessages",
+  "membershipIndex",
 ] as const;
 
 /** Why `value` is not a {@linkcode NodeStatus}, or null when it is one. */
@@ -93,6 +107,9 @@ export function statusProblem(value: unknown): string | null {
     if (typeof fields[name] !== "number") return `the status field ${name} is not a number`;
   }
   if (typeof fields.role !== "string") return "the status field role is not a string";
+  if (typeof fields.address !== "string") return "the status field address is not a string";
+  const problem = membershipProblem(fields);
+  if (problem !== null) return `the status shows no sound membership: ${problem}`;
   if (typeof fields.cluster !== "string") return "the status field cluster is not a string";
   return null;
 }
@@ -127,6 +144,7 @@ export async function fetchStatus(address: string, timeoutMs: number): Promise<S
 const TABLE_HEADINGS = [
   "id",
   "address",
+  "member",
   "role",
   "term",
   "leader",
@@ -147,6 +165,7 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
     return [
       String(status.id),
       row.address,
+      status.membership,
       status.role,
       String(status.term),
       status.leader === -1 ? "-" : String(status.leader),

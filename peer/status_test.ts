@@ -32,6 +32,12 @@ function nodeStatus(id: number, role: string, term: number): NodeStatus {
     persistedEntries: 7,
     uptimeMs: 1000,
     refusedMessages: 0,
+    address: `127.0.0.1:${7000 + id}`,
+    membership: "voter",
+    voters: [0, 1, 2],
+    learners: [],
+    addresses: {},
+    membershipIndex: 0,
   };
 }
 
@@ -67,8 +73,8 @@ Deno.test("formatStatusTable aligns columns and shows unreachable nodes as such"
     row(null, "127.0.0.1:7101"),
   ]).split("\n");
   assert.equal(table.length, 3);
-  assert.match(table[0], /^id\s+address\s+role\s+term\s+leader\s+commit\s+applied/);
-  assert.match(table[1], /^0\s+127\.0\.0\.1:7100\s+leader\s+12\s+0\s+7\s+7/);
+  assert.match(table[0], /^id\s+address\s+member\s+role\s+term\s+leader\s+commit\s+applied/);
+  assert.match(table[1], /^0\s+127\.0\.0\.1:7100\s+voter\s+leader\s+12\s+0\s+7\s+7/);
   assert.equal(table[1].indexOf("leader"), table[0].indexOf("role"));
   assert.match(table[2], /^1\s+127\.0\.0\.1:7101\s+unreachable: connection refused$/);
 });

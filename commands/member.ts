@@ -1,0 +1,174 @@
+/**
+ * `dsys member`: list a cluster's members and change them one at a time (add a learner, promote
+ * it, add a voter through both, remove), for kv-server and raft-peer clusters alike. Any one
+ * address of the cluster is enough.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import type { MembershipChange } from "../raft/membership.ts";
+import { changeMembership, viewCluster } from "../peer/membership_service.ts";
+import type { NodeStatus } from "../peer/status.ts";
+import { addressOption, examples, integerOption, parseServers, secondsFlag } from "./arguments.ts";
+
+/** How long a change may take by default, a learner's catching up included. */
+const DEFAULT_CHANGE_TIMEOUT_MS = 30_000;
+
+/** The `member` subcommand and its `list`, `add`, `add-learner`, `promote` and `remove`. */
+export function memberCommand() {
+  const member = new Command("member")
+    .description(
+      "List or change a cluster's members, one at a time: a new node joins as a learner that " +
+        "receives the log without voting, and is promoted to voter once it has caught up.",
+    )
+    .requiredOption("--servers <addresses>", "any of the cluster's addresses, comma-separated")
+    .addOption(
+      secondsFlag(
+        "--timeout <seconds>",
+        "give up on a change after this long",
+        DEFAULT_CHANGE_TIMEOUT_MS,
+      ),
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "dsys kv-server --id 3 --join --listen 127.0.0.1:7004 --data data/node-3 &",
+        "dsys member --servers 127.0.0.1:7001 add --id 3 --address 127.0.0.1:7004",
+        "dsys member --servers 127.0.0.1:7001 remove --id 0",
+        "dsys member --servers 127.0.0.1:7001 list",
+      ),
+    );
+  const servers = () => parseServers(member.opts().servers);
+  const timeoutMs = () => member.opts().timeout;
+  member.command("list")
+    .description("Print each member: id, voter or learner, address, and what it says of itself.")
+    .option("--json", "print JSON instead of a table", false)
+    .addHelpText("after", examples("dsys member --servers 127.0.0.1:7001 list --json"))
+    .action(async (options) => await listMembers(servers(), options.json));
+  newMember(member, "add", "Add a voter: as a learner first, promoted once it has caught up.")
+    .action(async (options) => {
+      try {
+        await change(servers(), { kind: "add-learner", ...options }, timeoutMs());
+      } catch (error) {
+        // A retried add: the learner is there already, and only its promotion is left.
+        if (!/is a member already/.test(String(error))) throw error;
+      }
+      await change(servers(), { kind: "promote", id: options.id }, timeoutMs());
+    });
+  newMember(
+    member,
+    "add-learner",
+    "Add a learner: it receives the log (a snapshot when far behind) but never votes.",
+  )
+    .action(async (options) => {
+      await change(servers(), { kind: "add-learner", ...options }, timeoutMs());
+    });
+  member.command("promote")
+    .description("Make a learner a voter, once it holds the log up to the leader's commit index.")
+    .requiredOption("--id <id>", "the learner", integerOption(0))
+    .addHelpText("after", examples("dsys member --servers 127.0.0.1:7001 promote --id 3"))
+    .action(async (options) => {
+      await change(servers(), { kind: "promote", id: options.id }, timeoutMs());
+    });
+  member.command("remove")
+    .description(
+      "Remove a member. A leader that removes itself steps down once the change is committed.",
+    )
+    .requiredOption("--id <id>", "the member", integerOption(0))
+    .addHelpText("after", examples("dsys member --servers 127.0.0.1:7001 remove --id 0"))
+    .action(async (options) => {
+      await change(servers(), { kind: "remove", id: options.id }, timeoutMs());
+    });
+  return member;
+}
+
+/** A subcommand of `member` that adds a member: it takes the new id and address. */
+function newMember(member: Command, name: string, description: string) {
+  return member.command(name)
+    .description(description)
+    .requiredOption("--id <id>", "the new member's id (unused so far)", integerOption(0))
+    .requiredOption("--address <address>", "where the new member listens", addressOption)
+    .addHelpText(
+      "after",
+      examples(`dsys member --servers 127.0.0.1:7001 ${name} --id 3 --address 127.0.0.1:7004`),
+    );
+}
+
+/** Makes `membershipChange` and prints the membership that results. */
+async function change(
+  servers: readonly string[],
+  membershipChange: MembershipChange,
+  timeoutMs: number,
+): Promise<void> {
+  const { index, membership } = await changeMembership(servers, membershipChange, timeoutMs);
+  console.log(
+    `${membershipChange.kind} ${membershipChange.id}: committed at entry ${index}; voters ${
+      membership.voters.join(",")
+    }, learners ${membership.learners.join(",") || "none"}`,
+  );
+}
+
+/** Prints the members as the leader (or else the most recent membership seen) has them. */
+async function listMembers(servers: readonly string[], json: boolean): Promise<void> {
+  const { statuses, leader } = await viewCluster(servers);
+  if (statuses.length === 0) throw new Error(`No node of ${servers.join(",")} answered`);
+  const source = leader ??
+    statuses.reduce((best, status) =>
+      status.membershipIndex > best.membershipIndex ? status : best
+    );
+  const rows = [
+    ...source.voters.map((id) => memberRow(id, "voter", source, statuses)),
+    ...source.learners.map((id) => memberRow(id, "learner", source, statuses)),
+  ];
+  if (json) {
+    console.log(JSON.stringify({ membershipIndex: source.membershipIndex, members: rows }));
+    return;
+  }
+  const header = ["id", "member", "address", "role", "term", "commit"];
+  const cells = rows.map((row) => [
+    String(row.id),
+    row.member,
+    row.address,
+    row.role,
+    row.term === null ? "-" : String(row.term),
+    row.commitIndex === null ? "-" : String(row.commitIndex),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...cells.map((line) => line[column].length))
+  );
+  const format = (line: readonly string[]) =>
+    line.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd();
+  console.log(
+    `membership at entry ${source.membershipIndex}${
+      leader === null ? " (no leader: the latest seen)" : `, led by ${leader.id}`
+    }`,
+  );
+  console.log([format(header), ...cells.map(format)].join("\n"));
+}
+
+/** One member as `list` shows it. */
+interface MemberRow {
+  readonly id: number;
+  readonly member: "voter" | "learner";
+  readonly address: string;
+  readonly role: string;
+  readonly term: number | null;
+  readonly commitIndex: number | null;
+}
+
+function memberRow(
+  id: number,
+  member: MemberRow["member"],
+  source: NodeStatus,
+  statuses: readonly NodeStatus[],
+): MemberRow {
+  const own = statuses.find((status) => status.id === id);
+  return {
+    id,
+    member,
+    address: source.addresses[String(id)] ?? "?",
+    role: own?.role ?? "unreachable",
+    term: own?.term ?? null,
+    commitIndex: own?.commitIndex ?? null,
+  };
+}
