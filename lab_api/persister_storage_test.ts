@@ -47,7 +47,8 @@ Deno.test("PersisterStorage saves what each batch says and restores it from a co
     hardState: { term: 2, votedFor: 2 },
     logChange: { truncateAfter: 3, append: entries(4, 6, 2) },
   });
-  const snapshot = { index: 4, term: 2, data: Uint8Array.of(9, 9) };
+  const membership = { voters: [0, 1, 2], learners: [], addresses: {} };
+  const snapshot = { index: 4, term: 2, data: Uint8Array.of(9, 9), membership };
   storage.persist({ snapshot });
   const state = decode(persister.readRaftState());
   assert.deepEqual(state, {
@@ -55,6 +56,7 @@ Deno.test("PersisterStorage saves what each batch says and restores it from a co
     votedFor: 2,
     snapshotIndex: 4,
     snapshotTerm: 2,
+    snapshotMembership: membership,
     entries: entries(5, 6, 2),
   });
   assert.equal(persister.raftStateSize(), persister.readRaftState().byteLength);

@@ -65,6 +65,14 @@ Deno.test("messageProblem names what is wrong with a malformed message", () => {
       "AppendEntries entry 0 is not an entry with index 5",
     ],
     [{ ...snapshot, data: [1] }, "InstallSnapshot field data is not a byte array"],
+    [
+      { ...snapshot, membership: { voters: [0, 0], learners: [], addresses: {} } },
+      "InstallSnapshot carries no sound membership: the membership repeats an id: 0, 0",
+    ],
+    [
+      { ...append, entries: [{ index: 5, term: 3, command: { raftMembership: { voters: "0" } } }] },
+      "AppendEntries entry 5 is a membership entry, but the membership's voters are not a list",
+    ],
   ];
   for (const [value, problem] of cases) assert.equal(messageProblem(value), problem);
 });

@@ -573,6 +573,27 @@ Deno.test("FileStorage records the peer list a folder is created with and refuse
   assert.equal(reload(files).hardState?.term, 3, "without a list, nothing is checked");
 });
 
+Deno.test("FileStorage tells a folder that joined a running cluster from one bootstrapped with peers", () => {
+  const files = new CrashFileSystem();
+  openMemory(files, [], { peers: [] }).close();
+  assert.deepEqual(reload(files, { peers: [] }), { entries: [] }, "a joined folder opens again");
+  assert.throws(() => openMemory(files, [], { peers: ["127.0.0.1:7100", "127.0.0.1:7101"] }), {
+    message:
+      `Cannot start: ${MEMORY_DIR} belongs to a peer that joined a running cluster (no peer list), not one that bootstrapped with peers 127.0.0.1:7100,127.0.0.1:7101`,
+  });
+});
+
+Deno.test("FileStorage keeps the membership a snapshot records across a restart", async () => {
+  const files = new CrashFileSystem();
+  const storage = openMemory(files);
+  storage.load();
+  const membership = { voters: [0, 2], learners: [5], addresses: { "5": "127.0.0.1:7105" } };
+  const snapshot = { index: 3, term: 1, data: Uint8Array.of(7), membership };
+  await storage.persist({ hardState: { term: 1, votedFor: 0 }, snapshot });
+  storage.close();
+  assert.deepEqual(reload(files).snapshot, snapshot);
+});
+
 Deno.test("FileStorage opens a folder made before peer lists were recorded, saying so", () => {
   const files = new CrashFileSystem();
   openMemory(files).close();
