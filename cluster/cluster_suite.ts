@@ -9,10 +9,9 @@
 import { assert } from "../util/assert.ts";
 import { type Random, SeededRandom } from "../util/random.ts";
 import { assertLinearizable, type Operation } from "../linearizability/mod.ts";
-import { appendValue, auditAppends, type IssuedAppend } from "./append_audit.ts";
-import type { ShellResult } from "../commands/kv.ts";
 import { ProcessCluster } from "./process_cluster.ts";
-import { type CommandResult, type KvShell, toOperation } from "./kv_clients.ts";
+import type { CommandResult } from "./kv_clients.ts";
+import { checkLoad, finalReads, type LoadCheck, pause, underLoad } from "./load.ts";
 import type { LabTest, TestContext } from "../labs/suite.ts";
 
 /** The environment variable that sets the crash loop's kill/restart cycles per run. */
@@ -23,16 +22,10 @@ export const DEFAULT_CRASH_CYCLES = 50;
 const LEADER_KILL_EVERY = 3;
 /** Nodes of the crash loop's cluster. */
 const CRASH_CLUSTER_SIZE = 3;
-/** Concurrent `kv shell` clients of the crash loop. */
-const CRASH_CLIENTS = 3;
-/** Keys the crash loop's clients share, so their operations contend. */
-const CRASH_KEYS = ["a", "b", "c", "d"];
 /** Snapshot threshold of the crash loop's servers: small, so restarts also load snapshots. */
 const CRASH_MAX_RAFT_STATE_BYTES = 16_384;
 /** A shell gives up an operation after this long; it then counts as unknown outcome. */
 const OPERATION_TIMEOUT_SECONDS = 1;
-/** Most operations one client runs in one crash-loop run: a bound on the history's size. */
-const MAX_OPERATIONS_PER_CLIENT = 20_000;
 /** Budget of the final convergence wait and of the linearizability check. */
 const SETTLE_TIMEOUT_MS = 20_000;
 const CHECK_TIMEOUT_MS = 60_000;
@@ -48,30 +41,14 @@ export function crashCycles(): number {
   return cycles;
 }
 
-/** What one client of the workload did. */
-interface ClientLog {
-  readonly results: ShellResult[];
-  readonly appends: IssuedAppend[];
-}
-
-/** What a crash-loop run measured. */
-export interface CrashLoopReport {
+/** What a crash-loop run measured, and what the check of its load found. */
+export interface CrashLoopReport extends LoadCheck {
   /** Kill/restart cycles done. */
   readonly cycles: number;
   /** Processes killed with -9 (a cycle kills one node, sometimes two). */
   readonly kills: number;
-  /** Operations in the history, final reads included. */
-  readonly operations: number;
-  /** Acknowledged appends, every one found exactly once. */
-  readonly acknowledgedAppends: number;
-  /** Operations of unknown outcome. */
-  readonly unknownOperations: number;
-  /** Appends of unknown outcome found in the final values, and those that never took effect. */
-  readonly unknownAppendsApplied: number;
-  readonly unknownAppendsLost: number;
-  /** Wall-clock time of the run and of the linearizability check. */
+  /** Wall-clock time of the run. */
   readonly elapsedMs: number;
-  readonly checkMs: number;
 }
 
 /**
@@ -90,47 +67,15 @@ export async function runCrashLoop(seed: number, cycles: number): Promise<CrashL
     await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
     const { logs, outcome: kills } = await underLoad(
       cluster,
-      seed,
-      OPERATION_TIMEOUT_SECONDS,
+      { seed, timeoutSeconds: OPERATION_TIMEOUT_SECONDS },
       () => crash(cluster, random, cycles),
     );
     await cluster.waitForConvergence(SETTLE_TIMEOUT_MS);
-    const finals = await finalReads(cluster);
-    return verify(logs, finals, { cycles, kills, startedMs });
+    const check = checkLoad(logs, await finalReads(cluster));
+    return { ...check, cycles, kills, elapsedMs: performance.now() - startedMs };
   } finally {
     await cluster.close();
   }
-}
-
-/**
- * Runs {@linkcode CRASH_CLIENTS} shell clients (operations give up after `timeoutSeconds`)
- * while `faults` runs, then stops them and returns what each did and what `faults` returned.
- */
-async function underLoad<Outcome>(
-  cluster: ProcessCluster,
-  seed: number,
-  timeoutSeconds: number,
-  faults: () => Promise<Outcome>,
-): Promise<{ logs: ClientLog[]; outcome: Outcome }> {
-  const shells = Array.from(
-    { length: CRASH_CLIENTS },
-    () => cluster.startShell(cluster.clientAddresses(), timeoutSeconds),
-  );
-  let stopping = false;
-  const clients = shells.map((shell, index) =>
-    runClient(shell, index, new SeededRandom(seed * 101 + index + 1), () => stopping)
-  );
-  let outcome: Outcome;
-  try {
-    outcome = await faults();
-  } finally {
-    stopping = true;
-    // Let every client finish its operation before the cluster goes away, even on failure.
-    await Promise.allSettled(clients);
-  }
-  const logs = await Promise.all(clients);
-  await Promise.all(shells.map((shell) => shell.close()));
-  return { logs, outcome };
 }
 
 /**
@@ -164,74 +109,6 @@ async function crash(cluster: ProcessCluster, random: Random, cycles: number): P
     await pause(200 + random.int(500));
   }
   return kills;
-}
-
-/** One client: appends unique values and reads, on shared keys, until told to stop. */
-async function runClient(
-  shell: KvShell,
-  client: number,
-  random: Random,
-  stopping: () => boolean,
-): Promise<ClientLog> {
-  const results: ShellResult[] = [];
-  const appends: IssuedAppend[] = [];
-  for (let sequence = 0; sequence < MAX_OPERATIONS_PER_CLIENT && !stopping(); sequence++) {
-    const key = CRASH_KEYS[random.int(CRASH_KEYS.length)];
-    if (random.next() < 0.3) {
-      results.push(await shell.run("get", key));
-      continue;
-    }
-    const value = appendValue(client, sequence);
-    const result = await shell.run("append", key, value);
-    results.push(result);
-    appends.push({ client, sequence, key, value, acknowledged: result.ok });
-  }
-  return { results, appends };
-}
-
-/** Reads every key once more through a fresh shell, after the cluster has settled. */
-async function finalReads(cluster: ProcessCluster): Promise<ShellResult[]> {
-  const shell = cluster.startShell(cluster.clientAddresses(), SETTLE_TIMEOUT_MS / 1000);
-  const results: ShellResult[] = [];
-  for (const key of CRASH_KEYS) {
-    const result = await shell.run("get", key);
-    assert(result.ok, `The final read of key ${key} failed on a settled cluster`);
-    results.push(result);
-  }
-  await shell.close();
-  return results;
-}
-
-function verify(
-  logs: readonly ClientLog[],
-  finals: readonly ShellResult[],
-  run: { cycles: number; kills: number; startedMs: number },
-): CrashLoopReport {
-  for (const [client, log] of logs.entries()) {
-    const acknowledged = log.appends.filter((append) => append.acknowledged).length;
-    assert(acknowledged > 0, `Client ${client} got no append acknowledged in the whole run`);
-  }
-  const finalValues = new Map(finals.map((result) => [result.key, result.output]));
-  const audit = auditAppends(logs.flatMap((log) => log.appends), finalValues);
-  const history: Operation[] = [...logs.flatMap((log) => log.results), ...finals].map(toOperation);
-  const checkStartedMs = performance.now();
-  assertLinearizable(history, { timeoutMs: CHECK_TIMEOUT_MS });
-  const checkMs = performance.now() - checkStartedMs;
-  return {
-    cycles: run.cycles,
-    kills: run.kills,
-    operations: history.length,
-    acknowledgedAppends: audit.acknowledged,
-    unknownOperations: history.filter((operation) => operation.returnMs === Infinity).length,
-    unknownAppendsApplied: audit.unknownApplied,
-    unknownAppendsLost: audit.unknownLost,
-    elapsedMs: performance.now() - run.startedMs,
-    checkMs,
-  };
-}
-
-function pause(delayMs: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, delayMs));
 }
 
 /** One line summing up a crash-loop run. */
@@ -431,21 +308,18 @@ const FLAKY_MAX_DELAY_MS = 20;
  * acknowledged append kept and a linearizable history.
  */
 export async function runFlakyNetwork(seed: number, log: (line: string) => void): Promise<void> {
-  const startedMs = performance.now();
   const random = new SeededRandom(seed);
   const cluster = await ProcessCluster.start({ size: PARTITION_CLUSTER_SIZE, proxied: { random } });
   try {
     await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
     const { logs, outcome: isolations } = await underLoad(
       cluster,
-      seed,
-      OPERATION_TIMEOUT_SECONDS,
+      { seed, timeoutSeconds: OPERATION_TIMEOUT_SECONDS },
       () => flakyRounds(cluster, random),
     );
     cluster.healAll();
     await cluster.waitForConvergence(SETTLE_TIMEOUT_MS);
-    const finals = await finalReads(cluster);
-    const report = verify(logs, finals, { cycles: FLAKY_ROUNDS, kills: 0, startedMs });
+    const report = checkLoad(logs, await finalReads(cluster));
     const dropped = cluster.proxy!.links().reduce(
       (sum, link) => sum + link.stats().droppedConnections,
       0,
