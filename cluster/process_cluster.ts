@@ -5,7 +5,8 @@
  * taken) or on free loopback TCP ports, and can be wired through a {@linkcode LinkProxy} so that
  * single links can be cut. Nodes are killed (-9 by default) and restarted on their own folders;
  * the cluster polls their `Status` until it reaches a state, and runs `dsys kv` clients against
- * itself.
+ * itself. Spare nodes have an address and a folder from the start but are started later, with
+ * `--join`, to be added to the running cluster with `dsys member add` as an operator would.
  *
  * Every process and socket is released by {@linkcode ProcessCluster.close}, as Deno's test
  * sanitizers require.
@@ -40,8 +41,14 @@ const POLL_MS = 50;
 
 /** Options of {@linkcode ProcessCluster.start}. */
 export interface ProcessClusterOptions {
-  /** Number of nodes. */
+  /** Number of nodes that set up the cluster (its `--peers`), all started at once. */
   readonly size: number;
+  /**
+   * Spare nodes, ids `size` onwards: their addresses and folders are reserved at start, but
+   * they run only once {@linkcode ProcessCluster.startNode} starts them, with `--join`. Default
+   * 0. Not with `proxied`: a joined node dials the addresses the membership records.
+   */
+  readonly spares?: number;
   /** Which program the nodes run; default `kv-server`. */
   readonly kind?: NodeStatus["kind"];
   /** `--maxraftstate` of kv-server nodes; omitted: never snapshot. */
@@ -68,6 +75,8 @@ interface NodeSlot {
   readonly id: number;
   readonly listenAddress: string;
   readonly dataDir: string;
+  /** Whether it joins a running cluster (a spare) rather than being one of `--peers`. */
+  readonly joins: boolean;
   child: Child | null;
   /** How many times this node was started. */
   starts: number;
@@ -75,10 +84,12 @@ interface NodeSlot {
 
 /** A running cluster of processes; see the module documentation. */
 export class ProcessCluster {
-  /** Number of nodes. */
+  /** Number of nodes that set up the cluster. */
   readonly size: number;
-  /** Every node's id, in order. */
+  /** The ids of the nodes that set up the cluster, in order: 0 to `size - 1`. */
   readonly ids: readonly number[];
+  /** The ids of the spare nodes, in order, after `ids`. */
+  readonly spareIds: readonly number[];
   /** The folder holding the nodes' data folders (and sockets). */
   readonly root: string;
   /** The proxy the nodes talk through, when proxied. */
@@ -91,15 +102,18 @@ export class ProcessCluster {
   private constructor(root: string, options: ProcessClusterOptions) {
     this.size = options.size;
     this.ids = Array.from({ length: options.size }, (_, id) => id);
+    this.spareIds = Array.from({ length: options.spares ?? 0 }, (_, spare) => options.size + spare);
     this.root = root;
     this.#options = options;
+    const slots = [...this.ids, ...this.spareIds];
     const addresses = options.transport === "tcp"
-      ? freeLoopbackAddresses(options.size)
-      : this.ids.map((id) => `unix:${root}/node-${id}.sock`);
-    this.#nodes = this.ids.map((id) => ({
+      ? freeLoopbackAddresses(slots.length)
+      : slots.map((id) => `unix:${root}/node-${id}.sock`);
+    this.#nodes = slots.map((id) => ({
       id,
       listenAddress: addresses[id],
       dataDir: `${root}/node-${id}`,
+      joins: id >= options.size,
       child: null,
       starts: 0,
     }));
@@ -109,11 +123,17 @@ export class ProcessCluster {
     if (this.proxy !== null) this.#addLinks(this.proxy);
   }
 
-  /** Starts `options.size` nodes and waits until each listens. */
+  /** Starts `options.size` nodes (not the spares) and waits until each listens. */
   static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
+    const spares = options.spares ?? 0;
     assert(
-      options.size >= 1 && options.size <= MAX_CLUSTER_NODES,
-      `Cannot start a cluster of ${options.size} nodes: 1 to ${MAX_CLUSTER_NODES} are allowed`,
+      options.size >= 1 && Number.isSafeInteger(spares) && spares >= 0 &&
+        options.size + spares <= MAX_CLUSTER_NODES,
+      `Cannot start a cluster of ${options.size} nodes and ${spares} spares: 1 to ${MAX_CLUSTER_NODES} nodes in all are allowed`,
+    );
+    assert(
+      spares === 0 || options.proxied === undefined,
+      `Cannot reserve ${spares} spares in a proxied cluster: joined nodes dial members directly`,
     );
     const root = options.dir ?? await Deno.makeTempDir({ prefix: "dsys-cluster-" });
     const cluster = new ProcessCluster(root, options);
@@ -137,7 +157,7 @@ export class ProcessCluster {
 
   /** The `--peers` list node `id` is started with: its own address, and links to the others. */
   #peerList(id: number): string[] {
-    return this.#nodes.map((node) =>
+    return this.#nodes.filter((node) => !node.joins).map((node) =>
       node.id === id || this.proxy === null
         ? node.listenAddress
         : this.proxy.link(`${id}->${node.id}`).address
@@ -167,21 +187,30 @@ export class ProcessCluster {
     return this.#node(id).starts;
   }
 
+  /** The address node `id` listens on, which `dsys member add --address` gives the cluster. */
+  listenAddress(id: number): string {
+    return this.#node(id).listenAddress;
+  }
+
   /**
-   * Starts node `id` on its own data folder and waits until it listens. Throws with the node's
-   * output if it exits first (it refused its files, say).
+   * Starts node `id` on its own data folder and waits until it listens: with its `--peers` when
+   * it set the cluster up, with `--join --listen` when it is a spare (the first time with an
+   * empty folder, later on the files of the cluster it joined). Throws with the node's output if
+   * it exits first (it refused its files, say).
    */
   async startNode(id: number): Promise<void> {
     const node = this.#node(id);
     assert(!this.isRunning(id), `Cannot start node ${id}: it is running`);
     const kind = this.#options.kind ?? "kv-server";
     const maxRaftStateBytes = this.#options.maxRaftStateBytes;
+    const placement = node.joins
+      ? ["--join", "--listen", node.listenAddress]
+      : ["--peers", this.#peerList(id).join(",")];
     const args = [
       kind,
       "--id",
       `${id}`,
-      "--peers",
-      this.#peerList(id).join(","),
+      ...placement,
       "--data",
       node.dataDir,
       ...(maxRaftStateBytes === undefined ? [] : ["--maxraftstate", `${maxRaftStateBytes}`]),
@@ -214,9 +243,12 @@ export class ProcessCluster {
     return (await this.#statusRows([id]))[0].status;
   }
 
-  /** Every node's status row in id order, unreachable nodes included as such. */
-  statusRows(): Promise<StatusRow[]> {
-    return this.#statusRows(this.ids);
+  /**
+   * The status rows of `ids` (the nodes that set the cluster up by default) in that order,
+   * unreachable nodes included as such.
+   */
+  statusRows(ids: readonly number[] = this.ids): Promise<StatusRow[]> {
+    return this.#statusRows(ids);
   }
 
   #statusRows(ids: readonly number[]): Promise<StatusRow[]> {
@@ -248,16 +280,18 @@ export class ProcessCluster {
   }
 
   /**
-   * Polls every node's status until `done(rows)` holds, returning those rows; throws after
-   * `timeoutMs` with the last rows, so a failure says where the cluster stood.
+   * Polls the status of `ids` (the nodes that set the cluster up by default) until `done(rows)`
+   * holds, returning those rows; throws after `timeoutMs` with the last rows, so a failure says
+   * where the cluster stood.
    */
   waitForStatus(
     done: (rows: StatusRow[]) => boolean,
     timeoutMs: number,
     what: string,
+    ids: readonly number[] = this.ids,
   ): Promise<StatusRow[]> {
     return this.#waitFor(
-      this.ids,
+      ids,
       timeoutMs,
       `Cluster did not reach ${what}`,
       (rows) => done(rows) ? rows : null,
