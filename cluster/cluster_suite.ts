@@ -1,8 +1,9 @@
 /**
  * Fault tests of real processes (`dsys test cluster`): a crash loop that kills key/value servers
  * with -9 under a continuous write load and restarts them on their own files, and partitions of
- * a five-node cluster made by a link proxy. Both check what clients saw: every acknowledged
- * write is kept, and the whole history is linearizable.
+ * a five-node cluster made by a link proxy; the suite also holds the membership scenario
+ * (membership_scenario.ts). Each checks what clients saw: every acknowledged write is kept, and
+ * the whole history is linearizable.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { assertLinearizable, type Operation } from "../linearizability/mod.ts";
 import { ProcessCluster } from "./process_cluster.ts";
 import type { CommandResult } from "./kv_clients.ts";
 import { checkLoad, finalReads, type LoadCheck, pause, underLoad } from "./load.ts";
+import { membershipScenarioTest } from "./membership_scenario.ts";
 import type { LabTest, TestContext } from "../labs/suite.ts";
 
 /** The environment variable that sets the crash loop's kill/restart cycles per run. */
@@ -366,4 +368,9 @@ export const flakyNetworkTest: LabTest = {
 };
 
 /** Every fault test of real processes, for `dsys test cluster`. */
-export const clusterSuite: readonly LabTest[] = [crashLoopTest, partitionTest, flakyNetworkTest];
+export const clusterSuite: readonly LabTest[] = [
+  crashLoopTest,
+  partitionTest,
+  flakyNetworkTest,
+  membershipScenarioTest,
+];
