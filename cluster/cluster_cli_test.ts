@@ -1,7 +1,8 @@
 /**
  * The real-cluster commands as processes: a bare raft-peer cluster replicating proposals, and
  * the errors and exit codes scripts rely on (bad --id, another cluster's folder, a damaged
- * file, a taken address, an operation without an answer, a clean stop on SIGTERM).
+ * file, a taken address, --join, --listen and --peers at odds with each other or with the
+ * folder, an operation or a `dsys member` without an answer, a clean stop on SIGTERM).
  *
  * @module
  */
@@ -278,5 +279,93 @@ Deno.test("kv-server says which address is taken, and kv exits 2 when no server 
     taken.close();
     await group.killAll();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kv-server refuses --join without --listen, --join with --peers and --listen without --join in one line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsys-cli-test-" });
+  const group = new ChildGroup();
+  try {
+    const address = `unix:${dir}/node.sock`;
+    const refusals: Array<[string[], string]> = [
+      [["--join"], "--join needs --listen: the address the cluster will reach this node at"],
+      [
+        ["--join", "--listen", address, "--peers", address],
+        "--join and --peers exclude each other: --peers only sets up a new cluster",
+      ],
+      [
+        ["--peers", address, "--listen", address],
+        "--listen goes with --join: a node of --peers listens on its own entry",
+      ],
+      [[], "Give --peers to set up a new cluster, or --join --listen to join one"],
+    ];
+    for (const [placement, message] of refusals) {
+      const refused = await dsys(group, dir, [
+        "kv-server",
+        ...["--id", "0", "--data", `${dir}/node`],
+        ...placement,
+      ]);
+      assert.deepEqual([refused.code, refused.output], [1, `dsys: ${message}\n`], `${placement}`);
+    }
+    // No refusal got as far as the data folder.
+    await assert.rejects(Deno.stat(`${dir}/node`), Deno.errors.NotFound);
+  } finally {
+    await group.killAll();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a node that joined is refused a restart with --peers, and a bootstrapped one a restart with --join, naming both", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsys-cli-test-" });
+  const group = new ChildGroup();
+  try {
+    const address = `unix:${dir}/node.sock`;
+    const joined = ["--join", "--listen", address];
+    const bootstrapped = ["--peers", address];
+    for (const [first, then] of [[joined, bootstrapped], [bootstrapped, joined]]) {
+      const data = `${dir}/node-${first[0].slice(2)}`;
+      const server = (
+        placement: string[],
+      ) => ["kv-server", "--id", "0", "--data", data, ...placement];
+      const node = group.spawn(server(first), { cwd: dir });
+      await waitUntilListening(node, address, LISTEN_TIMEOUT_MS);
+      Deno.kill(node.pid, "SIGTERM");
+      assert.equal((await node.exited).code, 0);
+      const refused = await dsys(group, dir, server(then));
+      assert.equal(refused.code, 1);
+      const peers = `bootstrapped with peers ${address}`;
+      const join = "joined a running cluster (no peer list)";
+      const [was, asked] = first === joined ? [join, peers] : [peers, join];
+      assert.equal(
+        refused.output,
+        `dsys: Cannot start: ${data} belongs to a peer that ${was}, not one that ${asked}\n`,
+      );
+    }
+  } finally {
+    await group.killAll();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dsys member says in one line, with code 1, that no server answered", async () => {
+  const group = new ChildGroup();
+  try {
+    const servers = "127.0.0.1:1,127.0.0.1:2";
+    for (
+      const change of [["list"], ["add", "--id", "3", "--address", "127.0.0.1:3"], [
+        "remove",
+        "--id",
+        "1",
+      ]]
+    ) {
+      const refused = await dsys(group, ".", ["member", "--servers", servers, ...change]);
+      assert.deepEqual(
+        [refused.code, refused.output],
+        [1, `dsys: No node of ${servers} answered\n`],
+        change.join(" "),
+      );
+    }
+  } finally {
+    await group.killAll();
   }
 });
