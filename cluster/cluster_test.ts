@@ -1,6 +1,7 @@
 /**
  * Real clusters of real processes: `kv-server` nodes over TCP with their files, driven through
- * the `kv` command as a user would, and the shell scripts in scripts/.
+ * the `kv` command as a user would, a spare node that joins and restarts, and the shell scripts
+ * in scripts/.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { ProcessCluster } from "./process_cluster.ts";
 import { DeadlineClerk } from "../commands/kv.ts";
 import { runKvDemo } from "../commands/demo.ts";
 import { selfCommand } from "../util/self_command.ts";
+import { changeMembership } from "../peer/membership_service.ts";
 
 /** Small enough that the writes below make the leader snapshot several times. */
 const SMALL_MAX_RAFT_STATE_BYTES = 4_000;
@@ -84,6 +86,36 @@ Deno.test("a kv-server cluster fails over when its leader is killed and catches 
     assert.deepEqual(last, { code: 0, output: `v${WRITES_WHILE_DOWN - 1}\n` });
   } finally {
     await clients.killAll();
+    await cluster.close();
+  }
+});
+
+Deno.test("a spare node joins with an empty folder once started, and restarts after kill -9 as the member it became", async () => {
+  const cluster = await ProcessCluster.start({ size: 1, spares: 1, kind: "raft-peer" });
+  try {
+    const [spare] = cluster.spareIds;
+    assert.deepEqual([cluster.ids, spare, cluster.isRunning(spare)], [[0], 1, false]);
+    await cluster.waitForLeader(FAILOVER_TIMEOUT_MS);
+    await cluster.startNode(spare);
+    const waiting = await cluster.status(spare);
+    assert.deepEqual([waiting?.membership, waiting?.voters], ["none", []], "it waits, unknown");
+    const servers = cluster.clientAddresses([0]);
+    const address = cluster.listenAddress(spare);
+    await changeMembership(servers, { kind: "add-learner", id: spare, address }, 10_000);
+    await changeMembership(servers, { kind: "promote", id: spare }, 10_000);
+    const killed = await cluster.kill(spare);
+    assert.equal(killed.code, 128 + 9);
+    // Restarted with --join on the files it has now: it comes back as a voter of both.
+    await cluster.startNode(spare);
+    const [row] = await cluster.waitForStatus(
+      (rows) => rows[0].status?.leader === 0,
+      FAILOVER_TIMEOUT_MS,
+      `node ${spare} following node 0 again`,
+      [spare],
+    );
+    assert.deepEqual([row.status?.membership, row.status?.voters], ["voter", [0, 1]]);
+    assert.deepEqual(await cluster.waitForLeader(FAILOVER_TIMEOUT_MS, [0, spare]), 0);
+  } finally {
     await cluster.close();
   }
 });
