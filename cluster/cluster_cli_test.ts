@@ -369,3 +369,27 @@ Deno.test("dsys member says in one line, with code 1, that no server answered", 
     await group.killAll();
   }
 });
+
+Deno.test("dsys member refuses at once to promote a peer that is no learner, the leader itself included", async () => {
+  const cluster = await ProcessCluster.start({ size: 1, kind: "raft-peer" });
+  const group = new ChildGroup();
+  try {
+    await cluster.waitForLeader(LEADER_TIMEOUT_MS);
+    const member = ["member", "--servers", cluster.clientAddresses()[0], "--timeout", "20"];
+    for (const id of [0, 9]) {
+      const refused = await dsys(group, cluster.root, [...member, "promote", "--id", `${id}`]);
+      // Before the fix the leader waited out the 20 s for the non-learner to catch up, and then
+      // said it was still catching up.
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.output,
+        new RegExp(
+          `^dsys: .*Cannot promote peer ${id}: it is not a learner \\(learners: none\\)\n$`,
+        ),
+      );
+    }
+  } finally {
+    await group.killAll();
+    await cluster.close();
+  }
+});

@@ -12,7 +12,7 @@ import type { RpcHandlers } from "../rpc/types.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { parseAddress } from "../rpc/address.ts";
 import type { RaftNode } from "../raft_node/node.ts";
-import type { Membership, MembershipChange } from "../raft/membership.ts";
+import { changedMembership, type Membership, type MembershipChange } from "../raft/membership.ts";
 import { fetchStatuses, type NodeStatus } from "./status.ts";
 
 /** The RPC a leader takes: {@linkcode ChangeMembershipArguments}. */
@@ -52,7 +52,13 @@ export function membershipHandler(node: RaftNode): RpcHandlers {
     [CHANGE_MEMBERSHIP_METHOD]: async (args: unknown): Promise<ChangeMembershipResult> => {
       const { change, timeoutMs } = parseChangeArguments(args);
       const deadlineMs = realClock.now() + Math.min(timeoutMs, CHANGE_TIMEOUT_MAX_MS);
-      if (change.kind === "promote") await untilCaughtUp(node, change.id, deadlineMs);
+      if (change.kind === "promote") {
+        // A leader refuses a peer that is no learner at once: itself or an unknown id has no
+        // progress to catch up, and the caller would wait out its time to hear it was catching up.
+        const refusal = node.role === "leader" ? changedMembership(node.membership, change) : null;
+        if (typeof refusal === "string") throw new Error(refusal);
+        await untilCaughtUp(node, change.id, deadlineMs);
+      }
       const term = node.term;
       const index = node.proposeMembership(change);
       // Bounded by the deadline.
