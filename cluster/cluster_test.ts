@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { ChildGroup } from "../util/child_process.ts";
-import { ProcessCluster } from "./process_cluster.ts";
+import { freeLoopbackPorts, ProcessCluster } from "./process_cluster.ts";
 import { DeadlineClerk } from "../commands/kv.ts";
 import { runKvDemo } from "../commands/demo.ts";
 import { selfCommand } from "../util/self_command.ts";
@@ -120,25 +120,6 @@ Deno.test("a spare node joins with an empty folder once started, and restarts af
   }
 });
 
-/** A base port with `count` free ports from it, found by binding them. */
-function freeConsecutivePorts(count: number): number {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20_000 + Math.floor(crypto.getRandomValues(new Uint16Array(1))[0] / 2);
-    const listeners: Deno.Listener[] = [];
-    try {
-      for (let port = base; port < base + count; port++) {
-        listeners.push(Deno.listen({ hostname: "127.0.0.1", port }));
-      }
-      return base;
-    } catch {
-      // One of them is taken: try another base.
-    } finally {
-      for (const listener of listeners) listener.close();
-    }
-  }
-  throw new Error(`Found no ${count} consecutive free ports in 100 attempts`);
-}
-
 /** Runs scripts/kv_cluster.sh with `args`; throws with its output unless it exits 0. */
 async function clusterScript(dir: string, args: string[]): Promise<string> {
   const script = new URL("../scripts/kv_cluster.sh", import.meta.url).pathname;
@@ -165,7 +146,7 @@ Deno.test("scripts/kv_cluster.sh starts, uses, restarts and stops a 5-node clust
   const dir = await Deno.makeTempDir({ prefix: "dsys-scripts-test-" });
   const pids: number[] = [];
   try {
-    const basePort = freeConsecutivePorts(5);
+    const basePort = freeLoopbackPorts(5);
     await clusterScript(dir, ["start", "-n", "5", "-p", String(basePort)]);
     for (let id = 0; id < 5; id++) {
       pids.push(Number(await Deno.readTextFile(`${dir}/node-${id}.pid`)));

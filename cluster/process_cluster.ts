@@ -15,7 +15,7 @@
  */
 import { assert } from "../util/assert.ts";
 import { errorText } from "../util/error_text.ts";
-import type { Random } from "../util/random.ts";
+import { type Random, unseededRandom } from "../util/random.ts";
 import {
   type Child,
   type ChildExit,
@@ -403,15 +403,49 @@ function describeRows(rows: readonly StatusRow[]): string {
 }
 
 /**
- * `count` loopback addresses whose ports were free a moment ago: each is bound to port 0 and
- * released, all at once so no two are the same.
+ * Where {@linkcode freeLoopbackPorts} looks: below the ephemeral ports the system hands out as
+ * the local ports of outgoing connections (32768 onwards on Linux, 49152 on macOS). A port up
+ * there can be taken between its check and its use, or while its node is down, by any
+ * connection on the machine (a client redialling that very port included), and the node then
+ * cannot listen again.
  */
-export function freeLoopbackAddresses(count: number): string[] {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+const FREE_PORT_RANGE = { first: 20_000, end: 32_768 } as const;
+/** Places in the range tried before giving up: a bound for a machine whose ports are all taken. */
+const FREE_PORT_ATTEMPTS = 100;
+
+/**
+ * The first of `count` consecutive loopback ports that were free a moment ago, from a random
+ * place below the ephemeral ports: each is bound, then all are released.
+ */
+export function freeLoopbackPorts(count: number): number {
+  const span = FREE_PORT_RANGE.end - FREE_PORT_RANGE.first;
+  assert(
+    Number.isSafeInteger(count) && count >= 1 && count <= span,
+    `Cannot find ${count} consecutive free ports: 1 to ${span} may be asked for`,
   );
-  const addresses = listeners.map((listener) => `127.0.0.1:${listener.addr.port}`);
-  for (const listener of listeners) listener.close();
-  return addresses;
+  const random = unseededRandom();
+  for (let attempt = 0; attempt < FREE_PORT_ATTEMPTS; attempt++) {
+    const base = FREE_PORT_RANGE.first + random.int(span - count + 1);
+    const listeners: Deno.Listener[] = [];
+    try {
+      for (let port = base; port < base + count; port++) {
+        listeners.push(Deno.listen({ hostname: "127.0.0.1", port }));
+      }
+      return base;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+      // One of them is taken: try another place.
+    } finally {
+      for (const listener of listeners) listener.close();
+    }
+  }
+  throw new Error(
+    `Found no ${count} consecutive free loopback ports in ${FREE_PORT_ATTEMPTS} attempts`,
+  );
+}
+
+/** `count` loopback addresses on consecutive ports that were free a moment ago. */
+export function freeLoopbackAddresses(count: number): string[] {
+  const base = freeLoopbackPorts(count);
+  return Array.from({ length: count }, (_, offset) => `127.0.0.1:${base + offset}`);
 }
