@@ -70,11 +70,14 @@ check_id() {
 }
 
 wait_listening() {
-  local address="$1" host port
+  local id="$1" address host port
+  address="$(node_address "$id")"
   host="${address%:*}"
   port="${address##*:}"
   for ((tries = 0; tries < LISTEN_TIMEOUT_SECONDS * 10; tries++)); do
     if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    # A node that exited will never listen: say why now (its address was taken, say).
+    is_running "$id" || fail "node $id exited: $(tail -n 1 "$DIR/node-$id.log")"
     sleep 0.1
   done
   fail "nothing listens on $address after $LISTEN_TIMEOUT_SECONDS s"
@@ -113,7 +116,7 @@ command_start() {
   echo "$list" >"$DIR/peers"
   echo "$MAXRAFTSTATE" >"$DIR/maxraftstate"
   for ((id = 0; id < NODES; id++)); do start_node "$id"; done
-  for ((id = 0; id < NODES; id++)); do wait_listening "$(node_address "$id")"; done
+  for ((id = 0; id < NODES; id++)); do wait_listening "$id"; done
   echo "started $NODES kv-server nodes: $list (data, logs and pids in $DIR)"
 }
 
@@ -158,7 +161,7 @@ command_restart() {
   check_id "$1"
   if is_running "$1"; then command_kill "$1"; fi
   start_node "$1"
-  wait_listening "$(node_address "$1")"
+  wait_listening "$1"
   echo "restarted node $1 (pid $(node_pid "$1")) on its data folder $DIR/node-$1"
 }
 
