@@ -82,7 +82,7 @@ export async function runMembershipScenario(seed: number): Promise<ScenarioRepor
     const check = checkLoad(logs, await finalReads(cluster, everyone));
     const voters = await operator.listedVoters();
     assert(
-      voters.join(",") === cast.finalVoters.join(","),
+      voters.join(",") === ascending(cast.finalVoters).join(","),
       `dsys member list shows voters ${voters.join(",")}, not ${cast.finalVoters.join(",")}`,
     );
     return { ...check, ...outcome, elapsedMs: performance.now() - startedMs };
@@ -115,7 +115,7 @@ async function changeMembers(
   const snapshotIndex = await replace(cluster, operator, cast);
   for (const id of growth) await cluster.startNode(id);
   for (const id of growth) await operator.add(id, cluster.listenAddress(id));
-  await expectVoters(cluster, [...survivors, replacement, ...growth]);
+  await untilVoters(cluster, [...survivors, replacement, ...growth]);
   await operator.transfer(target);
   await shrink(cluster, operator, cast);
   return { cast, victimLed, snapshotIndex };
@@ -159,7 +159,7 @@ async function shrink(cluster: ProcessCluster, operator: Operator, cast: Cast): 
   const stopped = await cluster.kill(cast.retired, "SIGTERM");
   assert(stopped.code === 0, `Node ${cast.retired} stopped with code ${stopped.code}`);
   await cluster.waitForLeader(SETTLE_TIMEOUT_MS, cast.finalVoters);
-  const before = await expectVoters(cluster, cast.finalVoters);
+  const before = await untilVoters(cluster, cast.finalVoters);
   const removedBefore = await cluster.status(cast.target);
   // Fault schedule: the shrunk cluster serves the clients beside the removed node for a while.
   await pause(REMOVED_NODE_WATCH_MS);
@@ -179,29 +179,53 @@ async function shrink(cluster: ProcessCluster, operator: Operator, cast: Cast): 
   );
 }
 
-/** Asks each of `voters` for its status; each must answer and count exactly `voters` as voters. */
+/**
+ * Waits until each of `voters` counts exactly `voters` as voters and no learner (a follower
+ * learns a change one append after the leader has it committed); returns their statuses.
+ */
+async function untilVoters(
+  cluster: ProcessCluster,
+  voters: readonly number[],
+): Promise<NodeStatus[]> {
+  const rows = await cluster.waitForStatus(
+    (rows) => rows.every((row) => hasVoters(row.status, voters)),
+    SETTLE_TIMEOUT_MS,
+    `voters ${voters.join(",")} on each of them`,
+    voters,
+  );
+  return rows.map((row) => row.status!);
+}
+
+/** The statuses of `voters`, each of which must answer and count exactly `voters` as voters. */
 async function expectVoters(
   cluster: ProcessCluster,
   voters: readonly number[],
 ): Promise<NodeStatus[]> {
-  const expected = [...voters].sort((a, b) => a - b).join(",");
-  const statuses: NodeStatus[] = [];
-  for (const row of await cluster.statusRows(voters)) {
-    const status = row.status;
-    assert(status !== null, `Voter at ${row.address} did not answer: ${row.error}`);
+  const rows = await cluster.statusRows(voters);
+  for (const row of rows) {
     assert(
-      status.voters.join(",") === expected && status.learners.length === 0,
-      `Node ${status.id} has voters ${status.voters.join(",")} and learners ` +
-        `${status.learners.join(",") || "none"}, not voters ${expected}`,
+      hasVoters(row.status, voters),
+      `Voter at ${row.address} shows ${describe(row.status)}, not voters ${voters.join(",")}`,
     );
-    statuses.push(status);
   }
-  return statuses;
+  return rows.map((row) => row.status!);
 }
 
+/** Whether `status` counts exactly `voters` as voters, and no learner. */
+function hasVoters(status: NodeStatus | null, voters: readonly number[]): boolean {
+  return status !== null && status.voters.join(",") === ascending(voters).join(",") &&
+    status.learners.length === 0;
+}
+
+function ascending(ids: readonly number[]): number[] {
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** What a failed check saw of a node. */
 function describe(status: NodeStatus | null): string {
   if (status === null) return "no answer";
-  return `${status.role} of term ${status.term}, member: ${status.membership}`;
+  return `${status.role} of term ${status.term}, member: ${status.membership}, voters ` +
+    `${status.voters.join(",")}, learners ${status.learners.join(",") || "none"}`;
 }
 
 /** Runs `dsys member` and `dsys leader` as children, as an operator types them. */
@@ -246,7 +270,7 @@ class Operator {
     const output = await this.member(["list", "--json"]);
     const { members } = JSON.parse(output) as { members: { id: number; member: string }[] };
     assert(members.every((row) => row.member === "voter"), `Learners remain: ${output}`);
-    return members.map((row) => row.id).sort((a, b) => a - b);
+    return ascending(members.map((row) => row.id));
   }
 
   async #run(args: readonly string[]): Promise<string> {
