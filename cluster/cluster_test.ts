@@ -164,6 +164,11 @@ Deno.test("scripts/kv_cluster.sh starts, uses, restarts and stops a 5-node clust
     await clusterScript(dir, ["stop"]);
     for (const pid of pids) assert.equal(processExists(pid), false, `process ${pid} is gone`);
   } finally {
+    // A failed start leaves its nodes running with only their pid files to name them.
+    for (let id = 0; id < 5; id++) {
+      const pidFile = await Deno.readTextFile(`${dir}/node-${id}.pid`).catch(() => null);
+      if (pidFile !== null) pids.push(Number(pidFile));
+    }
     for (const pid of pids) {
       if (processExists(pid)) Deno.kill(pid, "SIGKILL");
     }
