@@ -393,3 +393,33 @@ Deno.test("dsys member refuses at once to promote a peer that is no learner, the
     await cluster.close();
   }
 });
+
+Deno.test("kv-servers sent SIGTERM the moment their address accepts a connection all stop cleanly", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsys-cli-test-" });
+  const group = new ChildGroup();
+  try {
+    // Before the fix a node took the signal before it listened for it in about one start of
+    // eight on this machine, and died of it (code 143): several rounds of eight at once.
+    for (let round = 0; round < 3; round++) {
+      const exits = await Promise.all(Array.from({ length: 8 }, async (_, index) => {
+        const name = `${round}-${index}`;
+        const address = `unix:${dir}/node-${name}.sock`;
+        const data = `${dir}/node-${name}`;
+        const node = group.spawn(
+          ["kv-server", "--id", "0", "--peers", address, "--data", data],
+          { cwd: dir },
+        );
+        await waitUntilListening(node, address, LISTEN_TIMEOUT_MS);
+        Deno.kill(node.pid, "SIGTERM");
+        return await node.exited;
+      }));
+      for (const exit of exits) {
+        assert.equal(exit.code, 0, exit.output);
+        assert.match(exit.output, /: SIGTERM: stopping\n.*: stopped\n$/s);
+      }
+    }
+  } finally {
+    await group.killAll();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -276,10 +276,14 @@ export async function runPeer(
     ...membershipHandler(service.node),
     [STATUS_METHOD]: statusReporter(options, context, service, counts),
   };
+  // Taken before the address answers: a SIGTERM sent once it does must stop the peer cleanly,
+  // and with no listener yet it would end the process on the spot.
+  const stopping = stopSignals();
   let server: RpcServer;
   try {
     server = await serve(options.listen, handlers);
   } catch (error) {
+    stopping.close();
     service.stop();
     release();
     throw new Error(`Cannot listen on ${options.listen}: ${errorText(error)}`);
@@ -290,7 +294,7 @@ export async function runPeer(
     } (cluster ${JSON.stringify(options.cluster)}, data ${files.dir})`,
   );
   const stopWatching = watchRole(service.node, log);
-  const signal = await untilSignal();
+  const signal = await stopping.signal;
   log(`${signal}: stopping`);
   stopWatching();
   service.stop();
@@ -410,17 +414,24 @@ function watchRole(node: RaftNode, log: (line: string) => void): () => void {
   return () => clearInterval(timer);
 }
 
-/** Resolves with the name of the first SIGTERM or SIGINT, and stops listening for them. */
-function untilSignal(): Promise<Deno.Signal> {
+/**
+ * Listens for SIGTERM and SIGINT: `signal` resolves with the name of the first, which ends the
+ * listening; `close` ends it before any came.
+ */
+function stopSignals(): { signal: Promise<Deno.Signal>; close(): void } {
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
-  return new Promise((resolve) => {
-    const handlers = signals.map((signal) => {
-      const handler = () => {
-        signals.forEach((other, position) => Deno.removeSignalListener(other, handlers[position]));
-        resolve(signal);
-      };
-      return handler;
+  let handlers: Array<() => void> = [];
+  const close = () => {
+    if (handlers.length === 0) return;
+    signals.forEach((signal, position) => Deno.removeSignalListener(signal, handlers[position]));
+    handlers = [];
+  };
+  const signal = new Promise<Deno.Signal>((resolve) => {
+    handlers = signals.map((name) => () => {
+      close();
+      resolve(name);
     });
-    signals.forEach((signal, position) => Deno.addSignalListener(signal, handlers[position]));
+    signals.forEach((name, position) => Deno.addSignalListener(name, handlers[position]));
   });
+  return { signal, close };
 }
