@@ -12,6 +12,7 @@ export * from "./config.ts";
 export * from "./ready.ts";
 export * from "./progress.ts";
 export * from "./quorum.ts";
+export * from "./membership.ts";
 export * from "./log.ts";
 export * from "./messages.ts";
 export * from "./storage.ts";
