@@ -335,12 +335,24 @@ export class RaftCore {
         for (const peer of this.#progress.keys()) this.#sendHeartbeat(peer);
       }
     } else if (this.#electionElapsedTicks >= this.#randomizedElectionTimeoutTicks) {
-      // A learner, a removed peer or one still joining has no vote to stand with.
-      if (!isVoter(this.#membership, this.id)) this.#resetElectionTimer();
+      if (!this.#mayCampaign()) this.#resetElectionTimer();
       else if (this.#preVote) this.#preCampaign();
       else this.#campaign();
     }
     this.#checkInvariants();
+  }
+
+  /**
+   * Whether this peer may stand for election: when it votes in its membership, and also when that
+   * membership removed it and is not committed yet (the thesis, section 4.2.2), since the group
+   * may still need it: its log may be the only one that can win, if the leader that appended the
+   * removal lost it. Its own vote counts only where it is a voter. A learner, a peer still joining
+   * and one whose removal is committed have no vote to stand with.
+   */
+  #mayCampaign(): boolean {
+    if (isVoter(this.#membership, this.id)) return true;
+    if (this.#membershipIndex <= this.#commitIndex) return false;
+    return isVoter(this.#membershipAt(this.#membershipIndex - 1), this.id);
   }
 
   /**

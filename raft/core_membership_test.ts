@@ -212,6 +212,40 @@ Deno.test("4.2.2: a leader that removes itself leads until the change commits, n
   assert.ok([1, 2].includes(leaders[0]), "peers 1 and 2 elect one of themselves");
 });
 
+Deno.test("4.2.2: a peer whose own removal is not committed still campaigns: it may hold the only log that can win", () => {
+  // Peer 1 holds its removal (entry 2) and an entry after it, both uncommitted: the leader that
+  // appended them lost them in a crash. Peer 0 cannot win without peer 1's vote, which its
+  // shorter log does not get; only peer 1 can lead, and commit its removal.
+  const removal = { raftMembership: membership([0]) };
+  const network = new TestNetwork({
+    size: 2,
+    seed: 1,
+    restored: new Map([
+      [0, { hardState: { term: 1, votedFor: 0 }, entries: [{ index: 1, term: 1, command: "a" }] }],
+      [1, {
+        hardState: { term: 1, votedFor: 0 },
+        entries: [
+          { index: 1, term: 1, command: "a" },
+          { index: 2, term: 1, command: removal },
+          { index: 3, term: 1, command: "b" },
+        ],
+      }],
+    ]),
+  });
+  assert.deepEqual(network.core(1).membership, membership([0]));
+  network.run(40);
+  assert.deepEqual(network.leaders(), [1], "peer 1 won with peer 0's vote, its own not counted");
+  // An entry of its term commits the removal before it.
+  network.propose(1, "c");
+  network.run(40);
+  assert.equal(network.core(1).role, "follower", "peer 1 stepped down once its removal committed");
+  assert.deepEqual(network.leaders(), [0]);
+  network.propose(0, "d");
+  network.run(2);
+  assert.deepEqual(network.applied(0), ["a", removal, "b", "c", "d"]);
+  assert.deepEqual(tickMany(network.core(1), 100), [], "removed for good, it asks for no vote");
+});
+
 Deno.test("4.4: a snapshot records the membership at its index, and a follower that installs it takes it", () => {
   const network = new TestNetwork({ size: 4, seed: 3, voters: [0, 1, 2], snapshotEveryEntries: 2 });
   network.timeOut(0);
