@@ -401,9 +401,7 @@ export class RaftCore {
       `Peer ${this.id} cannot step a ${message.type} from peer ${message.from}: not another peer`,
     );
     const asksVote = message.type === "PreVote" || message.type === "RequestVote";
-    if (
-      asksVote && this.#membership.voters.length > 0 && !isVoter(this.#membership, message.from)
-    ) {
+    if (asksVote && this.#refusesVoteOf(message.from)) {
       this.#refuseRequest(message);
       return this.#checkInvariants();
     }
@@ -435,6 +433,22 @@ export class RaftCore {
       this.#stepCampaigner(message);
     } else this.#stepFollower(message);
     this.#checkInvariants();
+  }
+
+  /**
+   * Whether a vote or pre-vote asked by `peer` is refused at once, without taking its term: this
+   * peer is a voter that follows a leader of its term (or leads it), and `peer` has no vote in
+   * its membership, so a removed peer cannot disrupt a working group (the thesis, section
+   * 4.2.3). Every other request is answered in full, since the group may need the vote and this
+   * peer's membership may be out of date: a learner may have been promoted, with the asker, by
+   * entries it has not received (etcd found the same), and in a group without a leader the asker
+   * may hold the only log that can win (see `#mayCampaign`). A voter whose leader is gone stops
+   * following it within an election timeout, when it campaigns.
+   */
+  #refusesVoteOf(peer: number): boolean {
+    const membership = this.#membership;
+    return this.#leaderId !== NO_LEADER && isVoter(membership, this.id) &&
+      !isVoter(membership, peer);
   }
 
   /**

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { AppendEntries, RequestVoteReply } from "./messages.ts";
 import { NO_LEADER } from "./core.ts";
+import { encode } from "../rpc/codec.ts";
 import { type Membership, membershipOfCommand } from "./membership.ts";
 import {
   append,
@@ -244,6 +245,59 @@ Deno.test("4.2.2: a peer whose own removal is not committed still campaigns: it 
   network.run(2);
   assert.deepEqual(network.applied(0), ["a", removal, "b", "c", "d"]);
   assert.deepEqual(tickMany(network.core(1), 100), [], "removed for good, it asks for no vote");
+});
+
+Deno.test("4.2.3: a voter refuses a removed peer's vote request outright only while it follows a leader", () => {
+  // Peer 1 holds the removal of peer 0 (entry 1) and knows no leader: peer 0 may hold the log
+  // the group needs, so its request is answered in full (its term taken, the vote granted).
+  const removal = { raftMembership: membership([1, 2]) };
+  const core = new TestNetwork({
+    size: 3,
+    seed: 1,
+    restored: new Map([[1, {
+      hardState: { term: 1, votedFor: 0 },
+      entries: [{ index: 1, term: 1, command: removal }],
+    }]]),
+  }).core(1);
+  const request = (term: number) => ({
+    type: "RequestVote" as const,
+    from: 0,
+    to: 1,
+    term,
+    lastLogIndex: 5,
+    lastLogTerm: 1,
+  });
+  core.step(request(2));
+  assert.equal(only<RequestVoteReply>(drain(core).messages).voteGranted, true);
+  assert.equal(core.term, 2);
+  // Following leader 2, it needs no other: peer 0 cannot disrupt the group.
+  core.step(append({ from: 2, to: 1, term: 3, prevLogIndex: 1, prevLogTerm: 1, leaderCommit: 1 }));
+  drain(core);
+  core.step(request(9));
+  assert.equal(only<RequestVoteReply>(drain(core).messages).voteGranted, false);
+  assert.equal(core.term, 3, "the removed peer's term is not taken");
+});
+
+Deno.test("4.2.3: a learner answers a vote request in full, even one from a learner: it may have been promoted with the asker", () => {
+  // Peer 1 is a learner of a membership where peer 2 is a learner too; leader 0 since promoted
+  // both and removed itself, but peer 1 has not received that. Peer 2 needs its vote. A learner
+  // never campaigns, so it would follow leader 0, gone, for ever.
+  const stale = { raftMembership: membership([0], [1, 2]) };
+  const core = new TestNetwork({
+    size: 3,
+    seed: 1,
+    restored: new Map([[1, {
+      hardState: { term: 1, votedFor: -1 },
+      snapshot: { index: 1, term: 1, data: encode([stale]), membership: stale.raftMembership },
+      entries: [],
+    }]]),
+  }).core(1);
+  core.step(append({ from: 0, to: 1, term: 1, prevLogIndex: 1, prevLogTerm: 1, leaderCommit: 1 }));
+  drain(core);
+  assert.equal(core.leaderId, 0);
+  core.step({ type: "RequestVote", from: 2, to: 1, term: 4, lastLogIndex: 9, lastLogTerm: 3 });
+  assert.equal(only<RequestVoteReply>(drain(core).messages).voteGranted, true);
+  assert.equal(core.term, 4);
 });
 
 Deno.test("4.4: a snapshot records the membership at its index, and a follower that installs it takes it", () => {
