@@ -160,6 +160,8 @@ export class SafetyChecker {
   readonly #appliedCommands: unknown[] = [];
   readonly #incarnations = new Map<number, Incarnation>();
   readonly #storageHistory = new Map<number, StorageHistory>();
+  /** Per peer, the highest term of any message it sent. */
+  readonly #highestSentTerm = new Map<number, number>();
   #highestCommitIndex = 0;
 
   /** Creates a checker that has seen nothing yet. */
@@ -188,6 +190,7 @@ export class SafetyChecker {
    */
   startIncarnation(peer: number, storage: PersistedView, commands: readonly unknown[]): void {
     this.checkStorage(peer, storage);
+    this.#forgetTermsLostBy(peer, storage.hardState.term);
     const snapshotIndex = storage.snapshot.index;
     this.#checkSnapshotCommands(peer, snapshotIndex, commands, "restored from storage");
     this.#incarnations.set(peer, {
@@ -262,6 +265,7 @@ export class SafetyChecker {
    * disk, a RequestVote a durable candidacy), and its term must be durable.
    */
   checkSendBeforePersist(peer: number, message: Message, storage: PersistedView): void {
+    this.#noteSent(peer, message);
     if (message.type !== "AppendEntries" && message.type !== "InstallSnapshot") {
       this.#report(
         "durability",
@@ -274,6 +278,7 @@ export class SafetyChecker {
 
   /** Peer `peer` is about to send `message`: what it depends on must be in `storage`. */
   checkSend(peer: number, message: Message, storage: PersistedView): void {
+    this.#noteSent(peer, message);
     const persisted = storage.hardState;
     const lastIndex = storage.snapshot.index + storage.entries.length;
     let problem: string | null = null;
@@ -396,6 +401,38 @@ export class SafetyChecker {
         } against term ${rightEntry.term} ${describe(rightEntry.command)}`,
       );
       return;
+    }
+  }
+
+  #noteSent(peer: number, message: Message): void {
+    this.#highestSentTerm.set(peer, Math.max(this.#highestSentTerm.get(peer) ?? 0, message.term));
+  }
+
+  /**
+   * Peer `peer` restarted in term `persistedTerm`: the terms above it that it led died with its
+   * memory, unseen. A lone voter elects itself without a message, and may crash before its term
+   * is persisted; it then leads that term again, with other entries. Nobody else holds entries
+   * of such a term (the peer sent nothing of it), and none is committed (a leader counts only
+   * entries it persisted, which the term precedes on disk), so the peer's leadership and
+   * entries of those terms are forgotten, as the peer itself forgot them.
+   */
+  #forgetTermsLostBy(peer: number, persistedTerm: number): void {
+    const floor = Math.max(persistedTerm, this.#highestSentTerm.get(peer) ?? 0);
+    const lost = new Set<number>();
+    for (const [term, leader] of this.#leaderOfTerm) {
+      if (term > floor && leader === peer) lost.add(term);
+    }
+    if (lost.size === 0) return;
+    for (const term of lost) this.#leaderOfTerm.delete(term);
+    // Bounded by the registry's size.
+    for (const key of this.#knownEntries.keys()) {
+      if (lost.has(key % MAX_TERM)) this.#knownEntries.delete(key);
+    }
+    for (const [index, committed] of this.#committed) {
+      assert(
+        !lost.has(committed.term),
+        `Entry ${index} of term ${committed.term} is committed, but its leader ${peer} never persisted the term`,
+      );
     }
   }
 

@@ -405,3 +405,26 @@ Deno.test("log matching, pairwise: logs that agree at a high index must agree be
   assert.deepEqual(invariants(checker), ["log matching", "log matching"]);
   assert.match(checker.violations[0].message, /Peers 0 and 2 .* differ at entry 2/);
 });
+
+Deno.test("a term a lone voter led but never persisted is forgotten when it restarts, not one it sent", () => {
+  const { checker, peers } = group(1);
+  Object.assign(peers[0], { role: "leader", term: 2, votedFor: 0, log: logOf(entries([2], "a")) });
+  checker.checkPeer(peers[0], true);
+  // A crash before the Ready of term 2 was persisted: the peer is back in term 0, leads term 2
+  // again and appends another entry at index 1.
+  checker.endIncarnation(0);
+  checker.startIncarnation(0, emptyStorage(), []);
+  Object.assign(peers[0], { log: logOf(entries([2], "b")) });
+  checker.checkPeer(peers[0], true);
+  assert.deepEqual(invariants(checker), []);
+  // Had it sent a message of term 2, the term would have been seen: the entry stays known.
+  checker.checkSend(0, { type: "TimeoutNowReply", from: 0, to: 1, term: 2, accepted: false }, {
+    ...emptyStorage(),
+    hardState: { term: 2, votedFor: 0 },
+  });
+  checker.endIncarnation(0);
+  checker.startIncarnation(0, emptyStorage(), []);
+  Object.assign(peers[0], { log: logOf(entries([2], "c")) });
+  checker.checkPeer(peers[0], true);
+  assert.deepEqual(invariants(checker), ["log matching"]);
+});
