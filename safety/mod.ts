@@ -27,6 +27,7 @@ export {
   type FaultMix,
   GROUP_SIZES,
   type SafetySimulationProfile,
+  SPARE_PEERS_MAX,
   TICK_UNITS,
   type Weather,
 } from "./profile.ts";

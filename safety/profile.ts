@@ -14,6 +14,12 @@ export const TICK_UNITS = 10;
 /** Group sizes a run picks from when none is given. */
 export const GROUP_SIZES: readonly number[] = [3, 5, 7];
 
+/**
+ * Most spare peers a run has beside its group: they start as peers joining a running group
+ * (no membership, no vote) and become members only if a membership change adds them.
+ */
+export const SPARE_PEERS_MAX = 2;
+
 /** How the network behaves for a while; faults change it during a run. */
 export interface Weather {
   /** Chance that a message is lost. */
@@ -37,6 +43,7 @@ export const FAULT_KINDS = [
   "weather",
   "snapshot",
   "transfer",
+  "membership",
 ] as const;
 
 /** One kind of fault (see {@linkcode FAULT_KINDS}). */
@@ -45,7 +52,8 @@ export type FaultKind = typeof FAULT_KINDS[number];
 /**
  * Relative weights of the fault kinds. Runs differ in temperament: a balanced mix, or one
  * that hammers on one weakness (crashes for votes and persistence, leader isolation for the
- * divergent logs of Figure 8, partitions of every shape) so that a many-step scenario stays
+ * divergent logs of Figure 8, partitions of every shape, membership changes in quick
+ * succession with partitions and crashes between them) so that a many-step scenario stays
  * likely enough to be found in a few hundred seeds.
  */
 export type FaultMix = Readonly<Record<FaultKind, number>>;
@@ -60,17 +68,66 @@ export const FAULT_MIXES: readonly FaultMix[] = [
     weather: 15,
     snapshot: 20,
     transfer: 10,
+    membership: 10,
   },
-  { crash: 60, partition: 5, "strand leader": 5, heal: 15, weather: 5, snapshot: 10, transfer: 5 },
-  { crash: 10, partition: 10, "strand leader": 60, heal: 10, weather: 5, snapshot: 5, transfer: 5 },
-  { crash: 10, partition: 50, "strand leader": 10, heal: 20, weather: 5, snapshot: 5, transfer: 5 },
-  { crash: 15, partition: 10, "strand leader": 5, heal: 10, weather: 5, snapshot: 5, transfer: 50 },
+  {
+    crash: 60,
+    partition: 5,
+    "strand leader": 5,
+    heal: 15,
+    weather: 5,
+    snapshot: 10,
+    transfer: 5,
+    membership: 5,
+  },
+  {
+    crash: 10,
+    partition: 10,
+    "strand leader": 60,
+    heal: 10,
+    weather: 5,
+    snapshot: 5,
+    transfer: 5,
+    membership: 5,
+  },
+  {
+    crash: 10,
+    partition: 50,
+    "strand leader": 10,
+    heal: 20,
+    weather: 5,
+    snapshot: 5,
+    transfer: 5,
+    membership: 5,
+  },
+  {
+    crash: 15,
+    partition: 10,
+    "strand leader": 5,
+    heal: 10,
+    weather: 5,
+    snapshot: 5,
+    transfer: 50,
+    membership: 5,
+  },
+  {
+    crash: 15,
+    partition: 20,
+    "strand leader": 5,
+    heal: 10,
+    weather: 5,
+    snapshot: 5,
+    transfer: 5,
+    membership: 50,
+  },
 ];
 
 /** Every knob of one run. */
 export interface SafetySimulationProfile {
-  /** Group size. */
+  /** Group size: the bootstrap voters, ids 0 to `peers` - 1. */
   readonly peers: number;
+  /** Spare peers, ids from `peers` on, that start joining with no membership. */
+  readonly sparePeers: number;
   /** Base election timeout of every core. */
   readonly electionTimeoutTicks: number;
   /** Heartbeat interval of every core. */
@@ -117,6 +174,7 @@ export function drawProfile(random: Random, peers?: number): SafetySimulationPro
   const electionTimeoutTicks = 6 + random.int(10);
   return {
     peers: size,
+    sparePeers: random.int(SPARE_PEERS_MAX + 1),
     electionTimeoutTicks,
     heartbeatTicks: 1 + random.int(Math.floor(electionTimeoutTicks / 3)),
     maxEntriesPerAppend: pick(random, [1, 2, 3, 8, 64]),

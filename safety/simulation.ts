@@ -3,9 +3,15 @@
  * message by message on a seeded event queue of virtual time, under random faults — loss,
  * delay, duplication, reordering, partitions of every shape, crashes that keep only what was
  * persisted (including crashes part way through persisting a Ready, and between persisting and
- * sending), proposals at random peers and snapshots at random applied indexes — with every
- * invariant of {@linkcode SafetyChecker} checked after every event. A run ends by healing
- * everything and requiring progress: a leader commits an entry that every peer applies.
+ * sending), proposals at random peers, snapshots at random applied indexes, leadership transfers
+ * and membership changes — with every invariant of {@linkcode SafetyChecker} checked after every
+ * event. A run ends by healing everything and requiring progress: a leader commits an entry that
+ * every member of its membership applies.
+ *
+ * Beside its group (the bootstrap voters), a run may have spare peers that start as peers joining
+ * a running group. Membership changes add spares and removed peers back as learners, promote
+ * learners and remove members; a removed peer keeps running on its storage, as a real one does
+ * until an operator stops it.
  *
  * Each peer is driven as raft/node.ts drives it: a leader's requests that the core allows
  * before the persist (`messagesBeforePersist`) leave first, then the Ready is persisted, then
@@ -24,6 +30,7 @@ import { type Random, SeededRandom } from "../util/random.ts";
 import { MinHeap } from "../util/min_heap.ts";
 import { decode, encode } from "../rpc/codec.ts";
 import { type ProposeResult, RaftCore } from "../raft/core.ts";
+import { isMember, type Membership, type MembershipChange, membersOf } from "../raft/membership.ts";
 import { type RaftCoreConfig } from "../raft/config.ts";
 import { type Ready, writesToStorage } from "../raft/ready.ts";
 import type { Message } from "../raft/messages.ts";
@@ -45,12 +52,13 @@ import {
 } from "./profile.ts";
 import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "../storage/memory_storage.ts";
 import { copyMessage, describeMessage } from "./message_copy.ts";
+import { type HealedGroup, healedGroup, recoveryDeadlineUnits } from "./recovery.ts";
 
 /** What {@linkcode runSafetySimulation} takes. */
 export interface SafetySimulationOptions {
   /** The run's seed: every choice of the run derives from it. */
   readonly seed: number;
-  /** Group size; default a size from `GROUP_SIZES` drawn from the seed. */
+  /** Group size (bootstrap voters); default a size from `GROUP_SIZES` drawn from the seed. */
   readonly peers?: number;
   /** Events to run under faults before healing; default {@linkcode DEFAULT_EVENTS}. */
   readonly events?: number;
@@ -67,8 +75,10 @@ export interface SafetySimulationOptions {
 
 /** Counts of one run, for reports and for tests that the faults really happened. */
 export interface SafetySimulationStats {
-  /** Group size. */
+  /** Group size: the bootstrap voters. */
   peers: number;
+  /** Spare peers beside the group, joining with no membership until a change adds them. */
+  sparePeers: number;
   /** Events run in all (ticks, deliveries, proposals, faults, restarts), healing included. */
   events: number;
   /** Virtual ticks the run lasted. */
@@ -111,6 +121,14 @@ export interface SafetySimulationStats {
   highestCommitIndex: number;
   /** Leadership transfers started. */
   transfers: number;
+  /** Membership changes a leader appended. */
+  membershipChanges: number;
+  /** Membership changes a leader refused (one in flight, or none of its term committed yet). */
+  membershipRefusals: number;
+  /** Voters of the membership the healed group made progress in. */
+  finalVoters: number;
+  /** Learners of the membership the healed group made progress in. */
+  finalLearners: number;
   /** Ticks from healing until the group made progress. */
   ticksToRecover: number;
   /** The ticks the healed group was given to make progress (see `#recoveryDeadlineUnits`). */
@@ -136,9 +154,6 @@ export const DEFAULT_EVENTS = 5000;
 /** Bound on events waiting in the queue (in-flight messages dominate). */
 const MAX_QUEUED_EVENTS = 500_000;
 
-/** Elections the healed group is allowed before one leader stays (split votes, stale votes). */
-const RECOVERY_ELECTIONS = 10;
-
 /** The trace keeps this many times the printed lines, since quiet ticks are not printed. */
 const TRACE_KEPT_FACTOR = 8;
 
@@ -156,6 +171,15 @@ type SafetySimulationEvent =
   | { readonly kind: "fault" }
   | { readonly kind: "restart"; readonly peer: number }
   | { readonly kind: "persisted"; readonly peer: number; readonly incarnation: number };
+
+/** The fresh entry a healed group's leader proposed, and who must apply it. */
+interface Marker {
+  readonly index: number;
+  readonly term: number;
+  readonly command: string;
+  /** The leader's membership when it proposed the entry: committing the entry commits it. */
+  readonly membership: Membership;
+}
 
 interface TraceLine {
   readonly number: number;
@@ -205,6 +229,10 @@ class SafetySimulation {
   readonly #storage: MemoryStorage[];
   readonly #processes = new Map<number, Process>();
   readonly #incarnations: number[];
+  /** Every peer's id: the group's, then the spares'. */
+  readonly #ids: readonly number[];
+  /** The group's first voters. */
+  readonly #bootstrapVoters: readonly number[];
   readonly #trace: TraceLine[] = [];
   readonly #violations: string[] = [];
   readonly #stats: SafetySimulationStats;
@@ -230,15 +258,18 @@ class SafetySimulation {
     this.#random = new SeededRandom(options.seed);
     this.#profile = drawProfile(this.#random, options.peers);
     this.#checker = new SafetyChecker({ skip: options.skip });
-    this.#links = new Links(this.#profile.peers);
+    const { peers, sparePeers } = this.#profile;
+    this.#ids = Array.from({ length: peers + sparePeers }, (_, id) => id);
+    this.#bootstrapVoters = this.#ids.slice(0, peers);
+    this.#links = new Links(this.#ids.length);
     this.#weather = this.#profile.weather;
-    this.#storage = Array.from({ length: this.#profile.peers }, () => new MemoryStorage());
-    this.#incarnations = new Array(this.#profile.peers).fill(0);
-    this.#stats = emptyStats(this.#profile.peers);
+    this.#storage = this.#ids.map(() => new MemoryStorage());
+    this.#incarnations = this.#ids.map(() => 0);
+    this.#stats = emptyStats(this.#profile);
   }
 
   run(): void {
-    for (let peer = 0; peer < this.#profile.peers; peer++) this.#start(peer);
+    for (const peer of this.#ids) this.#start(peer);
     this.#schedule(this.#gap(this.#profile.meanProposalGapUnits), { kind: "propose" });
     this.#schedule(this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
     // Stale ticks and persist ends of crashed incarnations are popped but not run: at most two
@@ -247,8 +278,7 @@ class SafetySimulation {
       assert(popped <= 3 * this.#eventsUnderFaults, `Only ${this.#stats.events} events ran`);
       if (!this.#runNextEvent()) return;
     }
-    this.#heal();
-    this.#recover();
+    this.#recover(this.#heal());
   }
 
   result(): SafetySimulationResult {
@@ -453,21 +483,65 @@ class SafetySimulation {
       case "transfer":
         line.notes = this.#transferSomewhere();
         return;
+      case "membership":
+        line.notes = this.#changeMembership();
+        return;
     }
   }
 
-  /** The leader of the highest term hands leadership to a random other peer, up or down. */
+  /** The leader of the highest term hands leadership to a random other voter, up or down. */
   #transferSomewhere(): string {
     const leader = this.#highestLeader();
     if (leader === undefined) return "transfer: no leader";
-    const others = leader.peers.filter((peer) => peer !== leader.id);
-    if (others.length === 0) return "transfer: no other peer";
+    const others = leader.membership.voters.filter((peer) => peer !== leader.id);
+    if (others.length === 0) return "transfer: no other voter";
     const target = others[this.#random.int(others.length)];
     this.#stats.transfers++;
     this.#touched.add(leader.id);
     leader.transferLeadership(target);
     this.#processReadies(leader.id);
     return `peer ${leader.id} hands leadership to peer ${target}`;
+  }
+
+  /**
+   * The leader of the highest term proposes a random single-server change of its membership.
+   * The core refuses one while another is uncommitted, and before its leader committed an entry
+   * of its term (it then appends its membership unchanged): both are counted.
+   */
+  #changeMembership(): string {
+    const leader = this.#highestLeader();
+    if (leader === undefined) return "membership: no leader";
+    const change = this.#drawChange(leader.membership);
+    if (change === null) return `membership: leader ${leader.id} is the only peer`;
+    this.#touched.add(leader.id);
+    const proposal = leader.proposeMembership(change);
+    this.#processReadies(leader.id);
+    const asked = `leader ${leader.id} asked to ${change.kind} peer ${change.id}`;
+    if (!proposal.ok) {
+      this.#stats.membershipRefusals++;
+      return `${asked}: refused: ${proposal.reason}`;
+    }
+    this.#stats.membershipChanges++;
+    return `${asked}: entry ${proposal.index}`;
+  }
+
+  /**
+   * A random sound change of `membership`, its kind drawn first so that no kind crowds out the
+   * others: add a peer that is no member (a spare, or a removed peer with its old log) as a
+   * learner, promote a learner, or remove a member, keeping one voter at least. Null when there
+   * is none: a lone peer.
+   */
+  #drawChange(membership: Membership): MembershipChange | null {
+    const outsiders = this.#ids.filter((id) => !isMember(membership, id));
+    const removable = membership.voters.length > 1 ? membersOf(membership) : membership.learners;
+    const changes: MembershipChange[][] = [
+      outsiders.map((id) => ({ kind: "add-learner", id }) as const),
+      membership.learners.map((id) => ({ kind: "promote", id }) as const),
+      removable.map((id) => ({ kind: "remove", id }) as const),
+    ].filter((ofKind) => ofKind.length > 0);
+    if (changes.length === 0) return null;
+    const ofKind = changes[this.#random.int(changes.length)];
+    return ofKind[this.#random.int(ofKind.length)];
   }
 
   #crashSomeone(): string {
@@ -495,7 +569,7 @@ class SafetySimulation {
     if (shape === 0) return this.#links.splitRandomly(this.#random);
     if (shape === 1) return this.#links.splitMinority(this.#random, leader);
     if (shape === 2) return this.#links.cutRandomOneWay(this.#random);
-    const peer = leader ?? this.#random.int(this.#profile.peers);
+    const peer = leader ?? this.#random.int(this.#ids.length);
     this.#links.isolate(peer);
     return `isolate peer ${peer}`;
   }
@@ -721,7 +795,8 @@ class SafetySimulation {
     const snapshot = storage.snapshot;
     const core = this.#createCore({
       id: peer,
-      peers: Array.from({ length: this.#profile.peers }, (_, id) => id),
+      // A spare joins with no membership: it learns one from a leader once it is added.
+      peers: this.#bootstrapVoters.includes(peer) ? this.#bootstrapVoters : [],
       electionTimeoutTicks: this.#profile.electionTimeoutTicks,
       heartbeatTicks: this.#profile.heartbeatTicks,
       random: new SeededRandom(this.#random.int(2 ** 31)),
@@ -750,38 +825,46 @@ class SafetySimulation {
   // ---------------------------------------------------------------------------------------
   // Healing and the progress check
 
-  #heal(): void {
+  /** Heals every link, calms the weather and restarts every peer that is down. */
+  #heal(): HealedGroup {
     this.#faultsOn = false;
     this.#links.healAll();
     this.#weather = CALM_WEATHER;
-    for (let peer = 0; peer < this.#profile.peers; peer++) {
+    for (const peer of this.#ids) {
       if (!this.#processes.has(peer)) this.#start(peer);
     }
+    const cores = [...this.#processes.values()].map((process) => process.core);
+    return healedGroup(cores, Math.max(0, this.#latestDeliveryAt - this.#now));
   }
 
   /**
-   * Runs the healed group until a leader commits a fresh entry that every peer applies; a
-   * leader change before that makes the new leader propose its own.
+   * Runs the healed group until a leader commits a fresh entry that every member of its
+   * membership applies; a leader change before that makes the new leader propose its own. The
+   * deadline (see recovery.ts) counts every peer's backlog until a leader proposed the entry,
+   * then only its members': peers outside the membership need not catch up.
    */
-  #recover(): void {
+  #recover(healed: HealedGroup): void {
     if (this.#violations.length > 0) return;
     const healedAt = this.#now;
-    const deadline = healedAt + this.#recoveryDeadlineUnits();
-    this.#stats.recoveryDeadlineTicks = Math.ceil((deadline - healedAt) / TICK_UNITS);
-    let marker: { index: number; term: number; command: string } | null = null;
+    let deadline = healedAt;
+    const setDeadline = (members: readonly number[]) => {
+      deadline = healedAt + recoveryDeadlineUnits(this.#profile, healed, members);
+      this.#stats.recoveryDeadlineTicks = Math.ceil((deadline - healedAt) / TICK_UNITS);
+    };
+    setDeadline(this.#ids);
+    let marker: Marker | null = null;
     // Bounded by the deadline: ticks keep the queue non-empty and time advancing.
     while (this.#queue.minKey <= deadline) {
       if (!this.#runNextEvent()) return;
       const leader = this.#highestLeader();
       if (leader !== undefined && (marker === null || leader.term > marker.term)) {
-        const command = `heal${this.#nextCommand++}`;
-        this.#lastProposal = null;
-        if (!this.#runEvent({ kind: "propose at", peer: leader.id, command })) return;
-        const result = this.#lastProposal as ProposeResult | null;
-        if (result?.isLeader) marker = { index: result.index, term: result.term, command };
+        marker = this.#proposeMarker(leader) ?? marker;
+        if (marker !== null) setDeadline(membersOf(marker.membership));
       }
-      if (marker !== null && this.#allApplied(marker.index, marker.command)) {
+      if (marker !== null && this.#allApplied(marker)) {
         this.#stats.ticksToRecover = Math.ceil((this.#now - healedAt) / TICK_UNITS);
+        this.#stats.finalVoters = marker.membership.voters.length;
+        this.#stats.finalLearners = marker.membership.learners.length;
         this.#finalChecks();
         return;
       }
@@ -789,60 +872,25 @@ class SafetySimulation {
     this.#reportNoProgress(healedAt, marker);
   }
 
-  /**
-   * How long the healed group may take to elect a leader, commit a fresh entry and apply it
-   * everywhere, from the backlog at healing. In units, with D the calm weather's largest message
-   * delay, P the longest persist (slow ones end within `maxPersistUnits`), T the election
-   * timeout and H the heartbeat interval (both in ticks):
-   *
-   * - a round trip takes at most RTT = 2D + 2P: the request, the follower's persist before it
-   *   answers, the answer, and the leader's own persist, which holds back its next Ready;
-   * - messages sent before healing arrive by the latest delivery already queued (L units from
-   *   now); one of them may start a needless election;
-   * - a leader is elected within `RECOVERY_ELECTIONS` elections, each at most 2T ticks of
-   *   timeout, a round trip of pre-votes and a round trip of votes, once a peer's vote lease
-   *   (CheckQuorum: T ticks since it last heard from a leader) has run out;
-   * - each follower is then probed back to where its log matches the leader's, one term per
-   *   round trip at most (the conflict hints skip a term each), each probe waiting at most a
-   *   heartbeat interval: `termRuns` × (H + RTT), with `termRuns` the distinct terms of every
-   *   peer's log above the lowest commit index;
-   * - then the entries it lacks, at most `maxEntriesPerAppend` (A) per append, one append per
-   *   round trip at worst (a window shrunk to one): ⌈N/A⌉ × RTT, N the longest log minus the
-   *   lowest commit index, plus the fresh entry's own round trip and a heartbeat to learn it
-   *   committed;
-   * - followers catch up in parallel; each applies at most `maxEntriesPerReady` (R) entries per
-   *   Ready and a Ready may take P: ⌈N/R⌉ × P;
-   * - a snapshot instead of entries counts as one append.
-   *
-   * The sum is a deadline, not a prediction: a run that makes no progress still fails by then.
-   */
-  #recoveryDeadlineUnits(): number {
-    const profile = this.#profile;
-    const cores = [...this.#processes.values()].map((process) => process.core);
-    const lowestCommit = Math.min(...cores.map((core) => core.commitIndex));
-    const longestLog = Math.max(...cores.map((core) => core.log.lastIndex));
-    let termRuns = 0;
-    for (const core of cores) termRuns += termsAbove(core, lowestCommit);
-    const backlog = longestLog - lowestCommit + 1;
-    const persistUnits = profile.maxPersistUnits + 1;
-    const roundTripUnits = 2 * CALM_WEATHER.maxDelayUnits + 2 * persistUnits;
-    const heartbeatUnits = profile.heartbeatTicks * TICK_UNITS;
-    const electionUnits = 2 * profile.electionTimeoutTicks * TICK_UNITS + 2 * roundTripUnits;
-    const leaseUnits = profile.electionTimeoutTicks * TICK_UNITS;
-    const staleUnits = Math.max(0, this.#latestDeliveryAt - this.#now);
-    return staleUnits + leaseUnits +
-      (RECOVERY_ELECTIONS + 1) * electionUnits +
-      termRuns * (heartbeatUnits + roundTripUnits) +
-      (Math.ceil(backlog / profile.maxEntriesPerAppend) + 1) * roundTripUnits +
-      heartbeatUnits + roundTripUnits +
-      Math.ceil(backlog / profile.maxEntriesPerReady) * persistUnits;
+  /** Has `leader` propose a fresh entry; null when it did not take it. */
+  #proposeMarker(leader: RaftCore): Marker | null {
+    const command = `heal${this.#nextCommand++}`;
+    this.#lastProposal = null;
+    if (!this.#runEvent({ kind: "propose at", peer: leader.id, command })) return null;
+    const result = this.#lastProposal as ProposeResult | null;
+    if (result === null || !result.isLeader) return null;
+    return { index: result.index, term: result.term, command, membership: leader.membership };
   }
 
-  #allApplied(index: number, command: string): boolean {
-    for (const process of this.#processes.values()) {
-      if (process.commands.length < index || process.commands[index - 1] !== command) return false;
-    }
-    return this.#processes.size === this.#profile.peers;
+  /**
+   * Whether every member of `marker`'s membership applied its entry (a member may be down a
+   * while yet: a slow persist begun before healing can end in a crash).
+   */
+  #allApplied(marker: Marker): boolean {
+    return membersOf(marker.membership).every((peer) => {
+      const commands = this.#processes.get(peer)?.commands;
+      return commands !== undefined && commands[marker.index - 1] === marker.command;
+    });
   }
 
   #finalChecks(): void {
@@ -852,14 +900,16 @@ class SafetySimulation {
     this.#takeCheckerViolations();
   }
 
-  #reportNoProgress(healedAt: number, marker: { index: number; term: number } | null): void {
+  #reportNoProgress(healedAt: number, marker: Marker | null): void {
     const peers = [...this.#processes.values()].map(({ core, commands }) =>
       `peer ${core.id} ${core.role} term ${core.term} commit ${core.commitIndex} applied ${commands.length}`
     );
     const ticks = Math.floor((this.#now - healedAt) / TICK_UNITS);
     const wanted = marker === null
       ? "no leader emerged"
-      : `entry ${marker.index} of term ${marker.term} was not applied everywhere`;
+      : `entry ${marker.index} of term ${marker.term} was not applied by every member (${
+        membersOf(marker.membership).join(",")
+      })`;
     this.#addViolations([{
       invariant: "liveness",
       message: `${ticks} ticks after healing, ${wanted}: ${peers.join("; ")}`,
@@ -947,9 +997,10 @@ function persistTarget(core: RaftCore): PersistTarget {
   };
 }
 
-function emptyStats(peers: number): SafetySimulationStats {
+function emptyStats(profile: SafetySimulationProfile): SafetySimulationStats {
   return {
-    peers,
+    peers: profile.peers,
+    sparePeers: profile.sparePeers,
     events: 0,
     ticks: 0,
     messagesSent: 0,
@@ -971,21 +1022,11 @@ function emptyStats(peers: number): SafetySimulationStats {
     highestTerm: 0,
     highestCommitIndex: 0,
     transfers: 0,
+    membershipChanges: 0,
+    membershipRefusals: 0,
+    finalVoters: 0,
+    finalLearners: 0,
     ticksToRecover: 0,
     recoveryDeadlineTicks: 0,
   };
-}
-
-/** How many runs of one term `core`'s log has above `index` (at least one if it has entries). */
-function termsAbove(core: RaftCore, index: number): number {
-  const log = core.log;
-  let runs = 0;
-  let previousTerm = -1;
-  // Bounded by the log's length.
-  for (let at = Math.max(index + 1, log.firstIndex); at <= log.lastIndex; at++) {
-    const term = log.term(at);
-    if (term !== previousTerm) runs++;
-    previousTerm = term;
-  }
-  return runs;
 }

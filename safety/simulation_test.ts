@@ -116,9 +116,30 @@ Deno.test("across seeds, every kind of fault really happens", () => {
     "snapshotsInstalled",
     "proposalsAccepted",
     "transfers",
+    "membershipChanges",
+    "membershipRefusals",
   ];
   for (const kind of kinds) assert.ok((totals[kind] ?? 0) > 0, `no ${kind} in 30 seeds`);
   assert.ok((totals.leaderTerms ?? 0) > 30, "leaders changed within runs");
+});
+
+Deno.test("membership changes come and go, and only the members of the final membership must apply", () => {
+  let changes = 0;
+  let runsEndingWithoutABootstrapVoter = 0;
+  let runsEndingWithALearner = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    const { violations, stats } = runSafetySimulation({ seed, events: 2000 });
+    assert.deepEqual(violations, [], `seed ${seed}`);
+    changes += stats.membershipChanges;
+    const members = stats.finalVoters + stats.finalLearners;
+    assert.ok(stats.finalVoters >= 1 && members <= stats.peers + stats.sparePeers);
+    // Some peer of the group was removed, kept running, and was not waited for.
+    if (members < stats.peers) runsEndingWithoutABootstrapVoter++;
+    if (stats.finalLearners > 0) runsEndingWithALearner++;
+  }
+  assert.ok(changes >= 10, `${changes} membership changes in 30 seeds`);
+  assert.ok(runsEndingWithoutABootstrapVoter > 0, "no run ended with a peer removed");
+  assert.ok(runsEndingWithALearner > 0, "no run ended with a learner");
 });
 
 Deno.test("a vote that is never persisted is caught, naming invariant, seed, event and trace", () => {
