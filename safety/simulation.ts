@@ -131,7 +131,7 @@ export interface SafetySimulationStats {
   finalLearners: number;
   /** Ticks from healing until the group made progress. */
   ticksToRecover: number;
-  /** The ticks the healed group was given to make progress (see `#recoveryDeadlineUnits`). */
+  /** The ticks the healed group was given to make progress (see recovery.ts). */
   recoveryDeadlineTicks: number;
 }
 
@@ -160,6 +160,12 @@ const TRACE_KEPT_FACTOR = 8;
 /** How much likelier a crash is in a Ready that changes the term or vote or sends early. */
 const RISKY_READY_CRASH_FACTOR = 5;
 
+/**
+ * Chance that a membership change attempt is followed by another soon after, so that changes
+ * come close together (the second once the first commits), with other faults between them.
+ */
+const MEMBERSHIP_FOLLOW_UP_RATE = 0.5;
+
 /** Bound on Ready batches one input may produce. */
 const MAX_READIES_PER_INPUT = 10_000;
 
@@ -169,6 +175,7 @@ type SafetySimulationEvent =
   | { readonly kind: "propose" }
   | { readonly kind: "propose at"; readonly peer: number; readonly command: string }
   | { readonly kind: "fault" }
+  | { readonly kind: "membership" }
   | { readonly kind: "restart"; readonly peer: number }
   | { readonly kind: "persisted"; readonly peer: number; readonly incarnation: number };
 
@@ -353,6 +360,9 @@ class SafetySimulation {
         return;
       case "fault":
         return this.#fault(line);
+      case "membership":
+        if (this.#faultsOn) line.notes = this.#changeMembership();
+        return;
       case "restart":
         if (!this.#processes.has(event.peer)) this.#start(event.peer);
         return;
@@ -513,6 +523,11 @@ class SafetySimulation {
     if (leader === undefined) return "membership: no leader";
     const change = this.#drawChange(leader.membership);
     if (change === null) return `membership: leader ${leader.id} is the only peer`;
+    if (this.#random.next() < MEMBERSHIP_FOLLOW_UP_RATE) {
+      // About when a change appended now commits: a round trip, or a heartbeat and one.
+      const gapUnits = this.#gap(this.#profile.heartbeatTicks * TICK_UNITS);
+      this.#schedule(this.#now + gapUnits, { kind: "membership" });
+    }
     this.#touched.add(leader.id);
     const proposal = leader.proposeMembership(change);
     this.#processReadies(leader.id);
@@ -858,8 +873,12 @@ class SafetySimulation {
       if (!this.#runNextEvent()) return;
       const leader = this.#highestLeader();
       if (leader !== undefined && (marker === null || leader.term > marker.term)) {
-        marker = this.#proposeMarker(leader) ?? marker;
-        if (marker !== null) setDeadline(membersOf(marker.membership));
+        const proposed = this.#proposeMarker(leader);
+        if (this.#violations.length > 0) return;
+        if (proposed !== null) {
+          marker = proposed;
+          setDeadline(membersOf(marker.membership));
+        }
       }
       if (marker !== null && this.#allApplied(marker)) {
         this.#stats.ticksToRecover = Math.ceil((this.#now - healedAt) / TICK_UNITS);
@@ -872,11 +891,11 @@ class SafetySimulation {
     this.#reportNoProgress(healedAt, marker);
   }
 
-  /** Has `leader` propose a fresh entry; null when it did not take it. */
+  /** Has `leader` propose a fresh entry; null when it did not take it (or an invariant broke). */
   #proposeMarker(leader: RaftCore): Marker | null {
     const command = `heal${this.#nextCommand++}`;
     this.#lastProposal = null;
-    if (!this.#runEvent({ kind: "propose at", peer: leader.id, command })) return null;
+    this.#runEvent({ kind: "propose at", peer: leader.id, command });
     const result = this.#lastProposal as ProposeResult | null;
     if (result === null || !result.isLeader) return null;
     return { index: result.index, term: result.term, command, membership: leader.membership };
@@ -979,6 +998,8 @@ function describeEvent(event: SafetySimulationEvent): string {
       return `propose ${event.command} at peer ${event.peer}`;
     case "fault":
       return "fault";
+    case "membership":
+      return "membership change";
     case "restart":
       return `restart peer ${event.peer}`;
     case "persisted":

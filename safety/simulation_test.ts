@@ -83,7 +83,9 @@ Deno.test("groups of 3, 5 and 7 keep every invariant and recover once healed", (
       assert.deepEqual(violations, [], `${peers} peers, seed ${seed}`);
       assert.equal(stats.peers, peers);
       assert.ok(stats.events >= 2000, `${stats.events} events`);
-      assert.ok(stats.ticksToRecover > 0, "the healed group needed time to commit");
+      // A leader that is the only member left commits and applies at once.
+      const alone = stats.finalVoters + stats.finalLearners === 1;
+      assert.ok(alone || stats.ticksToRecover > 0, "the healed group needed time to commit");
       assert.ok(
         stats.ticksToRecover <= stats.recoveryDeadlineTicks,
         `recovered in ${stats.ticksToRecover} ticks, past the deadline of ${stats.recoveryDeadlineTicks}`,
