@@ -335,11 +335,23 @@ export class RaftCore {
         for (const peer of this.#progress.keys()) this.#sendHeartbeat(peer);
       }
     } else if (this.#electionElapsedTicks >= this.#randomizedElectionTimeoutTicks) {
-      if (!this.#mayCampaign()) this.#resetElectionTimer();
-      else if (this.#preVote) this.#preCampaign();
-      else this.#campaign();
+      this.#electionTimedOut();
     }
     this.#checkInvariants();
+  }
+
+  /**
+   * A follower or campaigner heard from no leader for its election timeout. It no longer counts
+   * on the leader it knew, even when it cannot stand (else a learner would stay in that leader's
+   * vote lease for ever, refusing a candidate that needs its vote), and campaigns if it may. A
+   * peer that stands only because its removal may be lost asks first whether it could win, with
+   * or without PreVote: a candidacy that cannot win would only raise its term past the others'.
+   */
+  #electionTimedOut(): void {
+    this.#leaderId = NO_LEADER;
+    if (!this.#mayCampaign()) this.#resetElectionTimer();
+    else if (this.#preVote || !isVoter(this.#membership, this.id)) this.#preCampaign();
+    else this.#campaign();
   }
 
   /**

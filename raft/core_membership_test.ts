@@ -5,7 +5,7 @@
  * steps down once that is committed; memberships in snapshots and across restarts.
  */
 import assert from "node:assert/strict";
-import type { AppendEntries, RequestVoteReply } from "./messages.ts";
+import type { AppendEntries, PreVoteReply, RequestVoteReply } from "./messages.ts";
 import { NO_LEADER } from "./core.ts";
 import { encode } from "../rpc/codec.ts";
 import { type Membership, membershipOfCommand } from "./membership.ts";
@@ -298,6 +298,44 @@ Deno.test("4.2.3: a learner answers a vote request in full, even one from a lear
   core.step({ type: "RequestVote", from: 2, to: 1, term: 4, lastLogIndex: 9, lastLogTerm: 3 });
   assert.equal(only<RequestVoteReply>(drain(core).messages).voteGranted, true);
   assert.equal(core.term, 4);
+});
+
+Deno.test("4.2.2: a peer that stands only because its removal may be lost asks first whether it could win, even without PreVote", () => {
+  const removal = { raftMembership: membership([0]) };
+  const core = new TestNetwork({
+    size: 2,
+    seed: 1,
+    restored: new Map([[1, {
+      hardState: { term: 1, votedFor: 0 },
+      entries: [{ index: 1, term: 1, command: removal }],
+    }]]),
+  }).core(1);
+  const sent = tickMany(core, 20);
+  assert.ok(sent.length > 0 && sent.every((message) => message.type === "PreVote"));
+  assert.deepEqual(new Set(sent.map((message) => message.to)), new Set([0]));
+  assert.equal(core.term, 1, "a candidacy that may not win raises no term");
+});
+
+Deno.test("6.2: a learner whose leader falls silent forgets it, and its vote lease with it", () => {
+  // Peer 1, a learner, may have been promoted by entries it lacks; a candidate may need its vote.
+  const stale = { raftMembership: membership([0], [1, 2]) };
+  const core = new TestNetwork({
+    size: 3,
+    seed: 1,
+    preVoteAndCheckQuorum: true,
+    restored: new Map([[1, {
+      hardState: { term: 1, votedFor: -1 },
+      snapshot: { index: 1, term: 1, data: encode([stale]), membership: stale.raftMembership },
+      entries: [],
+    }]]),
+  }).core(1);
+  core.step(append({ from: 0, to: 1, term: 1, prevLogIndex: 1, prevLogTerm: 1, leaderCommit: 1 }));
+  drain(core);
+  assert.equal(core.leaderId, 0);
+  assert.deepEqual(tickMany(core, 20), [], "a learner still never campaigns");
+  assert.equal(core.leaderId, NO_LEADER);
+  core.step({ type: "PreVote", from: 2, to: 1, term: 2, lastLogIndex: 9, lastLogTerm: 1 });
+  assert.equal(only<PreVoteReply>(drain(core).messages).voteGranted, true);
 });
 
 Deno.test("4.4: a snapshot records the membership at its index, and a follower that installs it takes it", () => {
