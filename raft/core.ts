@@ -435,6 +435,7 @@ export class RaftCore {
     } else if (message.term < this.#term) {
       // A stale request still gets its one reply: it carries our term, which deposes the sender.
       if (isRequest(message)) this.#refuseRequest(message);
+      if (message.type === "RequestVote") this.#standBackFor(message);
       this.#checkInvariants();
       return;
     }
@@ -951,6 +952,8 @@ export class RaftCore {
     if (granted) {
       this.#votedFor = request.from;
       this.#resetElectionTimer();
+    } else {
+      this.#standBackFor(request);
     }
     this.#emit(
       {
@@ -961,6 +964,17 @@ export class RaftCore {
         voteGranted: granted,
       } satisfies RequestVoteReply,
     );
+  }
+
+  /**
+   * This peer refused `request` (for its stale term, or for a vote given in this term already):
+   * if it would vote for a log like the candidate's, it stands back one election timeout, so the
+   * candidate, which learns the term from the refusal, can ask again in a later term and win.
+   * Else a peer whose membership leaves the candidate out (it never asks it, so the candidate
+   * never hears its terms) could keep raising its term first, and no one be elected.
+   */
+  #standBackFor(request: RequestVote): void {
+    if (this.#role !== "leader" && this.#logIsUpToDate(request)) this.#resetElectionTimer();
   }
 
   /** Consent counts only for the term this peer would campaign in. */

@@ -338,6 +338,21 @@ Deno.test("6.2: a learner whose leader falls silent forgets it, and its vote lea
   assert.equal(only<PreVoteReply>(drain(core).messages).voteGranted, true);
 });
 
+Deno.test("a peer stands back an election timeout for a candidate it refuses only for its term or its vote", () => {
+  // Peer 0, in term 5, would campaign at its next tick; candidate 1 asks in term `term`.
+  const standsBack = (term: number, lastLogTerm: number, votedFor = -1) => {
+    const core = loneCore({ terms: [2, 2], term: 5, votedFor });
+    tickMany(core, 9);
+    core.step({ type: "RequestVote", from: 1, to: 0, term, lastLogIndex: 2, lastLogTerm });
+    assert.equal(only<RequestVoteReply>(drain(core).messages).voteGranted, false);
+    return tickMany(core, 1).length === 0;
+  };
+  assert.equal(standsBack(3, 2), true, "a stale term, a log as up to date: it gets a chance");
+  assert.equal(standsBack(5, 2, 2), true, "a vote given to another, a log as up to date");
+  assert.equal(standsBack(3, 1), false, "a candidate with an older log changes nothing");
+  assert.equal(standsBack(5, 1, 2), false);
+});
+
 Deno.test("4.4: a snapshot records the membership at its index, and a follower that installs it takes it", () => {
   const network = new TestNetwork({ size: 4, seed: 3, voters: [0, 1, 2], snapshotEveryEntries: 2 });
   network.timeOut(0);
