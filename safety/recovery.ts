@@ -31,6 +31,8 @@ export interface HealedGroup {
   readonly logs: readonly HealedLog[];
   /** Units until the last message sent before healing is delivered. */
   readonly staleUnits: number;
+  /** Whether a peer's slow persist, begun before healing, ends in a crash. */
+  readonly crashPending: boolean;
   /**
    * Whether some leader had appended its own removal, not yet committed: it commits the fresh
    * entry, steps down once that commits its removal, and the group elects another leader, which
@@ -39,11 +41,14 @@ export interface HealedGroup {
   readonly leaderRemovingItself: boolean;
 }
 
-/** What `cores` hold at healing, `staleUnits` before the last message sent is delivered. */
-export function healedGroup(cores: readonly RaftCore[], staleUnits: number): HealedGroup {
+/** What `cores` hold at healing, with what the driver knows of messages and persists. */
+export function healedGroup(
+  cores: readonly RaftCore[],
+  pending: Pick<HealedGroup, "staleUnits" | "crashPending">,
+): HealedGroup {
   return {
     logs: cores.map(healedLog),
-    staleUnits,
+    ...pending,
     leaderRemovingItself: cores.some((core) =>
       core.role === "leader" && !isVoter(core.membership, core.id)
     ),
@@ -87,7 +92,9 @@ function healedLog(core: RaftCore): HealedLog {
  * - a snapshot instead of entries counts as one append;
  * - a leader that removed itself commits the fresh entry, then steps down (the election is
  *   among those counted): the next leader's fresh entry takes a round trip, a heartbeat and
- *   a round trip to learn it committed, and a Ready to apply it.
+ *   a round trip to learn it committed, and a Ready to apply it;
+ * - a slow persist begun before healing may end in a crash drawn then: the peer is down for up
+ *   to `maxDowntimeTicks` once the persist ends (a leader's loss costs one of the elections).
  *
  * The sum is a deadline, not a prediction: a run that makes no progress still fails by then.
  */
@@ -112,11 +119,14 @@ export function recoveryDeadlineUnits(
   const successorUnits = group.leaderRemovingItself
     ? heartbeatUnits + 2 * roundTripUnits + persistUnits
     : 0;
+  const downtimeUnits = group.crashPending
+    ? persistUnits + profile.maxDowntimeTicks * TICK_UNITS
+    : 0;
   return group.staleUnits + leaseUnits +
     (RECOVERY_ELECTIONS + 1) * electionUnits +
     termRuns * (heartbeatUnits + roundTripUnits) +
     (Math.ceil(backlog / profile.maxEntriesPerAppend) + 1) * roundTripUnits +
     heartbeatUnits + roundTripUnits +
     Math.ceil(backlog / profile.maxEntriesPerReady) * persistUnits +
-    successorUnits;
+    successorUnits + downtimeUnits;
 }

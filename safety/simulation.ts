@@ -181,6 +181,8 @@ type SafetySimulationEvent =
 
 /** The fresh entry a healed group's leader proposed, and who must apply it. */
 interface Marker {
+  /** The leader that proposed it: one incarnation of one peer. */
+  readonly leader: RaftCore;
   readonly index: number;
   readonly term: number;
   readonly command: string;
@@ -848,8 +850,12 @@ class SafetySimulation {
     for (const peer of this.#ids) {
       if (!this.#processes.has(peer)) this.#start(peer);
     }
-    const cores = [...this.#processes.values()].map((process) => process.core);
-    return healedGroup(cores, Math.max(0, this.#latestDeliveryAt - this.#now));
+    const processes = [...this.#processes.values()];
+    return healedGroup(processes.map((process) => process.core), {
+      staleUnits: Math.max(0, this.#latestDeliveryAt - this.#now),
+      // Drawn before healing, a crash at the end of a slow persist still happens.
+      crashPending: processes.some((process) => (process.persisting?.crashPoint ?? -1) !== -1),
+    });
   }
 
   /**
@@ -872,7 +878,7 @@ class SafetySimulation {
     while (this.#queue.minKey <= deadline) {
       if (!this.#runNextEvent()) return;
       const leader = this.#highestLeader();
-      if (leader !== undefined && (marker === null || leader.term > marker.term)) {
+      if (leader !== undefined && (marker === null || leadsAfter(leader, marker))) {
         const proposed = this.#proposeMarker(leader);
         if (this.#violations.length > 0) return;
         if (proposed !== null) {
@@ -898,7 +904,13 @@ class SafetySimulation {
     this.#runEvent({ kind: "propose at", peer: leader.id, command });
     const result = this.#lastProposal as ProposeResult | null;
     if (result === null || !result.isLeader) return null;
-    return { index: result.index, term: result.term, command, membership: leader.membership };
+    return {
+      leader,
+      index: result.index,
+      term: result.term,
+      command,
+      membership: leader.membership,
+    };
   }
 
   /**
@@ -978,6 +990,15 @@ class SafetySimulation {
     const line = this.#trace.at(-1);
     if (line !== undefined) line.notes = line.notes === "" ? note : `${line.notes}; ${note}`;
   }
+}
+
+/**
+ * Whether `leader` leads after the one that proposed `marker`: in a later term, or in the same
+ * term after a restart (a lone voter elects itself again in a term it never persisted, and the
+ * entry is lost with its memory).
+ */
+function leadsAfter(leader: RaftCore, marker: Marker): boolean {
+  return leader.term > marker.term || (leader.term === marker.term && leader !== marker.leader);
 }
 
 function describeLine(line: TraceLine): string {
