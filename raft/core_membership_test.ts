@@ -5,8 +5,8 @@
  * steps down once that is committed; memberships in snapshots and across restarts.
  */
 import assert from "node:assert/strict";
-import type { AppendEntries, PreVoteReply, RequestVoteReply } from "./messages.ts";
-import { NO_LEADER } from "./core.ts";
+import type { AppendEntries, Entry, PreVoteReply, RequestVoteReply } from "./messages.ts";
+import { NO_LEADER, type RaftCore } from "./core.ts";
 import { encode } from "../rpc/codec.ts";
 import { type Membership, membershipOfCommand } from "./membership.ts";
 import {
@@ -38,6 +38,36 @@ function groupLedByZero(size: number, voters = size, seed = 1): TestNetwork {
 
 function membership(voters: number[], learners: number[] = []): Membership {
   return { voters, learners, addresses: {} };
+}
+
+/** Peer 1 of `size` peers (all first voters), restarted in term 1 with `entries` as its log. */
+function peerOneWith(size: number, entries: Entry[]): RaftCore {
+  const restored = { hardState: { term: 1, votedFor: 0 }, entries };
+  return new TestNetwork({ size, seed: 1, restored: new Map([[1, restored]]) }).core(1);
+}
+
+/**
+ * Peer 1, a learner of a membership where peer 2 is a learner too, following leader 0 (which
+ * may since have promoted both and removed itself, unknown to peer 1).
+ */
+function learnerOfLeaderZero(preVoteAndCheckQuorum = false): RaftCore {
+  const stale = membership([0], [1, 2]);
+  const snapshot = {
+    index: 1,
+    term: 1,
+    data: encode([{ raftMembership: stale }]),
+    membership: stale,
+  };
+  const core = new TestNetwork({
+    size: 3,
+    seed: 1,
+    preVoteAndCheckQuorum,
+    restored: new Map([[1, { hardState: { term: 1, votedFor: -1 }, snapshot, entries: [] }]]),
+  }).core(1);
+  core.step(append({ from: 0, to: 1, term: 1, prevLogIndex: 1, prevLogTerm: 1, leaderCommit: 1 }));
+  drain(core);
+  assert.equal(core.leaderId, 0);
+  return core;
 }
 
 Deno.test("4.1: a change is in force once appended: the leader replicates to a new learner at once", () => {
@@ -251,14 +281,7 @@ Deno.test("4.2.3: a voter refuses a removed peer's vote request outright only wh
   // Peer 1 holds the removal of peer 0 (entry 1) and knows no leader: peer 0 may hold the log
   // the group needs, so its request is answered in full (its term taken, the vote granted).
   const removal = { raftMembership: membership([1, 2]) };
-  const core = new TestNetwork({
-    size: 3,
-    seed: 1,
-    restored: new Map([[1, {
-      hardState: { term: 1, votedFor: 0 },
-      entries: [{ index: 1, term: 1, command: removal }],
-    }]]),
-  }).core(1);
+  const core = peerOneWith(3, [{ index: 1, term: 1, command: removal }]);
   const request = (term: number) => ({
     type: "RequestVote" as const,
     from: 0,
@@ -279,37 +302,20 @@ Deno.test("4.2.3: a voter refuses a removed peer's vote request outright only wh
 });
 
 Deno.test("4.2.3: a learner answers a vote request in full, even one from a learner: it may have been promoted with the asker", () => {
-  // Peer 1 is a learner of a membership where peer 2 is a learner too; leader 0 since promoted
-  // both and removed itself, but peer 1 has not received that. Peer 2 needs its vote. A learner
+  // Leader 0 promoted peers 1 and 2 and removed itself; peer 2 needs peer 1's vote. A learner
   // never campaigns, so it would follow leader 0, gone, for ever.
-  const stale = { raftMembership: membership([0], [1, 2]) };
-  const core = new TestNetwork({
-    size: 3,
-    seed: 1,
-    restored: new Map([[1, {
-      hardState: { term: 1, votedFor: -1 },
-      snapshot: { index: 1, term: 1, data: encode([stale]), membership: stale.raftMembership },
-      entries: [],
-    }]]),
-  }).core(1);
-  core.step(append({ from: 0, to: 1, term: 1, prevLogIndex: 1, prevLogTerm: 1, leaderCommit: 1 }));
-  drain(core);
-  assert.equal(core.leaderId, 0);
+  const core = learnerOfLeaderZero();
   core.step({ type: "RequestVote", from: 2, to: 1, term: 4, lastLogIndex: 9, lastLogTerm: 3 });
   assert.equal(only<RequestVoteReply>(drain(core).messages).voteGranted, true);
   assert.equal(core.term, 4);
 });
 
 Deno.test("4.2.2: a peer that stands only because its removal may be lost asks first whether it could win, even without PreVote", () => {
-  const removal = { raftMembership: membership([0]) };
-  const core = new TestNetwork({
-    size: 2,
-    seed: 1,
-    restored: new Map([[1, {
-      hardState: { term: 1, votedFor: 0 },
-      entries: [{ index: 1, term: 1, command: removal }],
-    }]]),
-  }).core(1);
+  const core = peerOneWith(2, [{
+    index: 1,
+    term: 1,
+    command: { raftMembership: membership([0]) },
+  }]);
   const sent = tickMany(core, 20);
   assert.ok(sent.length > 0 && sent.every((message) => message.type === "PreVote"));
   assert.deepEqual(new Set(sent.map((message) => message.to)), new Set([0]));
@@ -317,21 +323,8 @@ Deno.test("4.2.2: a peer that stands only because its removal may be lost asks f
 });
 
 Deno.test("6.2: a learner whose leader falls silent forgets it, and its vote lease with it", () => {
-  // Peer 1, a learner, may have been promoted by entries it lacks; a candidate may need its vote.
-  const stale = { raftMembership: membership([0], [1, 2]) };
-  const core = new TestNetwork({
-    size: 3,
-    seed: 1,
-    preVoteAndCheckQuorum: true,
-    restored: new Map([[1, {
-      hardState: { term: 1, votedFor: -1 },
-      snapshot: { index: 1, term: 1, data: encode([stale]), membership: stale.raftMembership },
-      entries: [],
-    }]]),
-  }).core(1);
-  core.step(append({ from: 0, to: 1, term: 1, prevLogIndex: 1, prevLogTerm: 1, leaderCommit: 1 }));
-  drain(core);
-  assert.equal(core.leaderId, 0);
+  // Peer 1 may have been promoted by entries it lacks; a candidate may need its vote.
+  const core = learnerOfLeaderZero(true);
   assert.deepEqual(tickMany(core, 20), [], "a learner still never campaigns");
   assert.equal(core.leaderId, NO_LEADER);
   core.step({ type: "PreVote", from: 2, to: 1, term: 2, lastLogIndex: 9, lastLogTerm: 1 });
