@@ -73,11 +73,6 @@ export function membersOf(membership: Membership): number[] {
   return [...membership.voters, ...membership.learners];
 }
 
-/** Whether two memberships have the same voters, learners and addresses. */
-export function sameMembership(a: Membership, b: Membership): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
 /**
  * The membership after `change`, or a one-line reason it cannot be made: adding a member that
  * exists, promoting one that is not a learner, removing one that is not a member or the last
