@@ -11,7 +11,7 @@ import { freeLoopbackPorts, ProcessCluster } from "./process_cluster.ts";
 import { DeadlineClerk } from "../commands/kv.ts";
 import { runKvDemo } from "../commands/demo.ts";
 import { selfCommand } from "../util/self_command.ts";
-import { changeMembership } from "../peer/membership_service.ts";
+import { addVoter } from "../peer/membership_service.ts";
 
 /** Small enough that the writes below make the leader snapshot several times. */
 const SMALL_MAX_RAFT_STATE_BYTES = 4_000;
@@ -101,8 +101,14 @@ Deno.test("a spare node joins with an empty folder once started, and restarts af
     assert.deepEqual([waiting?.membership, waiting?.voters], ["none", []], "it waits, unknown");
     const servers = cluster.clientAddresses([0]);
     const address = cluster.listenAddress(spare);
-    await changeMembership(servers, { kind: "add-learner", id: spare, address }, 10_000);
-    await changeMembership(servers, { kind: "promote", id: spare }, 10_000);
+    assert.equal((await addVoter(servers, spare, address, 10_000)).alreadyVoter, false);
+    // Done again (a retried command), it changes nothing and says so; at another address it fails.
+    const again = await addVoter(servers, spare, address, 10_000);
+    assert.deepEqual([again.alreadyVoter, again.membership.voters], [true, [0, 1]]);
+    await assert.rejects(
+      () => addVoter(servers, spare, "127.0.0.1:1", 10_000),
+      new RegExp(`Peer 1 is a member already, at ${address}, not 127.0.0.1:1`),
+    );
     const killed = await cluster.kill(spare);
     assert.equal(killed.code, 128 + 9);
     // Restarted with --join on the files it has now: it comes back as a voter of both.

@@ -7,7 +7,12 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import type { MembershipChange } from "../raft/membership.ts";
-import { changeMembership, viewCluster } from "../peer/membership_service.ts";
+import {
+  addVoter,
+  changeMembership,
+  type ChangeMembershipResult,
+  viewCluster,
+} from "../peer/membership_service.ts";
 import type { NodeStatus } from "../peer/status.ts";
 import { addressOption, examples, integerOption, parseServers, secondsFlag } from "./arguments.ts";
 
@@ -47,13 +52,9 @@ export function memberCommand() {
     .action(async (options) => await listMembers(servers(), options.json));
   newMember(member, "add", "Add a voter: as a learner first, promoted once it has caught up.")
     .action(async (options) => {
-      try {
-        await change(servers(), { kind: "add-learner", ...options }, timeoutMs());
-      } catch (error) {
-        // A retried add: the learner is there already, and only its promotion is left.
-        if (!/is a member already/.test(String(error))) throw error;
-      }
-      await change(servers(), { kind: "promote", id: options.id }, timeoutMs());
+      const added = await addVoter(servers(), options.id, options.address, timeoutMs());
+      if (added.alreadyVoter) console.log(`peer ${options.id} is a voter already`);
+      else printChange({ kind: "promote", id: options.id }, added);
     });
   newMember(
     member,
@@ -100,7 +101,14 @@ async function change(
   membershipChange: MembershipChange,
   timeoutMs: number,
 ): Promise<void> {
-  const { index, membership } = await changeMembership(servers, membershipChange, timeoutMs);
+  printChange(membershipChange, await changeMembership(servers, membershipChange, timeoutMs));
+}
+
+/** Prints a committed change and the membership that results. */
+function printChange(
+  membershipChange: MembershipChange,
+  { index, membership }: ChangeMembershipResult,
+): void {
   console.log(
     `${membershipChange.kind} ${membershipChange.id}: committed at entry ${index}; voters ${
       membership.voters.join(",")

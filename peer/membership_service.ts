@@ -198,3 +198,41 @@ export async function changeMembership(
     `The membership change did not go through within ${timeoutMs} ms: ${lastProblem}`,
   );
 }
+
+/**
+ * Adds voter `id` at `address` the safe way: as a learner, then promoted once it has caught up.
+ * Done twice, it does nothing the second time: a learner already there is only promoted, and a
+ * voter already there at that address is left as it is (`alreadyVoter` says so). Throws a
+ * one-line error when `id` is a member at another address, or a step is refused for good.
+ */
+export async function addVoter(
+  servers: readonly string[],
+  id: number,
+  address: string,
+  timeoutMs: number,
+): Promise<ChangeMembershipResult & { readonly alreadyVoter: boolean }> {
+  try {
+    await changeMembership(servers, { kind: "add-learner", id, address }, timeoutMs);
+  } catch (error) {
+    if (!/is a member already/.test(errorText(error))) throw error;
+    const { leader } = await viewCluster(servers);
+    const known = leader?.addresses[String(id)];
+    if (leader === null || known !== address) {
+      throw new Error(
+        `Peer ${id} is a member already, at ${
+          known ?? "an address the leader did not say"
+        }, not ${address}`,
+      );
+    }
+    if (leader.voters.includes(id)) {
+      const membership = {
+        voters: leader.voters,
+        learners: leader.learners,
+        addresses: leader.addresses,
+      };
+      return { index: leader.membershipIndex, membership, alreadyVoter: true };
+    }
+  }
+  const promoted = await changeMembership(servers, { kind: "promote", id }, timeoutMs);
+  return { ...promoted, alreadyVoter: false };
+}
