@@ -413,7 +413,7 @@ export class RaftCore {
       `Peer ${this.id} cannot step a ${message.type} from peer ${message.from}: not another peer`,
     );
     const asksVote = message.type === "PreVote" || message.type === "RequestVote";
-    if (asksVote && this.#refusesVoteOf(message.from)) {
+    if (asksVote && this.refusesVoteOf(message.from)) {
       this.#refuseRequest(message);
       return this.#checkInvariants();
     }
@@ -456,9 +456,10 @@ export class RaftCore {
    * peer's membership may be out of date: a learner may have been promoted, with the asker, by
    * entries it has not received (etcd found the same), and in a group without a leader the asker
    * may hold the only log that can win (see `#mayCampaign`). A voter whose leader is gone stops
-   * following it within an election timeout, when it campaigns.
+   * following it within an election timeout, when it campaigns. Drivers that refuse such
+   * requests before the core sees them (to count or log them) ask this, so the rule is one.
    */
-  #refusesVoteOf(peer: number): boolean {
+  refusesVoteOf(peer: number): boolean {
     const membership = this.#membership;
     return this.#leaderId !== NO_LEADER && isVoter(membership, this.id) &&
       !isVoter(membership, peer);
@@ -1314,23 +1315,26 @@ export class RaftCore {
    * arrived or entries were truncated or replaced by a snapshot.
    */
   #reloadMembership(): void {
-    const log = this.#log;
-    // Bounded by the log's length.
-    for (let index = log.lastIndex; index > log.snapshotIndex; index--) {
-      const membership = membershipOfCommand(log.entry(index).command);
-      if (membership !== null) return this.#setMembership(membership, index);
-    }
-    this.#setMembership(this.#snapshotMembership, log.snapshotIndex);
+    const { membership, index } = this.#latestMembershipAt(this.#log.lastIndex);
+    this.#setMembership(membership, index);
   }
 
   /** The membership in force at `index` (at or after the snapshot), for a snapshot up to it. */
   #membershipAt(index: number): Membership {
-    // Bounded by the entries the snapshot will cover.
+    return this.#latestMembershipAt(index).membership;
+  }
+
+  /**
+   * The latest membership at or below `index` (at or after the snapshot) and the index of the
+   * entry that carries it: the snapshot's when no entry after it does.
+   */
+  #latestMembershipAt(index: number): { membership: Membership; index: number } {
+    // Bounded by the entries between the snapshot and `index`.
     for (let at = index; at > this.#log.snapshotIndex; at--) {
       const membership = membershipOfCommand(this.#log.entry(at).command);
-      if (membership !== null) return membership;
+      if (membership !== null) return { membership, index: at };
     }
-    return this.#snapshotMembership;
+    return { membership: this.#snapshotMembership, index: this.#log.snapshotIndex };
   }
 
   /** A leader's progress map holds exactly the other members: new ones probed from the end. */

@@ -11,6 +11,7 @@ import { encode } from "../rpc/codec.ts";
 import { type Membership, membershipOfCommand } from "./membership.ts";
 import {
   append,
+  appendReply,
   drain,
   leader,
   loneCore,
@@ -137,17 +138,7 @@ Deno.test("4.1 (raft-dev, 2015): a new leader changes nothing before an entry of
     [2, membership([0, 1, 2])],
     [2, membership([0, 1, 2])],
   ]);
-  core.step({
-    type: "AppendEntriesReply",
-    from: 1,
-    to: 0,
-    term: 2,
-    success: true,
-    matchIndex: 2,
-    conflictIndex: 0,
-    conflictTerm: -1,
-    rejectedIndex: 0,
-  });
+  core.step(appendReply({ matchIndex: 2 }));
   drain(core);
   assert.equal(core.commitIndex, 2);
   assert.equal(core.proposeMembership({ kind: "add-learner", id: 3 }).ok, true);

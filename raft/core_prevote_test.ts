@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { Message, PreVote, PreVoteReply, RequestVote } from "./messages.ts";
 import { NO_VOTE } from "./ready.ts";
-import { drain, loneCore, only, TestNetwork, tickMany } from "./testing/test_network.ts";
+import { append, drain, loneCore, only, TestNetwork, tickMany } from "./testing/test_network.ts";
 
 const ELECTION_TIMEOUT_TICKS = 10;
 
@@ -89,16 +89,7 @@ Deno.test("9.6: a refusal from a later term makes the pre-candidate a follower o
 Deno.test("9.6: a pre-candidate that hears from a leader of its term follows it", () => {
   const core = loneCore({ terms: [1], term: 1, preVoteAndCheckQuorum: true });
   tickMany(core, ELECTION_TIMEOUT_TICKS);
-  core.step({
-    type: "AppendEntries",
-    from: 2,
-    to: 0,
-    term: 1,
-    prevLogIndex: 1,
-    prevLogTerm: 1,
-    entries: [],
-    leaderCommit: 1,
-  });
+  core.step(append({ from: 2, term: 1, prevLogIndex: 1, prevLogTerm: 1, leaderCommit: 1 }));
   assert.deepEqual([core.role, core.leaderId, core.term], ["follower", 2, 1]);
 });
 
@@ -119,16 +110,7 @@ Deno.test("9.6: a peer cut off for many timeouts keeps its term and cannot depos
 
 Deno.test("4.2.3: a peer that heard from its leader within an election timeout refuses votes of later terms, keeping its term", () => {
   const core = loneCore({ terms: [1], term: 1, preVoteAndCheckQuorum: true });
-  core.step({
-    type: "AppendEntries",
-    from: 2,
-    to: 0,
-    term: 1,
-    prevLogIndex: 1,
-    prevLogTerm: 1,
-    entries: [],
-    leaderCommit: 0,
-  });
+  core.step(append({ from: 2, term: 1, prevLogIndex: 1, prevLogTerm: 1, leaderCommit: 0 }));
   drain(core);
   for (const type of ["RequestVote", "PreVote"] as const) {
     core.step(vote(type, 5));

@@ -165,17 +165,7 @@ Deno.test("5.3: a proposal goes out at once to every follower with no append in 
   core.propose("y");
   core.propose("z");
   assert.deepEqual(drain(core).messages, []);
-  core.step({
-    type: "AppendEntriesReply",
-    from: 1,
-    to: 0,
-    term: 2,
-    success: true,
-    matchIndex: 2,
-    conflictIndex: 0,
-    conflictTerm: -1,
-    rejectedIndex: 0,
-  });
+  core.step(appendReply({ matchIndex: 2 }));
   ready = drain(core);
   assert.equal(core.commitIndex, 2);
   const batch = only<AppendEntries>(ready.messages);
