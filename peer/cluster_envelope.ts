@@ -1,7 +1,8 @@
 /**
  * Every Raft message between real peers travels in an envelope naming the sender's cluster and
- * node, and a peer refuses one from another cluster, a vote request from a node that is not a
- * voter of its membership, or a message that claims another sender. Without it a node of another cluster that was given this
+ * node, and a peer refuses one from another cluster, a vote request its Raft core would refuse
+ * outright (from a non-voter, while it follows a leader), or a message that claims another
+ * sender. Without it a node of another cluster that was given this
  * node's address (a typo in `--peers`, a reused port) could vote in its elections or depose its
  * leader with a higher term. The simulation needs no envelope: its network has one cluster.
  *
@@ -21,7 +22,7 @@ export interface ClusterEnvelope {
   readonly message: unknown;
 }
 
-/** Who a peer is: its cluster, its id, and the voters of its membership. */
+/** Who a peer is: its cluster, its id, the voters of its membership, and whom it refuses votes. */
 export interface PeerIdentity {
   /** The cluster's name. */
   readonly cluster: string;
@@ -32,6 +33,11 @@ export interface PeerIdentity {
    * joining: it takes messages from any node of its cluster until the leader's membership comes.
    */
   readonly voters: () => readonly number[];
+  /**
+   * Whether this peer's Raft core refuses a vote request of `sender` outright (the core's rule,
+   * `RaftCore.refusesVoteOf`): the envelope refuses it first, to count and log it.
+   */
+  readonly refusesVoteOf: (sender: number) => boolean;
 }
 
 /** A client whose Raft messages leave in an envelope naming `identity`. */
@@ -95,10 +101,10 @@ export function envelopeProblem(value: unknown, identity: PeerIdentity): string 
   if (claimed !== sender) return `node ${sender} sent a message from node ${String(claimed)}`;
   // A leader this node does not know yet must be followed, but only a voter may ask for votes.
   const type = (message as { type?: unknown }).type;
-  const voters = identity.voters();
   const asksVote = type === "PreVote" || type === "RequestVote";
-  if (asksVote && voters.length > 0 && !voters.includes(sender)) {
-    return `node ${sender} asks for votes but is not a voter (voters: ${voters.join(", ")})`;
+  if (asksVote && identity.refusesVoteOf(sender)) {
+    const voters = identity.voters().join(", ");
+    return `node ${sender} asks for votes but is not a voter (voters: ${voters})`;
   }
   return null;
 }

@@ -8,7 +8,13 @@ import {
   type PeerIdentity,
 } from "./cluster_envelope.ts";
 
-const ALPHA_1: PeerIdentity = { cluster: "alpha", id: 1, voters: () => [0, 1, 2] };
+/** Peer 1 of voters 0, 1 and 2, following a leader: its core refuses votes of non-voters. */
+const ALPHA_1: PeerIdentity = {
+  cluster: "alpha",
+  id: 1,
+  voters: () => [0, 1, 2],
+  refusesVoteOf: (sender) => ![0, 1, 2].includes(sender),
+};
 const vote = { type: "RequestVote", from: 0, to: 1, term: 5, lastLogIndex: 0, lastLogTerm: 0 };
 
 Deno.test("a peer's Raft messages leave in an envelope naming its cluster and node; other calls do not", async () => {
@@ -20,7 +26,7 @@ Deno.test("a peer's Raft messages leave in an envelope naming its cluster and no
     },
     close: () => {},
   };
-  const client = envelopingClient(inner, { cluster: "alpha", id: 0, voters: () => [0, 1, 2] });
+  const client = envelopingClient(inner, { ...ALPHA_1, id: 0 });
   await client.call(RAFT_STEP_METHOD, vote);
   await client.call("Status", {});
   assert.deepEqual(calls, [
@@ -82,7 +88,12 @@ Deno.test("a peer takes a leader's append from a node it does not know yet, and 
     leaderCommit: 0,
   };
   assert.equal(envelopeProblem({ cluster: "alpha", from: 7, message: appendFrom7 }, ALPHA_1), null);
-  const joining: PeerIdentity = { cluster: "alpha", id: 1, voters: () => [] };
+  const joining: PeerIdentity = {
+    cluster: "alpha",
+    id: 1,
+    voters: () => [],
+    refusesVoteOf: () => false,
+  };
   const voteFrom7 = { ...vote, from: 7 };
   assert.equal(envelopeProblem({ cluster: "alpha", from: 7, message: voteFrom7 }, joining), null);
   assert.equal(

@@ -13,7 +13,7 @@ import { connect } from "../rpc/tcp_client.ts";
 import { parseAddress } from "../rpc/address.ts";
 import type { RaftNode } from "../raft_node/node.ts";
 import { changedMembership, type Membership, type MembershipChange } from "../raft/membership.ts";
-import { fetchStatuses, type NodeStatus } from "./status.ts";
+import { currentLeader, fetchStatuses, type NodeStatus, type StatusRow } from "./status.ts";
 
 /** The RPC a leader takes: {@linkcode ChangeMembershipArguments}. */
 export const CHANGE_MEMBERSHIP_METHOD = "Raft.ChangeMembership";
@@ -138,7 +138,7 @@ export interface ClusterView {
  */
 export async function viewCluster(servers: readonly string[]): Promise<ClusterView> {
   const asked = new Set(servers);
-  const statuses: NodeStatus[] = [];
+  const answered: StatusRow[] = [];
   let pending = [...servers];
   // Two rounds: the given addresses, then the members they named that were not asked yet.
   for (let round = 0; round < 2 && pending.length > 0; round++) {
@@ -146,7 +146,7 @@ export async function viewCluster(servers: readonly string[]): Promise<ClusterVi
     const named: string[] = [];
     for (const row of rows) {
       if (row.status === null) continue;
-      statuses.push(row.status);
+      answered.push(row);
       for (const address of Object.values(row.status.addresses)) {
         if (!asked.has(address)) named.push(address);
         asked.add(address);
@@ -154,8 +154,9 @@ export async function viewCluster(servers: readonly string[]): Promise<ClusterVi
     }
     pending = named;
   }
-  const highestTerm = Math.max(-1, ...statuses.map((status) => status.term));
-  const leader = statuses.find((status) => status.role === "leader" && status.term === highestTerm);
+  const statuses = answered.map((row) => row.status as NodeStatus);
+  const leaderId = currentLeader(answered);
+  const leader = statuses.find((status) => status.id === leaderId && status.role === "leader");
   return { statuses, leader: leader ?? null };
 }
 

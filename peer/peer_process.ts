@@ -222,6 +222,7 @@ export async function runPeer(
     cluster: options.cluster,
     id: options.id,
     voters: () => running?.membership.voters ?? [],
+    refusesVoteOf: (sender: number) => running?.refusesVoteOf(sender) ?? false,
   };
   const bootstrapAddresses = Object.fromEntries(
     options.peers.map((address, id) => [String(id), canonical(address)]),

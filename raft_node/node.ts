@@ -322,6 +322,11 @@ export class RaftNode {
     return this.#core.membershipIndex;
   }
 
+  /** Whether a vote request from `peer` is refused outright (see {@linkcode RaftCore.refusesVoteOf}). */
+  refusesVoteOf(peer: number): boolean {
+    return this.#core.refusesVoteOf(peer);
+  }
+
   /** How far the leader knows `peer`'s log to match its own, or null when not leader. */
   matchIndexOf(peer: number): number | null {
     return this.#core.followerProgress(peer)?.matchIndex ?? null;
