@@ -16,9 +16,9 @@ const ONE_IN_FLIGHT = "    if (this.#membershipIndex > this.#commitIndex) {";
 export const IN_FORCE_ONCE_COMMITTED: readonly Mutation[] = [
   // The log is scanned for the membership only up to the commit index, and again on commit.
   {
-    find: "    for (let index = log.lastIndex; index > log.snapshotIndex; index--) {",
+    find: "    const { membership, index } = this.#latestMembershipAt(this.#log.lastIndex);",
     replace:
-      "    for (let index = Math.min(log.lastIndex, this.#commitIndex); index > log.snapshotIndex; index--) {",
+      "    const { membership, index } = this.#latestMembershipAt(Math.min(this.#log.lastIndex, this.#commitIndex));",
   },
   {
     find: "    this.#commitIndex = index;\n",
