@@ -94,6 +94,7 @@ export function startKvService(context: PeerContext, maxRaftStateBytes: number):
       node = raft;
       return {
         start: (command) => raft.propose(command),
+        readIndex: (lease) => raft.readIndex(lease),
         getState: () => ({ term: raft.term, isLeader: raft.role === "leader" && !raft.killed }),
         snapshot: (index, bytes) => {
           context.applies.snapshotTaken(index);

@@ -10,7 +10,7 @@ import { assert } from "../util/assert.ts";
 import { type Clock, sleep } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
 import { type RpcClient, RpcError } from "../rpc/types.ts";
-import type { KvCommand, KvOperationKind } from "./state_machine.ts";
+import type { Consistency, KvCommand, KvOperationKind } from "./state_machine.ts";
 import { isKvReply, KV_OPERATION_METHOD, type KvReply, OK } from "./protocol.ts";
 
 /** Default for {@linkcode ClerkOptions.retryPauseMs}. */
@@ -65,9 +65,13 @@ export class Clerk {
     assert(this.#callTimeoutMs > 0, `Call timeout of ${this.#callTimeoutMs} ms is not positive`);
   }
 
-  /** The value of `key`, "" if it was never written. */
-  get(key: string): Promise<string> {
-    return this.#run("get", key, "");
+  /**
+   * The value of `key`, "" if it was never written. Linearizable by default; `lease` trusts the
+   * leader's clock; `serializable` takes whichever server answers first as it stands, possibly
+   * stale.
+   */
+  get(key: string, consistency: Consistency = "linearizable"): Promise<string> {
+    return this.#run("get", key, "", consistency);
   }
 
   /** Sets `key` to `value`. */
@@ -85,7 +89,12 @@ export class Clerk {
     this.#closed = true;
   }
 
-  async #run(kind: KvOperationKind, key: string, value: string): Promise<string> {
+  async #run(
+    kind: KvOperationKind,
+    key: string,
+    value: string,
+    consistency?: Consistency,
+  ): Promise<string> {
     assert(!this.#busy, `Clerk ${this.clientId} cannot start a ${kind}: an operation is running`);
     this.#busy = true;
     try {
@@ -96,6 +105,7 @@ export class Clerk {
         kind,
         key,
         value,
+        ...(consistency === undefined || consistency === "linearizable" ? {} : { consistency }),
       };
       return await this.#untilApplied(command);
     } finally {

@@ -9,7 +9,10 @@
  *   leader that lost its entry to a newer leader never reports success for it;
  * - a Put or Append retried after it was applied is recognised by its (client id, sequence
  *   number) and has no second effect; the table of last sequence numbers is in the snapshot;
- * - Gets go through the log like writes, so no server answers from state that may be stale.
+ * - a Get writes nothing to the log: the server asks its Raft peer for a read index (the
+ *   leader's commit index, confirmed by a round of heartbeats, or within the leader's lease)
+ *   and answers once it has applied that far, so it reflects every write acknowledged before it
+ *   began, whichever server answers; a serializable Get answers from the local state at once.
  *
  * @module
  */
@@ -17,7 +20,13 @@ import { assert } from "../util/assert.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
 import type { ApplyMessage, RaftState, StartResult } from "../lab_api/lab_raft.ts";
-import { commandProblem, type KvCommand, KvStateMachine } from "./state_machine.ts";
+import { MinHeap } from "../util/min_heap.ts";
+import {
+  commandProblem,
+  type Consistency,
+  type KvCommand,
+  KvStateMachine,
+} from "./state_machine.ts";
 import {
   ERR_TIMEOUT,
   ERR_WRONG_LEADER,
@@ -30,6 +39,11 @@ import {
 export interface KvRaft {
   /** Starts agreement on `command` if this peer leads. */
   start(command: unknown): StartResult;
+  /**
+   * A read index: the service answers a read once it has applied up to it; rejects when no
+   * leader confirmed it. With `lease`, a leader within its lease answers without a round.
+   */
+  readIndex(lease: boolean): Promise<number>;
   /** The current term and whether this peer believes it leads. */
   getState(): RaftState;
   /** The service's state up to and including `index` is in `snapshot`: trim the log. */
@@ -85,6 +99,14 @@ interface Waiter {
   timer: TimerHandle;
 }
 
+/** A Get with its read index, waiting for the server to apply that far. */
+interface ReadWaiter {
+  readonly key: string;
+  readonly index: number;
+  readonly resolve: (reply: KvReply) => void;
+  timer: TimerHandle;
+}
+
 /** One replica of the key/value service, with its Raft peer inside. */
 export class KvServer {
   /** This server's id. */
@@ -99,6 +121,10 @@ export class KvServer {
   readonly #machine = new KvStateMachine();
   /** Waiting operations by log index: at most one per index. */
   readonly #waiters = new Map<number, Waiter>();
+  /** Gets waiting for their read index to be applied, lowest index first. */
+  readonly #readWaiters: MinHeap<ReadWaiter>;
+  /** Gets waiting for a read index or for it to be applied. */
+  #readsWaiting = 0;
   readonly #raft: KvRaft;
   #killed = false;
   #lastSnapshotIndex = 0;
@@ -113,6 +139,7 @@ export class KvServer {
     this.#applyTimeoutMs = config.applyTimeoutMs ?? DEFAULT_APPLY_TIMEOUT_MS;
     this.#leadershipCheckMs = config.leadershipCheckMs ?? DEFAULT_LEADERSHIP_CHECK_MS;
     this.#maxWaitingOperations = config.maxWaitingOperations ?? DEFAULT_MAX_WAITING_OPERATIONS;
+    this.#readWaiters = new MinHeap(this.#maxWaitingOperations);
     assert(
       this.#maxRaftStateBytes === -1 || this.#maxRaftStateBytes > 0,
       `Server ${this.id} cannot keep its Raft state below ${this.#maxRaftStateBytes} bytes`,
@@ -153,6 +180,7 @@ export class KvServer {
     this.#killed = true;
     this.#raft.kill();
     for (const waiter of [...this.#waiters.values()]) this.#answer(waiter, ERR_WRONG_LEADER, "");
+    for (const waiter of this.#readWaiters.clear()) this.#answerRead(waiter, ERR_WRONG_LEADER);
   }
 
   #receive(args: unknown): KvReply | Promise<KvReply> {
@@ -160,6 +188,7 @@ export class KvServer {
     if (problem !== null) throw new Error(`Server ${this.id} refused an operation: ${problem}`);
     if (this.#killed) return { err: ERR_WRONG_LEADER, value: "" };
     const received = args as KvCommand;
+    if (received.kind === "get") return this.#read(received.key, received.consistency);
     // Only the fields the log needs, whatever else the caller sent.
     const command: KvCommand = {
       clientId: received.clientId,
@@ -190,6 +219,60 @@ export class KvServer {
       this.#waiters.set(started.index, waiter);
       this.#armCheck(waiter);
     });
+  }
+
+  /** A Get: from the local state at once, or once a read index is applied. */
+  #read(key: string, consistency: Consistency = "linearizable"): KvReply | Promise<KvReply> {
+    if (consistency === "serializable") return { err: OK, value: this.#machine.get(key) };
+    if (this.#readsWaiting + this.#waiters.size >= this.#maxWaitingOperations) {
+      return { err: ERR_TIMEOUT, value: "" };
+    }
+    this.#readsWaiting++;
+    return this.#raft.readIndex(consistency === "lease").then(
+      (index) => this.#whenApplied(key, index),
+      () => {
+        this.#readsWaiting--;
+        return { err: ERR_WRONG_LEADER, value: "" };
+      },
+    );
+  }
+
+  /** Answers a Get once the entries up to its read index are applied. */
+  #whenApplied(key: string, index: number): KvReply | Promise<KvReply> {
+    if (this.#killed) {
+      this.#readsWaiting--;
+      return { err: ERR_WRONG_LEADER, value: "" };
+    }
+    if (index <= this.#machine.appliedIndex) {
+      this.#readsWaiting--;
+      return { err: OK, value: this.#machine.get(key) };
+    }
+    return new Promise((resolve) => {
+      const waiter: ReadWaiter = { key, index, resolve, timer: null };
+      // No leadership to watch: any server may serve it once applied; the clerk retries late ones.
+      waiter.timer = this.#clock.setTimeout(() => {
+        waiter.timer = null;
+        this.#readWaiters.retain((other) => other !== waiter);
+        this.#answerRead(waiter, ERR_TIMEOUT);
+      }, this.#applyTimeoutMs);
+      this.#readWaiters.push(index, waiter);
+    });
+  }
+
+  #answerRead(waiter: ReadWaiter, err: KvReply["err"]): void {
+    this.#readsWaiting--;
+    this.#clock.clearTimeout(waiter.timer);
+    waiter.timer = null;
+    waiter.resolve({ err, value: err === OK ? this.#machine.get(waiter.key) : "" });
+  }
+
+  /** Answers the Gets whose read index is now applied. */
+  #answerAppliedReads(): void {
+    const applied = this.#machine.appliedIndex;
+    // Bounded by maxWaitingOperations.
+    while (this.#readWaiters.size > 0 && this.#readWaiters.minKey <= applied) {
+      this.#answerRead(this.#readWaiters.pop(), OK);
+    }
   }
 
   /** Wakes the waiter at its next leadership check, or at its deadline if that comes first. */
@@ -245,6 +328,7 @@ export class KvServer {
         applied.sequence === waiter.command.sequence;
       this.#answer(waiter, same ? OK : ERR_WRONG_LEADER, same ? result : "");
     }
+    this.#answerAppliedReads();
     this.#maybeSnapshot();
   }
 
@@ -260,6 +344,7 @@ export class KvServer {
     for (const waiter of [...this.#waiters.values()]) {
       if (waiter.index <= snapshotIndex) this.#answer(waiter, ERR_WRONG_LEADER, "");
     }
+    this.#answerAppliedReads();
   }
 
   /**

@@ -21,7 +21,19 @@ class FakeRaft implements KvRaft {
   killed = false;
   readonly started: KvCommand[] = [];
   readonly snapshots: { index: number; bytes: Uint8Array }[] = [];
+  /** Read indexes asked for, which the test grants or refuses. */
+  readonly reads: {
+    lease: boolean;
+    grant: (index: number) => void;
+    refuse: () => void;
+  }[] = [];
   apply: (message: ApplyMessage) => void = () => {};
+
+  readIndex(lease: boolean): Promise<number> {
+    return new Promise((grant, refuse) => {
+      this.reads.push({ lease, grant, refuse: () => refuse(new Error("refused")) });
+    });
+  }
 
   start(command: unknown): StartResult {
     if (!this.isLeader) return { index: -1, term: this.term, isLeader: false };
@@ -78,12 +90,62 @@ Deno.test("the server answers when its own operation is applied at its index", a
   const { simulation, raft, call } = setUp();
   await simulation.run(async () => {
     const put = call(op(1, 1, "put", "k", "v"));
-    const get = call(op(2, 1, "get", "k"));
-    assert.deepEqual(raft.started.map((command) => command.kind), ["put", "get"]);
+    const append = call(op(2, 1, "append", "k", "w"));
+    assert.deepEqual(raft.started.map((command) => command.kind), ["put", "append"]);
     raft.commit(1, raft.started[0]);
     raft.commit(2, raft.started[1]);
     assert.deepEqual(await put, { err: OK, value: "" });
+    assert.deepEqual(await append, { err: OK, value: "" });
+  });
+});
+
+Deno.test("a get takes no log entry: it answers once its read index is applied", async () => {
+  const { simulation, raft, call } = setUp();
+  await simulation.run(async () => {
+    const put = call(op(1, 1, "put", "k", "v"));
+    const get = call(op(2, 1, "get", "k"));
+    const leased = call({ ...op(2, 2, "get", "k"), consistency: "lease" });
+    assert.deepEqual(raft.started.map((command) => command.kind), ["put"]);
+    assert.deepEqual(raft.reads.map((read) => read.lease), [false, true]);
+    raft.reads[0].grant(1);
+    raft.reads[1].grant(1);
+    // Granted, but the put at index 1 is not applied yet: both wait for it.
+    await simulation.sleep(10);
+    raft.commit(1, raft.started[0]);
+    assert.deepEqual(await put, { err: OK, value: "" });
     assert.deepEqual(await get, { err: OK, value: "v" });
+    assert.deepEqual(await leased, { err: OK, value: "v" });
+    // Already applied: answered as soon as it is granted.
+    const again = call(op(2, 3, "get", "k"));
+    await simulation.sleep(1);
+    raft.reads[2].grant(1);
+    assert.deepEqual(await again, { err: OK, value: "v" });
+  });
+});
+
+Deno.test("a refused read index answers wrong leader; serializable gets answer at once", async () => {
+  const { simulation, raft, call } = setUp();
+  raft.isLeader = false;
+  await simulation.run(async () => {
+    const get = call(op(2, 1, "get", "k"));
+    await simulation.sleep(1);
+    raft.reads[0].refuse();
+    assert.deepEqual(await get, { err: ERR_WRONG_LEADER, value: "" });
+    raft.commit(1, op(1, 1, "put", "k", "local"));
+    const local = await call({ ...op(2, 2, "get", "k"), consistency: "serializable" });
+    assert.deepEqual(local, { err: OK, value: "local" });
+    assert.equal(raft.reads.length, 1);
+  });
+});
+
+Deno.test("a get whose read index is not applied in time answers timeout", async () => {
+  const { simulation, raft, call } = setUp({ applyTimeoutMs: 500 });
+  await simulation.run(async () => {
+    const get = call(op(2, 1, "get", "k"));
+    await simulation.sleep(1);
+    raft.reads[0].grant(7);
+    assert.deepEqual(await get, { err: ERR_TIMEOUT, value: "" });
+    assert.equal(simulation.now(), 501);
   });
 });
 
@@ -102,7 +164,7 @@ Deno.test("another operation or another term at the index means wrong leader", a
 Deno.test("a follower answers wrong leader at once, and nothing is started", async () => {
   const { simulation, raft, call } = setUp();
   raft.isLeader = false;
-  const reply = await simulation.run(() => call(op(1, 1, "get", "k")));
+  const reply = await simulation.run(() => call(op(1, 1, "put", "k", "v")));
   assert.deepEqual(reply, { err: ERR_WRONG_LEADER, value: "" });
   assert.equal(raft.started.length, 0);
 });
@@ -110,10 +172,10 @@ Deno.test("a follower answers wrong leader at once, and nothing is started", asy
 Deno.test("a waiting operation times out, or fails sooner when leadership is lost", async () => {
   const { simulation, raft, call } = setUp({ applyTimeoutMs: 500, leadershipCheckMs: 100 });
   await simulation.run(async () => {
-    const timedOut = await call(op(1, 1, "get", "k"));
+    const timedOut = await call(op(1, 1, "append", "k", "x"));
     assert.deepEqual(timedOut, { err: ERR_TIMEOUT, value: "" });
     assert.equal(simulation.now(), 500);
-    const lost = call(op(1, 2, "get", "k"));
+    const lost = call(op(1, 2, "append", "k", "y"));
     await simulation.sleep(150);
     raft.term++;
     assert.deepEqual(await lost, { err: ERR_WRONG_LEADER, value: "" });
@@ -176,7 +238,7 @@ Deno.test("a restarted server starts from its snapshot; an installed one replace
   assert.equal(server.appliedIndex, 2);
   await simulation.run(async () => {
     raft.lastIndex = 2;
-    const waiting = call(op(3, 1, "get", "a"));
+    const waiting = call(op(3, 1, "append", "a", "!"));
     const leader = new KvStateMachine();
     for (let index = 1; index <= 3; index++) leader.apply(index, op(2, index, "append", "a", "n"));
     raft.apply({
@@ -187,9 +249,9 @@ Deno.test("a restarted server starts from its snapshot; an installed one replace
     });
     assert.deepEqual(await waiting, { err: ERR_WRONG_LEADER, value: "" });
     assert.equal(server.appliedIndex, 3);
-    raft.lastIndex = 3;
     const read = call(op(3, 2, "get", "a"));
-    raft.commit(4, raft.started[1]);
+    await simulation.sleep(1);
+    raft.reads[0].grant(3);
     assert.deepEqual(await read, { err: OK, value: "nnn" });
   });
 });
@@ -197,9 +259,14 @@ Deno.test("a restarted server starts from its snapshot; an installed one replace
 Deno.test("kill stops Raft and answers waiting operations", async () => {
   const { simulation, raft, server, call } = setUp();
   await simulation.run(async () => {
-    const waiting = call(op(1, 1, "get", "k"));
+    const waiting = call(op(1, 1, "put", "k", "v"));
+    const reading = call(op(2, 1, "get", "k"));
+    await simulation.sleep(1);
+    raft.reads[0].grant(5);
+    await simulation.sleep(1);
     server.kill();
     assert.deepEqual(await waiting, { err: ERR_WRONG_LEADER, value: "" });
+    assert.deepEqual(await reading, { err: ERR_WRONG_LEADER, value: "" });
   });
   assert.ok(raft.killed);
   assert.ok(server.killed);

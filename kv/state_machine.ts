@@ -12,6 +12,20 @@ import { errorText } from "../util/error_text.ts";
 /** The three operations of the service. */
 export type KvOperationKind = "get" | "put" | "append";
 
+/**
+ * How fresh a Get must be:
+ * - `linearizable`: it reflects every write acknowledged before it began (a read index from the
+ *   leader, confirmed by a round of heartbeats; no log write);
+ * - `lease`: the same while the leader's clock drifts no more than allowed (the leader answers
+ *   within its lease, without the round);
+ * - `serializable`: the state of the server asked, at once, which may be stale (a partitioned or
+ *   lagging server answers from what it has).
+ */
+export type Consistency = "linearizable" | "lease" | "serializable";
+
+/** Every {@linkcode Consistency}, strongest first. */
+export const CONSISTENCIES: readonly Consistency[] = ["linearizable", "lease", "serializable"];
+
 /** One operation as it goes through the Raft log. */
 export interface KvCommand {
   /** The clerk that issued it. */
@@ -24,6 +38,8 @@ export interface KvCommand {
   readonly key: string;
   /** The value written; "" for Get. */
   readonly value: string;
+  /** For a Get: how fresh it must be; default linearizable. Never in the log. */
+  readonly consistency?: Consistency;
 }
 
 /** The most clients the duplicate table remembers; a bound on the snapshot's size. */
@@ -42,6 +58,12 @@ export function commandProblem(value: unknown): string | null {
   }
   if (typeof command.key !== "string") return "its key is not a string";
   if (typeof command.value !== "string") return "its value is not a string";
+  const consistency = command.consistency;
+  if (consistency !== undefined && !CONSISTENCIES.includes(consistency as Consistency)) {
+    return `its consistency ${JSON.stringify(consistency)} is not one of ${
+      CONSISTENCIES.join(", ")
+    }`;
+  }
   return null;
 }
 

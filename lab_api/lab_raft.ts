@@ -34,6 +34,11 @@ export interface RaftState {
 export interface LabRaft {
   /** Starts agreement on `command` (any value the codec encodes) if this peer leads. */
   start(command: unknown): StartResult;
+  /**
+   * Not in the lab's API: a read index for a read without a log entry (see
+   * {@linkcode RaftNode.readIndex}).
+   */
+  readIndex(lease: boolean): Promise<number>;
   /** The current term and whether this peer believes it leads. */
   getState(): RaftState;
   /** The service's state up to and including `index` is in `snapshot`: trim the log. */
@@ -72,6 +77,7 @@ export function make(
   });
   return {
     start: (command) => node.propose(command),
+    readIndex: (lease) => node.readIndex(lease),
     getState: () => ({ term: node.term, isLeader: node.role === "leader" && !node.killed }),
     snapshot: (index, bytes) => node.snapshot(index, bytes),
     kill: () => node.kill(),

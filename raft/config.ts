@@ -66,6 +66,17 @@ export interface RaftCoreConfig {
    * alone). Default {@linkcode DEFAULT_MAX_INFLIGHT_BYTES}.
    */
   readonly maxInflightBytes?: number;
+  /**
+   * How much faster or slower one peer's clock may run than another's, in percent: the lease of
+   * lease reads is shortened by it (see raft/read_rounds.ts). Default
+   * {@linkcode DEFAULT_MAX_CLOCK_DRIFT_PERCENT}.
+   */
+  readonly maxClockDriftPercent?: number;
+  /**
+   * Cap on reads waiting for a read index (a leader's, or a follower's forwarded ones); more are
+   * refused. Default {@linkcode DEFAULT_MAX_PENDING_READS}.
+   */
+  readonly maxPendingReads?: number;
 }
 
 /** Default cap on entries per AppendEntries. */
@@ -80,6 +91,13 @@ export const DEFAULT_MAX_PENDING_MESSAGES = 65_536;
 export const DEFAULT_MAX_INFLIGHT_APPENDS = 64;
 /** Default cap on estimated entry bytes in flight to one follower (8 MiB). */
 export const DEFAULT_MAX_INFLIGHT_BYTES = 8 * 1024 * 1024;
+/**
+ * Default clock drift allowed between peers: 10 %, far above what quartz clocks drift (parts per
+ * million), and what a virtual machine's paused clock or a scheduler delay of a tick may add.
+ */
+export const DEFAULT_MAX_CLOCK_DRIFT_PERCENT = 10;
+/** Default cap on reads waiting for a read index. */
+export const DEFAULT_MAX_PENDING_READS = 4096;
 /** The most appends a window may hold: its ring is allocated up front, per follower. */
 export const MAX_INFLIGHT_APPENDS_LIMIT = 4096;
 
@@ -119,6 +137,7 @@ export function checkConfig(config: RaftCoreConfig): void {
       config.maxPendingMessages,
       config.maxInflightAppends,
       config.maxInflightBytes,
+      config.maxPendingReads,
     ]
   ) {
     assert(
@@ -129,5 +148,10 @@ export function checkConfig(config: RaftCoreConfig): void {
   assert(
     (config.maxInflightAppends ?? DEFAULT_MAX_INFLIGHT_APPENDS) <= MAX_INFLIGHT_APPENDS_LIMIT,
     `A window of ${config.maxInflightAppends} appends in flight is over the limit of ${MAX_INFLIGHT_APPENDS_LIMIT}`,
+  );
+  const drift = config.maxClockDriftPercent ?? DEFAULT_MAX_CLOCK_DRIFT_PERCENT;
+  assert(
+    Number.isFinite(drift) && drift >= 0 && drift <= 50,
+    `A clock drift of ${drift} % is not between 0 and 50 %`,
   );
 }

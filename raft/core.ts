@@ -32,11 +32,13 @@ import type { Random } from "../util/random.ts";
 import {
   checkConfig,
   DEFAULT_MAX_APPEND_BYTES,
+  DEFAULT_MAX_CLOCK_DRIFT_PERCENT,
   DEFAULT_MAX_ENTRIES_PER_APPEND,
   DEFAULT_MAX_ENTRIES_PER_READY,
   DEFAULT_MAX_INFLIGHT_APPENDS,
   DEFAULT_MAX_INFLIGHT_BYTES,
   DEFAULT_MAX_PENDING_MESSAGES,
+  DEFAULT_MAX_PENDING_READS,
   type RaftCoreConfig,
 } from "./config.ts";
 import { RaftLog, type ReadonlyRaftLog } from "./log.ts";
@@ -51,14 +53,25 @@ import {
   type Message,
   type PreVote,
   type PreVoteReply,
+  type ReadIndex,
+  type ReadIndexReply,
   type RequestMessage,
   type RequestVote,
   type RequestVoteReply,
   type TimeoutNow,
   type TimeoutNowReply,
 } from "./messages.ts";
-import { type FollowerProgress, Progress, type WindowLimits } from "./progress.ts";
-import { majorityIndex, majoritySize, voteResult } from "./quorum.ts";
+import {
+  type FollowerProgress,
+  leaseTicksFor,
+  majorityIndex,
+  majoritySize,
+  type PendingRead,
+  Progress,
+  ReadRounds,
+  voteResult,
+  type WindowLimits,
+} from "../tracker/mod.ts";
 import {
   bootstrapMembership,
   changedMembership,
@@ -69,7 +82,14 @@ import {
   membershipOfCommand,
   membersOf,
 } from "./membership.ts";
-import { type HardState, type LogChange, NO_VOTE, type Ready, type Snapshot } from "./ready.ts";
+import {
+  type HardState,
+  type LogChange,
+  NO_VOTE,
+  type ReadState,
+  type Ready,
+  type Snapshot,
+} from "./ready.ts";
 
 /** No refusals counted: an election is decided by a majority granting, or by a timeout. */
 const NO_REFUSALS: ReadonlySet<number> = new Set();
@@ -108,6 +128,9 @@ export type MembershipProposal =
     /** Why, as one sentence naming what is at fault. */
     readonly reason: string;
   };
+
+/** Who asked a read, and when: a read before the leader knows its read index. */
+type ReadAsker = Omit<PendingRead, "index" | "round">;
 
 /**
  * One Raft peer's state machine. See the module documentation for the driver contract.
@@ -188,6 +211,21 @@ export class RaftCore {
   #pendingSnapshot: Snapshot | null = null;
   #pendingSnapshotToApply: Snapshot | null = null;
   #outstanding: Ready | null = null;
+  /** Ticks since this core started: the clock of reads and leases. */
+  #ticks = 0;
+  /** How long a leader's lease lasts from the start of a round a majority answered. */
+  readonly #leaseTicks: number;
+  readonly #maxPendingReads: number;
+  /** As leader: reads waiting for their round of appends to be answered, and the rounds. */
+  readonly #reads: ReadRounds;
+  /** As leader: reads asked before it committed an entry of its term, oldest first. */
+  #readsAwaitingCommit: ReadAsker[] = [];
+  /** Reads forwarded to the leader, by id, with the tick each was asked at, oldest first. */
+  readonly #forwardedReads = new Map<number, number>();
+  /** The term and leader the forwarded reads went to. */
+  #forwardedTo = { term: 0, leader: NO_LEADER };
+  /** Outcomes of reads, for the next Ready. */
+  #readStates: ReadState[] = [];
 
   /** Creates a follower, fresh or restored from persisted state (see {@linkcode RaftCoreConfig}). */
   constructor(config: RaftCoreConfig) {
@@ -202,6 +240,12 @@ export class RaftCore {
     this.#maxPendingMessages = config.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
     this.#preVote = config.preVote ?? true;
     this.#checkQuorum = config.checkQuorum ?? true;
+    this.#leaseTicks = leaseTicksFor(
+      config.electionTimeoutTicks,
+      config.maxClockDriftPercent ?? DEFAULT_MAX_CLOCK_DRIFT_PERCENT,
+    );
+    this.#maxPendingReads = config.maxPendingReads ?? DEFAULT_MAX_PENDING_READS;
+    this.#reads = new ReadRounds(this.#maxPendingReads);
     this.#window = {
       appendsMax: config.maxInflightAppends ?? DEFAULT_MAX_INFLIGHT_APPENDS,
       bytesMax: config.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES,
@@ -321,7 +365,9 @@ export class RaftCore {
    * follower has not acknowledged.
    */
   tick(): void {
+    this.#ticks++;
     this.#electionElapsedTicks++;
+    this.#expireReads();
     if (this.#role === "leader") {
       if (this.#electionElapsedTicks >= this.#electionTimeoutTicks) this.#checkQuorumActive();
       if (this.#role !== "leader") return this.#checkInvariants();
@@ -332,7 +378,10 @@ export class RaftCore {
       this.#heartbeatElapsedTicks++;
       if (this.#heartbeatElapsedTicks >= this.#heartbeatTicks) {
         this.#heartbeatElapsedTicks = 0;
+        // Every heartbeat is a read round: its answers renew the lease.
+        this.#reads.startRound(this.#ticks);
         for (const peer of this.#progress.keys()) this.#sendHeartbeat(peer);
+        this.#confirmReads();
       }
     } else if (this.#electionElapsedTicks >= this.#randomizedElectionTimeoutTicks) {
       this.#electionTimedOut();
@@ -387,11 +436,14 @@ export class RaftCore {
   /**
    * Whether this peer heard from a leader less than an election timeout ago (with CheckQuorum
    * on): it then refuses votes and pre-votes of higher terms without taking their term, since a
-   * leader it hears from still leads (the thesis's section 4.2.3, etcd's "lease").
+   * leader it hears from still leads (the thesis's section 4.2.3, etcd's "lease"). A peer that
+   * started less than an election timeout ago counts as having heard from a leader just before
+   * it stopped: it may have answered a leader's round just before, and that leader's lease
+   * reads count on its refusal (read_rounds.ts).
    */
   #inLease(): boolean {
-    return this.#checkQuorum && this.#leaderId !== NO_LEADER &&
-      this.#electionElapsedTicks < this.#electionTimeoutTicks;
+    const heard = this.#leaderId !== NO_LEADER || this.#ticks < this.#electionTimeoutTicks;
+    return this.#checkQuorum && heard && this.#electionElapsedTicks < this.#electionTimeoutTicks;
   }
 
   /**
@@ -441,10 +493,13 @@ export class RaftCore {
     }
     if (message.type === "PreVote") this.#handlePreVote(message);
     else if (message.type === "TimeoutNow") this.#handleTimeoutNow(message);
+    else if (message.type === "ReadIndex") this.#handleReadIndex(message);
+    else if (message.type === "ReadIndexReply") this.#handleReadIndexReply(message);
     else if (this.#role === "leader") this.#stepLeader(message);
     else if (this.#role === "candidate" || this.#role === "precandidate") {
       this.#stepCampaigner(message);
     } else this.#stepFollower(message);
+    this.#failStaleForwards();
     this.#checkInvariants();
   }
 
@@ -599,6 +654,30 @@ export class RaftCore {
   }
 
   /**
+   * Asks for a read index for read `id`, a number the driver gives it (unique among its reads
+   * in flight): the outcome comes out once, in the `readStates` of a later Ready (ready.ts). A
+   * leader confirms with a round of appends that it still leads (tracker/read_rounds.ts), after
+   * committing an entry of its term if it has not; with `lease`, a leader within its lease
+   * (CheckQuorum on) answers at once. A follower forwards the read to its leader. A peer that
+   * has no leader to ask, is deposed, or gets no confirmation within an election timeout
+   * refuses the read (index -1).
+   */
+  readIndex(id: number, lease = false): void {
+    assert(Number.isSafeInteger(id), `Read ${id} has no whole-number id`);
+    if (this.#role === "leader") {
+      this.#leaderRead({ id, from: this.id, askedTick: this.#ticks }, lease);
+    } else {
+      this.#forwardRead(id, lease);
+    }
+    this.#checkInvariants();
+  }
+
+  /** Whether lease reads may be answered from a lease: only with CheckQuorum on. */
+  get leaseReads(): boolean {
+    return this.#checkQuorum;
+  }
+
+  /**
    * The lab's `Snapshot`: the service's state up to and including `index` is in `data`, so the
    * entries up to there may be dropped. `index` must not exceed the last index handed out in
    * `committedEntries` (the service may call this while applying, before `advance`). An index
@@ -630,7 +709,7 @@ export class RaftCore {
     return this.#messages.length > 0 || this.#broadcastPending || this.#hardStateChanged() ||
       this.#pendingTruncateAfter !== -1 || this.#stableLastIndex < this.#log.lastIndex ||
       this.#pendingSnapshot !== null || this.#pendingSnapshotToApply !== null ||
-      this.#applyingIndex < this.#commitIndex;
+      this.#applyingIndex < this.#commitIndex || this.#readStates.length > 0;
   }
 
   /**
@@ -654,6 +733,10 @@ export class RaftCore {
     const split = this.#takeMessages(ready.hardState === undefined);
     ready.messagesBeforePersist = split.beforePersist;
     ready.messages = split.afterPersist;
+    // Reads asked from now on need appends that leave after them: a new round.
+    this.#reads.handedOut();
+    if (this.#readStates.length > 0) ready.readStates = this.#readStates;
+    this.#readStates = [];
     const logChange = this.#takeLogChange();
     if (logChange !== null) ready.logChange = logChange;
     // Once this Ready is persisted, storage holds the log as it is now.
@@ -779,6 +862,7 @@ export class RaftCore {
         // A peer removed since the request left: nothing to track any more.
         if (!this.#progress.has(message.from)) return;
         this.#recentlyActive.add(message.from);
+        if (this.#reads.echoed(message.from, message.readRound ?? 0)) this.#confirmReads();
         return this.#handleAppendReply(message);
       case "InstallSnapshotReply":
         if (!this.#progress.has(message.from)) return;
@@ -791,6 +875,8 @@ export class RaftCore {
 
   #becomeFollower(term: number, leaderId: number): void {
     assert(term >= this.#term, `Peer ${this.id} cannot go back from term ${this.#term} to ${term}`);
+    // A deposed leader's reads are never served: it may no longer hold the latest commits.
+    if (this.#role === "leader") this.#refuseLeaderReads();
     if (term > this.#term) {
       this.#term = term;
       this.#votedFor = NO_VOTE;
@@ -862,6 +948,8 @@ export class RaftCore {
     this.#endTransfer();
     this.#progress.clear();
     this.#trackMembers();
+    const stale = this.#reads.clear();
+    assert(stale.length === 0, `Peer ${this.id} starts leading with ${stale.length} reads waiting`);
     // Assert leadership at once rather than a heartbeat later: a probe at the end of the log.
     for (const peer of this.#progress.keys()) this.#sendAppend(peer, true);
     this.#maybeCommit();
@@ -1016,6 +1104,8 @@ export class RaftCore {
         return this.#emit({ type: "InstallSnapshotReply", ...base, matchIndex: 0 });
       case "TimeoutNow":
         return this.#emit({ type: "TimeoutNowReply", ...base, accepted: false });
+      case "ReadIndex":
+        return this.#emit({ type: "ReadIndexReply", ...base, readId: request.readId, index: -1 });
     }
   }
 
@@ -1050,6 +1140,7 @@ export class RaftCore {
         conflictIndex: 0,
         conflictTerm: -1,
         rejectedIndex: 0,
+        ...echoedRound(request),
       } satisfies AppendEntriesReply,
     );
   }
@@ -1077,6 +1168,7 @@ export class RaftCore {
         conflictIndex,
         conflictTerm,
         rejectedIndex: request.prevLogIndex,
+        ...echoedRound(request),
       } satisfies AppendEntriesReply,
     );
   }
@@ -1198,6 +1290,7 @@ export class RaftCore {
         prevLogTerm: this.#log.term(prevLogIndex),
         entries,
         leaderCommit: this.#commitIndex,
+        ...(this.#reads.round > 0 ? { readRound: this.#reads.round } : {}),
       } satisfies AppendEntries,
     );
   }
@@ -1287,6 +1380,7 @@ export class RaftCore {
     const index = majorityIndex(matchIndexes);
     if (index > this.#commitIndex && this.#log.term(index) === this.#term) {
       this.#setCommitIndex(index);
+      this.#releaseAwaitingReads();
     }
     // A leader outside the committed membership steps down (the thesis, section 4.2.2).
     const removed = !isVoter(this.#membership, this.id);
@@ -1353,6 +1447,166 @@ export class RaftCore {
     const progress = this.#progress.get(peer);
     assert(progress !== undefined, `Leader ${this.id} has no progress for peer ${peer}`);
     return progress;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reads (the thesis, section 6.4; see tracker/read_rounds.ts)
+
+  /** A leader's read: it waits for a commit of the term, then for a round, unless leased. */
+  #leaderRead(asker: ReadAsker, lease: boolean): void {
+    if (this.#log.term(this.#commitIndex) !== this.#term) return this.#awaitTermCommit(asker);
+    if (lease && this.#inLeaderLease()) return this.#readDone(asker, this.#commitIndex);
+    this.#fileRead(asker, this.#commitIndex);
+  }
+
+  /**
+   * Until a leader commits an entry of its term its commit index may lag behind entries an
+   * earlier leader committed (section 5.4.2): the read waits, and a leader with no entry of its
+   * term to commit appends its membership unchanged, a no-op for the service (section 6.4).
+   */
+  #awaitTermCommit(asker: ReadAsker): void {
+    if (this.#readsAwaitingCommit.length >= this.#maxPendingReads) return this.#readDone(asker, -1);
+    this.#readsAwaitingCommit.push(asker);
+    const handingOver = this.#transferTarget !== NO_LEADER;
+    if (this.#log.lastTerm !== this.#term && !handingOver) this.#appendMembership(this.#membership);
+  }
+
+  /** The leader committed an entry of its term: the reads waiting for it get their index. */
+  #releaseAwaitingReads(): void {
+    const reads = this.#readsAwaitingCommit;
+    this.#readsAwaitingCommit = [];
+    for (const read of reads) this.#fileRead(read, this.#commitIndex);
+  }
+
+  /** Files a read with its read index under a round whose appends have not left yet. */
+  #fileRead(asker: ReadAsker, index: number): void {
+    if (this.#reads.startRound(this.#ticks)) this.#sendRoundAppends();
+    if (!this.#reads.add({ ...asker, index })) return this.#readDone(asker, -1);
+    this.#confirmReads();
+  }
+
+  /**
+   * Sends every other voter an append without entries, at an index it is known to hold, so its
+   * answer (success or mismatch, in this term) echoes the new round whatever its state.
+   */
+  #sendRoundAppends(): void {
+    for (const voter of this.#membership.voters) {
+      if (voter === this.id) continue;
+      const matchIndex = this.#progressOf(voter).matchIndex;
+      this.#emitAppend(voter, Math.max(matchIndex, this.#log.snapshotIndex), []);
+    }
+  }
+
+  #confirmReads(): void {
+    const reads = this.#reads.confirm(this.#membership.voters, this.id);
+    for (const read of reads) this.#readDone(read, read.index);
+  }
+
+  /**
+   * Whether a lease read may be answered without a round (read_rounds.ts): with CheckQuorum on,
+   * within the lease, and not while handing leadership over, since the target's election
+   * ignores the voters' leases.
+   */
+  #inLeaderLease(): boolean {
+    const start = this.#reads.leaseStartTick;
+    return this.#checkQuorum && this.#transferTarget === NO_LEADER && start !== null &&
+      this.#ticks - start < this.#leaseTicks;
+  }
+
+  /** Tells the asker the outcome: into the next Ready, or a reply to the follower that asked. */
+  #readDone(read: Pick<ReadAsker, "id" | "from">, index: number): void {
+    if (read.from === this.id) {
+      this.#readStates.push({ id: read.id, index });
+      return;
+    }
+    this.#emit(
+      {
+        type: "ReadIndexReply",
+        from: this.id,
+        to: read.from,
+        term: this.#term,
+        readId: read.id,
+        index,
+      } satisfies ReadIndexReply,
+    );
+  }
+
+  /** A deposed leader refuses every read it has not confirmed. */
+  #refuseLeaderReads(): void {
+    for (const read of this.#reads.clear()) this.#readDone(read, -1);
+    for (const read of this.#readsAwaitingCommit) this.#readDone(read, -1);
+    this.#readsAwaitingCommit = [];
+  }
+
+  /** A follower's read goes to its leader, which confirms it (section 6.4, "followers"). */
+  #forwardRead(id: number, lease: boolean): void {
+    this.#failStaleForwards();
+    const full = this.#forwardedReads.size >= this.#maxPendingReads;
+    if (this.#role !== "follower" || this.#leaderId === NO_LEADER || full) {
+      this.#readStates.push({ id, index: -1 });
+      return;
+    }
+    assert(!this.#forwardedReads.has(id), `Peer ${this.id} was asked read ${id} twice`);
+    this.#forwardedReads.set(id, this.#ticks);
+    this.#forwardedTo = { term: this.#term, leader: this.#leaderId };
+    this.#emit(
+      {
+        type: "ReadIndex",
+        from: this.id,
+        to: this.#leaderId,
+        term: this.#term,
+        readId: id,
+        ...(lease ? { lease: true } : {}),
+      } satisfies ReadIndex,
+    );
+  }
+
+  #handleReadIndex(request: ReadIndex): void {
+    const asker = { id: request.readId, from: request.from, askedTick: this.#ticks };
+    if (this.#role !== "leader") return this.#readDone(asker, -1);
+    this.#leaderRead(asker, request.lease === true);
+  }
+
+  /** An answer to a forwarded read, unless it was refused already (expired or orphaned). */
+  #handleReadIndexReply(reply: ReadIndexReply): void {
+    if (!this.#forwardedReads.delete(reply.readId)) return;
+    this.#readStates.push({ id: reply.readId, index: reply.index });
+  }
+
+  /**
+   * Forwarded reads went to one leader in one term: once this peer follows another, or none,
+   * their answers may never come, so they are refused (the client retries).
+   */
+  #failStaleForwards(): void {
+    const to = this.#forwardedTo;
+    if (this.#forwardedReads.size === 0) return;
+    if (to.term === this.#term && to.leader === this.#leaderId) return;
+    for (const id of this.#forwardedReads.keys()) this.#readStates.push({ id, index: -1 });
+    this.#forwardedReads.clear();
+  }
+
+  /**
+   * Refuses reads left unconfirmed for an election timeout: their leader is likely cut off or
+   * gone, and the client does better to retry, elsewhere if need be.
+   */
+  #expireReads(): void {
+    const askedBefore = this.#ticks - this.#electionTimeoutTicks;
+    if (this.#role === "leader") {
+      for (const read of this.#reads.expire(askedBefore)) this.#readDone(read, -1);
+      const waiting = this.#readsAwaitingCommit;
+      let expired = 0;
+      // Bounded by maxPendingReads.
+      while (expired < waiting.length && waiting[expired].askedTick <= askedBefore) expired++;
+      for (const read of waiting.slice(0, expired)) this.#readDone(read, -1);
+      this.#readsAwaitingCommit = waiting.slice(expired);
+    }
+    // Bounded by maxPendingReads; oldest first, so the first one too young ends the scan.
+    for (const [id, askedTick] of this.#forwardedReads) {
+      if (askedTick > askedBefore) break;
+      this.#forwardedReads.delete(id);
+      this.#readStates.push({ id, index: -1 });
+    }
+    this.#failStaleForwards();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1482,4 +1736,9 @@ export class RaftCore {
       );
     }
   }
+}
+
+/** The read round a follower's reply to `request` echoes, if it carries one. */
+function echoedRound(request: AppendEntries): { readRound?: number } {
+  return request.readRound === undefined ? {} : { readRound: request.readRound };
 }

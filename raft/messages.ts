@@ -5,7 +5,7 @@ import { type Membership, membershipOfCommand, membershipProblem } from "./membe
  * arrays and plain objects only, so every message survives the MessagePack codec
  * (`rpc/codec.ts`) unchanged and can be compared field by field in tests.
  *
- * Five messages are requests and five are their replies:
+ * Six messages are requests and six are their replies:
  *
  * | request           | reply                  |
  * | ----------------- | ---------------------- |
@@ -14,6 +14,7 @@ import { type Membership, membershipOfCommand, membershipProblem } from "./membe
  * | `RequestVote`     | `RequestVoteReply`     |
  * | `AppendEntries`   | `AppendEntriesReply`   |
  * | `InstallSnapshot` | `InstallSnapshotReply` |
+ * | `ReadIndex`       | `ReadIndexReply`       |
  *
  * Every message carries `from` and `to` (peer ids) and `term` (the sender's current term when it
  * sent the message).
@@ -154,6 +155,11 @@ export interface AppendEntries {
   readonly entries: readonly Entry[];
   /** The leader's commit index. */
   readonly leaderCommit: number;
+  /**
+   * The leader's read round when it sent this append (raft/read_rounds.ts); absent or 0 before
+   * its first round. The reply echoes it.
+   */
+  readonly readRound?: number;
 }
 
 /**
@@ -194,6 +200,8 @@ export interface AppendEntriesReply {
   readonly conflictTerm: number;
   /** On a mismatch: the refused request's `prevLogIndex`; 0 otherwise. */
   readonly rejectedIndex: number;
+  /** The request's `readRound`, when it had one and the term was current. */
+  readonly readRound?: number;
 }
 
 /** The leader sends its whole latest snapshot to a follower that lags behind its log. */
@@ -234,13 +242,50 @@ export interface InstallSnapshotReply {
   readonly matchIndex: number;
 }
 
+/**
+ * A follower asks its leader for a read index on behalf of a read asked of it (the Raft thesis,
+ * section 6.4): the leader answers once it has confirmed that it still leads, as for its own
+ * reads (raft/read_rounds.ts), so the follower can serve the read once it has applied that far.
+ */
+export interface ReadIndex {
+  /** Discriminant. */
+  readonly type: "ReadIndex";
+  /** The follower. */
+  readonly from: number;
+  /** The leader it follows. */
+  readonly to: number;
+  /** The follower's term. */
+  readonly term: number;
+  /** The follower's number for the read; the reply carries it back. */
+  readonly readId: number;
+  /** Present (and true) when a lease read will do (the leader may answer without a round). */
+  readonly lease?: true;
+}
+
+/** The answer to a {@linkcode ReadIndex}. */
+export interface ReadIndexReply {
+  /** Discriminant. */
+  readonly type: "ReadIndexReply";
+  /** The leader (or the peer asked). */
+  readonly from: number;
+  /** The follower. */
+  readonly to: number;
+  /** The answering peer's term. */
+  readonly term: number;
+  /** The request's `readId`. */
+  readonly readId: number;
+  /** The read index; -1 when refused (the peer does not lead, or could not confirm in time). */
+  readonly index: number;
+}
+
 /** A request: the driver sends it as an RPC call whose result is the matching reply. */
 export type RequestMessage =
   | PreVote
   | RequestVote
   | AppendEntries
   | InstallSnapshot
-  | TimeoutNow;
+  | TimeoutNow
+  | ReadIndex;
 
 /** A reply: the driver returns it as the result of the call that carried its request. */
 export type ReplyMessage =
@@ -248,7 +293,8 @@ export type ReplyMessage =
   | RequestVoteReply
   | AppendEntriesReply
   | InstallSnapshotReply
-  | TimeoutNowReply;
+  | TimeoutNowReply
+  | ReadIndexReply;
 
 /** Any message between Raft peers, discriminated on `type`. */
 export type Message = RequestMessage | ReplyMessage;
@@ -260,7 +306,7 @@ export type MessageType = Message["type"];
 export function isRequest(message: Message): message is RequestMessage {
   return message.type === "PreVote" || message.type === "RequestVote" ||
     message.type === "AppendEntries" || message.type === "InstallSnapshot" ||
-    message.type === "TimeoutNow";
+    message.type === "TimeoutNow" || message.type === "ReadIndex";
 }
 
 /** The reply type that answers each request type. */
@@ -270,6 +316,7 @@ export const REPLY_TYPE_OF: Readonly<Record<RequestMessage["type"], ReplyMessage
   AppendEntries: "AppendEntriesReply",
   InstallSnapshot: "InstallSnapshotReply",
   TimeoutNow: "TimeoutNowReply",
+  ReadIndex: "ReadIndexReply",
 };
 
 /** What a message field must be: a whole number (a safe integer) or a boolean. */
@@ -293,6 +340,8 @@ const FIELDS: Readonly<Record<MessageType, Readonly<Record<string, FieldKind>>>>
   InstallSnapshotReply: { matchIndex: "number" },
   TimeoutNow: {},
   TimeoutNowReply: { accepted: "boolean" },
+  ReadIndex: { readId: "number" },
+  ReadIndexReply: { readId: "number", index: "number" },
 };
 
 /** Upper bound on entries one message may carry when it is checked by {@linkcode messageProblem}. */
@@ -308,6 +357,10 @@ export function messageProblem(value: unknown): string | null {
   const problem = shapeProblem(value, FIELDS);
   if (problem !== null) return problem;
   const message = value as Record<string, unknown>;
+  const echoesRound = message.type === "AppendEntries" || message.type === "AppendEntriesReply";
+  if (echoesRound && message.readRound !== undefined && !isWholeNumber(message.readRound)) {
+    return `${message.type} field readRound is not a whole number`;
+  }
   if (message.type === "AppendEntries") {
     return entriesProblem(message.entries, message.prevLogIndex as number);
   }
@@ -323,6 +376,9 @@ export function messageProblem(value: unknown): string | null {
     message.leadershipTransfer !== true
   ) {
     return "RequestVote field leadershipTransfer is not true";
+  }
+  if (message.type === "ReadIndex" && message.lease !== undefined && message.lease !== true) {
+    return "ReadIndex field lease is not true";
   }
   return null;
 }

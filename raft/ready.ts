@@ -71,6 +71,18 @@
  * forgotten: the core tolerates replies that come late, twice, or never, and retries on its own
  * at the next heartbeat.
  *
+ * One request is answered later: a `ReadIndex` (a follower's read, forwarded to its leader) gets
+ * its `ReadIndexReply` once the leader has confirmed or refused the read, within an election
+ * timeout, possibly after replies to later requests. The reply names its read (`readId`), so
+ * the driver may pair it with any call of that requester waiting for a `ReadIndexReply`.
+ *
+ * ## Reads
+ *
+ * `RaftCore.readIndex` asks for a read index; its outcome comes out in `readStates` of a later
+ * Ready, exactly once per read. It depends on nothing being persisted: the driver hands it to
+ * the service at once (in step 1), and the service answers the read once it has applied the
+ * entries up to its index.
+ *
  * @module
  */
 import type { Entry, Message } from "./messages.ts";
@@ -144,6 +156,20 @@ export interface Ready {
   readonly snapshotToApply?: Snapshot;
   /** Committed entries to apply in order; their indexes are consecutive. */
   readonly committedEntries: readonly Entry[];
+  /** Outcomes of reads asked with `RaftCore.readIndex`, present only when there are any. */
+  readonly readStates?: readonly ReadState[];
+}
+
+/** The outcome of a read asked with `RaftCore.readIndex`. */
+export interface ReadState {
+  /** The number the driver gave the read. */
+  readonly id: number;
+  /**
+   * The read index: the service may answer the read from its state once it has applied every
+   * entry up to here. -1 when the read was refused: this peer neither leads nor reached a
+   * leader that could confirm it, so the client should try again, possibly elsewhere.
+   */
+  readonly index: number;
 }
 
 /**

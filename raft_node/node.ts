@@ -35,7 +35,7 @@ import type { Random } from "../util/random.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../rpc/codec.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import { type ProposeResult, RaftCore, type Role } from "../raft/core.ts";
-import { type Ready, writesToStorage } from "../raft/ready.ts";
+import { type ReadState, type Ready, writesToStorage } from "../raft/ready.ts";
 import {
   type InstallSnapshot,
   type InstallSnapshotReply,
@@ -80,6 +80,11 @@ export const DEFAULT_MAX_WAITING_CALLS = 10_000;
 export const DEFAULT_MAX_CALLS_IN_FLIGHT = 10_000;
 /** Ready batches one round of processing may handle before it yields to other work. */
 const MAX_READY_BATCHES_PER_ROUND = 10_000;
+/**
+ * Ticks given at once to a core whose ticks fell behind the clock (a paused process): enough to
+ * end any lease and election timeout, few enough to send a bounded burst of heartbeats.
+ */
+const MAX_CATCH_UP_TICKS = 128;
 
 /** A committed command, handed to the service in log order. */
 export interface CommandMessage {
@@ -199,6 +204,12 @@ export interface RaftNodeConfig {
   readonly onFatal?: (error: unknown) => void;
 }
 
+/** A read asked of the core, waiting for its outcome. */
+interface WaitingRead {
+  readonly resolve: (index: number) => void;
+  readonly reject: (error: Error) => void;
+}
+
 /** An incoming call waiting for the reply its request will produce. */
 interface WaitingCall {
   readonly resolve: (reply: ReplyMessage) => void;
@@ -238,6 +249,11 @@ export class RaftNode {
   readonly #waiting = new Map<string, WaitingCall[]>();
   #waitingCount = 0;
   #callsInFlight = 0;
+  /** Reads asked of the core and not answered yet, by id; the core answers each once. */
+  readonly #reads = new Map<number, WaitingRead>();
+  #nextReadId = 1;
+  /** The clock's time the core's ticks have reached: it lags the clock by less than a tick. */
+  #tickedToMs: number;
   #tickTimer: TimerHandle = null;
   #killed = false;
   /** A round of Ready processing is running (possibly waiting for a persist). */
@@ -289,6 +305,7 @@ export class RaftNode {
       ...config.elections,
     });
     this.handlers = { [RAFT_STEP_METHOD]: (args: unknown) => this.#receiveRequest(args) };
+    this.#tickedToMs = this.#clock.now();
     this.#tickTimer = this.#clock.setTimeout(this.#onTick, this.#tickMs);
   }
 
@@ -386,6 +403,34 @@ export class RaftNode {
     return result;
   }
 
+  /**
+   * A read index (see {@linkcode RaftCore.readIndex}): resolves with the index the service must
+   * have applied before it answers a read from its state, which is then linearizable; rejects
+   * with a one-line error when the read was refused (no leader known, leadership lost, no
+   * confirmation within an election timeout), and the client should retry, elsewhere if need
+   * be. With `lease`, a leader within its lease answers without a round of messages; refused
+   * when CheckQuorum is off. Reads asked in one task share one round.
+   */
+  readIndex(lease = false): Promise<number> {
+    if (this.#killed) return Promise.reject(new Error(`Raft peer ${this.id} was killed`));
+    if (lease && !this.#core.leaseReads) {
+      return Promise.reject(
+        new Error(`Raft peer ${this.id} refuses lease reads: CheckQuorum is off`),
+      );
+    }
+    const id = this.#nextReadId++;
+    const read = new Promise<number>((resolve, reject) => this.#reads.set(id, { resolve, reject }));
+    try {
+      // A lease is measured in ticks: they must be current, even after the process was paused.
+      this.#catchUpTicks();
+      this.#core.readIndex(id, lease);
+      this.#processSoon();
+    } catch (error) {
+      this.#fatal(error);
+    }
+    return read;
+  }
+
   /** The service's state up to `index` is in `data`: entries up to there may go. */
   snapshot(index: number, data: Uint8Array): void {
     if (this.#killed) return;
@@ -408,6 +453,8 @@ export class RaftNode {
     }
     this.#waiting.clear();
     this.#waitingCount = 0;
+    for (const read of this.#reads.values()) read.reject(error);
+    this.#reads.clear();
     this.#transfers.clear();
     this.#assembler.clear();
   }
@@ -416,11 +463,25 @@ export class RaftNode {
     if (this.#killed) return;
     this.#tickTimer = this.#clock.setTimeout(this.#onTick, this.#tickMs);
     try {
-      this.#core.tick();
+      this.#catchUpTicks();
       this.#process();
     } catch (error) {
       this.#fatal(error);
     }
+  }
+
+  /**
+   * Ticks the core once for every tick length the clock moved since its last tick (at most
+   * {@linkcode MAX_CATCH_UP_TICKS}), so its sense of time is the clock's: a timer fires late, or
+   * not at all while the process is stopped (SIGSTOP, a long pause), and a leader that counted
+   * one tick for a long pause would trust a lease that ended meanwhile.
+   */
+  #catchUpTicks(): void {
+    const dueTicks = Math.floor((this.#clock.now() - this.#tickedToMs) / this.#tickMs);
+    if (dueTicks <= 0) return;
+    this.#tickedToMs += dueTicks * this.#tickMs;
+    const ticks = Math.min(dueTicks, MAX_CATCH_UP_TICKS);
+    for (let tick = 0; tick < ticks; tick++) this.#core.tick();
   }
 
   /** Stops the peer for good on an error it cannot recover from, and reports it. */
@@ -572,6 +633,8 @@ export class RaftNode {
         return;
       }
       const ready = this.#core.ready();
+      // A read's outcome depends on nothing being persisted.
+      this.#answerReads(ready.readStates ?? []);
       this.#send(ready.messagesBeforePersist);
       const persisted = this.#persist(ready);
       if (persisted instanceof Promise) {
@@ -582,6 +645,24 @@ export class RaftNode {
       this.#afterPersist(ready, false);
     }
     assert(false, `Raft peer ${this.id} handled ${MAX_READY_BATCHES_PER_ROUND} batches in a row`);
+  }
+
+  #answerReads(states: readonly ReadState[]): void {
+    for (const state of states) {
+      const read = this.#reads.get(state.id);
+      assert(read !== undefined, `Raft peer ${this.id} got the outcome of read ${state.id} twice`);
+      this.#reads.delete(state.id);
+      if (state.index >= 0) {
+        read.resolve(state.index);
+        continue;
+      }
+      const core = this.#core;
+      read.reject(
+        new Error(
+          `Raft peer ${this.id} could not confirm a read index: it is ${core.role} of term ${core.term}, and the leader it knows is ${core.leaderId}`,
+        ),
+      );
+    }
   }
 
   #persist(ready: Ready): void | Promise<void> {

@@ -33,7 +33,8 @@ export function describeMessage(message: Message): string {
       const entries = count === 0
         ? "no entries"
         : `entries ${message.entries[0].index}..${message.entries[count - 1].index}`;
-      return `${head} prev ${message.prevLogIndex}/${message.prevLogTerm} ${entries} commit ${message.leaderCommit}`;
+      const round = message.readRound === undefined ? "" : ` round ${message.readRound}`;
+      return `${head} prev ${message.prevLogIndex}/${message.prevLogTerm} ${entries} commit ${message.leaderCommit}${round}`;
     }
     case "AppendEntriesReply":
       return message.success
@@ -47,5 +48,9 @@ export function describeMessage(message: Message): string {
       return head;
     case "TimeoutNowReply":
       return `${head} ${message.accepted ? "accepted" : "refused"}`;
+    case "ReadIndex":
+      return `${head} read ${message.readId}${message.lease === true ? " lease" : ""}`;
+    case "ReadIndexReply":
+      return `${head} read ${message.readId} index ${message.index}`;
   }
 }
