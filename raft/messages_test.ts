@@ -20,6 +20,7 @@ const VALID: Message[] = [
     prevLogTerm: 2,
     entries: [{ index: 5, term: 3, command: { op: "put" } }, { index: 6, term: 3, command: 7 }],
     leaderCommit: 4,
+    readRound: 2,
   },
   {
     type: "AppendEntriesReply",
@@ -43,6 +44,8 @@ const VALID: Message[] = [
     membership: { voters: [0, 1, 2], learners: [], addresses: {} },
   },
   { type: "InstallSnapshotReply", from: 0, to: 1, term: 3, matchIndex: 9 },
+  { type: "ReadIndex", from: 0, to: 1, term: 3, readId: 12, lease: true },
+  { type: "ReadIndexReply", from: 1, to: 0, term: 3, readId: 12, index: -1 },
 ];
 
 Deno.test("messageProblem accepts every well-formed message", () => {
@@ -50,7 +53,7 @@ Deno.test("messageProblem accepts every well-formed message", () => {
 });
 
 Deno.test("messageProblem names what is wrong with a malformed message", () => {
-  const [vote, , append, , snapshot] = VALID;
+  const [vote, , append, appendReply, snapshot, , read] = VALID;
   const cases: [unknown, string][] = [
     [null, "Message is not an object"],
     [[1], "Message is not an object"],
@@ -73,12 +76,19 @@ Deno.test("messageProblem names what is wrong with a malformed message", () => {
       { ...append, entries: [{ index: 5, term: 3, command: { raftMembership: { voters: "0" } } }] },
       "AppendEntries entry 5 is a membership entry, but the membership's voters are not a list",
     ],
+    [{ ...append, readRound: -1 }, "AppendEntries field readRound is not a whole number"],
+    [
+      { ...appendReply, readRound: "2" },
+      "AppendEntriesReply field readRound is not a whole number",
+    ],
+    [{ ...read, lease: false }, "ReadIndex field lease is not true"],
+    [{ ...read, readId: 0.5 }, "ReadIndex field readId is not a whole number"],
   ];
   for (const [value, problem] of cases) assert.equal(messageProblem(value), problem);
 });
 
 Deno.test("requests and their reply types", () => {
-  assert.deepEqual(VALID.map(isRequest), [true, false, true, false, true, false]);
+  assert.deepEqual(VALID.map(isRequest), [true, false, true, false, true, false, true, false]);
   for (let position = 0; position < VALID.length; position += 2) {
     const request = VALID[position];
     assert.ok(isRequest(request));

@@ -214,7 +214,8 @@ export class TestNetwork {
     ) return;
     assert(messageProblem(message) === null, `Malformed message: ${messageProblem(message)}`);
     this.delivered.push(message);
-    if (isRequest(message)) {
+    // A ReadIndex is answered when the read is confirmed, not in the next Ready (ready.ts).
+    if (isRequest(message) && message.type !== "ReadIndex") {
       this.#expectedRepliesOf(message.to).push({
         to: message.from,
         type: REPLY_TYPE_OF[message.type],
@@ -290,7 +291,9 @@ export class TestNetwork {
 
   #checkReplies(id: number, messages: readonly Message[]): void {
     const expected = this.#expectedRepliesOf(id);
-    const replies = messages.filter((message) => !isRequest(message));
+    const replies = messages.filter((message) =>
+      !isRequest(message) && message.type !== "ReadIndexReply"
+    );
     const shape = (list: readonly { to: number; type: string }[]) =>
       list.map(({ to, type }) => `${type}->${to}`).join(", ");
     assert(
