@@ -213,6 +213,8 @@ export class RaftCore {
   #outstanding: Ready | null = null;
   /** Ticks since this core started: the clock of reads and leases. */
   #ticks = 0;
+  /** Whether this core restarted from a term above 0 (it may have answered a leader). */
+  readonly #restarted: boolean;
   /** How long a leader's lease lasts from the start of a round a majority answered. */
   readonly #leaseTicks: number;
   readonly #maxPendingReads: number;
@@ -256,6 +258,7 @@ export class RaftCore {
     );
     const hardState = config.hardState ?? { term: 0, votedFor: NO_VOTE };
     this.#term = hardState.term;
+    this.#restarted = hardState.term > 0;
     this.#votedFor = hardState.votedFor;
     this.#handedOutHardState = { term: hardState.term, votedFor: hardState.votedFor };
     const snapshot = config.snapshot ?? { index: 0, term: 0, data: new Uint8Array(0) };
@@ -437,12 +440,14 @@ export class RaftCore {
    * Whether this peer heard from a leader less than an election timeout ago (with CheckQuorum
    * on): it then refuses votes and pre-votes of higher terms without taking their term, since a
    * leader it hears from still leads (the thesis's section 4.2.3, etcd's "lease"). A peer that
-   * started less than an election timeout ago counts as having heard from a leader just before
+   * restarted less than an election timeout ago counts as having heard from a leader just before
    * it stopped: it may have answered a leader's round just before, and that leader's lease
-   * reads count on its refusal (read_rounds.ts).
+   * reads count on its refusal (read_rounds.ts). A peer that starts in term 0 has never heard
+   * from any leader.
    */
   #inLease(): boolean {
-    const heard = this.#leaderId !== NO_LEADER || this.#ticks < this.#electionTimeoutTicks;
+    const restarting = this.#restarted && this.#ticks < this.#electionTimeoutTicks;
+    const heard = this.#leaderId !== NO_LEADER || restarting;
     return this.#checkQuorum && heard && this.#electionElapsedTicks < this.#electionTimeoutTicks;
   }
 

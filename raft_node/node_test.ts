@@ -396,3 +396,52 @@ Deno.test("a leader whose followers both persist first commits before its own pe
     assert.ok(leaderStorage.durableLastIndex >= index, "applied only once persisted");
   });
 });
+
+Deno.test("reads at the leader and at a follower get a read index that covers every commit before them", async () => {
+  await withLeader(11, async ({ simulation, group, leader }) => {
+    const { index } = leader.propose("written");
+    await waitFor(simulation, () => leader.commitIndex >= index);
+    const follower = group.nodes.find((node) => node !== leader) as RaftNode;
+    const reads = await Promise.all([
+      leader.readIndex(),
+      leader.readIndex(true),
+      follower.readIndex(),
+    ]);
+    for (const read of reads) assert.ok(read >= index, `read index ${read} is below ${index}`);
+  });
+});
+
+Deno.test("a read no leader confirms is refused with a one-line error", async () => {
+  await withLeader(12, async ({ simulation, network, group, leader }) => {
+    // Cut the leader off: CheckQuorum deposes it, and its read is refused, never served.
+    for (let peer = 0; peer < group.nodes.length; peer++) {
+      network.enable(`${leader.id}-${peer}`, false);
+      network.enable(`${peer}-${leader.id}`, false);
+    }
+    const refused = leader.readIndex().then(() => "served", (error: Error) => error.message);
+    await simulation.sleep(2_000);
+    assert.match(
+      await refused,
+      /^Raft peer \d could not confirm a read index: it is \w+ of term \d+/,
+    );
+    leader.kill();
+    await assert.rejects(leader.readIndex(), /was killed/);
+  });
+});
+
+Deno.test("a peer without CheckQuorum refuses lease reads", async () => {
+  const simulation = new Simulation(1);
+  await simulation.run(async () => {
+    const node = new RaftNode({
+      id: 0,
+      peers: [offline],
+      storage: new MemoryStorage(),
+      clock: simulation,
+      random: simulation.random,
+      apply: () => {},
+      elections: { checkQuorum: false },
+    });
+    await assert.rejects(node.readIndex(true), /refuses lease reads: CheckQuorum is off/);
+    node.kill();
+  });
+});
