@@ -2,7 +2,7 @@
  * Fault tests of real processes (`dsys test cluster`): a crash loop that kills key/value servers
  * with -9 under a continuous write load and restarts them on their own files, and partitions of
  * a five-node cluster made by a link proxy; the suite also holds the membership scenario
- * (membership_scenario.ts). Each checks what clients saw: every acknowledged write is kept, and
+ * (membership_scenario.ts) and the frozen leader (pause_leader.ts). Each checks what clients saw: every acknowledged write is kept, and
  * the whole history is linearizable.
  *
  * @module
@@ -14,6 +14,7 @@ import { ProcessCluster } from "./process_cluster.ts";
 import type { CommandResult } from "./kv_clients.ts";
 import { checkLoad, finalReads, type LoadCheck, pause, underLoad } from "./load.ts";
 import { membershipScenarioTest } from "./membership_scenario.ts";
+import { pauseLeaderTest } from "./pause_leader.ts";
 import type { LabTest, TestContext } from "../labs/suite.ts";
 
 /** The environment variable that sets the crash loop's kill/restart cycles per run. */
@@ -373,4 +374,5 @@ export const clusterSuite: readonly LabTest[] = [
   partitionTest,
   flakyNetworkTest,
   membershipScenarioTest,
+  pauseLeaderTest,
 ];

@@ -89,13 +89,16 @@ export class KvShell {
     this.#stderr = new Response(this.#process.stderr).text();
   }
 
-  /** Runs one operation (`get K`, `put K V`, `append K V`) and returns its result. */
+  /**
+   * Runs one operation (`get K`, `put K V`, `append K V`) and returns its result; for a get,
+   * `value` may name its consistency.
+   */
   async run(kind: OperationKind, key: string, value = ""): Promise<ShellResult> {
     assert(!this.#busy && this.#closed === null, "The shell is busy or closed");
     assert(!/[\s]/.test(key) && !value.includes("\n"), `Bad shell operand ${key} ${value}`);
     this.#busy = true;
     try {
-      const line = kind === "get" ? `get ${key}\n` : `${kind} ${key} ${value}\n`;
+      const line = kind === "get" ? `get ${key} ${value}\n` : `${kind} ${key} ${value}\n`;
       await this.#writer.write(new TextEncoder().encode(line));
       const next = await this.#lines.next();
       if (next === null) {

@@ -231,6 +231,16 @@ export class ProcessCluster {
     return await child.kill(signal);
   }
 
+  /**
+   * Sends `signal` to node `id` without waiting for it to exit: SIGSTOP freezes it (as a long
+   * pause of its process would), SIGCONT lets it go on with its state and its clock's jump.
+   */
+  signal(id: number, signal: Deno.Signal): void {
+    const child = this.#node(id).child;
+    assert(child !== null, `Cannot signal node ${id}: it was never started`);
+    child.signal(signal);
+  }
+
   /** Node `id`'s exit if it exited although nobody killed it, else null. */
   async unexpectedExit(id: number): Promise<ChildExit | null> {
     const child = this.#node(id).child;

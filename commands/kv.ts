@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import { assert } from "../util/assert.ts";
 import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
@@ -22,7 +22,7 @@ import { errorText } from "../util/error_text.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { Clerk } from "../kv/clerk.ts";
-import type { KvOperationKind } from "../kv/state_machine.ts";
+import { CONSISTENCIES, type Consistency, type KvOperationKind } from "../kv/state_machine.ts";
 import { DEFAULT_STATUS_TIMEOUT_MS } from "../peer/status.ts";
 import { examples, parseServers, secondsFlag } from "./arguments.ts";
 import { runStatus } from "./status.ts";
@@ -37,6 +37,16 @@ export const MAX_SHELL_LINE_CHARS = 1024 * 1024;
 const CLERK_RECONNECT_BACKOFF_MS = { initial: 10, max: 200 };
 /** How long a clerk's single call may wait (servers answer within their apply timeout). */
 const CALL_TIMEOUT_MS = 2_000;
+
+/** What `--consistency` says in every command's help. */
+const CONSISTENCY_HELP =
+  "how fresh a get must be: linearizable (every write acknowledged before it; the leader confirms it still leads, no log write), lease (the same, trusting the leader's clock within the allowed drift: no round of messages), serializable (the answering server's state as it stands: fast, may be stale)";
+
+/** The `--consistency` option of gets. */
+function consistencyOption() {
+  return new Option("--consistency <level>", CONSISTENCY_HELP).choices(CONSISTENCIES)
+    .default("linearizable" as const);
+}
 
 /** The `kv` subcommand and its own subcommands: get, put, append, shell and status. */
 export function kvCommand() {
@@ -68,8 +78,17 @@ export function kvCommand() {
   };
   kv.command("get").description("Print the value of a key (empty if missing).")
     .argument("<key>")
-    .addHelpText("after", examples("dsys kv --servers $peers get city"))
-    .action((key) => operate({ kind: "get", key, value: "" }));
+    .addOption(consistencyOption())
+    .addHelpText(
+      "after",
+      examples(
+        "dsys kv --servers $peers get city",
+        "dsys kv --servers $peers get city --consistency serializable",
+      ),
+    )
+    .action((key, options) =>
+      operate({ kind: "get", key, value: "", consistency: options.consistency })
+    );
   kv.command("put").description("Set a key.")
     .argument("<key>").argument("<value>")
     .addHelpText("after", examples("dsys kv --servers $peers put city Lyon"))
@@ -80,15 +99,22 @@ export function kvCommand() {
     .action((key, value) => operate({ kind: "append", key, value }));
   kv.command("shell")
     .description(
-      'Read "get K", "put K V", "append K V" lines from stdin; print one JSON result per line (callMs/returnMs: ms since the epoch, performance.timeOrigin + performance.now()).',
+      'Read "get K [LEVEL]", "put K V", "append K V" lines from stdin; print one JSON result per line (callMs/returnMs: ms since the epoch, performance.timeOrigin + performance.now()). LEVEL overrides --consistency for one get.',
     )
-    .addHelpText("after", examples("printf 'put k v\\nget k\\n' | dsys kv --servers $peers shell"))
-    .action(async () => {
+    .addOption(consistencyOption())
+    .addHelpText(
+      "after",
+      examples(
+        "printf 'put k v\\nget k\\nget k serializable\\n' | dsys kv --servers $peers shell",
+      ),
+    )
+    .action(async (options) => {
       await runKvShell(
         servers(),
         kv.opts().timeout,
         Deno.stdin.readable,
         (line) => console.log(line),
+        options.consistency,
       );
     });
   kv.command("status")
@@ -116,6 +142,8 @@ export interface KvOperation {
   readonly key: string;
   /** The value for put and append; "" for get. */
   readonly value: string;
+  /** For a get: how fresh it must be; default linearizable. */
+  readonly consistency?: Consistency;
 }
 
 /** How one operation ended. */
@@ -191,7 +219,7 @@ export class DeadlineClerk {
 function runOn(clerk: Clerk, operation: KvOperation): Promise<string> {
   switch (operation.kind) {
     case "get":
-      return clerk.get(operation.key);
+      return clerk.get(operation.key, operation.consistency);
     case "put":
       return clerk.put(operation.key, operation.value).then(() => "");
     case "append":
@@ -224,9 +252,13 @@ export async function runKvOperation(
 
 /**
  * Reads one shell line: the operation, null for a blank or `#` comment line, or an error. The
- * value is the rest of the line after the key and one blank, spaces included.
+ * value is the rest of the line after the key and one blank, spaces included. A get may name its
+ * consistency after the key; else it has `consistency`.
  */
-export function parseShellLine(line: string): KvOperation | null {
+export function parseShellLine(
+  line: string,
+  consistency: Consistency = "linearizable",
+): KvOperation | null {
   // Only leading blanks go: a value may end in spaces, and "put k " puts the empty string.
   const text = line.replace(/^\s+/, "");
   if (text.trim() === "" || text.startsWith("#")) return null;
@@ -236,10 +268,18 @@ export function parseShellLine(line: string): KvOperation | null {
     throw new Error(`Cannot read ${JSON.stringify(text)}: expected get K, put K V or append K V`);
   }
   const value = match[3] ?? "";
-  if (kind === "get" && value !== "") {
-    throw new Error(`Cannot read ${JSON.stringify(text)}: get takes only a key`);
+  if (kind === "get") {
+    const level = value.trim() === "" ? consistency : value.trim();
+    if (!CONSISTENCIES.includes(level as Consistency)) {
+      throw new Error(
+        `Cannot read ${JSON.stringify(text)}: get takes a key and at most a consistency (${
+          CONSISTENCIES.join(", ")
+        })`,
+      );
+    }
+    return { kind, key: match[2], value: "", consistency: level as Consistency };
   }
-  if (kind !== "get" && match[3] === undefined) {
+  if (match[3] === undefined) {
     throw new Error(`Cannot read ${JSON.stringify(text)}: ${kind} needs a key and a value`);
   }
   return { kind, key: match[2], value };
@@ -263,6 +303,8 @@ export interface ShellResult {
   readonly value: string;
   /** The value read by a get that succeeded ("" otherwise). */
   readonly output: string;
+  /** A get's consistency, when not linearizable: such a get may be stale. */
+  readonly consistency?: Consistency;
   /** Whether the operation was applied. */
   readonly ok: boolean;
   /** Whether its outcome is unknown (it timed out: it may or may not take effect). */
@@ -286,6 +328,7 @@ export async function runKvShell(
   timeoutMs: number,
   input: ReadableStream<Uint8Array>,
   write: (line: string) => void,
+  consistency: Consistency = "linearizable",
 ): Promise<void> {
   const clerk = new DeadlineClerk(servers, timeoutMs);
   try {
@@ -295,7 +338,7 @@ export async function runKvShell(
         if (line === null) {
           throw new Error(`Line is longer than ${MAX_SHELL_LINE_CHARS} characters`);
         }
-        operation = parseShellLine(line);
+        operation = parseShellLine(line, consistency);
       } catch (error) {
         write(JSON.stringify({ error: errorText(error), ok: false, unknown: false }));
         continue;
@@ -310,6 +353,9 @@ export async function runKvShell(
         key: operation.key,
         value: operation.value,
         output: outcome.ok ? outcome.output : "",
+        ...(operation.consistency === undefined || operation.consistency === "linearizable"
+          ? {}
+          : { consistency: operation.consistency }),
         ok: outcome.ok,
         unknown: !outcome.ok && outcome.unknown,
         clientId,

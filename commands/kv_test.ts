@@ -38,7 +38,17 @@ async function serveMap() {
 }
 
 Deno.test("parseShellLine reads operations, keeps spaces in values and skips blanks and comments", () => {
-  assert.deepEqual(parseShellLine("get k"), { kind: "get", key: "k", value: "" });
+  const get = { kind: "get", key: "k", value: "" };
+  assert.deepEqual(parseShellLine("get k"), { ...get, consistency: "linearizable" });
+  assert.deepEqual(parseShellLine("get k lease"), { ...get, consistency: "lease" });
+  assert.deepEqual(parseShellLine("get k", "serializable"), {
+    ...get,
+    consistency: "serializable",
+  });
+  assert.deepEqual(parseShellLine("get k linearizable", "serializable"), {
+    ...get,
+    consistency: "linearizable",
+  });
   assert.deepEqual(parseShellLine("put k v"), { kind: "put", key: "k", value: "v" });
   assert.deepEqual(parseShellLine("append k  two  words"), {
     kind: "append",
@@ -53,7 +63,10 @@ Deno.test("parseShellLine reads operations, keeps spaces in values and skips bla
 Deno.test("parseShellLine names what is wrong with a line", () => {
   assert.throws(() => parseShellLine("delete k"), /expected get K, put K V or append K V/);
   assert.throws(() => parseShellLine("get"), /expected get K/);
-  assert.throws(() => parseShellLine("get k extra"), /get takes only a key/);
+  assert.throws(
+    () => parseShellLine("get k extra"),
+    /get takes a key and at most a consistency \(linearizable, lease, serializable\)/,
+  );
   assert.throws(() => parseShellLine("put k"), /put needs a key and a value/);
 });
 

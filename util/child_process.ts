@@ -22,6 +22,8 @@ export interface Child {
   readonly hasExited: boolean;
   /** Sends `signal` (default SIGKILL) unless it has exited, and waits until it has. */
   kill(signal?: Deno.Signal): Promise<ChildExit>;
+  /** Sends `signal` unless it has exited (SIGSTOP, SIGCONT: it goes on running). */
+  signal(signal: Deno.Signal): void;
 }
 
 /** How a child ended. */
@@ -73,6 +75,14 @@ export class ChildGroup {
       hasExited = true;
       return exit;
     });
+    const signal = (signal: Deno.Signal) => {
+      if (hasExited) return;
+      try {
+        process.kill(signal);
+      } catch {
+        // It exited between the check and the signal; `exited` says how.
+      }
+    };
     const child: Child = {
       pid: process.pid,
       args: [...args],
@@ -80,16 +90,11 @@ export class ChildGroup {
       get hasExited() {
         return hasExited;
       },
-      kill: (signal: Deno.Signal = "SIGKILL") => {
-        if (!hasExited) {
-          try {
-            process.kill(signal);
-          } catch {
-            // It exited between the check and the kill; `exited` says how.
-          }
-        }
+      kill: (sent: Deno.Signal = "SIGKILL") => {
+        signal(sent);
         return exited;
       },
+      signal,
     };
     this.#children.push(child);
     return child;

@@ -1,0 +1,4 @@
+import { pauseLeaderTest } from "./pause_leader.ts";
+import { registerSuite } from "../labs/register.ts";
+
+registerSuite([pauseLeaderTest]);
