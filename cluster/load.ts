@@ -62,7 +62,7 @@ export async function underLoad<Outcome>(
   const consistencies = options.readConsistencies ?? ["linearizable"];
   const clients = shells.map((shell, index) => {
     const random = new SeededRandom(options.seed * 101 + index + 1);
-    return runClient(shell, index, { random, consistencies }, () => stopping);
+    return runLoadClient(shell, index, { random, consistencies }, () => stopping);
   });
   let outcome: Outcome;
   try {
@@ -77,19 +77,36 @@ export async function underLoad<Outcome>(
   return { logs, outcome };
 }
 
-/** One client: appends unique values and reads, on shared keys, until told to stop. */
-async function runClient(
+/** How a client of a load draws its operations. */
+export interface ClientChoices {
+  /** Draws keys, operations and consistencies. */
+  readonly random: Random;
+  /** The consistencies its gets draw from, evenly. */
+  readonly consistencies: readonly Consistency[];
+  /** The share of its operations that are gets; default {@linkcode DEFAULT_READ_SHARE}. */
+  readonly readShare?: number;
+}
+
+/** The share of a load client's operations that are gets, unless it says otherwise. */
+const DEFAULT_READ_SHARE = 0.3;
+
+/**
+ * One client: appends unique values and reads, on shared keys, until told to stop. `client`
+ * numbers its appends' values: it must differ between the clients of one history.
+ */
+export async function runLoadClient(
   shell: KvShell,
   client: number,
-  choices: { readonly random: Random; readonly consistencies: readonly Consistency[] },
+  choices: ClientChoices,
   stopping: () => boolean,
 ): Promise<ClientLog> {
   const { random, consistencies } = choices;
+  const readShare = choices.readShare ?? DEFAULT_READ_SHARE;
   const results: ShellResult[] = [];
   const appends: IssuedAppend[] = [];
   for (let sequence = 0; sequence < MAX_OPERATIONS_PER_CLIENT && !stopping(); sequence++) {
     const key = LOAD_KEYS[random.int(LOAD_KEYS.length)];
-    if (random.next() < 0.3) {
+    if (random.next() < readShare) {
       const consistency = consistencies[random.int(consistencies.length)];
       results.push(await shell.run("get", key, consistency));
       continue;
