@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
-import { MAX_BENCH_CLIENTS, parseClientCounts, percentile } from "./bench.ts";
+import { parseClientCounts, parseConsistencies, parseReadShares } from "./bench.ts";
+import { MAX_BENCH_CLIENTS } from "../bench/kv.ts";
 
-Deno.test("percentile takes the nearest rank of sorted values", () => {
-  const values = Array.from({ length: 100 }, (_, index) => index + 1);
-  assert.equal(percentile(values, 0.5), 50);
-  assert.equal(percentile(values, 0.99), 99);
-  assert.equal(percentile(values, 1), 100);
-  assert.equal(percentile([4], 0.99), 4);
-  assert.ok(Number.isNaN(percentile([], 0.5)));
+Deno.test("parseReadShares and parseConsistencies read lists and name what is wrong", () => {
+  assert.deepEqual(parseReadShares("0, 0.5,1"), [0, 0.5, 1]);
+  assert.throws(() => parseReadShares("0,1.5"), /"1.5" is not a share of gets from 0 to 1/);
+  assert.throws(() => parseReadShares("0,"), /"" is not a share of gets/);
+  assert.deepEqual(parseConsistencies("lease, serializable"), ["lease", "serializable"]);
+  assert.throws(
+    () => parseConsistencies("strong"),
+    /"strong" is not a consistency: use linearizable, lease, serializable/,
+  );
 });
 
 Deno.test("parseClientCounts reads a comma-separated list and refuses counts out of range", () => {

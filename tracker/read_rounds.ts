@@ -152,7 +152,20 @@ export class ReadRounds {
       voter === self ? this.#round : this.#echoedRounds.get(voter) ?? 0
     );
     const confirmed = majorityIndex(rounds);
-    if (confirmed <= this.#confirmedRound) return [];
+    if (confirmed > this.#confirmedRound) this.#advanceLease(confirmed);
+    // A read may join a confirmed round whose appends have not left: a lone voter confirms
+    // every round as it starts.
+    let done = 0;
+    // Bounded by readsMax.
+    while (done < this.#reads.length && this.#reads[done].round <= this.#confirmedRound) done++;
+    if (done === 0) return [];
+    const reads = this.#reads.slice(0, done);
+    this.#reads = this.#reads.slice(done);
+    return reads;
+  }
+
+  /** Round `confirmed` is the highest a majority echoed: the lease starts at its start. */
+  #advanceLease(confirmed: number): void {
     this.#confirmedRound = confirmed;
     // The start of the latest remembered round up to it: later than none, earlier is safe.
     let kept = 0;
@@ -160,12 +173,6 @@ export class ReadRounds {
     while (kept < this.#roundStarts.length && this.#roundStarts[kept].round <= confirmed) kept++;
     if (kept > 0) this.#leaseStartTick = this.#roundStarts[kept - 1].tick;
     this.#roundStarts = this.#roundStarts.slice(kept);
-    let done = 0;
-    // Bounded by readsMax.
-    while (done < this.#reads.length && this.#reads[done].round <= confirmed) done++;
-    const reads = this.#reads.slice(0, done);
-    this.#reads = this.#reads.slice(done);
-    return reads;
   }
 
   /** Takes the reads asked at or before `tick`, oldest first. */

@@ -55,6 +55,15 @@ Deno.test("a round echoed by a majority, the leader included, confirms it and ev
   assert.equal(rounds.size, 0);
 });
 
+Deno.test("a lone voter confirms a read that joins a round it has confirmed already", () => {
+  const rounds = new ReadRounds(10);
+  rounds.startRound(1);
+  assert.deepEqual(rounds.confirm([0], 0), []);
+  assert.equal(rounds.startRound(1), false);
+  rounds.add(read(1));
+  assert.deepEqual(rounds.confirm([0], 0).map((confirmed) => confirmed.id), [1]);
+});
+
 Deno.test("the lease starts at the latest confirmed round's start, never later", () => {
   const rounds = new ReadRounds(10);
   rounds.startRound(3);
