@@ -72,7 +72,10 @@ export interface LevelResult extends Level {
   /** Median latency of gets and of puts alone (NaN when there were none). */
   readonly getP50Ms: number;
   readonly putP50Ms: number;
-  /** Log entries per persist (one fsync each) on the leader during the level: group commit. */
+  /**
+   * Log entries per persist (one fsync each) on the leader during the level: group commit. NaN
+   * when it persisted nothing.
+   */
   readonly entriesPerPersist: number;
 }
 
@@ -186,11 +189,15 @@ async function benchCluster(levels: readonly Level[], seconds: number): Promise<
     const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
     const results: LevelResult[] = [];
     for (const level of levels) {
+      const clerks = await warmClerks(servers, level.clients);
       const before = await persistCounts(cluster, leader);
-      const result = await runLevel(servers, level, seconds);
+      const result = await runLevel(clerks, level, seconds);
       const after = await persistCounts(cluster, leader);
-      const entriesPerPersist = (after.persistedEntries - before.persistedEntries) /
-        Math.max(1, after.persists - before.persists);
+      const persists = after.persists - before.persists;
+      // A level of gets alone persists nothing: no ratio to give.
+      const entriesPerPersist = persists === 0
+        ? NaN
+        : (after.persistedEntries - before.persistedEntries) / persists;
       results.push({ ...result, entriesPerPersist });
     }
     return results;
@@ -210,21 +217,32 @@ async function persistCounts(
   return status;
 }
 
-/** The level's closed-loop clerks for `seconds`; the latency of every get and put. */
-async function runLevel(
+/**
+ * `clients` clerks that have each put a value in every key they will read, so connections and
+ * keys are there before the level's measurement (and its count of persists) starts.
+ */
+async function warmClerks(
   servers: ReturnType<typeof connect>[],
+  clients: number,
+): Promise<Clerk[]> {
+  const value = "v".repeat(BENCH_VALUE_BYTES);
+  const clerks = Array.from(
+    { length: clients },
+    () => new Clerk(servers, realClock, unseededRandom()),
+  );
+  await Promise.all(clerks.map(async (clerk, index) => {
+    for (let key = 0; key < WARMUP_PUTS; key++) await clerk.put(keyOf(index, key), value);
+  }));
+  return clerks;
+}
+
+/** The level's closed-loop `clerks` for `seconds`; the latency of every get and put. */
+async function runLevel(
+  clerks: readonly Clerk[],
   level: Level,
   seconds: number,
 ): Promise<Omit<LevelResult, "entriesPerPersist">> {
   const value = "v".repeat(BENCH_VALUE_BYTES);
-  const clerks = Array.from(
-    { length: level.clients },
-    () => new Clerk(servers, realClock, unseededRandom()),
-  );
-  // Every key a client reads holds a value.
-  await Promise.all(clerks.map(async (clerk, index) => {
-    for (let key = 0; key < WARMUP_PUTS; key++) await clerk.put(keyOf(index, key), value);
-  }));
   const getsMs: number[] = [];
   const putsMs: number[] = [];
   const startMs = performance.now();
