@@ -89,11 +89,13 @@ interface Group {
   readonly applied: ApplyMessage[][];
   /** AppendEntries sent with entries their sender had not yet made durable. */
   readonly earlySends: EarlySend[];
+  /** Every request sent, in order. */
+  readonly sent: Message[];
 }
 
 /** A group of `size` peers on slow storage, whose sends and replies are checked. */
 function startGroup(simulation: Simulation, network: SimNetwork, size: number): Group {
-  const group: Group = { nodes: [], storages: [], applied: [], earlySends: [] };
+  const group: Group = { nodes: [], storages: [], applied: [], earlySends: [], sent: [] };
   for (let id = 0; id < size; id++) {
     const storage = new SlowStorage(simulation);
     const peers: RpcClient[] = [];
@@ -105,6 +107,7 @@ function startGroup(simulation: Simulation, network: SimNetwork, size: number): 
       peers.push({
         call: <Result>(method: string, args: unknown) => {
           const message = args as Message;
+          group.sent.push(message);
           checkDurable(storage, message);
           const lastIndex = message.type === "AppendEntries" ? message.entries.at(-1)?.index : 0;
           if (lastIndex !== undefined && lastIndex > storage.durableLastIndex) {
@@ -443,5 +446,28 @@ Deno.test("a peer without CheckQuorum refuses lease reads", async () => {
     });
     await assert.rejects(node.readIndex(true), /refuses lease reads: CheckQuorum is off/);
     node.kill();
+  });
+});
+
+Deno.test("reads cost no log entry: concurrent reads at the leader share one round of appends; a follower's read adds one request", async () => {
+  await withLeader(13, async ({ simulation, group, leader }) => {
+    const { index } = leader.propose("written");
+    await waitFor(simulation, () => group.nodes.every((node) => node.commitIndex >= index));
+    const follower = group.nodes.find((node) => node !== leader) as RaftNode;
+    const sentBefore = group.sent.length;
+    const lastIndex = leader.commitIndex;
+    const reads = await Promise.all(Array.from({ length: 100 }, () => leader.readIndex()));
+    assert.ok(reads.every((read) => read === lastIndex));
+    const forLeaderReads = group.sent.slice(sentBefore);
+    assert.deepEqual(
+      forLeaderReads.map((message) => message.type),
+      ["AppendEntries", "AppendEntries"],
+      "one round: an append to each follower",
+    );
+    const sentBeforeFollower = group.sent.length;
+    assert.equal(await follower.readIndex(), lastIndex);
+    const forFollowerRead = group.sent.slice(sentBeforeFollower).map((message) => message.type);
+    assert.deepEqual(forFollowerRead, ["ReadIndex", "AppendEntries", "AppendEntries"]);
+    assert.equal(leader.commitIndex, lastIndex, "no entry was written for the reads");
   });
 });
