@@ -1727,6 +1727,10 @@ export class RaftCore {
       this.#transferTarget === NO_LEADER || this.#role === "leader",
       `Peer ${this.id}, ${this.#role}, hands leadership to ${this.#transferTarget}`,
     );
+    assert(
+      this.#role === "leader" || this.#reads.size + this.#readsAwaitingCommit.length === 0,
+      `Peer ${this.id}, ${this.#role}, holds ${this.#reads.size} reads only a leader confirms`,
+    );
     if (this.#role === "leader") {
       assert(
         this.#leaderId === this.id,
