@@ -20,6 +20,7 @@ import { Persister } from "../lab_api/persister.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
 import { Clerk } from "../kv/clerk.ts";
+import type { Consistency } from "../kv/state_machine.ts";
 import { KvServer } from "../kv/server.ts";
 import { assertLinearizable, HistoryRecorder, type OperationKind } from "../linearizability/mod.ts";
 import type { TestContext } from "./suite.ts";
@@ -67,6 +68,8 @@ export class KvConfig {
   #finished = false;
   #clerkCount = 0;
   #ops = 0;
+  #serializableGets = 0;
+  #staleSerializableGets = 0;
   #t0 = 0;
   #rpcs0 = 0;
   #label = "";
@@ -297,9 +300,23 @@ export class KvConfig {
   // -------------------------------------------------------------------------------------------
   // Operations, counted and recorded
 
-  /** The lab's `Get`: counted, and recorded in the history under the clerk's number. */
-  async get(clerk: Clerk, key: string): Promise<string> {
-    return await this.#operation(clerk, "get", key, "");
+  /**
+   * The lab's `Get`, at `consistency` (default linearizable): counted, and recorded in the
+   * history under the clerk's number, except a serializable get, which may be stale.
+   */
+  async get(clerk: Clerk, key: string, consistency: Consistency = "linearizable"): Promise<string> {
+    if (consistency !== "serializable") {
+      return await this.#operation(clerk, "get", key, "", consistency);
+    }
+    const value = await clerk.get(key, consistency);
+    this.#ops++;
+    return value;
+  }
+
+  /** A serializable get was made; `stale` when it missed writes the test knows were done. */
+  noteStaleRead(stale: boolean): void {
+    this.#serializableGets++;
+    if (stale) this.#staleSerializableGets++;
   }
 
   /** The lab's `Put`. */
@@ -323,10 +340,11 @@ export class KvConfig {
     kind: OperationKind,
     key: string,
     value: string,
+    consistency: Consistency = "linearizable",
   ): Promise<string> {
     const pending = this.history.begin(this.#tester(clerk).number, kind, key, value);
     let output = "";
-    if (kind === "get") output = await clerk.get(key);
+    if (kind === "get") output = await clerk.get(key, consistency);
     else if (kind === "put") await clerk.put(key, value);
     else await clerk.append(key, value);
     this.#ops++;
@@ -369,6 +387,11 @@ export class KvConfig {
   /** The lab's `end`: checks the time limit and prints the result line. */
   end(): void {
     this.#checkTimeout();
+    if (this.#serializableGets > 0) {
+      this.log(
+        `  ${this.#serializableGets} serializable gets, ${this.#staleSerializableGets} of them stale`,
+      );
+    }
     const seconds = (this.simulation.now() - this.#t0) / 1000;
     const rpcs = this.network.getTotalCount() - this.#rpcs0;
     this.#context.log(

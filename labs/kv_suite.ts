@@ -3,7 +3,11 @@
  * the lab's names, steps and constants, on virtual time (see tests/kv_harness.ts). Goroutines
  * become async functions running side by side on the simulation. Unlike the lab, every test's
  * operations are recorded and checked for linearizability (the lab checks the generic tests'
- * only), and a check that cannot decide fails the test.
+ * only), and a check that cannot decide fails the test. Beyond the lab, part "reads" runs the
+ * generic test with gets at every consistency (kv/state_machine.ts): linearizable and lease gets
+ * are checked like the lab's, and a serializable get, which may be stale, must still read a value
+ * the key held at some time (the client's appends from the first on, in order: every iteration
+ * starts the key over with the same appends), and is left out of the history.
  *
  * @module
  */
@@ -90,6 +94,8 @@ interface Generic {
   readonly partitions: boolean;
   readonly maxraftstate: number;
   readonly randomKeys: boolean;
+  /** Gets at every consistency, not only linearizable (part "reads"). */
+  readonly allConsistencies?: boolean;
 }
 
 /** The lab's title of a generic test, without "Test: " and the part. */
@@ -100,6 +106,7 @@ function genericName(g: Generic): string {
   if (g.partitions) title += "partitions, ";
   if (g.maxraftstate !== -1) title += "snapshots, ";
   if (g.randomKeys) title += "random keys, ";
+  if (g.allConsistencies) title += "lease and serializable gets, ";
   return title + (g.clients > 1 ? "many clients" : "one client");
 }
 
@@ -125,14 +132,32 @@ async function genericClient(
       // Only with random keys: a put would break the check of gets below.
       await cfg.put(clerk, key, newValue);
       j++;
+    } else if (g.allConsistencies && !g.randomKeys && cfg.randomInt(1000) < 300) {
+      await serializableGet(cfg, clerk, client, last);
     } else {
-      const value = await cfg.get(clerk, key);
+      const lease = g.allConsistencies === true && cfg.randomInt(1000) < 500;
+      const value = await cfg.get(clerk, key, lease ? "lease" : "linearizable");
       if (!g.randomKeys && value !== last) {
         cfg.fatal(`get wrong value, key ${key}, wanted:\n${last}\n, got\n${value}\n`);
       }
     }
   }
   return j;
+}
+
+/**
+ * A serializable get of client `client`'s own key: stale maybe, but a value the key held: its
+ * appends `x client 0 y`, `x client 1 y`, … from the first on, in order (each iteration starts
+ * the key over and appends the same values).
+ */
+async function serializableGet(cfg: KvConfig, clerk: Clerk, client: number, last: string) {
+  const key = String(client);
+  const value = await cfg.get(clerk, key, "serializable");
+  let held = "";
+  // Bounded by the value's length: each pass adds a non-empty append.
+  for (let append = 0; held.length < value.length; append++) held += `x ${client} ${append} y`;
+  if (held !== value) cfg.fatal(`serializable get read a value never held, key ${key}: ${value}`);
+  cfg.noteStaleRead(value !== last);
 }
 
 /** One iteration of the generic test: clients run, the network and servers suffer, then checks. */
@@ -447,5 +472,24 @@ export const kvSuite: readonly LabTest[] = [
     partitions: true,
     maxraftstate: 1000,
     randomKeys: true,
+  }),
+  genericTest({
+    ...base,
+    part: "reads",
+    clients: 5,
+    unreliable: true,
+    crash: true,
+    partitions: true,
+    allConsistencies: true,
+  }),
+  genericTest({
+    ...base,
+    part: "reads",
+    clients: 5,
+    unreliable: true,
+    crash: true,
+    partitions: true,
+    maxraftstate: 1000,
+    allConsistencies: true,
   }),
 ];
