@@ -405,6 +405,9 @@ export class SafetyChecker {
   }
 
   #noteSent(peer: number, message: Message): void {
+    // A pre-vote and its answer name a term the sender has not taken: a lone voter may answer
+    // one for term T, elect itself in T unseen and lose T in a crash, as if it had sent nothing.
+    if (message.type === "PreVote" || message.type === "PreVoteReply") return;
     this.#highestSentTerm.set(peer, Math.max(this.#highestSentTerm.get(peer) ?? 0, message.term));
   }
 

@@ -417,6 +417,14 @@ Deno.test("a term a lone voter led but never persisted is forgotten when it rest
   Object.assign(peers[0], { log: logOf(entries([2], "b")) });
   checker.checkPeer(peers[0], true);
   assert.deepEqual(invariants(checker), []);
+  // Consenting to a pre-vote for term 2 names the term without taking it: still forgotten.
+  const consent = { type: "PreVoteReply", from: 0, to: 1, term: 2, voteGranted: true } as const;
+  checker.checkSend(0, consent, emptyStorage());
+  checker.endIncarnation(0);
+  checker.startIncarnation(0, emptyStorage(), []);
+  Object.assign(peers[0], { log: logOf(entries([2], "d")) });
+  checker.checkPeer(peers[0], true);
+  assert.deepEqual(invariants(checker), []);
   // Had it sent a message of term 2, the term would have been seen: the entry stays known.
   checker.checkSend(0, { type: "TimeoutNowReply", from: 0, to: 1, term: 2, accepted: false }, {
     ...emptyStorage(),
