@@ -20,7 +20,9 @@
  *   leader's AppendEntries or InstallSnapshot leaves before the persist of its Ready (a leader
  *   may send entries it has not yet persisted: it counts itself toward commits only for
  *   persisted ones, which the commit checks below hold it to);
- * - **persistence**: once a Ready is persisted, storage holds what the core holds in memory.
+ * - **persistence**: once a Ready is persisted, storage holds what the core holds in memory;
+ * - **linearizable reads**: a linearizable or lease read is answered from a state that holds
+ *   every entry committed anywhere when the read was asked (its *floor*; see reads.ts).
  *
  * Two more names are reported by the simulation itself, not by this checker: **liveness** (a
  * healed group failed to commit and apply a fresh entry in time) and **assertion** (an
@@ -51,6 +53,7 @@ export const INVARIANTS = [
   "commit monotonicity",
   "durability",
   "persistence",
+  "linearizable reads",
   "liveness",
   "assertion",
 ] as const;
@@ -64,6 +67,25 @@ export interface Violation {
   readonly invariant: InvariantName;
   /** What was seen, as a plain sentence naming the peers, terms and indexes involved. */
   readonly message: string;
+}
+
+/** How a client asks a read (see reads.ts): through the core's read index, or locally. */
+export type ReadConsistency = "linearizable" | "lease" | "serializable";
+
+/** A read a peer's service answered. */
+export interface AnsweredRead {
+  /** The read's id, as asked of the core. */
+  readonly id: number;
+  /** The peer that was asked. */
+  readonly peer: number;
+  /** How it was asked. */
+  readonly consistency: ReadConsistency;
+  /** The highest commit index any peer had reached when the read was asked. */
+  readonly floor: number;
+  /** The read index the core gave. */
+  readonly index: number;
+  /** The applied index of the state the service answered from (at least `index`). */
+  readonly answer: number;
 }
 
 /** What the checker reads of a running peer; {@linkcode RaftCore} provides it. */
@@ -312,6 +334,18 @@ export class SafetyChecker {
         `Peer ${peer} sent ${message.type} of term ${message.term} to peer ${message.to} ${problem}`,
       );
     }
+  }
+
+  /**
+   * A linearizable or lease read was answered: from a state that must hold every entry
+   * committed when it was asked.
+   */
+  checkReadAnswer(read: AnsweredRead): void {
+    if (read.answer >= read.floor || read.consistency === "serializable") return;
+    this.#report(
+      "linearizable reads",
+      `Peer ${read.peer} answered ${read.consistency} read ${read.id} from its state at entry ${read.answer} (read index ${read.index}); entry ${read.floor} was committed when the read was asked`,
+    );
   }
 
   /** Peer `peer`'s service loaded a snapshot up to `index` holding `commands`. */

@@ -1,7 +1,8 @@
 /**
  * The randomized safety simulation of the Raft core (`dsys test sim`): random groups under
  * random faults, with Raft's invariants checked after every event. See simulation.ts for the
- * fault model and checker.ts for the invariants.
+ * fault model, reads.ts for the clients' reads, pauses.ts for stopped processes and checker.ts
+ * for the invariants.
  *
  * @module
  */
@@ -10,18 +11,23 @@ export {
   runSafetySimulation,
   type SafetySimulationOptions,
   type SafetySimulationResult,
-  type SafetySimulationStats,
 } from "./simulation.ts";
+export type { SafetySimulationStats } from "./stats.ts";
+export { READS_IN_FLIGHT_MAX, type ReadStats } from "./reads.ts";
+export { HELD_MESSAGES_MAX } from "./pauses.ts";
 export {
+  type AnsweredRead,
   type InvariantName,
   INVARIANTS,
   type PeerView,
   type PersistTarget,
+  type ReadConsistency,
   SafetyChecker,
   type SafetyCheckerOptions,
   type Violation,
 } from "./checker.ts";
 export {
+  CLOCK_DRIFT_PERCENTS,
   FAULT_KINDS,
   type FaultKind,
   type FaultMix,

@@ -8,8 +8,14 @@
 import { assert } from "../util/assert.ts";
 import type { Random } from "../util/random.ts";
 
-/** Virtual time units in one tick; message delays are counted in units, finer than ticks. */
-export const TICK_UNITS = 10;
+/**
+ * Virtual time units in one tick; message delays are counted in units, finer than ticks, and each
+ * peer's tick period differs from this by up to the run's clock drift (a percent of it).
+ */
+export const TICK_UNITS = 100;
+
+/** Clock drift allowances a run picks from, in percent: the cores are told the same. */
+export const CLOCK_DRIFT_PERCENTS: readonly number[] = [0, 5, 10];
 
 /** Group sizes a run picks from when none is given. */
 export const GROUP_SIZES: readonly number[] = [3, 5, 7];
@@ -44,6 +50,7 @@ export const FAULT_KINDS = [
   "snapshot",
   "transfer",
   "membership",
+  "pause",
 ] as const;
 
 /** One kind of fault (see {@linkcode FAULT_KINDS}). */
@@ -53,8 +60,8 @@ export type FaultKind = typeof FAULT_KINDS[number];
  * Relative weights of the fault kinds. Runs differ in temperament: a balanced mix, or one
  * that hammers on one weakness (crashes for votes and persistence, leader isolation for the
  * divergent logs of Figure 8, partitions of every shape, membership changes in quick
- * succession with partitions and crashes between them) so that a many-step scenario stays
- * likely enough to be found in a few hundred seeds.
+ * succession with partitions and crashes between them, pauses of a leader past its lease) so
+ * that a many-step scenario stays likely enough to be found in a few hundred seeds.
  */
 export type FaultMix = Readonly<Record<FaultKind, number>>;
 
@@ -69,6 +76,7 @@ export const FAULT_MIXES: readonly FaultMix[] = [
     snapshot: 20,
     transfer: 10,
     membership: 10,
+    pause: 10,
   },
   {
     crash: 60,
@@ -79,6 +87,7 @@ export const FAULT_MIXES: readonly FaultMix[] = [
     snapshot: 10,
     transfer: 5,
     membership: 5,
+    pause: 5,
   },
   {
     crash: 10,
@@ -89,6 +98,7 @@ export const FAULT_MIXES: readonly FaultMix[] = [
     snapshot: 5,
     transfer: 5,
     membership: 5,
+    pause: 5,
   },
   {
     crash: 10,
@@ -99,6 +109,7 @@ export const FAULT_MIXES: readonly FaultMix[] = [
     snapshot: 5,
     transfer: 5,
     membership: 5,
+    pause: 5,
   },
   {
     crash: 15,
@@ -109,6 +120,7 @@ export const FAULT_MIXES: readonly FaultMix[] = [
     snapshot: 5,
     transfer: 50,
     membership: 5,
+    pause: 5,
   },
   {
     crash: 15,
@@ -119,6 +131,18 @@ export const FAULT_MIXES: readonly FaultMix[] = [
     snapshot: 5,
     transfer: 5,
     membership: 50,
+    pause: 5,
+  },
+  {
+    crash: 5,
+    partition: 20,
+    "strand leader": 5,
+    heal: 10,
+    weather: 5,
+    snapshot: 5,
+    transfer: 5,
+    membership: 5,
+    pause: 50,
   },
 ];
 
@@ -140,6 +164,8 @@ export interface SafetySimulationProfile {
   readonly weather: Weather;
   /** Mean units between two client proposals. */
   readonly meanProposalGapUnits: number;
+  /** Mean units between two client reads. */
+  readonly meanReadGapUnits: number;
   /** Mean units between two faults. */
   readonly meanFaultGapUnits: number;
   /** How likely each kind of fault is. */
@@ -162,6 +188,11 @@ export interface SafetySimulationProfile {
   readonly checkQuorum: boolean;
   /** Most ticks a crashed peer stays down. */
   readonly maxDowntimeTicks: number;
+  /**
+   * How far apart the peers' clocks may run, in percent: each peer's tick period is drawn within
+   * it (see {@linkcode drawTickPeriodUnits}), and the cores are told it (their lease shrinks).
+   */
+  readonly maxClockDriftPercent: number;
 }
 
 /** Draws a profile for a group of `peers` (or a size from {@linkcode GROUP_SIZES}). */
@@ -181,16 +212,33 @@ export function drawProfile(random: Random, peers?: number): SafetySimulationPro
     maxEntriesPerReady: pick(random, [1, 2, 5, 1024]),
     weather: drawWeather(random, electionTimeoutTicks),
     meanProposalGapUnits: pick(random, [2, 5, 10, 30, 100]) * TICK_UNITS,
+    meanReadGapUnits: pick(random, [1, 3, 10, 30]) * TICK_UNITS,
     meanFaultGapUnits: Math.round(pick(random, [0.5, 1, 2, 4]) * electionTimeoutTicks * TICK_UNITS),
     faultMix: pick(random, FAULT_MIXES),
     compactRate: pick(random, [0, 0.02, 0.1, 0.3]),
     crashInReadyRate: pick(random, [0, 0.002, 0.01, 0.03]),
     maxDowntimeTicks: pick(random, [2, electionTimeoutTicks, 4 * electionTimeoutTicks]),
     slowPersistRate: pick(random, [0, 0.3, 0.9]),
-    maxPersistUnits: pick(random, [2, 10, 40]),
+    maxPersistUnits: pick(random, [0.2, 1, 4]) * TICK_UNITS,
     preVote: pick(random, [true, false]),
     checkQuorum: pick(random, [true, false]),
+    maxClockDriftPercent: pick(random, CLOCK_DRIFT_PERCENTS),
   };
+}
+
+/**
+ * One peer's tick period in units: from {@linkcode TICK_UNITS} up to the profile's drift above
+ * it, so any two peers' periods differ by at most that drift. Often at either end, where a lease
+ * that ignores the drift breaks first.
+ */
+export function drawTickPeriodUnits(random: Random, profile: SafetySimulationProfile): number {
+  const spread = slowestTickUnits(profile) - TICK_UNITS;
+  return TICK_UNITS + pick(random, [0, spread, random.int(spread + 1)]);
+}
+
+/** The longest tick period a peer of `profile` may have, in units. */
+export function slowestTickUnits(profile: SafetySimulationProfile): number {
+  return TICK_UNITS + Math.floor(TICK_UNITS * profile.maxClockDriftPercent / 100);
 }
 
 /** Draws the network's weather: anything from a perfect network to a very lossy one. */
@@ -198,7 +246,7 @@ export function drawWeather(random: Random, electionTimeoutTicks: number): Weath
   return {
     dropRate: pick(random, [0, 0.05, 0.1, 0.3]),
     duplicateRate: pick(random, [0, 0.02, 0.1]),
-    maxDelayUnits: pick(random, [1, 5, 20, 40]),
+    maxDelayUnits: pick(random, [0.1, 0.5, 2, 4]) * TICK_UNITS,
     longDelayRate: pick(random, [0, 0.01, 0.05]),
     maxLongDelayUnits: pick(random, [2, 10]) * electionTimeoutTicks * TICK_UNITS,
   };
@@ -208,7 +256,7 @@ export function drawWeather(random: Random, electionTimeoutTicks: number): Weath
 export const CALM_WEATHER: Weather = {
   dropRate: 0,
   duplicateRate: 0,
-  maxDelayUnits: 5,
+  maxDelayUnits: TICK_UNITS / 2,
   longDelayRate: 0,
   maxLongDelayUnits: 0,
 };

@@ -8,7 +8,7 @@
 import { assert } from "../util/assert.ts";
 import type { RaftCore } from "../raft/core.ts";
 import { isVoter } from "../raft/membership.ts";
-import { CALM_WEATHER, type SafetySimulationProfile, TICK_UNITS } from "./profile.ts";
+import { CALM_WEATHER, type SafetySimulationProfile, slowestTickUnits } from "./profile.ts";
 
 /** Elections the healed group is allowed before one leader stays (split votes, stale votes). */
 const RECOVERY_ELECTIONS = 10;
@@ -70,7 +70,7 @@ function healedLog(core: RaftCore): HealedLog {
  * every one of `members` (the membership the fresh entry is committed in; peers outside it need
  * not apply it), from the backlog at healing. In units, with D the calm weather's largest
  * message delay, P the longest persist (slow ones end within `maxPersistUnits`), T the election
- * timeout and H the heartbeat interval (both in ticks):
+ * timeout and H the heartbeat interval (both in ticks, each as long as the slowest peer's):
  *
  * - a round trip takes at most RTT = 2D + 2P: the request, the follower's persist before it
  *   answers, the answer, and the leader's own persist, which holds back its next Ready;
@@ -113,14 +113,15 @@ export function recoveryDeadlineUnits(
   const backlog = longestLog - lowestCommit + 1;
   const persistUnits = profile.maxPersistUnits + 1;
   const roundTripUnits = 2 * CALM_WEATHER.maxDelayUnits + 2 * persistUnits;
-  const heartbeatUnits = profile.heartbeatTicks * TICK_UNITS;
-  const electionUnits = 2 * profile.electionTimeoutTicks * TICK_UNITS + 2 * roundTripUnits;
-  const leaseUnits = profile.electionTimeoutTicks * TICK_UNITS;
+  const tickUnits = slowestTickUnits(profile);
+  const heartbeatUnits = profile.heartbeatTicks * tickUnits;
+  const electionUnits = 2 * profile.electionTimeoutTicks * tickUnits + 2 * roundTripUnits;
+  const leaseUnits = profile.electionTimeoutTicks * tickUnits;
   const successorUnits = group.leaderRemovingItself
     ? heartbeatUnits + 2 * roundTripUnits + persistUnits
     : 0;
   const downtimeUnits = group.crashPending
-    ? persistUnits + profile.maxDowntimeTicks * TICK_UNITS
+    ? persistUnits + profile.maxDowntimeTicks * tickUnits
     : 0;
   return group.staleUnits + leaseUnits +
     (RECOVERY_ELECTIONS + 1) * electionUnits +

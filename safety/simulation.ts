@@ -3,10 +3,11 @@
  * message by message on a seeded event queue of virtual time, under random faults — loss,
  * delay, duplication, reordering, partitions of every shape, crashes that keep only what was
  * persisted (including crashes part way through persisting a Ready, and between persisting and
- * sending), proposals at random peers, snapshots at random applied indexes, leadership transfers
- * and membership changes — with every invariant of {@linkcode SafetyChecker} checked after every
- * event. A run ends by healing everything and requiring progress: a leader commits an entry that
- * every member of its membership applies.
+ * sending), pauses that stop a peer with its state (see pauses.ts), clocks that drift apart,
+ * proposals and reads (see reads.ts) at random peers, snapshots at random applied indexes,
+ * leadership transfers and membership changes — with every invariant of
+ * {@linkcode SafetyChecker} checked after every event. A run ends by healing everything and
+ * requiring progress: a leader commits an entry that every member of its membership applies.
  *
  * Beside its group (the bootstrap voters), a run may have spare peers that start as peers joining
  * a running group. Membership changes add spares and removed peers back as learners, promote
@@ -19,7 +20,9 @@
  * at a later event, while the peer keeps stepping messages and proposals (group commit: no
  * new Ready until it ends), so followers' acknowledgements of entries sent early can reach a
  * leader whose own copy is not yet durable; a crash during a slow persist keeps a random
- * prefix of its steps, so a leader may lose entries it already sent.
+ * prefix of its steps, so a leader may lose entries it already sent. Each peer ticks at its own
+ * period, drawn within the run's clock drift, and like raft/node.ts catches its core's ticks up
+ * with its clock (once per period elapsed) at every tick and before every read.
  *
  * The same seed gives the same run, event for event.
  *
@@ -45,13 +48,18 @@ import {
   CALM_WEATHER,
   drawFault,
   drawProfile,
+  drawTickPeriodUnits,
   drawWeather,
   type SafetySimulationProfile,
   TICK_UNITS,
   type Weather,
 } from "./profile.ts";
+import { drawConsistency, SimulatedReads } from "./reads.ts";
+import { Pauses } from "./pauses.ts";
+import { emptyStats, type SafetySimulationStats } from "./stats.ts";
 import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "../storage/memory_storage.ts";
 import { copyMessage, describeMessage } from "./message_copy.ts";
+import { type SafetySimulationEvent, Trace, type TraceLine } from "./trace.ts";
 import { type HealedGroup, healedGroup, recoveryDeadlineUnits } from "./recovery.ts";
 
 /** What {@linkcode runSafetySimulation} takes. */
@@ -71,69 +79,15 @@ export interface SafetySimulationOptions {
    * subclass that misbehaves) to show the simulation catches them.
    */
   readonly createCore?: (config: RaftCoreConfig) => RaftCore;
+  /**
+   * Knobs that replace the ones the seed draws (which are drawn all the same, so the rest of
+   * the run's choices stay those of the seed): to aim a hunt for a planted bug at the faults
+   * that expose it, say. Default none.
+   */
+  readonly profile?: Partial<SafetySimulationProfile>;
 }
 
-/** Counts of one run, for reports and for tests that the faults really happened. */
-export interface SafetySimulationStats {
-  /** Group size: the bootstrap voters. */
-  peers: number;
-  /** Spare peers beside the group, joining with no membership until a change adds them. */
-  sparePeers: number;
-  /** Events run in all (ticks, deliveries, proposals, faults, restarts), healing included. */
-  events: number;
-  /** Virtual ticks the run lasted. */
-  ticks: number;
-  /** Messages handed to the network. */
-  messagesSent: number;
-  /** Messages stepped by their receiver. */
-  messagesDelivered: number;
-  /** Messages lost to drops, partitions or dead receivers. */
-  messagesLost: number;
-  /** Extra copies of messages delivered. */
-  messagesDuplicated: number;
-  /** Crashes between events. */
-  crashes: number;
-  /** Crashes part way through persisting a Ready or between persisting and sending. */
-  crashesInReady: number;
-  /** Persists that took time, with the peer stepping other events meanwhile. */
-  slowPersists: number;
-  /** Crashes while a slow persist was under way (some prefix of it reached storage). */
-  crashesInSlowPersist: number;
-  /** Messages a leader sent before persisting the Ready that held them. */
-  messagesSentBeforePersist: number;
-  /** Restarts from storage. */
-  restarts: number;
-  /** Partitions of any shape set up. */
-  partitions: number;
-  /** Proposals made, and those a leader accepted. */
-  proposals: number;
-  /** Proposals a peer accepted as leader. */
-  proposalsAccepted: number;
-  /** Snapshots the services took. */
-  snapshotsTaken: number;
-  /** Snapshots loaded from a leader. */
-  snapshotsInstalled: number;
-  /** Terms that had a leader. */
-  leaderTerms: number;
-  /** The highest term any peer reached. */
-  highestTerm: number;
-  /** The highest index any peer committed. */
-  highestCommitIndex: number;
-  /** Leadership transfers started. */
-  transfers: number;
-  /** Membership changes a leader appended. */
-  membershipChanges: number;
-  /** Membership changes a leader refused (one in flight, or none of its term committed yet). */
-  membershipRefusals: number;
-  /** Voters of the membership the healed group made progress in. */
-  finalVoters: number;
-  /** Learners of the membership the healed group made progress in. */
-  finalLearners: number;
-  /** Ticks from healing until the group made progress. */
-  ticksToRecover: number;
-  /** The ticks the healed group was given to make progress (see recovery.ts). */
-  recoveryDeadlineTicks: number;
-}
+export type { SafetySimulationStats } from "./stats.ts";
 
 /** The outcome of one run. */
 export interface SafetySimulationResult {
@@ -154,9 +108,6 @@ export const DEFAULT_EVENTS = 5000;
 /** Bound on events waiting in the queue (in-flight messages dominate). */
 const MAX_QUEUED_EVENTS = 500_000;
 
-/** The trace keeps this many times the printed lines, since quiet ticks are not printed. */
-const TRACE_KEPT_FACTOR = 8;
-
 /** How much likelier a crash is in a Ready that changes the term or vote or sends early. */
 const RISKY_READY_CRASH_FACTOR = 5;
 
@@ -169,15 +120,11 @@ const MEMBERSHIP_FOLLOW_UP_RATE = 0.5;
 /** Bound on Ready batches one input may produce. */
 const MAX_READIES_PER_INPUT = 10_000;
 
-type SafetySimulationEvent =
-  | { readonly kind: "tick"; readonly peer: number; readonly incarnation: number }
-  | { readonly kind: "deliver"; readonly message: Message }
-  | { readonly kind: "propose" }
-  | { readonly kind: "propose at"; readonly peer: number; readonly command: string }
-  | { readonly kind: "fault" }
-  | { readonly kind: "membership" }
-  | { readonly kind: "restart"; readonly peer: number }
-  | { readonly kind: "persisted"; readonly peer: number; readonly incarnation: number };
+/** Most ticks a core is given at once to catch up with its clock, as in raft_node/node.ts. */
+const MAX_CATCH_UP_TICKS = 128;
+
+/** Chance that a client finds the leader rather than whichever peer it reaches first. */
+const CLIENT_FINDS_LEADER_RATE = 0.8;
 
 /** The fresh entry a healed group's leader proposed, and who must apply it. */
 interface Marker {
@@ -188,13 +135,6 @@ interface Marker {
   readonly command: string;
   /** The leader's membership when it proposed the entry: committing the entry commits it. */
   readonly membership: Membership;
-}
-
-interface TraceLine {
-  readonly number: number;
-  readonly time: number;
-  readonly event: SafetySimulationEvent;
-  notes: string;
 }
 
 /** Runs one random cluster for `options.seed`; see the module documentation. */
@@ -211,6 +151,8 @@ interface Process {
   readonly incarnation: number;
   /** The Ready whose slow persist is under way, or null. */
   persisting: PendingPersist | null;
+  /** The time its core's ticks are counted up to: its last tick, on its own period. */
+  tickedTo: number;
 }
 
 /** A Ready handed out, its early messages sent, its persist not yet done. */
@@ -228,7 +170,6 @@ interface PendingPersist {
 class SafetySimulation {
   readonly #seed: number;
   readonly #eventsUnderFaults: number;
-  readonly #traceLength: number;
   readonly #createCore: (config: RaftCoreConfig) => RaftCore;
   readonly #random: Random;
   readonly #profile: SafetySimulationProfile;
@@ -238,11 +179,15 @@ class SafetySimulation {
   readonly #storage: MemoryStorage[];
   readonly #processes = new Map<number, Process>();
   readonly #incarnations: number[];
+  /** Each peer's tick period in units, drawn within the run's clock drift. */
+  readonly #tickPeriods: readonly number[];
+  readonly #reads: SimulatedReads;
+  readonly #pauses = new Pauses();
   /** Every peer's id: the group's, then the spares'. */
   readonly #ids: readonly number[];
   /** The group's first voters. */
   readonly #bootstrapVoters: readonly number[];
-  readonly #trace: TraceLine[] = [];
+  readonly #trace: Trace;
   readonly #violations: string[] = [];
   readonly #stats: SafetySimulationStats;
   #weather: Weather;
@@ -262,10 +207,10 @@ class SafetySimulation {
       Number.isSafeInteger(this.#eventsUnderFaults) && this.#eventsUnderFaults >= 0,
       `Cannot run ${this.#eventsUnderFaults} events: not a whole number`,
     );
-    this.#traceLength = options.traceLength ?? 16;
+    this.#trace = new Trace(options.traceLength ?? 16);
     this.#createCore = options.createCore ?? ((config) => new RaftCore(config));
     this.#random = new SeededRandom(options.seed);
-    this.#profile = drawProfile(this.#random, options.peers);
+    this.#profile = { ...drawProfile(this.#random, options.peers), ...options.profile };
     this.#checker = new SafetyChecker({ skip: options.skip });
     const { peers, sparePeers } = this.#profile;
     this.#ids = Array.from({ length: peers + sparePeers }, (_, id) => id);
@@ -275,11 +220,14 @@ class SafetySimulation {
     this.#storage = this.#ids.map(() => new MemoryStorage());
     this.#incarnations = this.#ids.map(() => 0);
     this.#stats = emptyStats(this.#profile);
+    this.#tickPeriods = this.#ids.map(() => drawTickPeriodUnits(this.#random, this.#profile));
+    this.#reads = new SimulatedReads(this.#checker, this.#stats);
   }
 
   run(): void {
     for (const peer of this.#ids) this.#start(peer);
     this.#schedule(this.#gap(this.#profile.meanProposalGapUnits), { kind: "propose" });
+    this.#schedule(this.#gap(this.#profile.meanReadGapUnits), { kind: "read" });
     this.#schedule(this.#gap(this.#profile.meanFaultGapUnits), { kind: "fault" });
     // Stale ticks and persist ends of crashed incarnations are popped but not run: at most two
     // per crash.
@@ -327,10 +275,7 @@ class SafetySimulation {
     if (!this.#isLive(event)) return true;
     const time = this.#now;
     this.#stats.events++;
-    const line = { number: this.#stats.events, time, event, notes: "" };
-    this.#trace.push(line);
-    // Quiet ticks are left out of the printed trace, so keep more lines than are printed.
-    if (this.#trace.length > TRACE_KEPT_FACTOR * this.#traceLength) this.#trace.shift();
+    const line = this.#trace.add(this.#stats.events, time, event);
     this.#touched.clear();
     try {
       this.#execute(event, line);
@@ -343,8 +288,12 @@ class SafetySimulation {
     return this.#violations.length === 0;
   }
 
-  /** Ticks and persist ends of crashed incarnations are stale: they neither run nor count. */
+  /**
+   * Ticks and persist ends of crashed incarnations are stale, and so are ends of pauses already
+   * over: they neither run nor count.
+   */
   #isLive(event: SafetySimulationEvent): boolean {
+    if (event.kind === "pause ends") return this.#pauses.isCurrent(event.peer, event.pause);
     if (event.kind !== "tick" && event.kind !== "persisted") return true;
     return this.#processes.get(event.peer)?.incarnation === event.incarnation;
   }
@@ -357,6 +306,10 @@ class SafetySimulation {
         return this.#deliver(event.message, line);
       case "propose":
         return this.#propose(line);
+      case "read":
+        return this.#read(line);
+      case "pause ends":
+        return this.#resume(event.peer, line);
       case "propose at":
         this.#lastProposal = this.#proposeAt(event.peer, event.command);
         return;
@@ -369,6 +322,7 @@ class SafetySimulation {
         if (!this.#processes.has(event.peer)) this.#start(event.peer);
         return;
       case "persisted":
+        if (this.#pauses.isPaused(event.peer)) return this.#pauses.holdPersistEnd(event.peer);
         return this.#finishSlowPersist(event.peer);
     }
   }
@@ -387,17 +341,8 @@ class SafetySimulation {
     }
   }
 
-  /** The last lines of the trace, without ticks that changed no role or term. */
-  #printedTrace(): TraceLine[] {
-    const last = this.#trace.at(-1);
-    const loud = this.#trace.filter((line) =>
-      line === last || line.event.kind !== "tick" || line.notes !== ""
-    );
-    return loud.slice(-this.#traceLength);
-  }
-
   #addViolations(violations: readonly Violation[]): void {
-    const trace = this.#printedTrace().map(describeLine).join("\n");
+    const trace = this.#trace.printed();
     for (const { invariant, message } of violations) {
       this.#violations.push(
         `${invariant}: ${message} (seed ${this.#seed}, event ${this.#stats.events}, time ${
@@ -410,18 +355,36 @@ class SafetySimulation {
   // ---------------------------------------------------------------------------------------
   // Events
 
+  /** The peer's tick timer fires: its core catches up with its clock (late after a pause). */
   #tick(peer: number): void {
+    // The timer of a stopped process fires once it resumes.
+    if (this.#pauses.isPaused(peer)) return this.#pauses.holdTick(peer);
     const process = this.#process(peer);
     this.#touched.add(peer);
     const { role, term } = process.core;
-    process.core.tick();
+    this.#catchUpTicks(peer, process);
     this.#processReadies(peer);
     this.#noteRoleChange(peer, role, term);
-    this.#schedule(this.#now + TICK_UNITS, {
+    if (this.#processes.get(peer) !== process) return;
+    this.#schedule(process.tickedTo + this.#tickPeriods[peer], {
       kind: "tick",
       peer,
       incarnation: process.incarnation,
     });
+  }
+
+  /**
+   * Ticks `peer`'s core once per tick period since its last tick, at most
+   * {@linkcode MAX_CATCH_UP_TICKS}, as raft/node.ts does on every timer and before every read.
+   */
+  #catchUpTicks(peer: number, process: Process): void {
+    const period = this.#tickPeriods[peer];
+    const dueTicks = Math.floor((this.#now - process.tickedTo) / period);
+    if (dueTicks <= 0) return;
+    process.tickedTo += dueTicks * period;
+    const ticks = Math.min(dueTicks, MAX_CATCH_UP_TICKS);
+    this.#stats.ticksCaughtUp += ticks - 1;
+    for (let tick = 0; tick < ticks; tick++) process.core.tick();
   }
 
   #deliver(message: Message, line: TraceLine): void {
@@ -431,6 +394,18 @@ class SafetySimulation {
       line.notes = process === undefined ? "lost: receiver down" : "lost: link down";
       return;
     }
+    if (this.#pauses.isPaused(message.to)) {
+      const held = this.#pauses.hold(message);
+      if (held) this.#stats.messagesHeld++;
+      else this.#stats.messagesLost++;
+      line.notes = held ? "held: receiver paused" : "lost: paused receiver's buffer full";
+      return;
+    }
+    this.#step(process, message);
+  }
+
+  /** `process` steps `message` and hands out what follows. */
+  #step(process: Process, message: Message): void {
     this.#stats.messagesDelivered++;
     this.#touched.add(message.to);
     const { role, term } = process.core;
@@ -445,18 +420,58 @@ class SafetySimulation {
         kind: "propose",
       });
     }
-    // A client mostly finds the leader, sometimes asks whoever it reaches first.
-    const leaders = this.#liveLeaders();
-    const live = [...this.#processes.keys()];
-    if (live.length === 0) return;
-    const peer = leaders.length > 0 && this.#random.next() < 0.8
-      ? leaders[this.#random.int(leaders.length)]
-      : live[this.#random.int(live.length)];
+    const peer = this.#clientTarget();
+    if (peer === undefined) return;
     const command = `c${this.#nextCommand++}`;
     const result = this.#proposeAt(peer, command);
     line.notes = `${command} at peer ${peer}: ${
       result.isLeader ? `index ${result.index}` : "not leader"
     }`;
+  }
+
+  /**
+   * The peer a client asks: mostly a leader, sometimes whichever peer it reaches first; never a
+   * paused one (its request would wait there with the rest of its input).
+   */
+  #clientTarget(): number | undefined {
+    const leaders = this.#runningLeaders();
+    const live = this.#runningPeers();
+    if (live.length === 0) return undefined;
+    return leaders.length > 0 && this.#random.next() < CLIENT_FINDS_LEADER_RATE
+      ? leaders[this.#random.int(leaders.length)]
+      : live[this.#random.int(live.length)];
+  }
+
+  /**
+   * A client reads at a random peer with a random consistency (see reads.ts): a serializable read
+   * is answered at once; the others ask the core, once its ticks caught up with its clock.
+   */
+  #read(line: TraceLine): void {
+    if (this.#faultsOn) {
+      this.#schedule(this.#now + this.#gap(this.#profile.meanReadGapUnits), { kind: "read" });
+    }
+    const peer = this.#clientTarget();
+    if (peer === undefined) return;
+    const process = this.#process(peer);
+    const floor = this.#checker.highestCommitIndex;
+    const consistency = drawConsistency(this.#random, this.#profile.checkQuorum);
+    if (consistency === "serializable") {
+      line.notes = this.#reads.serveLocally(peer, process.commands.length, floor);
+      return;
+    }
+    if (this.#reads.full) {
+      line.notes = `${consistency} read at peer ${peer}: too many reads in flight`;
+      return;
+    }
+    const id = this.#reads.ask(peer, consistency, floor);
+    line.notes = `${consistency} read ${id} at peer ${peer}, floor ${floor}`;
+    this.#touched.add(peer);
+    const { role, term } = process.core;
+    // A lease is measured in ticks: they must be current, even after the process was paused.
+    this.#catchUpTicks(peer, process);
+    process.core.readIndex(id, consistency === "lease");
+    this.#processReadies(peer);
+    this.#noteRoleChange(peer, role, term);
   }
 
   #proposeAt(peer: number, command: string): ProposeResult {
@@ -498,7 +513,48 @@ class SafetySimulation {
       case "membership":
         line.notes = this.#changeMembership();
         return;
+      case "pause":
+        line.notes = this.#pauseSomeone();
+        return;
     }
+  }
+
+  /**
+   * A running peer, a leader half the time, stops for more than an election timeout (see
+   * pauses.ts): long enough for the others to elect another leader while it still believes it
+   * leads.
+   */
+  #pauseSomeone(): string {
+    const leaders = this.#runningLeaders();
+    const live = this.#runningPeers();
+    if (live.length === 0) return "pause: nobody is running";
+    const peer = leaders.length > 0 && this.#random.next() < 0.5
+      ? leaders[this.#random.int(leaders.length)]
+      : live[this.#random.int(live.length)];
+    const timeout = this.#profile.electionTimeoutTicks;
+    const ticks = timeout + 1 + this.#random.int(3 * timeout);
+    const pause = this.#pauses.start(peer);
+    this.#stats.pauses++;
+    this.#schedule(this.#now + ticks * TICK_UNITS, { kind: "pause ends", peer, pause });
+    return `pause peer ${peer} for ${ticks} ticks`;
+  }
+
+  /**
+   * A paused peer goes on: it learns that its persist ended, steps the messages held meanwhile,
+   * and only then does its late tick timer fire, catching its core up with the clock.
+   */
+  #resume(peer: number, line: TraceLine): void {
+    const pause = this.#pauses.end(peer);
+    const held = pause.held.map(describeMessage);
+    line.notes = `peer ${peer} resumes; held: ${held.length === 0 ? "nothing" : held.join(", ")}`;
+    if (pause.persistDone) this.#finishSlowPersist(peer);
+    for (const message of pause.held) {
+      const process = this.#processes.get(peer);
+      // A crash at the end of the persist loses what was still held.
+      if (process === undefined) this.#stats.messagesLost++;
+      else this.#step(process, message);
+    }
+    if (pause.tickDue && this.#processes.has(peer)) this.#tick(peer);
   }
 
   /** The leader of the highest term hands leadership to a random other voter, up or down. */
@@ -613,8 +669,8 @@ class SafetySimulation {
 
   /** The service of a random peer snapshots at a random index it has applied. */
   #compactSomeone(): string {
-    const live = [...this.#processes.keys()];
-    if (live.length === 0) return "snapshot: nobody is up";
+    const live = this.#runningPeers();
+    if (live.length === 0) return "snapshot: nobody is running";
     const peer = live[this.#random.int(live.length)];
     const process = this.#process(peer);
     const from = process.core.log.snapshotIndex;
@@ -644,6 +700,11 @@ class SafetySimulation {
 
   #handleReady(peer: number, process: Process, ready: Ready): void {
     const storage = this.#storage[peer];
+    // A read's outcome depends on nothing being persisted, as in raft/node.ts.
+    if (ready.readStates !== undefined) {
+      const notes = this.#reads.outcomes(peer, ready.readStates, process.commands.length);
+      this.#noteOnLastEvent(`peer ${peer}: ${notes.join(", ")}`);
+    }
     // Crash points: before each persist step (the early sends are out by then), after
     // persisting (before the late sends), after sending.
     const crashPoint = this.#faultsOn && this.#random.next() < this.#crashRateFor(ready)
@@ -750,6 +811,7 @@ class SafetySimulation {
         }
       }
     }
+    this.#reads.applied(peer, process.commands.length);
   }
 
   #compact(peer: number, process: Process, index: number): void {
@@ -803,6 +865,8 @@ class SafetySimulation {
     }
     this.#processes.delete(peer);
     this.#checker.endIncarnation(peer);
+    this.#reads.crashed(peer);
+    this.#stats.messagesLost += this.#pauses.crashed(peer);
     const downtimeUnits = (1 + this.#random.int(this.#profile.maxDowntimeTicks)) * TICK_UNITS;
     this.#schedule(this.#now + downtimeUnits, { kind: "restart", peer });
   }
@@ -824,19 +888,19 @@ class SafetySimulation {
       maxEntriesPerReady: this.#profile.maxEntriesPerReady,
       preVote: this.#profile.preVote,
       checkQuorum: this.#profile.checkQuorum,
+      maxClockDriftPercent: this.#profile.maxClockDriftPercent,
     });
     const commands = snapshot.index === 0 ? [] : decode(snapshot.data) as unknown[];
     this.#checker.startIncarnation(peer, storage, commands);
     const incarnation = ++this.#incarnations[peer];
-    this.#processes.set(peer, { core, commands, incarnation, persisting: null });
+    // Peers tick at their own phase, as real clocks are never aligned.
+    const period = this.#tickPeriods[peer];
+    const firstTick = this.#now + 1 + this.#random.int(period);
+    const tickedTo = firstTick - period;
+    this.#processes.set(peer, { core, commands, incarnation, persisting: null, tickedTo });
     if (incarnation > 1) this.#stats.restarts++;
     this.#touched.add(peer);
-    // Peers tick at their own phase, as real clocks are never aligned.
-    this.#schedule(this.#now + 1 + this.#random.int(TICK_UNITS), {
-      kind: "tick",
-      peer,
-      incarnation,
-    });
+    this.#schedule(firstTick, { kind: "tick", peer, incarnation });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -849,6 +913,9 @@ class SafetySimulation {
     this.#weather = CALM_WEATHER;
     for (const peer of this.#ids) {
       if (!this.#processes.has(peer)) this.#start(peer);
+    }
+    for (const { peer, id } of this.#pauses.current()) {
+      this.#schedule(this.#now, { kind: "pause ends", peer, pause: id });
     }
     const processes = [...this.#processes.values()];
     return healedGroup(processes.map((process) => process.core), {
@@ -956,20 +1023,31 @@ class SafetySimulation {
     return process;
   }
 
-  #liveLeaders(): number[] {
-    const leaders: number[] = [];
-    for (const [peer, process] of this.#processes) {
-      if (process.core.role === "leader") leaders.push(peer);
-    }
-    return leaders;
+  /** The peers up and not paused. */
+  #runningPeers(): number[] {
+    return [...this.#processes.keys()].filter((peer) => !this.#pauses.isPaused(peer));
   }
 
+  /** The leaders up, paused or not (faults strike paused ones too). */
+  #liveLeaders(): number[] {
+    return [...this.#processes.keys()].filter((peer) => this.#isLeader(peer));
+  }
+
+  /** The running leaders (a paused one takes no requests). */
+  #runningLeaders(): number[] {
+    return this.#runningPeers().filter((peer) => this.#isLeader(peer));
+  }
+
+  #isLeader(peer: number): boolean {
+    return this.#process(peer).core.role === "leader";
+  }
+
+  /** The running leader of the highest term. */
   #highestLeader(): RaftCore | undefined {
     let highest: RaftCore | undefined;
-    for (const { core } of this.#processes.values()) {
-      if (core.role === "leader" && (highest === undefined || core.term > highest.term)) {
-        highest = core;
-      }
+    for (const peer of this.#runningLeaders()) {
+      const core = this.#process(peer).core;
+      if (highest === undefined || core.term > highest.term) highest = core;
     }
     return highest;
   }
@@ -987,8 +1065,7 @@ class SafetySimulation {
   }
 
   #noteOnLastEvent(note: string): void {
-    const line = this.#trace.at(-1);
-    if (line !== undefined) line.notes = line.notes === "" ? note : `${line.notes}; ${note}`;
+    this.#trace.note(note);
   }
 }
 
@@ -1001,33 +1078,6 @@ function leadsAfter(leader: RaftCore, marker: Marker): boolean {
   return leader.term > marker.term || (leader.term === marker.term && leader !== marker.leader);
 }
 
-function describeLine(line: TraceLine): string {
-  const time = (line.time / TICK_UNITS).toFixed(1);
-  const notes = line.notes === "" ? "" : ` (${line.notes})`;
-  return `  #${line.number} at ${time}: ${describeEvent(line.event)}${notes}`;
-}
-
-function describeEvent(event: SafetySimulationEvent): string {
-  switch (event.kind) {
-    case "tick":
-      return `tick peer ${event.peer}`;
-    case "deliver":
-      return `deliver ${describeMessage(event.message)}`;
-    case "propose":
-      return "propose";
-    case "propose at":
-      return `propose ${event.command} at peer ${event.peer}`;
-    case "fault":
-      return "fault";
-    case "membership":
-      return "membership change";
-    case "restart":
-      return `restart peer ${event.peer}`;
-    case "persisted":
-      return `persist of peer ${event.peer} done`;
-  }
-}
-
 /** What storage must hold once the Ready `core` just handed out is persisted. */
 function persistTarget(core: RaftCore): PersistTarget {
   const { snapshotIndex, lastIndex, lastTerm } = core.log;
@@ -1036,39 +1086,5 @@ function persistTarget(core: RaftCore): PersistTarget {
     term: core.term,
     votedFor: core.votedFor,
     log: { snapshotIndex, lastIndex, lastTerm },
-  };
-}
-
-function emptyStats(profile: SafetySimulationProfile): SafetySimulationStats {
-  return {
-    peers: profile.peers,
-    sparePeers: profile.sparePeers,
-    events: 0,
-    ticks: 0,
-    messagesSent: 0,
-    messagesDelivered: 0,
-    messagesLost: 0,
-    messagesDuplicated: 0,
-    crashes: 0,
-    crashesInReady: 0,
-    slowPersists: 0,
-    crashesInSlowPersist: 0,
-    messagesSentBeforePersist: 0,
-    restarts: 0,
-    partitions: 0,
-    proposals: 0,
-    proposalsAccepted: 0,
-    snapshotsTaken: 0,
-    snapshotsInstalled: 0,
-    leaderTerms: 0,
-    highestTerm: 0,
-    highestCommitIndex: 0,
-    transfers: 0,
-    membershipChanges: 0,
-    membershipRefusals: 0,
-    finalVoters: 0,
-    finalLearners: 0,
-    ticksToRecover: 0,
-    recoveryDeadlineTicks: 0,
   };
 }

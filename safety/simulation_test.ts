@@ -95,7 +95,7 @@ Deno.test("groups of 3, 5 and 7 keep every invariant and recover once healed", (
   }
 });
 
-Deno.test("across seeds, every kind of fault really happens", () => {
+Deno.test("across seeds, every kind of fault and of read really happens", () => {
   const totals: Partial<SafetySimulationStats> = {};
   for (let seed = 1; seed <= 30; seed++) {
     const { violations, stats } = runSafetySimulation({ seed, events: 2000 });
@@ -120,6 +120,16 @@ Deno.test("across seeds, every kind of fault really happens", () => {
     "transfers",
     "membershipChanges",
     "membershipRefusals",
+    "pauses",
+    "messagesHeld",
+    "ticksCaughtUp",
+    "linearizableReadsAnswered",
+    "linearizableReadsRefused",
+    "leaseReadsAnswered",
+    "leaseReadsRefused",
+    "serializableReads",
+    "staleSerializableReads",
+    "readsLostToCrashes",
   ];
   for (const kind of kinds) assert.ok((totals[kind] ?? 0) > 0, `no ${kind} in 30 seeds`);
   assert.ok((totals.leaderTerms ?? 0) > 30, "leaders changed within runs");
