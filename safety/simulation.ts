@@ -1042,11 +1042,11 @@ class SafetySimulation {
     return this.#process(peer).core.role === "leader";
   }
 
-  /** The running leader of the highest term. */
+  /** The running leader of the highest term (asked after every event while recovering). */
   #highestLeader(): RaftCore | undefined {
     let highest: RaftCore | undefined;
-    for (const peer of this.#runningLeaders()) {
-      const core = this.#process(peer).core;
+    for (const [peer, { core }] of this.#processes) {
+      if (core.role !== "leader" || this.#pauses.isPaused(peer)) continue;
       if (highest === undefined || core.term > highest.term) highest = core;
     }
     return highest;
