@@ -81,6 +81,7 @@ import {
   type MembershipCommand,
   membershipOfCommand,
   membersOf,
+  sameVoters,
 } from "./membership.ts";
 import {
   type HardState,
@@ -415,8 +416,29 @@ export class RaftCore {
    */
   #mayCampaign(): boolean {
     if (isVoter(this.#membership, this.id)) return true;
-    if (this.#membershipIndex <= this.#commitIndex) return false;
-    return isVoter(this.#membershipAt(this.#membershipIndex - 1), this.id);
+    const change = this.#latestVoterChange();
+    if (change.index <= this.#commitIndex) return false;
+    return isVoter(change.before, this.id);
+  }
+
+  /**
+   * The entry that last changed who votes, and the membership before it. Later entries may
+   * repeat the membership in force unchanged (a leader's no-op): looking one entry back would
+   * find the change repeated, not the membership it changed. (The safety simulation found a
+   * leader that appended its own removal, then a no-op for a read, and could no longer stand,
+   * while its log, the most up to date, kept the others from winning: no leader ever again.)
+   */
+  #latestVoterChange(): { index: number; before: Membership } {
+    let index = this.#membershipIndex;
+    // Bounded by the entries after the snapshot: each pass moves to an earlier entry.
+    while (index > this.#log.snapshotIndex) {
+      const previous = this.#latestMembershipAt(index - 1);
+      if (!sameVoters(previous.membership, this.#membership)) {
+        return { index, before: previous.membership };
+      }
+      index = previous.index;
+    }
+    return { index, before: this.#membership };
   }
 
   /**

@@ -11,7 +11,7 @@ import type {
   ReadIndexReply,
   RequestVoteReply,
 } from "./messages.ts";
-import type { RaftCore } from "./core.ts";
+import { RaftCore } from "./core.ts";
 import type { ReadState } from "./ready.ts";
 import {
   append,
@@ -19,6 +19,7 @@ import {
   drain,
   leader,
   loneCore,
+  lowestRandom,
   only,
   termsOf,
   tickMany,
@@ -256,4 +257,36 @@ Deno.test("6.4.1: with CheckQuorum a restarted peer grants no vote for an electi
   const paper = loneCore({ terms: [1], term: 1 });
   paper.step({ ...vote, term: 2 });
   assert.equal(only<RequestVoteReply>(drain(paper).messages).voteGranted, true);
+});
+
+Deno.test("a read's no-op repeats the membership: a peer whose removal is not committed may still stand", () => {
+  const removal = { raftMembership: { voters: [1, 2], learners: [], addresses: {} } };
+  const core = new RaftCore({
+    id: 0,
+    peers: [0, 1, 2],
+    electionTimeoutTicks: ELECTION_TIMEOUT_TICKS,
+    heartbeatTicks: 2,
+    random: lowestRandom,
+    hardState: { term: 1, votedFor: 0 },
+    entries: [{ index: 1, term: 1, command: "x" }, { index: 2, term: 1, command: removal }],
+  });
+  // Removed, uncommitted: it may hold the only log that can win, so it stands (asking first
+  // whether it could win), and wins.
+  tickMany(core, ELECTION_TIMEOUT_TICKS);
+  assert.equal(core.role, "precandidate");
+  for (const peer of [1, 2]) {
+    core.step({ type: "PreVoteReply", from: peer, to: 0, term: 2, voteGranted: true });
+  }
+  for (const peer of [1, 2]) {
+    core.step({ type: "RequestVoteReply", from: peer, to: 0, term: 2, voteGranted: true });
+  }
+  assert.equal(core.role, "leader");
+  core.readIndex(1);
+  drain(core);
+  assert.deepEqual(core.log.entry(3).command, removal);
+  // Deposed before the removal commits: it must still be able to stand.
+  core.step(append({ from: 1, term: 3, prevLogIndex: 0 }));
+  drain(core);
+  tickMany(core, 2 * ELECTION_TIMEOUT_TICKS);
+  assert.equal(core.role, "precandidate");
 });

@@ -68,6 +68,11 @@ export function isMember(membership: Membership, id: number): boolean {
   return membership.voters.includes(id) || membership.learners.includes(id);
 }
 
+/** Whether `a` and `b` have the same voters (learners and addresses aside). */
+export function sameVoters(a: Membership, b: Membership): boolean {
+  return a.voters.length === b.voters.length && a.voters.every((voter) => b.voters.includes(voter));
+}
+
 /** Every member of `membership`, voters first. */
 export function membersOf(membership: Membership): number[] {
   return [...membership.voters, ...membership.learners];

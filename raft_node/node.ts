@@ -474,7 +474,9 @@ export class RaftNode {
    * Ticks the core once for every tick length the clock moved since its last tick (at most
    * {@linkcode MAX_CATCH_UP_TICKS}), so its sense of time is the clock's: a timer fires late, or
    * not at all while the process is stopped (SIGSTOP, a long pause), and a leader that counted
-   * one tick for a long pause would trust a lease that ended meanwhile.
+   * one tick for a long pause would trust a lease that ended meanwhile. Called on every timer,
+   * before every read and before every message is stepped (the safety simulation found a
+   * resumed leader answering a follower's forwarded lease read that had waited in its socket).
    */
   #catchUpTicks(): void {
     const dueTicks = Math.floor((this.#clock.now() - this.#tickedToMs) / this.#tickMs);
@@ -517,6 +519,8 @@ export class RaftNode {
       this.#waitFor(request, { resolve, reject });
     });
     try {
+      // After a pause, what waited in the socket (a follower's lease read) meets a current clock.
+      this.#catchUpTicks();
       this.#core.step(request);
       this.#process();
     } catch (error) {
@@ -571,6 +575,7 @@ export class RaftNode {
 
   #stepReply(reply: ReplyMessage): void {
     try {
+      this.#catchUpTicks();
       this.#core.step(reply);
       this.#process();
     } catch (error) {

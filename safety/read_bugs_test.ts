@@ -2,9 +2,9 @@
  * Read bugs planted in a copy of the Raft core (testing/read_bugs.ts), each with seeds on which
  * the safety simulation catches it by its "linearizable reads" invariant; the same seeds run
  * clean with the real core. Each default-profile seed is the first of 1 to 2,000 that catches its
- * bug (of those 2,000: 253 seeds catch the missing round, 1,039 the read before a commit of the
+ * bug (of those 2,000: 241 seeds catch the missing round, 1,064 the read before a commit of the
  * term, 13 the long lease). In the mix where pauses dominate, with CheckQuorum, 47 of seeds 1 to
- * 8,000 catch the long lease; 3829 is the first where the leader that answers was paused.
+ * 8,000 catch the long lease; 507 is the first where the leader that answers was paused.
  */
 import assert from "node:assert/strict";
 import { runSafetySimulation, type SafetySimulationOptions } from "./simulation.ts";
@@ -38,20 +38,20 @@ Deno.test("a read index without its round: a leader cut off answers from its com
 });
 
 Deno.test("a read index taken before the leader committed an entry of its term lags what the last leader committed", async () => {
-  assert.match(await firstViolation({ seed: 3 }, READ_BEFORE_TERM_COMMIT), STALE_READ);
+  assert.match(await firstViolation({ seed: 1 }, READ_BEFORE_TERM_COMMIT), STALE_READ);
 });
 
 Deno.test("a lease of two election timeouts: a leader cut off answers lease reads after another leader commits", async () => {
-  const violation = await firstViolation({ seed: 326 }, LEASE_TOO_LONG);
+  const violation = await firstViolation({ seed: 159 }, LEASE_TOO_LONG);
   assert.match(violation, /^linearizable reads: Peer \d+ answered lease read/);
 });
 
 Deno.test("a lease of two election timeouts: a leader cut off and paused past an election timeout trusts it once resumed", async () => {
   // The mix where pauses dominate, with CheckQuorum (lease reads need it).
   const profile = { checkQuorum: true, faultMix: FAULT_MIXES[6] };
-  const run = { seed: 3829, profile, traceLength: 300 };
+  const run = { seed: 507, profile, traceLength: 300 };
   const violation = await firstViolation(run, LEASE_TOO_LONG);
-  assert.match(violation, /^linearizable reads: Peer 3 answered lease read/);
-  assert.match(violation, /pause peer 3 for \d+ ticks/);
-  assert.match(violation, /pause of peer 3 ends/);
+  assert.match(violation, /^linearizable reads: Peer 0 answered lease read/);
+  assert.match(violation, /pause peer 0 for \d+ ticks/);
+  assert.match(violation, /pause of peer 0 ends/);
 });

@@ -375,7 +375,8 @@ class SafetySimulation {
 
   /**
    * Ticks `peer`'s core once per tick period since its last tick, at most
-   * {@linkcode MAX_CATCH_UP_TICKS}, as raft/node.ts does on every timer and before every read.
+   * {@linkcode MAX_CATCH_UP_TICKS}, as raft_node/node.ts does on every timer and before every read
+   * and message.
    */
   #catchUpTicks(peer: number, process: Process): void {
     const period = this.#tickPeriods[peer];
@@ -404,11 +405,16 @@ class SafetySimulation {
     this.#step(process, message);
   }
 
-  /** `process` steps `message` and hands out what follows. */
+  /**
+   * `process` steps `message` and hands out what follows. Its ticks catch up first, as
+   * raft_node/node.ts's do: a peer that resumes after a pause must not step what waited for it
+   * (a follower's lease read, say) with a clock that stopped.
+   */
   #step(process: Process, message: Message): void {
     this.#stats.messagesDelivered++;
     this.#touched.add(message.to);
     const { role, term } = process.core;
+    this.#catchUpTicks(message.to, process);
     process.core.step(message);
     this.#processReadies(message.to);
     this.#noteRoleChange(message.to, role, term);
