@@ -170,17 +170,21 @@ class TcpRpcClient implements RpcClient {
       );
     }
     return new Promise<Result>((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => this.#expire(id, timeoutMs), timeoutMs);
       const call: PendingCall = {
         method,
         frame,
-        timer,
+        timer: null,
         resolve: resolve as (result: unknown) => void,
         reject,
       };
       this.#pending.set(id, call);
       if (this.#connection !== null) this.#send(this.#connection, call);
       else this.#startConnecting();
+      // Armed once the frame is out, so that making a timer does not delay it. A send that
+      // closed the connection (its queue was full) has failed the call already.
+      if (this.#pending.get(id) === call) {
+        call.timer = this.#clock.setTimeout(() => this.#expire(id, timeoutMs), timeoutMs);
+      }
     });
   }
 

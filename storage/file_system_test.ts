@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DiskFileSystem } from "./file_system.ts";
+import { DiskFileSystem, SYNC_APPEND_MAX_BYTES } from "./file_system.ts";
 
 Deno.test("DiskFileSystem writes, appends, syncs, renames and truncates real files", async () => {
   const root = await Deno.makeTempDir({ prefix: "file_system_test" });
@@ -45,6 +45,35 @@ Deno.test("DiskFileSystem reports a missing file to appends and reads", async ()
       Deno.errors.NotFound,
     );
     await assert.rejects(files.readFile(`${root}/missing`), Deno.errors.NotFound);
+  } finally {
+    files.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("DiskFileSystem writes a small append before returning, and large ones in order", async () => {
+  const root = await Deno.makeTempDir({ prefix: "file_system_test" });
+  const files = new DiskFileSystem();
+  const path = `${root}/log`;
+  try {
+    await files.writeFile(path, Uint8Array.of(1));
+    await files.syncFile(path);
+    // The first append opens the handle; the next small one is in the file before it returns.
+    await files.appendFile(path, Uint8Array.of(2));
+    const small = new Uint8Array(SYNC_APPEND_MAX_BYTES).fill(3);
+    const appending = files.appendFile(path, small);
+    assert.equal(files.readFileSync(path)?.byteLength, 2 + SYNC_APPEND_MAX_BYTES);
+    await appending;
+    const large = new Uint8Array(SYNC_APPEND_MAX_BYTES + 1).fill(4);
+    await files.appendFile(path, large);
+    await files.appendFile(path, Uint8Array.of(5));
+    await files.syncFile(path);
+    const expected = new Uint8Array(2 * SYNC_APPEND_MAX_BYTES + 4);
+    expected.set([1, 2]);
+    expected.set(small, 2);
+    expected.set(large, 2 + small.byteLength);
+    expected[expected.byteLength - 1] = 5;
+    assert.deepEqual(await files.readFile(path), expected);
   } finally {
     files.close();
     await Deno.remove(root, { recursive: true });
