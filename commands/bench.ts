@@ -9,7 +9,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { InvalidArgumentError } from "commander";
-import { runMrBench } from "../mr/mod.ts";
+import { DEFAULT_BENCH_BYTES, parseByteSize, runMrBench } from "../mr/mod.ts";
 import { CONSISTENCIES, type Consistency } from "../kv/mod.ts";
 import { MAX_BENCH_CLIENTS, runKvBench } from "../bench/kv.ts";
 import { runCatchUpBench } from "../bench/catch_up.ts";
@@ -35,6 +35,13 @@ export function benchCommand() {
       ]),
     )
     .option("--inputs <files...>", "mr: input files (default: a generated corpus)")
+    .option(
+      "--size <bytes>",
+      "mr: size of the generated corpus, as 200MB or 64MiB",
+      parseByteSize,
+      DEFAULT_BENCH_BYTES,
+    )
+    .option("--timings", "mr: print each process's time per phase")
     .option(
       "--clients <counts>",
       "kv: concurrent clients per level, comma-separated",
@@ -67,6 +74,7 @@ export function benchCommand() {
       "after",
       examples(
         "dsys bench mr --inputs books/*.txt",
+        "dsys bench mr --size 200MB --timings",
         "dsys bench kv --clients 1,16,64 --seconds 5",
         "dsys bench kv --clients 1,64 --reads 0,0.5,0.9,1 --consistency linearizable,lease",
         "dsys bench catchup",
@@ -92,7 +100,11 @@ export function benchCommand() {
         return;
       }
       if (options.inputs !== undefined) await requireFiles(options.inputs);
-      await runMrBench({ inputs: options.inputs });
+      await runMrBench({
+        inputs: options.inputs,
+        sizeBytes: options.size,
+        timings: options.timings,
+      });
     });
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { loadApp, runSequential } from "../mr/mod.ts";
+import { loadApp, PhaseTimes, runSequential } from "../mr/mod.ts";
 import { examples, requireFiles } from "./arguments.ts";
 
 /** The `sequential` subcommand. */
@@ -15,13 +15,17 @@ export function sequentialCommand() {
     .argument("<app>", "built-in application (wc, indexer, …) or a module path")
     .argument("<files...>", "input files")
     .option("--output-dir <dir>", "where mr-out-0 goes", ".")
+    .option("--timings", "print the time spent in each phase on standard error at exit")
     .addHelpText("after", examples("dsys sequential wc books/*.txt"))
     .action(async (app, files, options) => {
       await requireFiles(files);
+      const times = new PhaseTimes();
       await runSequential({
         app: await loadApp(app),
         inputFiles: files,
         outputDir: options.outputDir,
+        times,
       });
+      if (options.timings) console.error(`timings: ${times.format()}`);
     });
 }

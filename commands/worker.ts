@@ -5,7 +5,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { DEFAULT_COORDINATOR_ADDRESS, loadApp, runWorker } from "../mr/mod.ts";
+import { DEFAULT_COORDINATOR_ADDRESS, loadApp, PhaseTimes, runWorker } from "../mr/mod.ts";
 import { addressOption, examples } from "./arguments.ts";
 
 /** The `worker` subcommand. */
@@ -23,12 +23,16 @@ export function workerCommand() {
       "--work-dir <dir>",
       "read inputs and write outputs here (default: the coordinator's folder)",
     )
+    .option("--timings", "print the time spent in each phase on standard error at exit")
     .addHelpText("after", examples("dsys worker --coordinator 127.0.0.1:7070 wc"))
     .action(async (app, options) => {
+      const times = new PhaseTimes();
       await runWorker({
         coordinator: options.coordinator,
         app: await loadApp(app),
         workDir: options.workDir,
+        times,
       });
+      if (options.timings) console.error(`timings: ${times.format()}`);
     });
 }

@@ -9,12 +9,14 @@
 import { assert } from "../util/assert.ts";
 import { realClock } from "../util/clock.ts";
 import { ChildGroup } from "../util/child_process.ts";
-import { writeCorpus } from "./corpus.ts";
+import { writeCorpusOfSize } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import { runLocalJob } from "./local_job.ts";
 
-/** Words per generated file when no inputs are given: eight files of roughly 1 MB each. */
-const DEFAULT_WORDS_PER_FILE = 150_000;
+/** Size of the generated corpus when no inputs are given: eight files of about 1 MB each. */
+export const DEFAULT_BENCH_BYTES = 8_000_000;
+/** Largest generated corpus: eight files of at most 10 million words. */
+export const MAX_BENCH_BYTES = 512 * 1024 * 1024;
 /** Most worker counts one bench run may try. */
 const MAX_WORKER_COUNTS = 16;
 
@@ -22,6 +24,10 @@ const MAX_WORKER_COUNTS = 16;
 export interface MrBenchOptions {
   /** Input files; default a generated corpus of eight files. */
   readonly inputs?: readonly string[];
+  /** Size of the generated corpus, in bytes, when no inputs are given; default 8 MB. */
+  readonly sizeBytes?: number;
+  /** Print each process's time per phase under the table; default false. */
+  readonly timings?: boolean;
   /** Worker counts to measure; default 1, 2 and 3. */
   readonly workers?: readonly number[];
   /** Where the table goes; default standard output. */
@@ -52,50 +58,79 @@ export async function runMrBench(options: MrBenchOptions = {}): Promise<MrBenchR
   try {
     const inputs = options.inputs !== undefined
       ? await Promise.all(options.inputs.map((path) => Deno.realPath(path)))
-      : (await generateCorpus(joinPath(folder, "corpus")));
+      : (await generateCorpus(
+        joinPath(folder, "corpus"),
+        options.sizeBytes ?? DEFAULT_BENCH_BYTES,
+      ));
     const totalBytes = (await Promise.all(inputs.map((path) => Deno.stat(path))))
       .reduce((sum, info) => sum + info.size, 0);
     print(`mr bench: word count over ${inputs.length} files, ${(totalBytes / 1e6).toFixed(1)} MB`);
-    const sequential = await timeSequential(joinPath(folder, "sequential"), inputs);
+    const flags = options.timings ? ["--timings"] : [];
+    const sequential = await timeSequential(joinPath(folder, "sequential"), inputs, flags);
     const rows: MrBenchRow[] = [{ label: "sequential", wallMs: sequential.wallMs, ratio: 1 }];
+    const timingLines = [`sequential: ${timingsOf(sequential.processOutput)}`];
     for (const workers of workerCounts) {
       const workDir = joinPath(folder, `workers-${workers}`);
       await Deno.mkdir(workDir);
-      const job = await runLocalJob({ app: "wc", inputFiles: inputs, workDir, workers });
+      const job = await runLocalJob({
+        app: "wc",
+        inputFiles: inputs,
+        workDir,
+        workers,
+        workerFlags: flags,
+      });
+      // Freed before the next run so that it does not compete for the page cache.
+      await Deno.remove(workDir, { recursive: true });
       if (!sameLines(job.output, sequential.output)) {
         throw new Error(`Word count with ${workers} workers differs from the sequential output`);
       }
       const label = `${workers} worker${workers === 1 ? "" : "s"}`;
       rows.push({ label, wallMs: job.elapsedMs, ratio: job.elapsedMs / sequential.wallMs });
+      job.workerOutputs.forEach((output, index) =>
+        timingLines.push(`${label}, worker ${index + 1}: ${timingsOf(output)}`)
+      );
     }
     printTable(rows, print);
     print("every distributed output equals the sequential output");
+    if (options.timings) { for (const line of timingLines) print(line); }
     return rows;
   } finally {
     await Deno.remove(folder, { recursive: true });
   }
 }
 
-async function generateCorpus(folder: string): Promise<string[]> {
+async function generateCorpus(folder: string, totalBytes: number): Promise<string[]> {
+  assert(
+    totalBytes > 0 && totalBytes <= MAX_BENCH_BYTES,
+    `Cannot generate a corpus of ${totalBytes} bytes: give 1 to ${MAX_BENCH_BYTES}`,
+  );
   await Deno.mkdir(folder);
-  const names = await writeCorpus(folder, { seed: 1, wordsPerFile: DEFAULT_WORDS_PER_FILE });
+  const names = await writeCorpusOfSize(folder, { seed: 1, totalBytes });
   return names.map((name) => joinPath(folder, name));
+}
+
+/** The `timings:` line a process printed, without its label. */
+function timingsOf(output: string): string {
+  const line = output.split("\n").findLast((line) => line.startsWith("timings: "));
+  return line === undefined ? "no timings printed" : line.slice("timings: ".length);
 }
 
 async function timeSequential(
   folder: string,
   inputs: readonly string[],
-): Promise<{ wallMs: number; output: string[] }> {
+  flags: readonly string[],
+): Promise<{ wallMs: number; output: string[]; processOutput: string }> {
   await Deno.mkdir(folder);
   const group = new ChildGroup();
   try {
     const startMs = realClock.now();
-    const exit = await group.spawn(["sequential", "wc", ...inputs], { cwd: folder }).exited;
+    const exit = await group.spawn(["sequential", ...flags, "wc", ...inputs], { cwd: folder })
+      .exited;
     const wallMs = realClock.now() - startMs;
     if (exit.code !== 0) {
       throw new Error(`Sequential word count exited with code ${exit.code}: ${exit.output}`);
     }
-    return { wallMs, output: await readJobOutput(folder) };
+    return { wallMs, output: await readJobOutput(folder), processOutput: exit.output };
   } finally {
     await group.killAll();
   }

@@ -67,6 +67,8 @@ export interface CorpusOptions {
   readonly wordsPerFile: number;
   /** How many of {@linkcode CORPUS_FILE_NAMES} to write; default all 8. */
   readonly fileCount?: number;
+  /** Stop a file once it holds this many bytes, even before `wordsPerFile` words. */
+  readonly bytesPerFile?: number;
 }
 
 /** Writes the corpus into `folder` and returns the files' names (not paths), in order. */
@@ -82,19 +84,43 @@ export async function writeCorpus(folder: string, options: CorpusOptions): Promi
   );
   const random = new SeededRandom(options.seed);
   const vocabulary = makeVocabulary(random);
+  const bytesPerFile = options.bytesPerFile ?? Infinity;
+  const encoder = new TextEncoder();
   const names = CORPUS_FILE_NAMES.slice(0, fileCount);
   for (const name of names) {
     const parts: string[] = [];
-    for (let index = 0; index < options.wordsPerFile; index++) {
+    let bytes = 0;
+    for (let index = 0; index < options.wordsPerFile && bytes < bytesPerFile; index++) {
       // Squaring a uniform draw skews toward the front of the vocabulary, as real text does.
       const draw = random.next();
       let word = vocabulary[Math.floor(draw * draw * vocabulary.length)];
       if (random.int(12) === 0) word = word[0].toUpperCase() + word.slice(1);
-      parts.push(word, SEPARATORS[random.int(SEPARATORS.length)]);
+      const separator = SEPARATORS[random.int(SEPARATORS.length)];
+      parts.push(word, separator);
+      // Most words are ASCII, where characters are bytes; encode only the others.
+      bytes += separator.length +
+        (/^[\x00-\x7f]*$/.test(word) ? word.length : encoder.encode(word).length);
     }
     await Deno.writeTextFile(joinPath(folder, name), parts.join(""));
   }
   return names;
+}
+
+/**
+ * Writes a corpus of about `totalBytes` bytes (a word more per file at most) in `fileCount`
+ * files of equal size, and returns the files' names.
+ */
+export function writeCorpusOfSize(
+  folder: string,
+  options: { readonly seed: number; readonly totalBytes: number; readonly fileCount?: number },
+): Promise<string[]> {
+  const fileCount = options.fileCount ?? CORPUS_FILE_NAMES.length;
+  return writeCorpus(folder, {
+    seed: options.seed,
+    fileCount,
+    wordsPerFile: MAX_WORDS_PER_FILE,
+    bytesPerFile: Math.ceil(options.totalBytes / fileCount),
+  });
 }
 
 function makeVocabulary(random: SeededRandom): string[] {

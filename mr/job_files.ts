@@ -8,6 +8,7 @@
  */
 import { assert } from "../util/assert.ts";
 import type { KeyValue } from "../apps/app.ts";
+import { type Phase, PhaseTimes } from "./phase_times.ts";
 
 /** Largest input file a map task reads; beyond this the worker refuses rather than run out of memory. */
 export const MAX_INPUT_FILE_BYTES = 1024 * 1024 * 1024;
@@ -31,6 +32,12 @@ export function joinPath(folder: string, name: string): string {
   return folder.endsWith("/") ? `${folder}${name}` : `${folder}/${name}`;
 }
 
+/** Where {@linkcode writeFileAtomic} adds its time: writing under `phase`, syncing under fsync. */
+export interface WriteTiming {
+  readonly times: PhaseTimes;
+  readonly phase: Phase;
+}
+
 /**
  * Replaces `folder/name` with `data` atomically: writes a temporary file in `folder`, fsyncs
  * it, renames it over the target and fsyncs the folder so the rename itself survives a crash.
@@ -39,18 +46,22 @@ export async function writeFileAtomic(
   folder: string,
   name: string,
   data: Uint8Array | string,
+  timing: WriteTiming = { times: new PhaseTimes(), phase: "write output" },
 ): Promise<void> {
+  const { times, phase } = timing;
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const temporaryPath = joinPath(folder, `${TEMPORARY_PREFIX}${name}-${crypto.randomUUID()}`);
   const file = await Deno.open(temporaryPath, { write: true, createNew: true });
   try {
-    let written = 0;
-    while (written < bytes.length) {
-      const count = await file.write(bytes.subarray(written));
-      assert(count > 0, `Cannot write ${temporaryPath}: the file accepted no bytes`);
-      written += count;
-    }
-    await file.sync();
+    await times.time(phase, async () => {
+      let written = 0;
+      while (written < bytes.length) {
+        const count = await file.write(bytes.subarray(written));
+        assert(count > 0, `Cannot write ${temporaryPath}: the file accepted no bytes`);
+        written += count;
+      }
+    });
+    await times.time("fsync", () => file.sync());
   } catch (error) {
     file.close();
     await Deno.remove(temporaryPath).catch(() => {});
@@ -58,7 +69,7 @@ export async function writeFileAtomic(
   }
   file.close();
   await Deno.rename(temporaryPath, joinPath(folder, name));
-  await syncFolder(folder);
+  await times.time("fsync", () => syncFolder(folder));
 }
 
 /** Fsyncs a folder so that renames into it are durable; a no-op where folders cannot be opened. */
@@ -122,17 +133,26 @@ export async function readTextBounded(path: string, maxBytes: number): Promise<s
 export async function reduceAll(
   pairs: readonly KeyValue[],
   reduce: (key: string, values: string[]) => string | Promise<string>,
+  times: PhaseTimes = new PhaseTimes(),
 ): Promise<string> {
-  const groups = new Map<string, string[]>();
-  for (const pair of pairs) {
-    const values = groups.get(pair.key);
-    if (values === undefined) groups.set(pair.key, [pair.value]);
-    else values.push(pair.value);
-  }
-  const keys = [...groups.keys()].sort((left, right) => left < right ? -1 : left > right ? 1 : 0);
-  const lines: string[] = [];
-  for (const key of keys) lines.push(`${key} ${await reduce(key, groups.get(key)!)}\n`);
-  return lines.join("");
+  const groups = await times.time("group", () => {
+    const groups = new Map<string, string[]>();
+    for (const pair of pairs) {
+      const values = groups.get(pair.key);
+      if (values === undefined) groups.set(pair.key, [pair.value]);
+      else values.push(pair.value);
+    }
+    return groups;
+  });
+  const keys = await times.time(
+    "sort",
+    () => [...groups.keys()].sort((left, right) => left < right ? -1 : left > right ? 1 : 0),
+  );
+  return await times.time("reduce", async () => {
+    const lines: string[] = [];
+    for (const key of keys) lines.push(`${key} ${await reduce(key, groups.get(key)!)}\n`);
+    return lines.join("");
+  });
 }
 
 /**

@@ -40,6 +40,8 @@ export interface LocalJobOptions {
   readonly showProgress?: boolean;
   /** Give up (and kill everything) after this long; default 10 minutes. */
   readonly timeoutMs?: number;
+  /** Options added to every `dsys worker` command line, such as `--timings`. */
+  readonly workerFlags?: readonly string[];
 }
 
 /** The outcome of {@linkcode runLocalJob}. */
@@ -48,6 +50,8 @@ export interface LocalJobResult {
   readonly output: string[];
   /** Wall time from starting the coordinator to its exit (process start-up included). */
   readonly elapsedMs: number;
+  /** The tail of each worker's standard output and error, in start order. */
+  readonly workerOutputs: string[];
 }
 
 /**
@@ -85,8 +89,11 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
     await waitUntilListening(coordinator, address, LISTEN_TIMEOUT_MS);
     const workers: Child[] = [];
     for (let index = 0; index < options.workers; index++) {
+      const flags = options.workerFlags ?? [];
       workers.push(
-        group.spawn(["worker", "--coordinator", address, options.app], { cwd: options.workDir }),
+        group.spawn(["worker", "--coordinator", address, ...flags, options.app], {
+          cwd: options.workDir,
+        }),
       );
     }
     const coordinatorExit = await Promise.race([coordinator.exited, deadline.expired]);
@@ -96,24 +103,30 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
         `The coordinator exited with code ${coordinatorExit.code}: ${coordinatorExit.output}`,
       );
     }
-    await expectCleanExits(workers);
-    return { output: await readJobOutput(options.workDir), elapsedMs };
+    const workerOutputs = await expectCleanExits(workers);
+    return { output: await readJobOutput(options.workDir), elapsedMs, workerOutputs };
   } finally {
     deadline.cancel();
     await group.killAll();
   }
 }
 
-/** Waits (bounded) for `workers` to exit and throws unless every one exited with code 0. */
-async function expectCleanExits(workers: readonly Child[]): Promise<void> {
+/**
+ * Waits (bounded) for `workers` to exit, throws unless every one exited with code 0, and
+ * returns their outputs.
+ */
+async function expectCleanExits(workers: readonly Child[]): Promise<string[]> {
   const deadline = timeout(WORKER_EXIT_TIMEOUT_MS);
   try {
+    const outputs: string[] = [];
     for (const worker of workers) {
       const exit = await Promise.race([worker.exited, deadline.expired]);
       if (exit.code !== 0) {
         throw new Error(`Worker ${worker.pid} exited with code ${exit.code}: ${exit.output}`);
       }
+      outputs.push(exit.output);
     }
+    return outputs;
   } finally {
     deadline.cancel();
   }

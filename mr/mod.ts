@@ -32,5 +32,7 @@ export { formatStatus, type JobStatus, type ProgressMode } from "./progress.ts";
 export { readJobOutput } from "./job_files.ts";
 export { type LocalJobOptions, type LocalJobResult, runLocalJob } from "./local_job.ts";
 export { CORPUS_FILE_NAMES, type CorpusOptions, writeCorpus } from "./corpus.ts";
-export { type MrBenchOptions, type MrBenchRow, runMrBench } from "./bench.ts";
+export { DEFAULT_BENCH_BYTES, type MrBenchOptions, type MrBenchRow, runMrBench } from "./bench.ts";
 export type { TaskCounts } from "./task_table.ts";
+export { type Phase, PHASES, PhaseTimes } from "./phase_times.ts";
+export { formatByteSize, parseByteSize } from "./byte_size.ts";

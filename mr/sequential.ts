@@ -13,6 +13,7 @@ import {
   writeFileAtomic,
 } from "./job_files.ts";
 import { loadApp } from "../apps/load_app.ts";
+import { PhaseTimes } from "./phase_times.ts";
 
 /** Options of {@linkcode runSequential}. */
 export interface SequentialOptions {
@@ -22,6 +23,8 @@ export interface SequentialOptions {
   readonly inputFiles: readonly string[];
   /** Folder for `mr-out-0`; default the current folder. */
   readonly outputDir?: string;
+  /** Where each phase adds its time; default a fresh one nobody reads. */
+  readonly times?: PhaseTimes;
 }
 
 /**
@@ -36,12 +39,17 @@ export interface SequentialOptions {
 export async function runSequential(options: SequentialOptions): Promise<string> {
   const app = typeof options.app === "string" ? await loadApp(options.app) : options.app;
   const folder = options.outputDir ?? ".";
+  const times = options.times ?? new PhaseTimes();
   const intermediate: KeyValue[] = [];
   for (const name of options.inputFiles) {
-    const contents = await readTextBounded(name, MAX_INPUT_FILE_BYTES);
-    for (const pair of await app.map(name, contents)) intermediate.push(pair);
+    const contents = await times.time(
+      "read input",
+      () => readTextBounded(name, MAX_INPUT_FILE_BYTES),
+    );
+    const pairs = await times.time("map", () => app.map(name, contents));
+    for (const pair of pairs) intermediate.push(pair);
   }
-  const output = await reduceAll(intermediate, (key, values) => app.reduce(key, values));
-  await writeFileAtomic(folder, outputName(0), output);
+  const output = await reduceAll(intermediate, (key, values) => app.reduce(key, values), times);
+  await writeFileAtomic(folder, outputName(0), output, { times, phase: "write output" });
   return `${folder}/${outputName(0)}`;
 }

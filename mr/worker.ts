@@ -25,6 +25,7 @@ import {
 } from "./job_files.ts";
 import { loadApp } from "../apps/load_app.ts";
 import { partitionOf } from "./partition.ts";
+import { PhaseTimes } from "./phase_times.ts";
 import {
   type MapTaskReply,
   parseReportReply,
@@ -61,6 +62,8 @@ export interface WorkerOptions {
   readonly coordinatorGoneMs?: number;
   /** Receives one line per problem worth telling a person; default standard error. */
   readonly log?: (line: string) => void;
+  /** Where each task's phases add their time; default a fresh one, returned in the result. */
+  readonly times?: PhaseTimes;
 }
 
 /** Why a worker stopped, and what it did. */
@@ -97,6 +100,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   });
   const goneMs = options.coordinatorGoneMs ?? DEFAULT_COORDINATOR_GONE_MS;
   const call = (method: string, args: unknown) => callPatiently(client, method, args, goneMs);
+  const times = options.times ?? new PhaseTimes();
   let mapTasks = 0;
   let reduceTasks = 0;
   try {
@@ -111,10 +115,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
         continue;
       }
       if (task.kind === "map") {
-        await executeMapTask(app, task);
+        await executeMapTask(app, task, times);
         mapTasks++;
       } else {
-        await executeReduceTask(app, task);
+        await executeReduceTask(app, task, times);
         reduceTasks++;
       }
       const report = { workerId, kind: task.kind, taskId: task.taskId, attempt: task.attempt };
@@ -175,37 +179,53 @@ async function callPatiently(
 /**
  * Runs map task `task`: reads the input, calls the application's map, and writes one
  * intermediate file per reduce task (empty ones too, so a reduce can tell a missing file from
- * an empty partition).
+ * an empty partition). Each phase's time is added to `times`.
  */
-export async function executeMapTask(app: MapReduceApp, task: MapTaskReply): Promise<void> {
-  const contents = await readTextBounded(task.inputPath, MAX_INPUT_FILE_BYTES);
-  const pairs = await app.map(task.inputName, contents);
+export async function executeMapTask(
+  app: MapReduceApp,
+  task: MapTaskReply,
+  times: PhaseTimes = new PhaseTimes(),
+): Promise<void> {
+  const contents = await times.time(
+    "read input",
+    () => readTextBounded(task.inputPath, MAX_INPUT_FILE_BYTES),
+  );
+  const pairs = await times.time("map", () => app.map(task.inputName, contents));
   assert(Array.isArray(pairs), `App ${app.name}: map of ${task.inputName} did not return an array`);
-  const partitions: KeyValue[][] = Array.from({ length: task.reduceCount }, () => []);
-  for (const pair of pairs) {
-    if (typeof pair?.key !== "string" || typeof pair.value !== "string") {
-      throw new Error(
-        `App ${app.name}: map of ${task.inputName} emitted a pair without string key and value`,
-      );
+  const partitions = await times.time("partition", () => {
+    const partitions: KeyValue[][] = Array.from({ length: task.reduceCount }, () => []);
+    for (const pair of pairs) {
+      if (typeof pair?.key !== "string" || typeof pair.value !== "string") {
+        throw new Error(
+          `App ${app.name}: map of ${task.inputName} emitted a pair without string key and value`,
+        );
+      }
+      partitions[partitionOf(pair.key, task.reduceCount)].push(pair);
     }
-    partitions[partitionOf(pair.key, task.reduceCount)].push(pair);
+    return partitions;
+  });
+  for (let reduceTask = 0; reduceTask < partitions.length; reduceTask++) {
+    const text = await times.time("encode", () => encodeIntermediate(partitions[reduceTask]));
+    const name = intermediateName(task.taskId, reduceTask);
+    await writeFileAtomic(task.outputFolder, name, text, { times, phase: "write intermediates" });
   }
-  await Promise.all(partitions.map((partition, reduceTask) =>
-    writeFileAtomic(
-      task.outputFolder,
-      intermediateName(task.taskId, reduceTask),
-      encodeIntermediate(partition),
-    )
-  ));
 }
 
 /** Runs reduce task `task`: reads partition `taskId` of every map, reduces, writes `mr-out-Y`. */
-export async function executeReduceTask(app: MapReduceApp, task: ReduceTaskReply): Promise<void> {
+export async function executeReduceTask(
+  app: MapReduceApp,
+  task: ReduceTaskReply,
+  times: PhaseTimes = new PhaseTimes(),
+): Promise<void> {
   const pairs: KeyValue[] = [];
   for (let mapTask = 0; mapTask < task.mapCount; mapTask++) {
     const path = joinPath(task.outputFolder, intermediateName(mapTask, task.taskId));
-    const text = await readTextBounded(path, MAX_INTERMEDIATE_FILE_BYTES);
-    for (const pair of decodeIntermediate(text, path)) pairs.push(pair);
+    const text = await times.time(
+      "read intermediates",
+      () => readTextBounded(path, MAX_INTERMEDIATE_FILE_BYTES),
+    );
+    const decoded = await times.time("decode", () => decodeIntermediate(text, path));
+    for (const pair of decoded) pairs.push(pair);
   }
   const output = await reduceAll(pairs, async (key, values) => {
     const value = await app.reduce(key, values);
@@ -214,6 +234,9 @@ export async function executeReduceTask(app: MapReduceApp, task: ReduceTaskReply
       `App ${app.name}: reduce of key ${key} did not return a string`,
     );
     return value;
+  }, times);
+  await writeFileAtomic(task.outputFolder, outputName(task.taskId), output, {
+    times,
+    phase: "write output",
   });
-  await writeFileAtomic(task.outputFolder, outputName(task.taskId), output);
 }
