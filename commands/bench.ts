@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import { InvalidArgumentError } from "commander";
 import { DEFAULT_BENCH_BYTES, parseByteSize, runMrBench } from "../mr/mod.ts";
 import { CONSISTENCIES, type Consistency } from "../kv/mod.ts";
@@ -35,11 +35,9 @@ export function benchCommand() {
       ]),
     )
     .option("--inputs <files...>", "mr: input files (default: a generated corpus)")
-    .option(
-      "--size <bytes>",
-      "mr: size of the generated corpus, as 200MB or 64MiB",
-      parseByteSize,
-      DEFAULT_BENCH_BYTES,
+    .addOption(
+      new Option("--size <bytes>", "mr: size of the generated corpus, as 200MB or 64MiB")
+        .argParser(parseByteSize).default(DEFAULT_BENCH_BYTES, "8MB"),
     )
     .option("--timings", "mr: print each process's time per phase")
     .option(

@@ -86,6 +86,13 @@ export async function writeCorpus(folder: string, options: CorpusOptions): Promi
   const vocabulary = makeVocabulary(random);
   const bytesPerFile = options.bytesPerFile ?? Infinity;
   const encoder = new TextEncoder();
+  // Bounded by the vocabulary and its capitalized forms.
+  const byteLengths = new Map<string, number>();
+  const byteLength = (word: string) => {
+    let length = byteLengths.get(word);
+    if (length === undefined) byteLengths.set(word, length = encoder.encode(word).length);
+    return length;
+  };
   const names = CORPUS_FILE_NAMES.slice(0, fileCount);
   for (const name of names) {
     const parts: string[] = [];
@@ -97,9 +104,7 @@ export async function writeCorpus(folder: string, options: CorpusOptions): Promi
       if (random.int(12) === 0) word = word[0].toUpperCase() + word.slice(1);
       const separator = SEPARATORS[random.int(SEPARATORS.length)];
       parts.push(word, separator);
-      // Most words are ASCII, where characters are bytes; encode only the others.
-      bytes += separator.length +
-        (/^[\x00-\x7f]*$/.test(word) ? word.length : encoder.encode(word).length);
+      bytes += separator.length + byteLength(word);
     }
     await Deno.writeTextFile(joinPath(folder, name), parts.join(""));
   }
