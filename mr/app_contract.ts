@@ -1,0 +1,82 @@
+/**
+ * The application contract, checked where the framework meets the application: `map` returns an
+ * array of `{key, value}` pairs of strings, `reduce` returns a string. A broken application fails
+ * its task with a sentence naming the application, the call and what it returned, rather than
+ * writing `undefined` into an output or crashing deep in the framework.
+ *
+ * @module
+ */
+import type { KeyValue, MapReduceApp } from "../apps/app.ts";
+
+/** Longest excerpt of a bad return value quoted in a message. */
+const MAX_QUOTED_CHARS = 80;
+
+/** A short, safe rendering of any value for a message: JSON where possible, cut to a bound. */
+export function describeValue(value: unknown): string {
+  let text: string;
+  if (value === undefined) text = "undefined";
+  else if (typeof value === "function") text = `a function ${value.name || "(anonymous)"}`;
+  else if (typeof value === "bigint") text = `${value}n`;
+  else if (typeof value === "symbol") text = value.toString();
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = Object.prototype.toString.call(value);
+    }
+  }
+  return text.length <= MAX_QUOTED_CHARS ? text : `${text.slice(0, MAX_QUOTED_CHARS)}…`;
+}
+
+/** Throws unless `result`, what `app.map` returned for `inputName`, is an array. */
+export function checkMapResult(
+  app: MapReduceApp,
+  inputName: string,
+  result: unknown,
+): readonly unknown[] {
+  if (!Array.isArray(result)) {
+    throw new Error(
+      `App ${app.name}: map of ${inputName} returned ${
+        describeValue(result)
+      }, not an array of {key, value} pairs of strings`,
+    );
+  }
+  return result;
+}
+
+/** Throws unless `pair`, element `index` of what `app.map` returned, is `{key, value}` strings. */
+export function checkPair(
+  app: MapReduceApp,
+  inputName: string,
+  pair: unknown,
+  index: number,
+): KeyValue {
+  const candidate = pair as KeyValue | null | undefined;
+  if (typeof candidate?.key !== "string" || typeof candidate.value !== "string") {
+    throw new Error(
+      `App ${app.name}: map of ${inputName} returned ${
+        describeValue(pair)
+      } at index ${index}, not a {key, value} pair of strings`,
+    );
+  }
+  return candidate;
+}
+
+/** Throws unless `result`, what `app.reduce` returned for `key`, is a string. */
+export function checkReduceResult(app: MapReduceApp, key: string, result: unknown): string {
+  if (typeof result !== "string") {
+    throw new Error(
+      `App ${app.name}: reduce of key ${describeValue(key)} returned ${
+        describeValue(result)
+      }, not a string`,
+    );
+  }
+  return result;
+}
+
+/** `pairs`, what `app.map` returned for `inputName`, checked whole. */
+export function checkedPairs(app: MapReduceApp, inputName: string, pairs: unknown): KeyValue[] {
+  const array = checkMapResult(app, inputName, pairs);
+  for (let index = 0; index < array.length; index++) checkPair(app, inputName, array[index], index);
+  return array as KeyValue[];
+}
