@@ -28,6 +28,11 @@ Deno.test("indexer emits each distinct word once and lists documents sorted", ()
   assert.deepEqual(pairs.map((pair) => pair.key).sort(), ["and", "cat", "hat", "the"]);
   assert.ok(pairs.every((pair) => pair.value === "doc-b"));
   assert.equal(indexer.reduce("the", ["doc-c", "doc-a", "doc-b"]), "3 doc-a,doc-b,doc-c");
+  assert.equal(
+    indexer.reduce("the", ["doc-b", "doc-a", "doc-b"]),
+    "2 doc-a,doc-b",
+    "one per split",
+  );
 });
 
 Deno.test("nocrash describes the file by name and byte lengths", () => {

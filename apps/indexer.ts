@@ -1,6 +1,7 @@
 /**
  * The lab's inverted index: for each word, how many documents contain it and which, as
- * `count doc1,doc2,…` with the names sorted.
+ * `count doc1,doc2,…` with the names sorted. A document larger than the split size reaches map
+ * in several pieces, each naming the document, so reduce counts each document once.
  *
  * @module
  */
@@ -14,8 +15,8 @@ export function map(document: string, contents: string): KeyValue[] {
   return [...words].map((word) => ({ key: word, value: document }));
 }
 
-/** `count doc1,doc2,…` over the documents that contain the word, sorted by name. */
+/** `count doc1,doc2,…` over the distinct documents that contain the word, sorted by name. */
 export function reduce(_key: string, values: string[]): string {
-  const documents = [...values].sort();
+  const documents = [...new Set(values)].sort();
   return `${documents.length} ${documents.join(",")}`;
 }
