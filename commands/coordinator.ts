@@ -4,11 +4,14 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import {
   DEFAULT_COORDINATOR_ADDRESS,
   DEFAULT_REDUCE_COUNT,
+  DEFAULT_SPLIT_BYTES,
   DEFAULT_TASK_TIMEOUT_MS,
+  formatByteSize,
+  parseByteSize,
   runCoordinator,
 } from "../mr/mod.ts";
 import { addressOption, examples, integerOption, requireFiles, secondsFlag } from "./arguments.ts";
@@ -17,7 +20,7 @@ import { addressOption, examples, integerOption, requireFiles, secondsFlag } fro
 export function coordinatorCommand() {
   return new Command("coordinator")
     .description("Serve map and reduce tasks to workers; exit once the job is done.")
-    .argument("<files...>", "input files, one map task each")
+    .argument("<files...>", "input files, one map task per split")
     .option(
       "--listen <address>",
       "host:port or unix:/path to listen on",
@@ -38,10 +41,17 @@ export function coordinatorCommand() {
       ),
     )
     .option("--output-dir <dir>", "where intermediate and output files go", ".")
+    .addOption(
+      new Option(
+        "--split-size <bytes>",
+        "a larger file becomes several map tasks, cut at lines (as 64MiB or 20MB)",
+      ).argParser(parseByteSize).default(DEFAULT_SPLIT_BYTES, formatByteSize(DEFAULT_SPLIT_BYTES)),
+    )
     .addHelpText(
       "after",
       examples(
         "dsys coordinator --listen 127.0.0.1:7070 --nreduce 10 --task-timeout 10 books/*.txt",
+        "dsys coordinator --split-size 16MiB big.txt",
       ),
     )
     .action(async (files, options) => {
@@ -52,6 +62,7 @@ export function coordinatorCommand() {
         nReduce: options.nreduce,
         taskTimeoutMs: options.taskTimeout,
         outputDir: options.outputDir,
+        splitSizeBytes: options.splitSize,
       });
     });
 }

@@ -1,5 +1,6 @@
 /**
- * The MapReduce coordinator: one map task per input file, `nReduce` reduce tasks, handed to
+ * The MapReduce coordinator: one map task per input split (a file, or a piece of a file larger
+ * than the split size), `nReduce` reduce tasks, handed to
  * workers over RPC. It re-issues a task only when its lease runs out, counts only the latest
  * attempt's report, and finishes once every output file is in place and the workers that were
  * still asking have been told to exit (or a short grace period ran out).
@@ -21,6 +22,8 @@ import {
 } from "./protocol.ts";
 import { createProgressDisplay, type JobStatus, type ProgressMode } from "./progress.ts";
 import { TaskTable } from "./task_table.ts";
+import { DEFAULT_SPLIT_BYTES, type InputSplit, planSplits } from "./input_split.ts";
+import { formatByteSize } from "./byte_size.ts";
 
 /** Where the coordinator listens unless told otherwise. */
 export const DEFAULT_COORDINATOR_ADDRESS = "127.0.0.1:7070";
@@ -30,8 +33,8 @@ export const DEFAULT_REDUCE_COUNT = 10;
 export const DEFAULT_TASK_TIMEOUT_MS = 10_000;
 /** Longest the coordinator keeps answering "exit" after the job is done. */
 export const DEFAULT_EXIT_GRACE_MS = 2_000;
-/** How soon an idle worker asks again. */
-const WAIT_RETRY_MS = 100;
+/** How soon an idle worker asks again; short, as workers wait at the map/reduce barrier. */
+const WAIT_RETRY_MS = 50;
 /** A worker heard from within this window counts as present. */
 const WORKER_PRESENCE_MS = 3_000;
 /** Most distinct workers remembered; older entries are forgotten first. */
@@ -39,10 +42,8 @@ const MAX_REMEMBERED_WORKERS = 10_000;
 
 /** What the task-handing logic needs; everything else (sockets, timers) stays outside. */
 export interface CoordinatorServiceOptions {
-  /** Input files as the user named them; map receives these names. */
-  readonly inputNames: readonly string[];
-  /** The same files as absolute paths, in the same order. */
-  readonly inputPaths: readonly string[];
+  /** The map tasks' inputs, in task order. */
+  readonly splits: readonly InputSplit[];
   /** Absolute folder for intermediate and output files. */
   readonly outputFolder: string;
   /** Number of reduce tasks. */
@@ -66,13 +67,9 @@ export class CoordinatorService {
 
   /** Creates the service with every task idle. */
   constructor(options: CoordinatorServiceOptions) {
-    assert(
-      options.inputNames.length === options.inputPaths.length,
-      `Got ${options.inputNames.length} input names but ${options.inputPaths.length} paths`,
-    );
     this.#options = options;
     this.#table = new TaskTable({
-      mapCount: options.inputNames.length,
+      mapCount: options.splits.length,
       reduceCount: options.reduceCount,
       taskTimeoutMs: options.taskTimeoutMs,
       clock: options.clock,
@@ -105,19 +102,22 @@ export class CoordinatorService {
         return { kind: "wait", retryMs: WAIT_RETRY_MS };
       case "map": {
         if (assignment.reissued) this.#logReissue("map", assignment.taskId, request.workerId);
+        const split = this.#options.splits[assignment.taskId];
         return {
           kind: "map",
           taskId: assignment.taskId,
           attempt: assignment.attempt,
-          inputName: this.#options.inputNames[assignment.taskId],
-          inputPath: this.#options.inputPaths[assignment.taskId],
+          inputName: split.name,
+          inputPath: split.path,
+          offset: split.offset,
+          length: split.length,
           reduceCount: this.#options.reduceCount,
           outputFolder,
         };
       }
       case "reduce": {
         if (assignment.reissued) this.#logReissue("reduce", assignment.taskId, request.workerId);
-        const mapCount = this.#options.inputNames.length;
+        const mapCount = this.#options.splits.length;
         return {
           kind: "reduce",
           taskId: assignment.taskId,
@@ -185,8 +185,10 @@ export class CoordinatorService {
 
 /** Options of {@linkcode runCoordinator}; only `inputFiles` is required. */
 export interface CoordinatorOptions {
-  /** Input files, one map task each; map receives the names as given here. */
+  /** Input files, one map task per split; map receives the names as given here. */
   readonly inputFiles: readonly string[];
+  /** A file larger than this becomes several map tasks, cut at lines; default 16 MiB. */
+  readonly splitSizeBytes?: number;
   /** `host:port`, `:port` or `unix:/path`; port 0 picks a free port. Default 127.0.0.1:7070. */
   readonly listen?: Address | string;
   /** Number of reduce tasks; default 10. */
@@ -215,8 +217,11 @@ export interface CoordinatorResult {
   readonly address: Address;
 }
 
-/** How often the coordinator refreshes progress and checks whether it may stop. */
-const TICK_MS = 200;
+/**
+ * How often the coordinator refreshes progress and checks whether it may stop; every job waits
+ * half of it on average after its last report, so it is short.
+ */
+const TICK_MS = 50;
 
 /**
  * Runs a MapReduce job's coordinator until the job is done: serves tasks, re-issues those whose
@@ -234,12 +239,13 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   const exitGraceMs = options.exitGraceMs ?? DEFAULT_EXIT_GRACE_MS;
   assert(options.inputFiles.length > 0, "Cannot start the coordinator: no input files");
   const outputFolder = await existingFolder(options.outputDir ?? ".");
-  const inputPaths = await Promise.all(options.inputFiles.map(existingInputFile));
+  const inputs = await Promise.all(options.inputFiles.map(existingInputFile));
+  const splitSizeBytes = options.splitSizeBytes ?? DEFAULT_SPLIT_BYTES;
+  const splits = planSplits(inputs, splitSizeBytes);
   const display = createProgressDisplay(options.progress ?? "auto");
   const log = options.log ?? ((line: string) => display.log(line));
   const service = new CoordinatorService({
-    inputNames: options.inputFiles,
-    inputPaths,
+    splits,
     outputFolder,
     reduceCount,
     taskTimeoutMs,
@@ -257,7 +263,8 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   const server = await serve(options.listen ?? DEFAULT_COORDINATOR_ADDRESS, watched, { log });
   const startMs = realClock.now();
   log(
-    `Coordinator listening on ${formatAddress(server.address)}: ${inputPaths.length} map tasks, ` +
+    `Coordinator listening on ${formatAddress(server.address)}: ${splits.length} map tasks ` +
+      `(${inputs.length} files, split size ${formatByteSize(splitSizeBytes)}), ` +
       `${reduceCount} reduce tasks, task timeout ${
         taskTimeoutMs / 1000
       } s, output in ${outputFolder}`,
@@ -310,11 +317,14 @@ async function existingFolder(path: string): Promise<string> {
   throw new Error(`Cannot start the coordinator: output folder ${path} does not exist`);
 }
 
-/** The absolute path of input file `name`, which must be a readable file. */
-async function existingInputFile(name: string): Promise<string> {
+/** Input file `name` with its absolute path and size; it must be a readable file. */
+async function existingInputFile(
+  name: string,
+): Promise<{ name: string; path: string; sizeBytes: number }> {
   try {
-    const absolute = await Deno.realPath(name);
-    if ((await Deno.stat(absolute)).isFile) return absolute;
+    const path = await Deno.realPath(name);
+    const info = await Deno.stat(path);
+    if (info.isFile) return { name, path, sizeBytes: info.size };
   } catch {
     // Reported below.
   }

@@ -6,8 +6,10 @@ import { REPORT_TASK_METHOD, REQUEST_TASK_METHOD } from "./protocol.ts";
 
 function service(clock: ManualClock, log: string[] = []): CoordinatorService {
   return new CoordinatorService({
-    inputNames: ["a.txt", "../b.txt"],
-    inputPaths: ["/data/a.txt", "/b.txt"],
+    splits: [
+      { name: "a.txt", path: "/data/a.txt", offset: 0, length: 100 },
+      { name: "../b.txt", path: "/b.txt", offset: 0, length: 7 },
+    ],
     outputFolder: "/out",
     reduceCount: 1,
     taskTimeoutMs: 10_000,
@@ -30,6 +32,8 @@ Deno.test("CoordinatorService sends the name as given and the absolute path", ()
     attempt: 1,
     inputName: "a.txt",
     inputPath: "/data/a.txt",
+    offset: 0,
+    length: 100,
     reduceCount: 1,
     outputFolder: "/out",
   });

@@ -1,19 +1,21 @@
 /**
  * The files of a MapReduce job, named as in the lab: intermediate `mr-X-Y` (map task X's pairs
  * for reduce task Y) and outputs `mr-out-Y`. Every file is written to a temporary name in the
- * same folder, fsynced and renamed into place, so a reader sees all of it or none of it, and a
- * crashed or superseded attempt can never leave a torn file under a final name.
+ * same folder and renamed into place, so a reader sees all of it or none of it, and a crashed or
+ * superseded attempt can never leave a torn file under a final name. Outputs are fsynced before
+ * the rename; intermediates are not (see {@linkcode AtomicFileWriter.commit}).
  *
  * @module
  */
 import { assert } from "../util/assert.ts";
-import type { KeyValue } from "../apps/app.ts";
+import type { MapReduceApp } from "../apps/app.ts";
+import { checkedPairs, checkReduceResult } from "./app_contract.ts";
 import { type Phase, PhaseTimes } from "./phase_times.ts";
 
 /** Largest input file a map task reads; beyond this the worker refuses rather than run out of memory. */
 export const MAX_INPUT_FILE_BYTES = 1024 * 1024 * 1024;
-/** Largest intermediate file a reduce task reads, for the same reason. */
-export const MAX_INTERMEDIATE_FILE_BYTES = 1024 * 1024 * 1024;
+/** Characters a writer collects before it encodes and writes them. */
+const WRITE_BUFFER_CHARS = 1024 * 1024;
 /** Prefix of every temporary file; chosen so that no `mr-out-*` or `mr-worker-*` glob matches it. */
 export const TEMPORARY_PREFIX = "tmp-mr-";
 
@@ -32,44 +34,124 @@ export function joinPath(folder: string, name: string): string {
   return folder.endsWith("/") ? `${folder}${name}` : `${folder}/${name}`;
 }
 
-/** Where {@linkcode writeFileAtomic} adds its time: writing under `phase`, syncing under fsync. */
+/** Where a writer adds its time: writing under `phase`, syncing under `fsync`. */
 export interface WriteTiming {
   readonly times: PhaseTimes;
   readonly phase: Phase;
 }
 
 /**
- * Replaces `folder/name` with `data` atomically: writes a temporary file in `folder`, fsyncs
+ * Writes a file under a temporary name in its folder, in bounded chunks, and renames it into
+ * place on {@linkcode AtomicFileWriter.commit}: readers of the final name see the whole file or
+ * nothing.
+ */
+export class AtomicFileWriter {
+  readonly #file: Deno.FsFile;
+  readonly #folder: string;
+  readonly #name: string;
+  readonly #temporaryPath: string;
+  readonly #timing: WriteTiming;
+  readonly #encoder = new TextEncoder();
+  #parts: string[] = [];
+  #bufferedChars = 0;
+  #open = true;
+
+  private constructor(
+    file: Deno.FsFile,
+    folder: string,
+    name: string,
+    path: string,
+    timing: WriteTiming,
+  ) {
+    this.#file = file;
+    this.#folder = folder;
+    this.#name = name;
+    this.#temporaryPath = path;
+    this.#timing = timing;
+  }
+
+  /** Creates the temporary file for `folder/name`. */
+  static async create(
+    folder: string,
+    name: string,
+    timing: WriteTiming,
+  ): Promise<AtomicFileWriter> {
+    const temporaryPath = joinPath(folder, `${TEMPORARY_PREFIX}${name}-${crypto.randomUUID()}`);
+    const file = await Deno.open(temporaryPath, { write: true, createNew: true });
+    return new AtomicFileWriter(file, folder, name, temporaryPath, timing);
+  }
+
+  /** Appends `text`; it reaches the file once the buffer is full, or on commit. */
+  async write(text: string): Promise<void> {
+    assert(this.#open, `Cannot write ${this.#name}: the writer is closed`);
+    this.#parts.push(text);
+    this.#bufferedChars += text.length;
+    if (this.#bufferedChars >= WRITE_BUFFER_CHARS) await this.#flush();
+  }
+
+  /**
+   * Writes what is buffered and renames the file into place. `durable` also fsyncs the file
+   * before the rename and the folder after it, so the file survives a machine crash; without
+   * it the rename is still atomic for every process on this machine, and a `kill -9` of the
+   * writer cannot tear it, but a machine crash may lose it or leave it cut short.
+   */
+  async commit(durable: boolean): Promise<void> {
+    try {
+      await this.#flush();
+      if (durable) await this.#timing.times.time("fsync", () => this.#file.sync());
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+    this.#open = false;
+    this.#file.close();
+    await Deno.rename(this.#temporaryPath, joinPath(this.#folder, this.#name));
+    if (durable) await this.#timing.times.time("fsync", () => syncFolder(this.#folder));
+  }
+
+  /** Closes and removes the temporary file; the final name is untouched. */
+  async abort(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#file.close();
+    await Deno.remove(this.#temporaryPath).catch(() => {});
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#parts.length === 0) return;
+    const text = this.#parts.join("");
+    this.#parts = [];
+    this.#bufferedChars = 0;
+    await this.#timing.times.time(this.#timing.phase, async () => {
+      const bytes = this.#encoder.encode(text);
+      let written = 0;
+      while (written < bytes.length) {
+        const count = await this.#file.write(bytes.subarray(written));
+        assert(count > 0, `Cannot write ${this.#temporaryPath}: the file accepted no bytes`);
+        written += count;
+      }
+    });
+  }
+}
+
+/**
+ * Replaces `folder/name` with `data` durably and atomically: writes a temporary file, fsyncs
  * it, renames it over the target and fsyncs the folder so the rename itself survives a crash.
  */
 export async function writeFileAtomic(
   folder: string,
   name: string,
-  data: Uint8Array | string,
+  data: string,
   timing: WriteTiming = { times: new PhaseTimes(), phase: "write output" },
 ): Promise<void> {
-  const { times, phase } = timing;
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const temporaryPath = joinPath(folder, `${TEMPORARY_PREFIX}${name}-${crypto.randomUUID()}`);
-  const file = await Deno.open(temporaryPath, { write: true, createNew: true });
+  const writer = await AtomicFileWriter.create(folder, name, timing);
   try {
-    await times.time(phase, async () => {
-      let written = 0;
-      while (written < bytes.length) {
-        const count = await file.write(bytes.subarray(written));
-        assert(count > 0, `Cannot write ${temporaryPath}: the file accepted no bytes`);
-        written += count;
-      }
-    });
-    await times.time("fsync", () => file.sync());
+    await writer.write(data);
   } catch (error) {
-    file.close();
-    await Deno.remove(temporaryPath).catch(() => {});
+    await writer.abort();
     throw error;
   }
-  file.close();
-  await Deno.rename(temporaryPath, joinPath(folder, name));
-  await times.time("fsync", () => syncFolder(folder));
+  await writer.commit(true);
 }
 
 /** Fsyncs a folder so that renames into it are durable; a no-op where folders cannot be opened. */
@@ -83,37 +165,6 @@ async function syncFolder(folder: string): Promise<void> {
   }
 }
 
-/** One pair per line, as a JSON array `[key, value]`, so keys and values may hold any character. */
-export function encodeIntermediate(pairs: readonly KeyValue[]): string {
-  let text = "";
-  for (const pair of pairs) text += JSON.stringify([pair.key, pair.value]) + "\n";
-  return text;
-}
-
-/** Reads what {@linkcode encodeIntermediate} wrote; `source` names the file in errors. */
-export function decodeIntermediate(text: string, source: string): KeyValue[] {
-  const pairs: KeyValue[] = [];
-  const lines = text.split("\n");
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index];
-    if (line === "") continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      throw new Error(`Cannot read ${source}: line ${index + 1} is not JSON`);
-    }
-    if (
-      !Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" ||
-      typeof parsed[1] !== "string"
-    ) {
-      throw new Error(`Cannot read ${source}: line ${index + 1} is not a [key, value] pair`);
-    }
-    pairs.push({ key: parsed[0], value: parsed[1] });
-  }
-  return pairs;
-}
-
 /** Reads a whole file as UTF-8 text after checking it is no larger than `maxBytes`. */
 export async function readTextBounded(path: string, maxBytes: number): Promise<string> {
   const info = await Deno.stat(path);
@@ -125,34 +176,51 @@ export async function readTextBounded(path: string, maxBytes: number): Promise<s
   return new TextDecoder().decode(await Deno.readFile(path));
 }
 
+/** The order of keys in outputs: by UTF-16 code units, as JavaScript compares strings. */
+export function compareKeys(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
 /**
- * Groups `pairs` by key (values keep their arrival order), calls `reduce` once per distinct key
- * in sorted key order, and returns the output text: one `key value` line per key, as the lab
- * writes it. Grouping first sorts only the distinct keys, not every pair.
+ * Calls `app.reduce` once per key of `keys` in sorted order, with `valuesOf(key)`, and writes
+ * one `key value` line per key, as the lab does. Throws if reduce returns anything but a string.
  */
-export async function reduceAll(
-  pairs: readonly KeyValue[],
-  reduce: (key: string, values: string[]) => string | Promise<string>,
-  times: PhaseTimes = new PhaseTimes(),
-): Promise<string> {
-  const groups = await times.time("group", () => {
-    const groups = new Map<string, string[]>();
-    for (const pair of pairs) {
-      const values = groups.get(pair.key);
-      if (values === undefined) groups.set(pair.key, [pair.value]);
-      else values.push(pair.value);
-    }
-    return groups;
-  });
-  const keys = await times.time(
-    "sort",
-    () => [...groups.keys()].sort((left, right) => left < right ? -1 : left > right ? 1 : 0),
-  );
-  return await times.time("reduce", async () => {
-    const lines: string[] = [];
-    for (const key of keys) lines.push(`${key} ${await reduce(key, groups.get(key)!)}\n`);
-    return lines.join("");
-  });
+export async function reduceKeys(
+  app: MapReduceApp,
+  keys: string[],
+  valuesOf: (key: string) => string[],
+  writer: AtomicFileWriter,
+  times: PhaseTimes,
+): Promise<void> {
+  await times.time("sort", () => keys.sort(compareKeys));
+  const startMs = performance.now();
+  const writtenBeforeMs = times.totalMs("write output");
+  for (const key of keys) {
+    const result = app.reduce(key, valuesOf(key));
+    // Most reduces return at once; awaiting only promises saves a turn of the event loop per key.
+    const value = result instanceof Promise ? await result : result;
+    await writer.write(`${key} ${checkReduceResult(app, key, value)}\n`);
+  }
+  // The writes that flushed added their own time to "write output"; phases do not overlap.
+  const writingMs = times.totalMs("write output") - writtenBeforeMs;
+  times.add("reduce", performance.now() - startMs - writingMs);
+}
+
+/**
+ * The sequential job's grouping: checks what map returned, groups `pairs` by key (values keep
+ * their arrival order) and returns the groups; only the distinct keys get sorted later.
+ */
+export function groupPairs(
+  app: MapReduceApp,
+  groups: Map<string, string[]>,
+  inputName: string,
+  result: unknown,
+): void {
+  for (const pair of checkedPairs(app, inputName, result)) {
+    const values = groups.get(pair.key);
+    if (values === undefined) groups.set(pair.key, [pair.value]);
+    else values.push(pair.value);
+  }
 }
 
 /**

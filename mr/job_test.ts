@@ -4,7 +4,9 @@ import { writeCorpus } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import type { JobStatus } from "./progress.ts";
 import { runSequential } from "./sequential.ts";
-import { runWorker } from "./worker.ts";
+import { executeMapTask, executeReduceTask, runWorker } from "./worker.ts";
+import { partitionOf } from "./partition.ts";
+import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 
 /** Runs `body` with a fresh temporary folder holding a small corpus, and removes it after. */
 async function withCorpus(body: (folder: string, inputs: string[]) => Promise<void>) {
@@ -22,8 +24,17 @@ async function withCorpus(body: (folder: string, inputs: string[]) => Promise<vo
   }
 }
 
-for (const app of ["wc", "indexer"]) {
-  Deno.test(`an in-process ${app} job with two workers equals the sequential output`, async () => {
+const cases = [
+  { app: "wc", splitSizeBytes: undefined },
+  { app: "indexer", splitSizeBytes: undefined },
+  { app: "wc", splitSizeBytes: 1000 },
+  { app: "indexer", splitSizeBytes: 777 },
+];
+for (const { app, splitSizeBytes } of cases) {
+  const splitting = splitSizeBytes === undefined
+    ? ""
+    : `, files cut in ${splitSizeBytes}-byte splits,`;
+  Deno.test(`an in-process ${app} job${splitting} with two workers equals the sequential output`, async () => {
     await withCorpus(async (folder, inputs) => {
       await Deno.mkdir(joinPath(folder, "sequential"));
       await Deno.mkdir(joinPath(folder, "job"));
@@ -37,6 +48,7 @@ for (const app of ["wc", "indexer"]) {
         listen: address,
         inputFiles: inputs,
         nReduce: 3,
+        splitSizeBytes,
         outputDir: joinPath(folder, "job"),
         progress: (status) => statuses.push(status),
         log: () => {},
@@ -49,9 +61,15 @@ for (const app of ["wc", "indexer"]) {
       assert.deepEqual(await readJobOutput(joinPath(folder, "job")), expected);
       assert.equal(result.status.done, true);
       assert.equal(result.status.reissued, 0);
+      const sizes = await Promise.all(inputs.map(async (path) => (await Deno.stat(path)).size));
+      const mapCount = sizes.reduce(
+        (sum, size) => sum + Math.max(1, Math.ceil(size / (splitSizeBytes ?? Infinity))),
+        0,
+      );
+      assert.ok(splitSizeBytes === undefined || mapCount > 10 * inputs.length, `${mapCount} maps`);
       assert.deepEqual(
         outcomes.reduce((sum, outcome) => sum + outcome.mapTasks, 0),
-        inputs.length,
+        mapCount,
         "each map ran exactly once",
       );
       assert.equal(outcomes.reduce((sum, outcome) => sum + outcome.reduceTasks, 0), 3);
@@ -60,7 +78,7 @@ for (const app of ["wc", "indexer"]) {
       const names = [...Deno.readDirSync(joinPath(folder, "job"))].map((entry) => entry.name)
         .sort();
       const intermediates = names.filter((name) => /^mr-\d+-\d+$/.test(name));
-      assert.equal(intermediates.length, inputs.length * 3);
+      assert.equal(intermediates.length, mapCount * 3);
       assert.deepEqual(names.filter((name) => name.startsWith("mr-out-")), [
         "mr-out-0",
         "mr-out-1",
@@ -92,4 +110,55 @@ Deno.test("the coordinator refuses a missing input file by name", async () => {
       runCoordinator({ listen: "127.0.0.1:0", inputFiles: ["/no/such/file.txt"], progress: "off" }),
     /Cannot start the coordinator: input file \/no\/such\/file.txt does not exist/,
   );
+});
+
+Deno.test("a map or reduce that breaks the app contract fails its task, naming app and value", async () => {
+  await withCorpus(async (folder, inputs) => {
+    const badMap: MapReduceApp = {
+      name: "./bad_map.ts",
+      map: () => [{ key: "a", value: "1" }, { key: "b", count: 1 }] as unknown as KeyValue[],
+      reduce: (_key, values) => String(values.length),
+    };
+    const badReduce: MapReduceApp = {
+      name: "./bad_reduce.ts",
+      map: () => [{ key: "a", value: "1" }],
+      reduce: (_key, values) => values.length as unknown as string,
+    };
+    const mapError =
+      /^Error: App \.\/bad_map\.ts: map of in\.txt returned \{"key":"b","count":1\} at index 1, not a \{key, value\} pair of strings$/;
+    const reduceError =
+      /^Error: App \.\/bad_reduce\.ts: reduce of key "a" returned 1, not a string$/;
+    const mapTask = {
+      kind: "map" as const,
+      taskId: 0,
+      attempt: 1,
+      inputName: "in.txt",
+      inputPath: inputs[0],
+      offset: 0,
+      length: 100,
+      reduceCount: 2,
+      outputFolder: folder,
+    };
+    await assert.rejects(() => executeMapTask(badMap, mapTask), mapError);
+    await executeMapTask(badReduce, mapTask);
+    const reduceTask = {
+      kind: "reduce" as const,
+      taskId: partitionOf("a", 2),
+      attempt: 1,
+      mapCount: 1,
+      outputFolder: folder,
+    };
+    await assert.rejects(() => executeReduceTask(badReduce, reduceTask), reduceError);
+    const sequential = { inputFiles: [inputs[0]], outputDir: folder };
+    await assert.rejects(
+      () => runSequential({ ...sequential, app: badMap }),
+      /App \.\/bad_map\.ts: map of .*pg-being_ernest\.txt returned \{"key":"b","count":1\} at index 1/,
+    );
+    await assert.rejects(() => runSequential({ ...sequential, app: badReduce }), reduceError);
+    const names = [...Deno.readDirSync(folder)].map((entry) => entry.name);
+    assert.ok(
+      !names.some((name) => name.startsWith("mr-out-") || name.startsWith("tmp-")),
+      names.join(),
+    );
+  });
 });

@@ -20,7 +20,10 @@ export interface TaskRequest {
   workerId: string;
 }
 
-/** Map input file `inputName` into `reduceCount` intermediate files in `outputFolder`. */
+/**
+ * Map the lines of input file `inputName` that start in bytes `[offset, offset + length)` into
+ * `reduceCount` intermediate files in `outputFolder`.
+ */
 export interface MapTaskReply {
   kind: "map";
   taskId: number;
@@ -29,6 +32,10 @@ export interface MapTaskReply {
   inputName: string;
   /** The same file as an absolute path, so workers started from any folder can read it. */
   inputPath: string;
+  /** First byte of the split. */
+  offset: number;
+  /** Bytes in the split. */
+  length: number;
   reduceCount: number;
   /** Absolute folder for intermediate and output files. */
   outputFolder: string;
@@ -135,6 +142,8 @@ export function parseTaskReply(value: unknown): TaskReply {
         attempt: count(fields, "attempt", what),
         inputName: text(fields, "inputName", what),
         inputPath: text(fields, "inputPath", what),
+        offset: count(fields, "offset", what),
+        length: count(fields, "length", what),
         reduceCount: count(fields, "reduceCount", what),
         outputFolder: text(fields, "outputFolder", what),
       };

@@ -1,16 +1,18 @@
 /**
- * The sequential reference, the lab's `mrsequential`: every map in turn, one sort, every reduce
- * in turn, all output in `mr-out-0`. The distributed job must produce the same lines.
+ * The sequential reference, the lab's `mrsequential`: every map in turn, its pairs grouped by
+ * key as they come, one sort of the keys, every reduce in turn, all output in `mr-out-0`. The
+ * distributed job must produce the same lines.
  *
  * @module
  */
-import type { KeyValue, MapReduceApp } from "../apps/app.ts";
+import type { MapReduceApp } from "../apps/app.ts";
 import {
+  AtomicFileWriter,
+  groupPairs,
   MAX_INPUT_FILE_BYTES,
   outputName,
   readTextBounded,
-  reduceAll,
-  writeFileAtomic,
+  reduceKeys,
 } from "./job_files.ts";
 import { loadApp } from "../apps/load_app.ts";
 import { PhaseTimes } from "./phase_times.ts";
@@ -40,16 +42,25 @@ export async function runSequential(options: SequentialOptions): Promise<string>
   const app = typeof options.app === "string" ? await loadApp(options.app) : options.app;
   const folder = options.outputDir ?? ".";
   const times = options.times ?? new PhaseTimes();
-  const intermediate: KeyValue[] = [];
+  const groups = new Map<string, string[]>();
   for (const name of options.inputFiles) {
     const contents = await times.time(
       "read input",
       () => readTextBounded(name, MAX_INPUT_FILE_BYTES),
     );
-    const pairs = await times.time("map", () => app.map(name, contents));
-    for (const pair of pairs) intermediate.push(pair);
+    const result = await times.time("map", () => app.map(name, contents));
+    await times.time("group", () => groupPairs(app, groups, name, result));
   }
-  const output = await reduceAll(intermediate, (key, values) => app.reduce(key, values), times);
-  await writeFileAtomic(folder, outputName(0), output, { times, phase: "write output" });
+  const writer = await AtomicFileWriter.create(folder, outputName(0), {
+    times,
+    phase: "write output",
+  });
+  try {
+    await reduceKeys(app, [...groups.keys()], (key) => groups.get(key)!, writer, times);
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  await writer.commit(true);
   return `${folder}/${outputName(0)}`;
 }

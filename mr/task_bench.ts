@@ -1,6 +1,7 @@
 import { map as wordCountMap } from "../apps/wc.ts";
+import { builtInApps } from "../apps/built_in.ts";
 import { writeCorpus } from "./corpus.ts";
-import { decodeIntermediate, encodeIntermediate, reduceAll } from "./job_files.ts";
+import { encodeIntermediate, groupMapOutput, RunsByKey } from "./intermediate.ts";
 import { partitionOf } from "./partition.ts";
 
 // One generated file of about 1 MB, the size of a lab input, shared by every case.
@@ -9,7 +10,11 @@ const [name] = await writeCorpus(folder, { seed: 1, wordsPerFile: 150_000, fileC
 const contents = Deno.readTextFileSync(`${folder}/${name}`);
 Deno.removeSync(folder, { recursive: true });
 const pairs = wordCountMap(name, contents);
-const encoded = encodeIntermediate(pairs);
+const app = builtInApps.wc;
+const partitions = groupMapOutput(app, name, pairs, 10);
+const decoded = partitions.map((groups) =>
+  encodeIntermediate(groups).slice(0, -1).map((line) => JSON.parse(line))
+);
 
 Deno.bench("wc map of a 1 MB file", () => {
   wordCountMap(name, contents);
@@ -19,14 +24,22 @@ Deno.bench("partition every word of a 1 MB file (FNV-1a)", () => {
   for (const pair of pairs) partitionOf(pair.key, 10);
 });
 
-Deno.bench("encode a 1 MB file's pairs as intermediate JSON lines", () => {
-  encodeIntermediate(pairs);
+Deno.bench("group a 1 MB file's pairs by key into 10 partitions", () => {
+  groupMapOutput(app, name, pairs, 10);
 });
 
-Deno.bench("decode a 1 MB file's intermediate JSON lines", () => {
-  decodeIntermediate(encoded, "bench");
+Deno.bench("encode a 1 MB file's grouped pairs as intermediate batches", () => {
+  for (const groups of partitions) encodeIntermediate(groups);
 });
 
-Deno.bench("group and reduce a 1 MB file's pairs (wc)", async () => {
-  await reduceAll(pairs, (_key, values) => String(values.length));
+Deno.bench("merge a 1 MB file's decoded batches and spell out the values", () => {
+  const merged = new RunsByKey();
+  for (const batches of decoded) {
+    for (const batch of batches) {
+      for (let index = 0; index < batch.length; index += 2) {
+        merged.add(batch[index], [...batch[index + 1]]);
+      }
+    }
+  }
+  for (const key of merged.keys()) merged.values(key);
 });

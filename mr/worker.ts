@@ -6,25 +6,26 @@
  *
  * @module
  */
-import { assert } from "../util/assert.ts";
 import { realClock, sleep } from "../util/clock.ts";
 import { type Address, connect, type RpcClient, RpcError } from "../rpc/mod.ts";
 import { errorText } from "../util/error_text.ts";
-import type { KeyValue, MapReduceApp } from "../apps/app.ts";
+import type { MapReduceApp } from "../apps/app.ts";
 import {
-  decodeIntermediate,
-  encodeIntermediate,
+  AtomicFileWriter,
   intermediateName,
   joinPath,
-  MAX_INPUT_FILE_BYTES,
-  MAX_INTERMEDIATE_FILE_BYTES,
   outputName,
-  readTextBounded,
-  reduceAll,
-  writeFileAtomic,
+  reduceKeys,
 } from "./job_files.ts";
+import {
+  encodeIntermediate,
+  groupMapOutput,
+  type KeyRuns,
+  readIntermediate,
+  RunsByKey,
+} from "./intermediate.ts";
+import { readSplit } from "./input_split.ts";
 import { loadApp } from "../apps/load_app.ts";
-import { partitionOf } from "./partition.ts";
 import { PhaseTimes } from "./phase_times.ts";
 import {
   type MapTaskReply,
@@ -177,66 +178,84 @@ async function callPatiently(
 }
 
 /**
- * Runs map task `task`: reads the input, calls the application's map, and writes one
- * intermediate file per reduce task (empty ones too, so a reduce can tell a missing file from
- * an empty partition). Each phase's time is added to `times`.
+ * Runs map task `task`: reads the lines of its split, calls the application's map, groups the
+ * pairs by key and writes one intermediate file per reduce task (empty ones too, so a reduce
+ * can tell a missing file from an empty partition). A split that owns no line (inside one long
+ * line) is not mapped. Each phase's time is added to `times`.
  */
 export async function executeMapTask(
   app: MapReduceApp,
   task: MapTaskReply,
   times: PhaseTimes = new PhaseTimes(),
 ): Promise<void> {
-  const contents = await times.time(
-    "read input",
-    () => readTextBounded(task.inputPath, MAX_INPUT_FILE_BYTES),
-  );
-  const pairs = await times.time("map", () => app.map(task.inputName, contents));
-  assert(Array.isArray(pairs), `App ${app.name}: map of ${task.inputName} did not return an array`);
-  const partitions = await times.time("partition", () => {
-    const partitions: KeyValue[][] = Array.from({ length: task.reduceCount }, () => []);
-    for (const pair of pairs) {
-      if (typeof pair?.key !== "string" || typeof pair.value !== "string") {
-        throw new Error(
-          `App ${app.name}: map of ${task.inputName} emitted a pair without string key and value`,
-        );
-      }
-      partitions[partitionOf(pair.key, task.reduceCount)].push(pair);
-    }
-    return partitions;
-  });
+  const split = {
+    name: task.inputName,
+    path: task.inputPath,
+    offset: task.offset,
+    length: task.length,
+  };
+  const contents = await times.time("read input", () => readSplit(split));
+  const partitions = contents === null
+    ? Array.from({ length: task.reduceCount }, () => [])
+    : await mapAndGroup(app, task, contents, times);
   for (let reduceTask = 0; reduceTask < partitions.length; reduceTask++) {
-    const text = await times.time("encode", () => encodeIntermediate(partitions[reduceTask]));
+    const lines = await times.time("encode", () => encodeIntermediate(partitions[reduceTask]));
     const name = intermediateName(task.taskId, reduceTask);
-    await writeFileAtomic(task.outputFolder, name, text, { times, phase: "write intermediates" });
+    const writer = await AtomicFileWriter.create(task.outputFolder, name, {
+      times,
+      phase: "write intermediates",
+    });
+    try {
+      for (const line of lines) await writer.write(line);
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+    // Not fsynced: an intermediate file matters only while its job runs, and the rename makes
+    // it appear whole to every process on this machine, even when the writer is killed -9 right
+    // after. Only a machine crash can lose it or cut it short; the reader then finds it missing
+    // or without its end line and fails the reduce, and the map must run again. Syncing would
+    // cost every job the disk's latency to protect against what costs a rare job one map.
+    await writer.commit(false);
   }
 }
 
-/** Runs reduce task `task`: reads partition `taskId` of every map, reduces, writes `mr-out-Y`. */
+async function mapAndGroup(
+  app: MapReduceApp,
+  task: MapTaskReply,
+  contents: string,
+  times: PhaseTimes,
+): Promise<KeyRuns[][]> {
+  const result = await times.time("map", () => app.map(task.inputName, contents));
+  return await times.time(
+    "partition",
+    () => groupMapOutput(app, task.inputName, result, task.reduceCount),
+  );
+}
+
+/**
+ * Runs reduce task `task`: reads partition `taskId` of every map in map order, merges each
+ * key's values, reduces the keys in sorted order and writes `mr-out-Y` durably.
+ */
 export async function executeReduceTask(
   app: MapReduceApp,
   task: ReduceTaskReply,
   times: PhaseTimes = new PhaseTimes(),
 ): Promise<void> {
-  const pairs: KeyValue[] = [];
+  const groups = new RunsByKey();
   for (let mapTask = 0; mapTask < task.mapCount; mapTask++) {
     const path = joinPath(task.outputFolder, intermediateName(mapTask, task.taskId));
-    const text = await times.time(
-      "read intermediates",
-      () => readTextBounded(path, MAX_INTERMEDIATE_FILE_BYTES),
-    );
-    const decoded = await times.time("decode", () => decodeIntermediate(text, path));
-    for (const pair of decoded) pairs.push(pair);
+    await readIntermediate(path, (key, runs) => groups.add(key, runs), times);
   }
-  const output = await reduceAll(pairs, async (key, values) => {
-    const value = await app.reduce(key, values);
-    assert(
-      typeof value === "string",
-      `App ${app.name}: reduce of key ${key} did not return a string`,
-    );
-    return value;
-  }, times);
-  await writeFileAtomic(task.outputFolder, outputName(task.taskId), output, {
+  const writer = await AtomicFileWriter.create(task.outputFolder, outputName(task.taskId), {
     times,
     phase: "write output",
   });
+  try {
+    await reduceKeys(app, [...groups.keys()], (key) => groups.values(key), writer, times);
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  await writer.commit(true);
 }
