@@ -140,10 +140,16 @@ function sameLines(left: readonly string[], right: readonly string[]): boolean {
   return left.length === right.length && left.every((line, index) => line === right[index]);
 }
 
+/** The table; the last column is how each run compares with one worker, when one ran. */
 function printTable(rows: readonly MrBenchRow[], print: (line: string) => void): void {
-  print(`${"run".padEnd(12)} ${"wall s".padStart(8)} ${"vs sequential".padStart(14)}`);
+  const oneWorker = rows.find((row) => row.label === "1 worker");
+  const columns = ["wall s", "vs sequential", "vs 1 worker"].map((name) => name.padStart(14));
+  print(`${"run".padEnd(12)}${columns.join("")}`);
   for (const row of rows) {
-    const seconds = (row.wallMs / 1000).toFixed(2).padStart(8);
-    print(`${row.label.padEnd(12)} ${seconds} ${`${row.ratio.toFixed(2)}x`.padStart(14)}`);
+    const versusOne = oneWorker === undefined || row === rows[0]
+      ? "-"
+      : `${(row.wallMs / oneWorker.wallMs).toFixed(2)}x`;
+    const cells = [(row.wallMs / 1000).toFixed(2), `${row.ratio.toFixed(2)}x`, versusOne];
+    print(`${row.label.padEnd(12)}${cells.map((cell) => cell.padStart(14)).join("")}`);
   }
 }
