@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
+import { withTempFolder } from "./testing/temp_folder.ts";
 import { type InputSplit, planSplits, readSplit } from "./input_split.ts";
 
-async function withFolder(body: (folder: string) => Promise<void>) {
-  const folder = await Deno.makeTempDir({ prefix: "dsys-mr-split-" });
-  try {
-    await body(folder);
-  } finally {
-    await Deno.remove(folder, { recursive: true });
-  }
+function withFolder(body: (folder: string) => Promise<void>): Promise<void> {
+  return withTempFolder("dsys-mr-split-", body);
 }
 
 Deno.test("planSplits cuts files larger than the split size, in file order", () => {

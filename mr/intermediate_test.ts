@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { withTempFolder } from "./testing/temp_folder.ts";
 import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 import {
   BATCH_CHARS,
@@ -18,13 +19,8 @@ function pairs(...entries: [string, string][]): KeyValue[] {
   return entries.map(([key, value]) => ({ key, value }));
 }
 
-async function withFile(body: (path: string) => Promise<void>) {
-  const folder = await Deno.makeTempDir({ prefix: "dsys-mr-intermediate-" });
-  try {
-    await body(`${folder}/mr-0-0`);
-  } finally {
-    await Deno.remove(folder, { recursive: true });
-  }
+function withFile(body: (path: string) => Promise<void>): Promise<void> {
+  return withTempFolder("dsys-mr-intermediate-", (folder) => body(`${folder}/mr-0-0`));
 }
 
 /** Writes `groups` as an intermediate file and reads it back as [key, runs] in file order. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { withTempFolder } from "./testing/temp_folder.ts";
 import type { MapReduceApp } from "../apps/app.ts";
 import {
   AtomicFileWriter,
@@ -11,13 +12,8 @@ import {
 } from "./job_files.ts";
 import { PhaseTimes } from "./phase_times.ts";
 
-async function withFolder(body: (folder: string) => Promise<void>) {
-  const folder = await Deno.makeTempDir({ prefix: "dsys-mr-files-" });
-  try {
-    await body(folder);
-  } finally {
-    await Deno.remove(folder, { recursive: true });
-  }
+function withFolder(body: (folder: string) => Promise<void>): Promise<void> {
+  return withTempFolder("dsys-mr-files-", body);
 }
 
 Deno.test("file names follow the lab", () => {
