@@ -9,6 +9,7 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** Split size unless told otherwise: big enough that per-task costs vanish, small enough to spread. */
 export const DEFAULT_SPLIT_BYTES = 16 * 1024 * 1024;
@@ -93,7 +94,7 @@ export async function readSplitBytes(split: InputSplit): Promise<Uint8Array | nu
     const owned = range.subarray(begin);
     if (endsInside) return owned;
     const overhang = await readRestOfLine(file, readFrom + range.length, owned.length, split);
-    return overhang.length === 0 ? owned : concat(owned, overhang);
+    return overhang.length === 0 ? owned : concatBytes([owned, overhang]);
   } finally {
     file.close();
   }
@@ -148,17 +149,5 @@ async function readRestOfLine(
     }
     if (newline >= 0) break;
   }
-  return concat(...chunks);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const joined = new Uint8Array(total);
-  let position = 0;
-  for (const part of parts) {
-    joined.set(part, position);
-    position += part.length;
-  }
-  return joined;
+  return concatBytes(chunks);
 }

@@ -49,6 +49,7 @@ import {
 import type { Entry } from "../raft/messages.ts";
 import { type Membership, membershipProblem } from "../raft/membership.ts";
 import type { PersistRequest, RaftStorage, RestoredState } from "../raft/storage.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** The identity file's name in a peer's folder. */
 export const IDENTITY_FILE = "raft-identity";
@@ -503,7 +504,7 @@ export class FileStorage implements RaftStorage {
       }..${this.#entries.lastIndex}`,
     );
     const frameBytes = encodeFrames(liveRecords(replay), this.#maxFrameBytes);
-    const rewritten = concatenate([this.#logHeader, ...frameBytes]);
+    const rewritten = concatBytes([this.#logHeader, ...frameBytes]);
     await replaceFile(this.#files, path, rewritten);
     this.#logFileBytes = rewritten.byteLength;
   }
@@ -530,16 +531,4 @@ function replayFrames(frames: readonly Frame[], source: ScanSource): LogReplay {
 
 function isWhole(value: unknown): boolean {
   return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-function concatenate(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.byteLength;
-  const result = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    result.set(part, at);
-    at += part.byteLength;
-  }
-  return result;
 }
