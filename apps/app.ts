@@ -19,6 +19,14 @@ export type MapFunction = (filename: string, contents: string) => KeyValue[] | P
 /** Folds every value of one key into the single value written after the key in the output. */
 export type ReduceFunction = (key: string, values: string[]) => string | Promise<string>;
 
+/**
+ * Folds some of one key's values into one, on the map side (the MapReduce paper, section 4.3):
+ * a map task hands reduce, for each key, what `combine` made of that task's values instead of
+ * the values. Only right when reduce over combined values gives what it gives over the values
+ * (say, both sum); synchronous, since it runs once per key of every map task.
+ */
+export type CombineFunction = (key: string, values: string[]) => string;
+
 /** A loaded application. */
 export interface MapReduceApp {
   /** The built-in name or the module path it was loaded from, for messages. */
@@ -27,4 +35,6 @@ export interface MapReduceApp {
   readonly map: MapFunction;
   /** The application's reduce. */
   readonly reduce: ReduceFunction;
+  /** The application's combiner, when it exports one. */
+  readonly combine?: CombineFunction;
 }

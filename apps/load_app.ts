@@ -5,7 +5,7 @@
  * @module
  */
 import { builtInAppNames, builtInApps } from "./built_in.ts";
-import type { MapFunction, MapReduceApp, ReduceFunction } from "./app.ts";
+import type { CombineFunction, MapFunction, MapReduceApp, ReduceFunction } from "./app.ts";
 
 /**
  * Loads the built-in application called `nameOrPath`, or imports the module at that path
@@ -35,14 +35,18 @@ export async function loadApp(nameOrPath: string): Promise<MapReduceApp> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`Cannot load MapReduce app ${nameOrPath}: ${reason}`);
   }
-  const { map, reduce } = module;
+  const { map, reduce, combine } = module;
   if (typeof map !== "function" || typeof reduce !== "function") {
     throw new Error(
       `MapReduce app ${nameOrPath} must export functions map(filename, contents) and ` +
         `reduce(key, values)`,
     );
   }
-  return { name: nameOrPath, map: map as MapFunction, reduce: reduce as ReduceFunction };
+  if (combine !== undefined && typeof combine !== "function") {
+    throw new Error(`MapReduce app ${nameOrPath} exports a combine that is not a function`);
+  }
+  const app = { name: nameOrPath, map: map as MapFunction, reduce: reduce as ReduceFunction };
+  return combine === undefined ? app : { ...app, combine: combine as CombineFunction };
 }
 
 /** Whether `text` is meant as a file rather than a built-in name. */

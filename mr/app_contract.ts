@@ -64,9 +64,23 @@ export function checkPair(
 
 /** Throws unless `result`, what `app.reduce` returned for `key`, is a string. */
 export function checkReduceResult(app: MapReduceApp, key: string, result: unknown): string {
+  return checkFoldResult(app, "reduce", key, result);
+}
+
+/** Throws unless `result`, what `app.combine` returned for `key`, is a string. */
+export function checkCombineResult(app: MapReduceApp, key: string, result: unknown): string {
+  return checkFoldResult(app, "combine", key, result);
+}
+
+function checkFoldResult(
+  app: MapReduceApp,
+  call: "reduce" | "combine",
+  key: string,
+  result: unknown,
+): string {
   if (typeof result !== "string") {
     throw new Error(
-      `App ${app.name}: reduce of key ${describeValue(key)} returned ${
+      `App ${app.name}: ${call} of key ${describeValue(key)} returned ${
         describeValue(result)
       }, not a string`,
     );

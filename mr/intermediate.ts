@@ -17,8 +17,8 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import type { MapReduceApp } from "../apps/app.ts";
-import { checkMapResult, checkPair } from "./app_contract.ts";
+import type { CombineFunction, MapReduceApp } from "../apps/app.ts";
+import { checkCombineResult, checkMapResult, checkPair } from "./app_contract.ts";
 import { partitionOf } from "./partition.ts";
 import type { PhaseTimes } from "./phase_times.ts";
 
@@ -67,7 +67,27 @@ export function groupMapOutput(
       runs.push(1, value);
     }
   }
+  if (app.combine !== undefined) combineRuns(app, app.combine, groups);
   return partitions;
+}
+
+/**
+ * Replaces each key's runs with the one value `combine` makes of them, in place (the partitions
+ * hold the same arrays).
+ */
+function combineRuns(app: MapReduceApp, combine: CombineFunction, groups: Map<string, Runs>) {
+  for (const [key, runs] of groups) {
+    const values: string[] = [];
+    // Bounded by the pairs map emitted for the key.
+    for (let at = 0; at < runs.length; at += 2) {
+      for (let count = 0; count < (runs[at] as number); count++) {
+        values.push(runs[at + 1] as string);
+      }
+    }
+    const combined = checkCombineResult(app, key, combine(key, values));
+    runs.length = 0;
+    runs.push(1, combined);
+  }
 }
 
 /** The lines of the intermediate file holding `groups`, each ending in a newline. */

@@ -162,3 +162,79 @@ Deno.test("a map or reduce that breaks the app contract fails its task, naming a
     );
   });
 });
+
+/** Word lengths summed per first letter: reduce and combine both sum, so combining is right. */
+const letterSums: MapReduceApp = {
+  name: "letter-sums",
+  map: (_name, contents) =>
+    (contents.match(/\p{L}+/gu) ?? []).map((word) => ({
+      key: word[0].toLowerCase(),
+      value: String(word.length),
+    })),
+  reduce: (_key, values) => String(values.reduce((sum, value) => sum + Number(value), 0)),
+};
+
+Deno.test("a combiner folds each map task's values per key before reduce; the output equals the sequential one", async () => {
+  await withCorpus(async (folder, inputs) => {
+    await Deno.mkdir(joinPath(folder, "sequential"));
+    await Deno.mkdir(joinPath(folder, "job"));
+    await runSequential({
+      app: letterSums,
+      inputFiles: inputs,
+      outputDir: joinPath(folder, "sequential"),
+    });
+    const combined: MapReduceApp = { ...letterSums, combine: letterSums.reduce as never };
+    const mapTask = {
+      kind: "map" as const,
+      taskId: 0,
+      attempt: 1,
+      inputName: "in.txt",
+      inputPath: inputs[0],
+      offset: 0,
+      length: (await Deno.stat(inputs[0])).size,
+      reduceCount: 1,
+      outputFolder: joinPath(folder, "job"),
+    };
+    await executeMapTask(combined, mapTask);
+    // One line per key: the map task's values were folded into one.
+    const lines = (await Deno.readTextFile(joinPath(folder, "job/mr-0-0"))).split("\n");
+    const batches = lines.slice(0, -2).map((line) => JSON.parse(line) as unknown[]);
+    let keys = 0;
+    for (const batch of batches) {
+      for (let at = 1; at < batch.length; at += 2) {
+        assert.deepEqual((batch[at] as unknown[]).length, 2, `key ${batch[at - 1]}`);
+        keys++;
+      }
+    }
+    // The file's end line counts the pairs it stands for: one per key, not one per word.
+    assert.ok(keys > 10, `${keys} keys`);
+    assert.equal(Number(lines.at(-2)), keys);
+    const address = `unix:${joinPath(folder, "mr.sock")}`;
+    let listening!: () => void;
+    const started = new Promise<void>((resolve) => listening = resolve);
+    const coordinator = runCoordinator({
+      listen: address,
+      inputFiles: inputs,
+      nReduce: 2,
+      splitSizeBytes: 1000,
+      outputDir: joinPath(folder, "job"),
+      log: () => {},
+      onListening: () => listening(),
+    });
+    await started;
+    const workers = [1, 2].map(() =>
+      runWorker({ coordinator: address, app: combined, log: () => {} })
+    );
+    await coordinator;
+    await Promise.all(workers);
+    assert.deepEqual(
+      await readJobOutput(joinPath(folder, "job")),
+      await readJobOutput(joinPath(folder, "sequential")),
+    );
+    const badCombine: MapReduceApp = { ...letterSums, combine: () => 7 as unknown as string };
+    await assert.rejects(
+      () => executeMapTask(badCombine, mapTask),
+      /^Error: App letter-sums: combine of key "\p{L}" returned 7, not a string$/u,
+    );
+  });
+});
