@@ -12,6 +12,12 @@
  *
  * @module
  */
-export type { KeyValue, MapFunction, MapReduceApp, ReduceFunction } from "./app.ts";
+export type {
+  CombineFunction,
+  KeyValue,
+  MapFunction,
+  MapReduceApp,
+  ReduceFunction,
+} from "./app.ts";
 export { builtInAppNames, builtInApps } from "./built_in.ts";
 export { loadApp } from "./load_app.ts";

@@ -15,7 +15,13 @@
  *
  * @module
  */
-export type { KeyValue, MapFunction, MapReduceApp, ReduceFunction } from "../apps/app.ts";
+export type {
+  CombineFunction,
+  KeyValue,
+  MapFunction,
+  MapReduceApp,
+  ReduceFunction,
+} from "../apps/app.ts";
 export { loadApp } from "../apps/load_app.ts";
 export { builtInAppNames } from "../apps/built_in.ts";
 export { runSequential, type SequentialOptions } from "./sequential.ts";
