@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Counters } from "./counters.ts";
 
 /** One intermediate pair that a map call emits. */
 export interface KeyValue {
@@ -13,11 +14,22 @@ export interface KeyValue {
   value: string;
 }
 
-/** Turns one input file into intermediate pairs; `filename` is the name the user gave. */
-export type MapFunction = (filename: string, contents: string) => KeyValue[] | Promise<KeyValue[]>;
+/**
+ * Turns one input file (or split) into intermediate pairs; `filename` is the name the user gave;
+ * `counters` counts named events (see counters.ts).
+ */
+export type MapFunction = (
+  filename: string,
+  contents: string,
+  counters: Counters,
+) => KeyValue[] | Promise<KeyValue[]>;
 
 /** Folds every value of one key into the single value written after the key in the output. */
-export type ReduceFunction = (key: string, values: string[]) => string | Promise<string>;
+export type ReduceFunction = (
+  key: string,
+  values: string[],
+  counters: Counters,
+) => string | Promise<string>;
 
 /**
  * Folds some of one key's values into one, on the map side (the MapReduce paper, section 4.3):

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { loadApp } from "./load_app.ts";
+import { CounterSet } from "./counters.ts";
 
 Deno.test("loadApp finds every built-in by its lab name", async () => {
   for (const name of ["wc", "indexer", "mtiming", "rtiming", "jobcount", "early_exit", "crash"]) {
@@ -7,7 +8,7 @@ Deno.test("loadApp finds every built-in by its lab name", async () => {
     assert.equal(app.name, name);
   }
   const nocrash = await loadApp("nocrash");
-  assert.deepEqual(await nocrash.reduce("a", ["y", "x"]), "x y");
+  assert.deepEqual(await nocrash.reduce("a", ["y", "x"], new CounterSet()), "x y");
 });
 
 Deno.test("loadApp names an unknown app and lists the built-ins", async () => {
@@ -28,8 +29,11 @@ Deno.test("loadApp imports a user's module by relative or absolute path", async 
 export async function reduce(_k: string, v: string[]) { return await Promise.resolve(v.join("+")); }`,
     );
     const app = await loadApp(path);
-    assert.deepEqual(await app.map("x.txt", "abc"), [{ key: "x.txt", value: "3" }]);
-    assert.equal(await app.reduce("k", ["1", "2"]), "1+2");
+    assert.deepEqual(await app.map("x.txt", "abc", new CounterSet()), [{
+      key: "x.txt",
+      value: "3",
+    }]);
+    assert.equal(await app.reduce("k", ["1", "2"], new CounterSet()), "1+2");
   } finally {
     await Deno.remove(folder, { recursive: true });
   }

@@ -12,6 +12,7 @@
  *
  * @module
  */
+export { type Counters, CounterSet, formatCounts } from "./counters.ts";
 export type {
   CombineFunction,
   KeyValue,

@@ -5,7 +5,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { loadApp, PhaseTimes, runSequential } from "../mr/mod.ts";
+import { CounterSet, formatCounts, loadApp, PhaseTimes, runSequential } from "../mr/mod.ts";
 import { examples, requireFiles } from "./arguments.ts";
 
 /** The `sequential` subcommand. */
@@ -20,12 +20,16 @@ export function sequentialCommand() {
     .action(async (app, files, options) => {
       await requireFiles(files);
       const times = new PhaseTimes();
+      const counters = new CounterSet();
       await runSequential({
         app: await loadApp(app),
         inputFiles: files,
         outputDir: options.outputDir,
         times,
+        counters,
       });
       if (options.timings) console.error(`timings: ${times.format()}`);
+      const counts = counters.counts();
+      if (Object.keys(counts).length > 0) console.error(`Counters: ${formatCounts(counts)}`);
     });
 }

@@ -24,6 +24,7 @@ import { createProgressDisplay, type JobStatus, type ProgressMode } from "./prog
 import { TaskTable } from "./task_table.ts";
 import { DEFAULT_SPLIT_BYTES, type InputSplit, planSplits } from "./input_split.ts";
 import { formatByteSize } from "./byte_size.ts";
+import { CounterSet, formatCounts } from "../apps/counters.ts";
 
 /** Where the coordinator listens unless told otherwise. */
 export const DEFAULT_COORDINATOR_ADDRESS = "127.0.0.1:7070";
@@ -64,6 +65,8 @@ export class CoordinatorService {
   readonly #lastHeardMs = new Map<string, number>();
   readonly #toldToExit = new Set<string>();
   #doneAtMs: number | null = null;
+  /** The counts of every accepted attempt: each task's counted once (apps/counters.ts). */
+  readonly #counters = new CounterSet();
 
   /** Creates the service with every task idle. */
   constructor(options: CoordinatorServiceOptions) {
@@ -82,6 +85,11 @@ export class CoordinatorService {
       [REQUEST_TASK_METHOD]: (args) => this.requestTask(parseTaskRequest(args)),
       [REPORT_TASK_METHOD]: (args) => this.reportTask(parseTaskReport(args)),
     };
+  }
+
+  /** The counts of the accepted attempts so far, by name. */
+  counters(): Record<string, number> {
+    return this.#counters.counts();
   }
 
   /** Whether every output file is in place. */
@@ -133,6 +141,8 @@ export class CoordinatorService {
   reportTask(report: TaskReport): ReportReply {
     this.#heardFrom(report.workerId);
     const accepted = this.#table.complete(report.kind, report.taskId, report.attempt);
+    // A superseded or repeated attempt's counts are dropped with its report.
+    if (accepted && report.counters !== undefined) this.#counters.addAll(report.counters);
     if (accepted && this.#table.done && this.#doneAtMs === null) {
       this.#doneAtMs = this.#options.clock.now();
     }
@@ -213,6 +223,8 @@ export interface CoordinatorResult {
   readonly status: JobStatus;
   /** Wall time from listening to the last output being in place and workers told to exit. */
   readonly elapsedMs: number;
+  /** What the application counted, each task's accepted attempt once. */
+  readonly counters: Readonly<Record<string, number>>;
   /** Where it listened. */
   readonly address: Address;
 }
@@ -280,10 +292,13 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     await server.close();
   }
   display.finish(service.status());
+  const counters = service.counters();
+  if (Object.keys(counters).length > 0) log(`Counters: ${formatCounts(counters)}`);
   return {
     status: service.status(),
     elapsedMs: realClock.now() - startMs,
     address: server.address,
+    counters,
   };
 }
 

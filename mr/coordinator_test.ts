@@ -56,9 +56,16 @@ Deno.test("CoordinatorService re-issues a silent worker's task and logs it", () 
     taskId: first.taskId,
     attempt: first.attempt,
   };
-  assert.deepEqual(coordinator.reportTask(late), { accepted: false });
+  assert.deepEqual(coordinator.reportTask({ ...late, counters: { words: 5 } }), {
+    accepted: false,
+  });
   assert.equal(coordinator.status().mapsDone, 0);
   assert.equal(coordinator.status().reissued, 1);
+  // Counts come only with the attempt the coordinator accepts, once.
+  const current = { ...late, workerId: "w2", attempt: retry.attempt, counters: { words: 7 } };
+  assert.deepEqual(coordinator.reportTask(current), { accepted: true });
+  assert.deepEqual(coordinator.reportTask(current), { accepted: false });
+  assert.deepEqual(coordinator.counters(), { words: 7 });
 });
 
 /** Runs both maps and the reduce, all reported by `w1`, and returns the service. */

@@ -11,6 +11,7 @@ import { assert } from "../util/assert.ts";
 import type { MapReduceApp } from "../apps/app.ts";
 import { checkedPairs, checkReduceResult } from "./app_contract.ts";
 import { type Phase, PhaseTimes } from "./phase_times.ts";
+import { type Counters, CounterSet } from "../apps/counters.ts";
 
 /** Largest input file a map task reads; beyond this the worker refuses rather than run out of memory. */
 export const MAX_INPUT_FILE_BYTES = 1024 * 1024 * 1024;
@@ -191,12 +192,13 @@ export async function reduceKeys(
   valuesOf: (key: string) => string[],
   writer: AtomicFileWriter,
   times: PhaseTimes,
+  counters: Counters = new CounterSet(),
 ): Promise<void> {
   await times.time("sort", () => keys.sort(compareKeys));
   const startMs = performance.now();
   const writtenBeforeMs = times.totalMs("write output");
   for (const key of keys) {
-    const result = app.reduce(key, valuesOf(key));
+    const result = app.reduce(key, valuesOf(key), counters);
     // Most reduces return at once; awaiting only promises saves a turn of the event loop per key.
     const value = result instanceof Promise ? await result : result;
     await writer.write(`${key} ${checkReduceResult(app, key, value)}\n`);

@@ -7,6 +7,7 @@ import { runSequential } from "./sequential.ts";
 import { executeMapTask, executeReduceTask, runWorker } from "./worker.ts";
 import { partitionOf } from "./partition.ts";
 import type { KeyValue, MapReduceApp } from "../apps/app.ts";
+import { CounterSet } from "../apps/counters.ts";
 
 /** Runs `body` with a fresh temporary folder holding a small corpus, and removes it after. */
 async function withCorpus(body: (folder: string, inputs: string[]) => Promise<void>) {
@@ -236,5 +237,52 @@ Deno.test("a combiner folds each map task's values per key before reduce; the ou
       () => executeMapTask(badCombine, mapTask),
       /^Error: App letter-sums: combine of key "\p{L}" returned 7, not a string$/u,
     );
+  });
+});
+
+Deno.test("counters: each task's counts are taken once, and a job's totals equal the sequential run's", async () => {
+  await withCorpus(async (folder, inputs) => {
+    const counting: MapReduceApp = {
+      name: "counting",
+      map: (_name, contents, counters) => {
+        const words = contents.match(/\p{L}+/gu) ?? [];
+        counters.add("words", words.length);
+        counters.add("long words", words.filter((word) => word.length > 7).length);
+        return words.map((word) => ({ key: word[0].toLowerCase(), value: "1" }));
+      },
+      reduce: (_key, values, counters) => {
+        counters.add("keys");
+        return String(values.length);
+      },
+    };
+    await Deno.mkdir(joinPath(folder, "sequential"));
+    await Deno.mkdir(joinPath(folder, "job"));
+    const sequential = new CounterSet();
+    await runSequential({
+      app: counting,
+      inputFiles: inputs,
+      outputDir: joinPath(folder, "sequential"),
+      counters: sequential,
+    });
+    const address = `unix:${joinPath(folder, "mr.sock")}`;
+    let listening!: () => void;
+    const started = new Promise<void>((resolve) => listening = resolve);
+    const coordinator = runCoordinator({
+      listen: address,
+      inputFiles: inputs,
+      nReduce: 3,
+      splitSizeBytes: 2000,
+      outputDir: joinPath(folder, "job"),
+      log: () => {},
+      onListening: () => listening(),
+    });
+    await started;
+    const workers = [1, 2].map(() =>
+      runWorker({ coordinator: address, app: counting, log: () => {} })
+    );
+    const result = await coordinator;
+    await Promise.all(workers);
+    assert.ok(sequential.counts().words > 1000, JSON.stringify(sequential.counts()));
+    assert.deepEqual(result.counters, sequential.counts());
   });
 });

@@ -15,6 +15,7 @@
  *
  * @module
  */
+export { type Counters, CounterSet, formatCounts } from "../apps/counters.ts";
 export type {
   CombineFunction,
   KeyValue,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { countsProblem } from "../apps/counters.ts";
 
 /** RPC method: a worker asks for work; args {@linkcode TaskRequest}, result {@linkcode TaskReply}. */
 export const REQUEST_TASK_METHOD = "Coordinator.RequestTask";
@@ -70,6 +71,8 @@ export interface TaskReport {
   kind: TaskKind;
   taskId: number;
   attempt: number;
+  /** What the attempt's map or reduce counted (apps/counters.ts); absent: nothing. */
+  counters?: Record<string, number>;
 }
 
 /** Whether the coordinator counted the report (false for a superseded or repeated attempt). */
@@ -123,7 +126,18 @@ export function parseTaskReport(value: unknown): TaskReport {
     kind: kind(fields, what),
     taskId: count(fields, "taskId", what),
     attempt: count(fields, "attempt", what),
+    ...countersOf(fields, what),
   };
+}
+
+function countersOf(
+  fields: Record<string, unknown>,
+  what: string,
+): { counters?: Record<string, number> } {
+  if (fields.counters === undefined) return {};
+  const problem = countsProblem(fields.counters);
+  if (problem !== null) throw new Error(`Bad ${what}: ${problem}`);
+  return { counters: fields.counters as Record<string, number> };
 }
 
 /** Checks the coordinator's answer to a task request; throws naming the bad field. */

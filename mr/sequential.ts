@@ -16,6 +16,7 @@ import {
 } from "./job_files.ts";
 import { loadApp } from "../apps/load_app.ts";
 import { PhaseTimes } from "./phase_times.ts";
+import { CounterSet } from "../apps/counters.ts";
 
 /** Options of {@linkcode runSequential}. */
 export interface SequentialOptions {
@@ -27,6 +28,8 @@ export interface SequentialOptions {
   readonly outputDir?: string;
   /** Where each phase adds its time; default a fresh one nobody reads. */
   readonly times?: PhaseTimes;
+  /** What map and reduce count into; default a fresh set nobody reads. */
+  readonly counters?: CounterSet;
 }
 
 /**
@@ -42,13 +45,14 @@ export async function runSequential(options: SequentialOptions): Promise<string>
   const app = typeof options.app === "string" ? await loadApp(options.app) : options.app;
   const folder = options.outputDir ?? ".";
   const times = options.times ?? new PhaseTimes();
+  const counters = options.counters ?? new CounterSet();
   const groups = new Map<string, string[]>();
   for (const name of options.inputFiles) {
     const contents = await times.time(
       "read input",
       () => readTextBounded(name, MAX_INPUT_FILE_BYTES),
     );
-    const result = await times.time("map", () => app.map(name, contents));
+    const result = await times.time("map", () => app.map(name, contents, counters));
     await times.time("group", () => groupPairs(app, groups, name, result));
   }
   const writer = await AtomicFileWriter.create(folder, outputName(0), {
@@ -56,7 +60,8 @@ export async function runSequential(options: SequentialOptions): Promise<string>
     phase: "write output",
   });
   try {
-    await reduceKeys(app, [...groups.keys()], (key) => groups.get(key)!, writer, times);
+    const valuesOf = (key: string) => groups.get(key)!;
+    await reduceKeys(app, [...groups.keys()], valuesOf, writer, times, counters);
   } catch (error) {
     await writer.abort();
     throw error;

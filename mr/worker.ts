@@ -35,8 +35,10 @@ import {
   REPORT_TASK_METHOD,
   REQUEST_TASK_METHOD,
   type TaskReply,
+  type TaskReport,
 } from "./protocol.ts";
 import { DEFAULT_COORDINATOR_ADDRESS } from "./coordinator.ts";
+import { CounterSet } from "../apps/counters.ts";
 
 /** A worker that cannot reach the coordinator for this long concludes it is gone. */
 export const DEFAULT_COORDINATOR_GONE_MS = 2_000;
@@ -115,14 +117,22 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
         await sleep(realClock, task.retryMs);
         continue;
       }
+      // This attempt's own counts: the coordinator takes those of the attempt it accepts.
+      const counters = new CounterSet();
       if (task.kind === "map") {
-        await executeMapTask(app, task, times);
+        await executeMapTask(app, task, times, counters);
         mapTasks++;
       } else {
-        await executeReduceTask(app, task, times);
+        await executeReduceTask(app, task, times, counters);
         reduceTasks++;
       }
-      const report = { workerId, kind: task.kind, taskId: task.taskId, attempt: task.attempt };
+      const report: TaskReport = {
+        workerId,
+        kind: task.kind,
+        taskId: task.taskId,
+        attempt: task.attempt,
+        counters: counters.counts(),
+      };
       const reply = await call(REPORT_TASK_METHOD, report);
       if (reply === GONE) return { reason: "coordinator-gone", mapTasks, reduceTasks };
       parseReportReply(reply);
@@ -187,6 +197,7 @@ export async function executeMapTask(
   app: MapReduceApp,
   task: MapTaskReply,
   times: PhaseTimes = new PhaseTimes(),
+  counters: CounterSet = new CounterSet(),
 ): Promise<void> {
   const split = {
     name: task.inputName,
@@ -197,7 +208,7 @@ export async function executeMapTask(
   const contents = await times.time("read input", () => readSplit(split));
   const partitions = contents === null
     ? Array.from({ length: task.reduceCount }, () => [])
-    : await mapAndGroup(app, task, contents, times);
+    : await mapAndGroup(app, task, contents, times, counters);
   for (let reduceTask = 0; reduceTask < partitions.length; reduceTask++) {
     const lines = await times.time("encode", () => encodeIntermediate(partitions[reduceTask]));
     const name = intermediateName(task.taskId, reduceTask);
@@ -225,8 +236,9 @@ async function mapAndGroup(
   task: MapTaskReply,
   contents: string,
   times: PhaseTimes,
+  counters: CounterSet,
 ): Promise<KeyRuns[][]> {
-  const result = await times.time("map", () => app.map(task.inputName, contents));
+  const result = await times.time("map", () => app.map(task.inputName, contents, counters));
   return await times.time(
     "partition",
     () => groupMapOutput(app, task.inputName, result, task.reduceCount),
@@ -241,6 +253,7 @@ export async function executeReduceTask(
   app: MapReduceApp,
   task: ReduceTaskReply,
   times: PhaseTimes = new PhaseTimes(),
+  counters: CounterSet = new CounterSet(),
 ): Promise<void> {
   const groups = new RunsByKey();
   for (let mapTask = 0; mapTask < task.mapCount; mapTask++) {
@@ -252,7 +265,8 @@ export async function executeReduceTask(
     phase: "write output",
   });
   try {
-    await reduceKeys(app, [...groups.keys()], (key) => groups.values(key), writer, times);
+    const valuesOf = (key: string) => groups.values(key);
+    await reduceKeys(app, [...groups.keys()], valuesOf, writer, times, counters);
   } catch (error) {
     await writer.abort();
     throw error;
