@@ -25,6 +25,40 @@ async function withCorpus(body: (folder: string, inputs: string[]) => Promise<vo
   }
 }
 
+/** How {@linkcode runTwoWorkerJob} runs a job. */
+interface JobRun {
+  readonly app: MapReduceApp | string;
+  readonly nReduce: number;
+  readonly splitSizeBytes?: number;
+  readonly progress?: (status: JobStatus) => void;
+}
+
+/**
+ * Runs a job of `run.app` on `inputs` with a coordinator and two workers in this process,
+ * output in `folder/job`; resolves with the coordinator's result and the workers' outcomes.
+ */
+async function runTwoWorkerJob(folder: string, inputs: string[], run: JobRun) {
+  const address = `unix:${joinPath(folder, "mr.sock")}`;
+  let listening!: () => void;
+  const started = new Promise<void>((resolve) => listening = resolve);
+  const coordinator = runCoordinator({
+    listen: address,
+    inputFiles: inputs,
+    nReduce: run.nReduce,
+    splitSizeBytes: run.splitSizeBytes,
+    outputDir: joinPath(folder, "job"),
+    progress: run.progress,
+    log: () => {},
+    onListening: () => listening(),
+  });
+  await started;
+  const workers = [1, 2].map(() =>
+    runWorker({ coordinator: address, app: run.app, log: () => {} })
+  );
+  const result = await coordinator;
+  return { result, outcomes: await Promise.all(workers) };
+}
+
 const cases = [
   { app: "wc", splitSizeBytes: undefined },
   { app: "indexer", splitSizeBytes: undefined },
@@ -41,24 +75,13 @@ for (const { app, splitSizeBytes } of cases) {
       await Deno.mkdir(joinPath(folder, "job"));
       await runSequential({ app, inputFiles: inputs, outputDir: joinPath(folder, "sequential") });
       const expected = await readJobOutput(joinPath(folder, "sequential"));
-      const address = `unix:${joinPath(folder, "mr.sock")}`;
       const statuses: JobStatus[] = [];
-      let listening!: () => void;
-      const started = new Promise<void>((resolve) => listening = resolve);
-      const coordinator = runCoordinator({
-        listen: address,
-        inputFiles: inputs,
+      const { result, outcomes } = await runTwoWorkerJob(folder, inputs, {
+        app,
         nReduce: 3,
         splitSizeBytes,
-        outputDir: joinPath(folder, "job"),
         progress: (status) => statuses.push(status),
-        log: () => {},
-        onListening: () => listening(),
       });
-      await started;
-      const workers = [1, 2].map(() => runWorker({ coordinator: address, app, log: () => {} }));
-      const result = await coordinator;
-      const outcomes = await Promise.all(workers);
       assert.deepEqual(await readJobOutput(joinPath(folder, "job")), expected);
       assert.equal(result.status.done, true);
       assert.equal(result.status.reissued, 0);
@@ -210,24 +233,7 @@ Deno.test("a combiner folds each map task's values per key before reduce; the ou
     // The file's end line counts the pairs it stands for: one per key, not one per word.
     assert.ok(keys > 10, `${keys} keys`);
     assert.equal(Number(lines.at(-2)), keys);
-    const address = `unix:${joinPath(folder, "mr.sock")}`;
-    let listening!: () => void;
-    const started = new Promise<void>((resolve) => listening = resolve);
-    const coordinator = runCoordinator({
-      listen: address,
-      inputFiles: inputs,
-      nReduce: 2,
-      splitSizeBytes: 1000,
-      outputDir: joinPath(folder, "job"),
-      log: () => {},
-      onListening: () => listening(),
-    });
-    await started;
-    const workers = [1, 2].map(() =>
-      runWorker({ coordinator: address, app: combined, log: () => {} })
-    );
-    await coordinator;
-    await Promise.all(workers);
+    await runTwoWorkerJob(folder, inputs, { app: combined, nReduce: 2, splitSizeBytes: 1000 });
     assert.deepEqual(
       await readJobOutput(joinPath(folder, "job")),
       await readJobOutput(joinPath(folder, "sequential")),
@@ -264,24 +270,11 @@ Deno.test("counters: each task's counts are taken once, and a job's totals equal
       outputDir: joinPath(folder, "sequential"),
       counters: sequential,
     });
-    const address = `unix:${joinPath(folder, "mr.sock")}`;
-    let listening!: () => void;
-    const started = new Promise<void>((resolve) => listening = resolve);
-    const coordinator = runCoordinator({
-      listen: address,
-      inputFiles: inputs,
+    const { result } = await runTwoWorkerJob(folder, inputs, {
+      app: counting,
       nReduce: 3,
       splitSizeBytes: 2000,
-      outputDir: joinPath(folder, "job"),
-      log: () => {},
-      onListening: () => listening(),
     });
-    await started;
-    const workers = [1, 2].map(() =>
-      runWorker({ coordinator: address, app: counting, log: () => {} })
-    );
-    const result = await coordinator;
-    await Promise.all(workers);
     assert.ok(sequential.counts().words > 1000, JSON.stringify(sequential.counts()));
     assert.deepEqual(result.counters, sequential.counts());
   });
