@@ -62,6 +62,7 @@ import {
   type TimeoutNowReply,
 } from "./messages.ts";
 import {
+  countLeading,
   type FollowerProgress,
   leaseTicksFor,
   majorityIndex,
@@ -1108,7 +1109,8 @@ export class RaftCore {
 
   /**
    * Answers `request` with a refusal carrying this peer's term: a stale request (the term deposes
-   * its sender), or a vote or pre-vote of a later term while in the lease (see `#inLease`).
+   * its sender), a vote or pre-vote of a later term while in the lease (see `#inLease`), or a
+   * read index asked of a peer that does not lead.
    */
   #refuseRequest(request: RequestMessage): void {
     const base = { from: this.id, to: request.from, term: this.#term };
@@ -1589,8 +1591,8 @@ export class RaftCore {
   }
 
   #handleReadIndex(request: ReadIndex): void {
+    if (this.#role !== "leader") return this.#refuseRequest(request);
     const asker = { id: request.readId, from: request.from, askedTick: this.#ticks };
-    if (this.#role !== "leader") return this.#readDone(asker, -1);
     this.#leaderRead(asker, request.lease === true);
   }
 
@@ -1621,11 +1623,9 @@ export class RaftCore {
     if (this.#role === "leader") {
       for (const read of this.#reads.expire(askedBefore)) this.#readDone(read, -1);
       const waiting = this.#readsAwaitingCommit;
-      let expired = 0;
-      // Bounded by maxPendingReads.
-      while (expired < waiting.length && waiting[expired].askedTick <= askedBefore) expired++;
-      for (const read of waiting.slice(0, expired)) this.#readDone(read, -1);
+      const expired = countLeading(waiting, (read) => read.askedTick <= askedBefore);
       this.#readsAwaitingCommit = waiting.slice(expired);
+      for (const read of waiting.slice(0, expired)) this.#readDone(read, -1);
     }
     // Bounded by maxPendingReads; oldest first, so the first one too young ends the scan.
     for (const [id, askedTick] of this.#forwardedReads) {

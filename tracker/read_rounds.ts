@@ -61,6 +61,23 @@ export function leaseTicksFor(electionTimeoutTicks: number, maxClockDriftPercent
   return Math.floor((electionTimeoutTicks - 1) / (1 + maxClockDriftPercent / 100)) - 1;
 }
 
+/**
+ * How many leading items of `items` (oldest first) `leads` holds for, up to the first it does
+ * not: how far a queue ordered by age or round gives up its oldest entries.
+ *
+ * @example
+ * ```ts
+ * import { countLeading } from "./read_rounds.ts";
+ * countLeading([1, 2, 5, 1], (n) => n < 3); // 2
+ * ```
+ */
+export function countLeading<Item>(items: readonly Item[], leads: (item: Item) => boolean): number {
+  let count = 0;
+  // Bounded by the items' length.
+  while (count < items.length && leads(items[count])) count++;
+  return count;
+}
+
 /** A leader's read rounds and waiting reads, for one term of leadership. */
 export class ReadRounds {
   readonly #readsMax: number;
@@ -155,34 +172,28 @@ export class ReadRounds {
     if (confirmed > this.#confirmedRound) this.#advanceLease(confirmed);
     // A read may join a confirmed round whose appends have not left: a lone voter confirms
     // every round as it starts.
-    let done = 0;
-    // Bounded by readsMax.
-    while (done < this.#reads.length && this.#reads[done].round <= this.#confirmedRound) done++;
-    if (done === 0) return [];
-    const reads = this.#reads.slice(0, done);
-    this.#reads = this.#reads.slice(done);
-    return reads;
+    return this.#takeReads(countLeading(this.#reads, (read) => read.round <= this.#confirmedRound));
   }
 
   /** Round `confirmed` is the highest a majority echoed: the lease starts at its start. */
   #advanceLease(confirmed: number): void {
     this.#confirmedRound = confirmed;
     // The start of the latest remembered round up to it: later than none, earlier is safe.
-    let kept = 0;
-    // Bounded by ROUND_STARTS_MAX.
-    while (kept < this.#roundStarts.length && this.#roundStarts[kept].round <= confirmed) kept++;
-    if (kept > 0) this.#leaseStartTick = this.#roundStarts[kept - 1].tick;
-    this.#roundStarts = this.#roundStarts.slice(kept);
+    const passed = countLeading(this.#roundStarts, (start) => start.round <= confirmed);
+    if (passed > 0) this.#leaseStartTick = this.#roundStarts[passed - 1].tick;
+    this.#roundStarts = this.#roundStarts.slice(passed);
   }
 
   /** Takes the reads asked at or before `tick`, oldest first. */
   expire(tick: number): PendingRead[] {
-    let done = 0;
-    // Bounded by readsMax.
-    while (done < this.#reads.length && this.#reads[done].askedTick <= tick) done++;
-    if (done === 0) return [];
-    const reads = this.#reads.slice(0, done);
-    this.#reads = this.#reads.slice(done);
+    return this.#takeReads(countLeading(this.#reads, (read) => read.askedTick <= tick));
+  }
+
+  /** Takes the `count` oldest reads. */
+  #takeReads(count: number): PendingRead[] {
+    if (count === 0) return [];
+    const reads = this.#reads.slice(0, count);
+    this.#reads = this.#reads.slice(count);
     return reads;
   }
 

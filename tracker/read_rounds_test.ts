@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { leaseTicksFor, ReadRounds } from "./read_rounds.ts";
+import { countLeading, leaseTicksFor, ReadRounds } from "./read_rounds.ts";
 
 const VOTERS = [0, 1, 2, 3, 4];
 
@@ -20,6 +20,14 @@ Deno.test("leaseTicksFor: the followers' guaranteed wait, shrunk by the drift, l
   for (const [timeout, drift, lease] of cases) {
     assert.equal(leaseTicksFor(timeout, drift), lease, `timeout ${timeout}, drift ${drift} %`);
   }
+});
+
+Deno.test("countLeading counts up to the first item that does not lead", () => {
+  const small = (n: number) => n < 3;
+  assert.equal(countLeading([1, 2, 5, 1], small), 2);
+  assert.equal(countLeading([5, 1], small), 0);
+  assert.equal(countLeading([1, 2], small), 2);
+  assert.equal(countLeading([], small), 0);
 });
 
 Deno.test("reads share a round until its appends are handed out", () => {
