@@ -9,7 +9,6 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { concatBytes } from "../util/bytes.ts";
 
 /** Split size unless told otherwise: big enough that per-task costs vanish, small enough to spread. */
 export const DEFAULT_SPLIT_BYTES = 16 * 1024 * 1024;
@@ -80,24 +79,83 @@ export async function readSplit(split: InputSplit): Promise<string | null> {
 export async function readSplitBytes(split: InputSplit): Promise<Uint8Array | null> {
   const file = await Deno.open(split.path, { read: true });
   try {
-    // One byte before the range tells whether a line starts at its first byte.
-    const readFrom = split.offset === 0 ? 0 : split.offset - 1;
-    const range = await readAt(file, readFrom, split.offset + split.length - readFrom, split);
-    let begin = 0;
-    if (split.offset !== 0) {
-      const newline = range.indexOf(NEWLINE);
-      if (newline < 0 || newline + 1 >= range.length) return null;
-      begin = newline + 1;
-    }
-    const endsInside = range.length < split.offset + split.length - readFrom ||
-      range.length === 0 || range[range.length - 1] === NEWLINE;
-    const owned = range.subarray(begin);
-    if (endsInside) return owned;
-    const overhang = await readRestOfLine(file, readFrom + range.length, owned.length, split);
-    return overhang.length === 0 ? owned : concatBytes([owned, overhang]);
+    const range = await ownedRangeOf(file, split);
+    if (range === null) return null;
+    return await readAt(file, range.begin, range.end - range.begin, split);
   } finally {
     file.close();
   }
+}
+
+/** The bytes `[begin, end)` of a file that hold the lines one split owns. */
+export interface ByteRange {
+  readonly begin: number;
+  readonly end: number;
+}
+
+/**
+ * Where the lines `split` owns lie in its file, or null when no line starts in its range; what
+ * the coordinator serves to a worker that cannot read the file itself.
+ */
+export async function ownedRange(split: InputSplit): Promise<ByteRange | null> {
+  const file = await Deno.open(split.path, { read: true });
+  try {
+    return await ownedRangeOf(file, split);
+  } finally {
+    file.close();
+  }
+}
+
+async function ownedRangeOf(file: Deno.FsFile, split: InputSplit): Promise<ByteRange | null> {
+  const rangeEnd = split.offset + split.length;
+  let begin = 0;
+  if (split.offset !== 0) {
+    // A line starts at the range's first byte exactly when the byte before it is a newline.
+    const newline = await nextNewline(file, split.offset - 1, rangeEnd, split);
+    if (newline === null || newline + 1 >= rangeEnd) return null;
+    begin = newline + 1;
+  }
+  if (split.length === 0) return { begin, end: begin };
+  const lastNewline = await nextNewline(file, rangeEnd - 1, Infinity, split);
+  const end = lastNewline === null ? await fileSize(file) : lastNewline + 1;
+  if (end - begin > MAX_SPLIT_CONTENT_BYTES) {
+    throw new Error(
+      `Cannot read ${split.name} from byte ${split.offset}: its lines make the split over ${MAX_SPLIT_CONTENT_BYTES} bytes`,
+    );
+  }
+  return { begin, end: Math.max(begin, end) };
+}
+
+/**
+ * The position of the first newline at or after `position` and before `limit`, or null when
+ * there is none before the limit or the end of the file.
+ */
+async function nextNewline(
+  file: Deno.FsFile,
+  position: number,
+  limit: number,
+  split: InputSplit,
+): Promise<number | null> {
+  await file.seek(position, Deno.SeekMode.Start);
+  const chunk = new Uint8Array(OVERHANG_CHUNK_BYTES);
+  // Bounded by the file's size and by MAX_SPLIT_CONTENT_BYTES: every pass reads a byte.
+  for (let at = position; at < limit;) {
+    const count = await file.read(chunk);
+    if (count === null) return null;
+    const newline = chunk.subarray(0, count).indexOf(NEWLINE);
+    if (newline >= 0) return at + newline < limit ? at + newline : null;
+    at += count;
+    if (at - position > MAX_SPLIT_CONTENT_BYTES) {
+      throw new Error(
+        `Cannot read ${split.name} from byte ${split.offset}: a line there is over ${MAX_SPLIT_CONTENT_BYTES} bytes`,
+      );
+    }
+  }
+  return null;
+}
+
+async function fileSize(file: Deno.FsFile): Promise<number> {
+  return (await file.stat()).size;
 }
 
 /** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
@@ -121,33 +179,4 @@ async function readAt(
     filled += count;
   }
   return buffer.subarray(0, filled);
-}
-
-/** The bytes from `position` through the next newline, or to the end of the file. */
-async function readRestOfLine(
-  file: Deno.FsFile,
-  position: number,
-  ownedBytes: number,
-  split: InputSplit,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let totalBytes = 0;
-  await file.seek(position, Deno.SeekMode.Start);
-  // Bounded by MAX_SPLIT_CONTENT_BYTES: every pass reads at least one byte.
-  for (;;) {
-    const chunk = new Uint8Array(OVERHANG_CHUNK_BYTES);
-    const count = await file.read(chunk);
-    if (count === null) break;
-    const newline = chunk.subarray(0, count).indexOf(NEWLINE);
-    const kept = chunk.subarray(0, newline < 0 ? count : newline + 1);
-    chunks.push(kept);
-    totalBytes += kept.length;
-    if (ownedBytes + totalBytes > MAX_SPLIT_CONTENT_BYTES) {
-      throw new Error(
-        `Cannot read ${split.name} from byte ${split.offset}: its last line makes the split over ${MAX_SPLIT_CONTENT_BYTES} bytes`,
-      );
-    }
-    if (newline >= 0) break;
-  }
-  return concatBytes(chunks);
 }

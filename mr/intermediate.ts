@@ -123,22 +123,35 @@ export function encodeIntermediate(groups: readonly KeyRuns[]): string[] {
 }
 
 /**
- * Reads the intermediate file at `path`, handing every key and its runs to `onGroup` in file
- * order (a key may come more than once, its runs in order). Throws a sentence naming the file
- * and line when the file is not one {@linkcode encodeIntermediate} wrote in full. Decoding and
- * `onGroup` add their time to `decode` and `group`, the rest to `read intermediates`.
+ * An intermediate file's bytes from wherever they are: the file itself, or chunks fetched from
+ * the worker that holds it. `name` is how errors name it.
+ */
+export interface IntermediateSource {
+  readonly name: string;
+  readonly chunks: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Reads the intermediate file at `path` (or from `source`), handing every key and its runs to
+ * `onGroup` in file order (a key may come more than once, its runs in order). Throws a sentence
+ * naming the file and line when the file is not one {@linkcode encodeIntermediate} wrote in
+ * full. Decoding and `onGroup` add their time to `decode` and `group`, the rest to
+ * `read intermediates`.
  */
 export async function readIntermediate(
-  path: string,
+  source: string | IntermediateSource,
   onGroup: (key: string, runs: Runs) => void,
   times: PhaseTimes,
 ): Promise<void> {
+  const { name: path, chunks } = typeof source === "string"
+    ? { name: source, chunks: fileChunks(source) }
+    : source;
   const startMs = performance.now();
   let handledMs = 0;
   let lineNumber = 0;
   let pairCount = 0;
   let declaredPairs: number | null = null;
-  for await (const line of readLines(path)) {
+  for await (const line of readLines(path, chunks)) {
     lineNumber++;
     if (declaredPairs !== null) {
       throw new Error(`Cannot read ${path}: line ${lineNumber} follows the end line`);
@@ -201,44 +214,52 @@ function countPairs(runs: Runs): number {
   return count;
 }
 
-/**
- * The lines of the UTF-8 file at `path`, without their newlines, read in bounded chunks. Throws
- * if the file is larger than {@linkcode MAX_INTERMEDIATE_FILE_BYTES}, holds a line longer than
- * {@linkcode MAX_LINE_CHARS}, is not UTF-8, or does not end with a newline.
- */
-async function* readLines(path: string): AsyncGenerator<string> {
+/** The bytes of the file at `path`, in chunks of at most {@linkcode READ_CHUNK_BYTES}. */
+export async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
   const file = await Deno.open(path, { read: true });
   try {
-    const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
     const buffer = new Uint8Array(READ_CHUNK_BYTES);
-    let pending = "";
-    let totalBytes = 0;
-    // Bounded by the check on totalBytes: every pass reads at least one byte.
+    // Bounded by the file's size: every pass reads at least one byte.
     for (;;) {
       const count = await file.read(buffer);
-      if (count === null) break;
-      totalBytes += count;
-      if (totalBytes > MAX_INTERMEDIATE_FILE_BYTES) {
-        throw new Error(`Cannot read ${path}: it is over ${MAX_INTERMEDIATE_FILE_BYTES} bytes`);
-      }
-      const text = decodeChunk(decoder, buffer.subarray(0, count), path);
-      const last = text.lastIndexOf("\n");
-      if (last < 0) {
-        pending += text;
-        if (pending.length > MAX_LINE_CHARS) {
-          throw new Error(`Cannot read ${path}: a line is over ${MAX_LINE_CHARS} characters`);
-        }
-        continue;
-      }
-      const lines = (pending + text.slice(0, last)).split("\n");
-      pending = text.slice(last + 1);
-      yield* lines;
-    }
-    if (pending + decodeChunk(decoder, undefined, path) !== "") {
-      throw new Error(`Cannot read ${path}: its last line has no newline, so it is incomplete`);
+      if (count === null) return;
+      yield buffer.subarray(0, count);
     }
   } finally {
     file.close();
+  }
+}
+
+/**
+ * The lines of a UTF-8 file (`path` names it) given as `chunks`, without their newlines. Throws
+ * if the file is larger than {@linkcode MAX_INTERMEDIATE_FILE_BYTES}, holds a line longer than
+ * {@linkcode MAX_LINE_CHARS}, is not UTF-8, or does not end with a newline.
+ */
+async function* readLines(path: string, chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let pending = "";
+  let totalBytes = 0;
+  // Bounded by the check on totalBytes (and the source, which ends).
+  for await (const chunk of chunks) {
+    totalBytes += chunk.length;
+    if (totalBytes > MAX_INTERMEDIATE_FILE_BYTES) {
+      throw new Error(`Cannot read ${path}: it is over ${MAX_INTERMEDIATE_FILE_BYTES} bytes`);
+    }
+    const text = decodeChunk(decoder, chunk, path);
+    const last = text.lastIndexOf("\n");
+    if (last < 0) {
+      pending += text;
+      if (pending.length > MAX_LINE_CHARS) {
+        throw new Error(`Cannot read ${path}: a line is over ${MAX_LINE_CHARS} characters`);
+      }
+      continue;
+    }
+    const lines = (pending + text.slice(0, last)).split("\n");
+    pending = text.slice(last + 1);
+    yield* lines;
+  }
+  if (pending + decodeChunk(decoder, undefined, path) !== "") {
+    throw new Error(`Cannot read ${path}: its last line has no newline, so it is incomplete`);
   }
 }
 
