@@ -13,6 +13,7 @@ import {
   formatByteSize,
   parseByteSize,
   runCoordinator,
+  TRANSFERS,
 } from "../mr/mod.ts";
 import { addressOption, examples, integerOption, requireFiles, secondsFlag } from "./arguments.ts";
 
@@ -43,6 +44,14 @@ export function coordinatorCommand() {
     .option("--output-dir <dir>", "where intermediate and output files go", ".")
     .addOption(
       new Option(
+        "--transfer <how>",
+        "shared: every process sees --output-dir and the inputs (the lab's way); rpc: workers " +
+          "keep map output in their own folders and serve it, inputs they cannot read and all " +
+          "outputs travel over RPC (no shared folder needed)",
+      ).choices(TRANSFERS).default("shared" as const),
+    )
+    .addOption(
+      new Option(
         "--split-size <bytes>",
         "a larger file becomes several map tasks, cut at lines (as 64MiB or 20MB)",
       ).argParser(parseByteSize).default(DEFAULT_SPLIT_BYTES, formatByteSize(DEFAULT_SPLIT_BYTES)),
@@ -52,6 +61,7 @@ export function coordinatorCommand() {
       examples(
         "dsys coordinator --listen 127.0.0.1:7070 --nreduce 10 --task-timeout 10 books/*.txt",
         "dsys coordinator --split-size 16MiB big.txt",
+        "dsys coordinator --transfer rpc --listen 0.0.0.0:7070 /data/books/*.txt",
       ),
     )
     .action(async (files, options) => {
@@ -63,6 +73,7 @@ export function coordinatorCommand() {
         taskTimeoutMs: options.taskTimeout,
         outputDir: options.outputDir,
         splitSizeBytes: options.splitSize,
+        transfer: options.transfer,
       });
     });
 }

@@ -21,16 +21,29 @@ export function workerCommand() {
     )
     .option(
       "--work-dir <dir>",
-      "read inputs and write outputs here (default: the coordinator's folder)",
+      "shared transfer: the coordinator's folder as seen here (default: its path); " +
+        "rpc transfer: this worker's own folder for map output (default: a temporary one)",
+    )
+    .option(
+      "--listen <address>",
+      "rpc transfer: where to serve this worker's map output to reducers (default 127.0.0.1, any port)",
+      addressOption,
     )
     .option("--timings", "print the time spent in each phase on standard error at exit")
-    .addHelpText("after", examples("dsys worker --coordinator 127.0.0.1:7070 wc"))
+    .addHelpText(
+      "after",
+      examples(
+        "dsys worker --coordinator 127.0.0.1:7070 wc",
+        "dsys worker --coordinator 10.0.0.1:7070 --listen 10.0.0.2:7071 --work-dir /var/tmp/mr wc",
+      ),
+    )
     .action(async (app, options) => {
       const times = new PhaseTimes();
       await runWorker({
         coordinator: options.coordinator,
         app: await loadApp(app),
         workDir: options.workDir,
+        listen: options.listen,
         times,
       });
       if (options.timings) console.error(`timings: ${times.format()}`);

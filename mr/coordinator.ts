@@ -22,7 +22,27 @@ import {
 } from "./protocol.ts";
 import { createProgressDisplay, type JobStatus, type ProgressMode } from "./progress.ts";
 import { TaskTable } from "./task_table.ts";
-import { DEFAULT_SPLIT_BYTES, type InputSplit, planSplits } from "./input_split.ts";
+import {
+  type ByteRange,
+  DEFAULT_SPLIT_BYTES,
+  type InputSplit,
+  ownedRange,
+  planSplits,
+} from "../mr_data/input_split.ts";
+import { type Chunk, CHUNK_BYTES, readFileChunk } from "../mr_data/chunks.ts";
+import { OutputUploads } from "../mr_data/output_uploads.ts";
+import {
+  type InputRequest,
+  type LostOutputReport,
+  type OutputChunk,
+  parseInputRequest,
+  parseLostOutputReport,
+  parseOutputChunk,
+  READ_INPUT_METHOD,
+  REPORT_LOST_OUTPUT_METHOD,
+  type Transfer,
+  WRITE_OUTPUT_METHOD,
+} from "../mr_data/transfer_protocol.ts";
 import { formatByteSize } from "./byte_size.ts";
 import { CounterSet, formatCounts } from "../apps/counters.ts";
 
@@ -55,6 +75,8 @@ export interface CoordinatorServiceOptions {
   readonly clock: Clock;
   /** Receives one line per noteworthy event (a re-issued task). */
   readonly log: (line: string) => void;
+  /** How map output reaches reducers; default `shared`. */
+  readonly transfer?: Transfer;
 }
 
 /** The coordinator's RPC handlers and state, without a socket; tested on a manual clock. */
@@ -67,10 +89,22 @@ export class CoordinatorService {
   #doneAtMs: number | null = null;
   /** The counts of every accepted attempt: each task's counted once (apps/counters.ts). */
   readonly #counters = new CounterSet();
+  readonly #transfer: Transfer;
+  /** With `rpc` transfer, where each done map's output is served; null while not done. */
+  readonly #mapLocations: (string | null)[];
+  /** The lines each split owns, found on the first request for them. */
+  readonly #inputRanges = new Map<number, ByteRange | null>();
+  /** Reduce outputs arriving over RPC (`rpc` transfer only). */
+  readonly #uploads: OutputUploads | null;
+  /** Reduce reports being committed, by task: a second report waits for the first. */
+  readonly #committing = new Map<number, Promise<unknown>>();
 
   /** Creates the service with every task idle. */
   constructor(options: CoordinatorServiceOptions) {
     this.#options = options;
+    this.#transfer = options.transfer ?? "shared";
+    this.#mapLocations = options.splits.map(() => null);
+    this.#uploads = this.#transfer === "rpc" ? new OutputUploads(options.outputFolder) : null;
     this.#table = new TaskTable({
       mapCount: options.splits.length,
       reduceCount: options.reduceCount,
@@ -81,9 +115,16 @@ export class CoordinatorService {
 
   /** The RPC handlers to serve. */
   get handlers(): RpcHandlers {
-    return {
+    const handlers: RpcHandlers = {
       [REQUEST_TASK_METHOD]: (args) => this.requestTask(parseTaskRequest(args)),
       [REPORT_TASK_METHOD]: (args) => this.reportTask(parseTaskReport(args)),
+    };
+    if (this.#transfer === "shared") return handlers;
+    return {
+      ...handlers,
+      [READ_INPUT_METHOD]: (args) => this.readInput(parseInputRequest(args)),
+      [WRITE_OUTPUT_METHOD]: (args) => this.writeOutput(parseOutputChunk(args, CHUNK_BYTES)),
+      [REPORT_LOST_OUTPUT_METHOD]: (args) => this.lostOutput(parseLostOutputReport(args)),
     };
   }
 
@@ -121,6 +162,8 @@ export class CoordinatorService {
           length: split.length,
           reduceCount: this.#options.reduceCount,
           outputFolder,
+          transfer: this.#transfer,
+          inputSizeBytes: split.fileSizeBytes ?? 0,
         };
       }
       case "reduce": {
@@ -132,21 +175,126 @@ export class CoordinatorService {
           attempt: assignment.attempt,
           mapCount,
           outputFolder,
+          transfer: this.#transfer,
+          mapLocations: this.#transfer === "rpc" ? this.#doneMapLocations() : [],
         };
       }
     }
   }
 
-  /** Records a worker's report of a finished attempt. */
-  reportTask(report: TaskReport): ReportReply {
+  /**
+   * Records a worker's report of a finished attempt. With `rpc` transfer a map's report must say
+   * where its output is, and a reduce's output is checked and put in place before it counts.
+   */
+  reportTask(report: TaskReport): ReportReply | Promise<ReportReply> {
     this.#heardFrom(report.workerId);
+    if (this.#transfer === "rpc") {
+      if (report.kind === "map" && report.location === undefined) {
+        throw new Error(`Cannot accept map task ${report.taskId}: the report names no location`);
+      }
+      if (report.kind === "reduce") return this.#commitReduce(report);
+    }
+    return this.#complete(report);
+  }
+
+  #complete(report: TaskReport): ReportReply {
     const accepted = this.#table.complete(report.kind, report.taskId, report.attempt);
+    if (accepted && report.kind === "map" && report.location !== undefined) {
+      this.#mapLocations[report.taskId] = report.location;
+    }
     // A superseded or repeated attempt's counts are dropped with its report.
     if (accepted && report.counters !== undefined) this.#counters.addAll(report.counters);
     if (accepted && this.#table.done && this.#doneAtMs === null) {
       this.#doneAtMs = this.#options.clock.now();
     }
     return { accepted };
+  }
+
+  /**
+   * A reduce report with `rpc` transfer: the attempt's uploaded output becomes `mr-out-Y` if the
+   * attempt still counts, then the report is recorded; a late or losing attempt's upload is
+   * dropped. Reports of one task are handled one at a time.
+   */
+  async #commitReduce(report: TaskReport): Promise<ReportReply> {
+    const uploads = this.#uploads!;
+    const { taskId, attempt } = report;
+    const earlier = this.#committing.get(taskId);
+    if (earlier !== undefined) await earlier.catch(() => {});
+    if (!this.#table.isLive("reduce", taskId, attempt) || report.output === undefined) {
+      await uploads.discard(taskId, attempt);
+      return this.#complete(report);
+    }
+    const committed = uploads.commit(taskId, attempt, report.output);
+    this.#committing.set(taskId, committed);
+    try {
+      await committed;
+    } finally {
+      if (this.#committing.get(taskId) === committed) this.#committing.delete(taskId);
+    }
+    return this.#complete(report);
+  }
+
+  /** A chunk of the lines map task `request.taskId` owns, for a worker without the file. */
+  async readInput(request: InputRequest): Promise<Chunk> {
+    const split = this.#options.splits[request.taskId];
+    if (split === undefined) throw new Error(`There is no map task ${request.taskId}`);
+    let range = this.#inputRanges.get(request.taskId);
+    if (range === undefined) {
+      range = await ownedRange(split);
+      this.#inputRanges.set(request.taskId, range);
+    }
+    const { begin, end } = range ?? { begin: 0, end: 0 };
+    return await readFileChunk(split.path, begin, end, request);
+  }
+
+  /** Takes a chunk of a reduce attempt's output (only while the attempt may still count). */
+  async writeOutput(chunk: OutputChunk): Promise<Record<string, never>> {
+    if (!this.#table.isLive("reduce", chunk.taskId, chunk.attempt)) {
+      throw new Error(
+        `Reduce task ${chunk.taskId} attempt ${chunk.attempt} no longer counts: its output is not wanted`,
+      );
+    }
+    await this.#uploads!.append(chunk.taskId, chunk.attempt, chunk.position, chunk.bytes);
+    return {};
+  }
+
+  /**
+   * A reducer could not fetch a map's output: every map whose output is at that place runs
+   * again (its worker is most likely gone, as in §3.3 of the paper: a failed worker's finished
+   * maps are redone), unless it already moved; and the reducer's attempt ends, so its task goes
+   * out again once the maps are back. Reduces that already read those maps are not disturbed.
+   */
+  async lostOutput(report: LostOutputReport): Promise<Record<string, never>> {
+    this.#heardFrom(report.workerId);
+    const reopened: number[] = [];
+    // Bounded by the number of map tasks.
+    for (const [mapTask, location] of this.#mapLocations.entries()) {
+      if (location !== report.location || !this.#table.reopenMap(mapTask)) continue;
+      this.#mapLocations[mapTask] = null;
+      reopened.push(mapTask);
+    }
+    if (reopened.length > 0) {
+      this.#options.log(
+        `Map tasks ${reopened.join(", ")} run again: their output at ${report.location} is lost ` +
+          `(reduce task ${report.reduceTask}: ${report.error})`,
+      );
+    }
+    if (this.#table.release("reduce", report.reduceTask, report.attempt)) {
+      await this.#uploads!.discard(report.reduceTask, report.attempt);
+    }
+    return {};
+  }
+
+  /** Removes what attempts that never reported left behind. */
+  async close(): Promise<void> {
+    await this.#uploads?.discardAll();
+  }
+
+  #doneMapLocations(): string[] {
+    return this.#mapLocations.map((location, mapTask) => {
+      assert(location !== null, `Cannot hand out a reduce: map task ${mapTask} has no location`);
+      return location;
+    });
   }
 
   /** The counts for the progress line. */
@@ -215,6 +363,12 @@ export interface CoordinatorOptions {
   readonly log?: (line: string) => void;
   /** Called once the server listens, with the real address (useful with port 0). */
   readonly onListening?: (address: Address) => void;
+  /**
+   * `shared` (default): every process sees the output folder and the inputs. `rpc`: workers keep
+   * map output in their own folders and serve it, fetch inputs they cannot read from here, and
+   * send outputs here.
+   */
+  readonly transfer?: Transfer;
 }
 
 /** What a finished coordinator reports. */
@@ -263,11 +417,12 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     taskTimeoutMs,
     clock: realClock,
     log,
+    transfer: options.transfer,
   });
   const handlers = service.handlers;
   const watched: RpcHandlers = Object.fromEntries(
-    Object.entries(handlers).map(([method, handler]) => [method, (args: unknown) => {
-      const reply = handler(args);
+    Object.entries(handlers).map(([method, handler]) => [method, async (args: unknown) => {
+      const reply = await handler(args);
       display.update(service.status());
       return reply;
     }]),
@@ -279,7 +434,8 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
       `(${inputs.length} files, split size ${formatByteSize(splitSizeBytes)}), ` +
       `${reduceCount} reduce tasks, task timeout ${
         taskTimeoutMs / 1000
-      } s, output in ${outputFolder}`,
+      } s, output in ${outputFolder}` +
+      (options.transfer === "rpc" ? ", map output on the workers (rpc transfer)" : ""),
   );
   try {
     options.onListening?.(server.address);
@@ -290,6 +446,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     });
   } finally {
     await server.close();
+    await service.close();
   }
   display.finish(service.status());
   const counters = service.counters();

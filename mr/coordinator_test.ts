@@ -7,7 +7,7 @@ import { REPORT_TASK_METHOD, REQUEST_TASK_METHOD } from "./protocol.ts";
 function service(clock: ManualClock, log: string[] = []): CoordinatorService {
   return new CoordinatorService({
     splits: [
-      { name: "a.txt", path: "/data/a.txt", offset: 0, length: 100 },
+      { name: "a.txt", path: "/data/a.txt", offset: 0, length: 100, fileSizeBytes: 100 },
       { name: "../b.txt", path: "/b.txt", offset: 0, length: 7 },
     ],
     outputFolder: "/out",
@@ -36,6 +36,8 @@ Deno.test("CoordinatorService sends the name as given and the absolute path", ()
     length: 100,
     reduceCount: 1,
     outputFolder: "/out",
+    transfer: "shared",
+    inputSizeBytes: 100,
   });
 });
 

@@ -9,7 +9,7 @@
  */
 import { assert } from "../util/assert.ts";
 import type { MapReduceApp } from "../apps/app.ts";
-import { checkedPairs, checkReduceResult } from "./app_contract.ts";
+import { checkedPairs, checkReduceResult } from "../apps/app_contract.ts";
 import { type Phase, PhaseTimes } from "./phase_times.ts";
 import { type Counters, CounterSet } from "../apps/counters.ts";
 
@@ -46,7 +46,7 @@ export interface WriteTiming {
  * place on {@linkcode AtomicFileWriter.commit}: readers of the final name see the whole file or
  * nothing.
  */
-export class AtomicFileWriter {
+export class AtomicFileWriter implements TextSink {
   readonly #file: Deno.FsFile;
   readonly #folder: string;
   readonly #name: string;
@@ -156,7 +156,7 @@ export async function writeFileAtomic(
 }
 
 /** Fsyncs a folder so that renames into it are durable; a no-op where folders cannot be opened. */
-async function syncFolder(folder: string): Promise<void> {
+export async function syncFolder(folder: string): Promise<void> {
   if (Deno.build.os === "windows") return;
   const handle = await Deno.open(folder, { read: true });
   try {
@@ -182,6 +182,12 @@ export function compareKeys(left: string, right: string): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
+/** Where a reduce writes its lines: a file here, or the coordinator's output folder over RPC. */
+export interface TextSink {
+  /** Appends `text`; it may be buffered until later calls. */
+  write(text: string): Promise<void>;
+}
+
 /**
  * Calls `app.reduce` once per key of `keys` in sorted order, with `valuesOf(key)`, and writes
  * one `key value` line per key, as the lab does. Throws if reduce returns anything but a string.
@@ -190,7 +196,7 @@ export async function reduceKeys(
   app: MapReduceApp,
   keys: string[],
   valuesOf: (key: string) => string[],
-  writer: AtomicFileWriter,
+  writer: TextSink,
   times: PhaseTimes,
   counters: Counters = new CounterSet(),
 ): Promise<void> {

@@ -5,7 +5,7 @@ import { joinPath, readJobOutput } from "./job_files.ts";
 import type { JobStatus } from "./progress.ts";
 import { runSequential } from "./sequential.ts";
 import { executeMapTask, executeReduceTask, runWorker } from "./worker.ts";
-import { partitionOf } from "./partition.ts";
+import { partitionOf } from "../mr_data/partition.ts";
 import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 import { CounterSet } from "../apps/counters.ts";
 
@@ -162,6 +162,8 @@ Deno.test("a map or reduce that breaks the app contract fails its task, naming a
       length: 100,
       reduceCount: 2,
       outputFolder: folder,
+      transfer: "shared" as const,
+      inputSizeBytes: 0,
     };
     await assert.rejects(() => executeMapTask(badMap, mapTask), mapError);
     await executeMapTask(badReduce, mapTask);
@@ -171,6 +173,8 @@ Deno.test("a map or reduce that breaks the app contract fails its task, naming a
       attempt: 1,
       mapCount: 1,
       outputFolder: folder,
+      transfer: "shared" as const,
+      mapLocations: [],
     };
     await assert.rejects(() => executeReduceTask(badReduce, reduceTask), reduceError);
     const sequential = { inputFiles: [inputs[0]], outputDir: folder };
@@ -223,6 +227,8 @@ Deno.test("a combiner folds each map task's values per key before reduce; the ou
       length: (await Deno.stat(inputs[0])).size,
       reduceCount: 1,
       outputFolder: joinPath(folder, "job"),
+      transfer: "shared" as const,
+      inputSizeBytes: 0,
     };
     await executeMapTask(combined, mapTask);
     // One line per key: the map task's values were folded into one.

@@ -43,4 +43,5 @@ export { DEFAULT_BENCH_BYTES, type MrBenchOptions, type MrBenchRow, runMrBench }
 export type { TaskCounts } from "./task_table.ts";
 export { type Phase, PHASES, PhaseTimes } from "./phase_times.ts";
 export { formatByteSize, parseByteSize } from "./byte_size.ts";
-export { DEFAULT_SPLIT_BYTES, type InputSplit } from "./input_split.ts";
+export { DEFAULT_SPLIT_BYTES, type InputSplit } from "../mr_data/input_split.ts";
+export { type Transfer, TRANSFERS } from "../mr_data/transfer_protocol.ts";

@@ -6,6 +6,12 @@
  * @module
  */
 import { countsProblem } from "../apps/counters.ts";
+import {
+  objectOf as record,
+  textField as text,
+  wholeNumberField as count,
+} from "../util/message_fields.ts";
+import { parseTransfer, type Transfer } from "../mr_data/transfer_protocol.ts";
 
 /** RPC method: a worker asks for work; args {@linkcode TaskRequest}, result {@linkcode TaskReply}. */
 export const REQUEST_TASK_METHOD = "Coordinator.RequestTask";
@@ -38,8 +44,12 @@ export interface MapTaskReply {
   /** Bytes in the split. */
   length: number;
   reduceCount: number;
-  /** Absolute folder for intermediate and output files. */
+  /** Absolute folder for intermediate and output files (with `shared` transfer). */
   outputFolder: string;
+  /** How the map's output reaches reducers. */
+  transfer: Transfer;
+  /** Size of the whole input file: a worker reads its own copy only if the size matches. */
+  inputSizeBytes: number;
 }
 
 /** Reduce partition `taskId` over the intermediate files of `mapCount` map tasks. */
@@ -49,6 +59,10 @@ export interface ReduceTaskReply {
   attempt: number;
   mapCount: number;
   outputFolder: string;
+  /** How the maps' outputs arrive and the output leaves. */
+  transfer: Transfer;
+  /** With `rpc` transfer, where each map task's output is (a worker's address); else empty. */
+  mapLocations: string[];
 }
 
 /** Nothing to hand out yet (every task is leased); ask again after `retryMs`. */
@@ -73,34 +87,15 @@ export interface TaskReport {
   attempt: number;
   /** What the attempt's map or reduce counted (apps/counters.ts); absent: nothing. */
   counters?: Record<string, number>;
+  /** A map's with `rpc` transfer: the address where the worker serves the map's output. */
+  location?: string;
+  /** A reduce's with `rpc` transfer: the size and CRC-32 of the output it sent. */
+  output?: { sizeBytes: number; crc32: number };
 }
 
 /** Whether the coordinator counted the report (false for a superseded or repeated attempt). */
 export interface ReportReply {
   accepted: boolean;
-}
-
-function record(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`Bad ${what}: expected an object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function text(fields: Record<string, unknown>, name: string, what: string): string {
-  const value = fields[name];
-  if (typeof value !== "string" || value.length === 0) {
-    throw new Error(`Bad ${what}: ${name} must be a non-empty string`);
-  }
-  return value;
-}
-
-function count(fields: Record<string, unknown>, name: string, what: string): number {
-  const value = fields[name];
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new Error(`Bad ${what}: ${name} must be a whole number ≥ 0`);
-  }
-  return value;
 }
 
 function kind(fields: Record<string, unknown>, what: string): TaskKind {
@@ -127,7 +122,24 @@ export function parseTaskReport(value: unknown): TaskReport {
     taskId: count(fields, "taskId", what),
     attempt: count(fields, "attempt", what),
     ...countersOf(fields, what),
+    ...transferOf(fields, what),
   };
+}
+
+function transferOf(
+  fields: Record<string, unknown>,
+  what: string,
+): { location?: string; output?: { sizeBytes: number; crc32: number } } {
+  const result: { location?: string; output?: { sizeBytes: number; crc32: number } } = {};
+  if (fields.location !== undefined) result.location = text(fields, "location", what);
+  if (fields.output !== undefined) {
+    const output = record(fields.output, `${what}'s output`);
+    result.output = {
+      sizeBytes: count(output, "sizeBytes", `${what}'s output`),
+      crc32: count(output, "crc32", `${what}'s output`),
+    };
+  }
+  return result;
 }
 
 function countersOf(
@@ -160,6 +172,8 @@ export function parseTaskReply(value: unknown): TaskReply {
         length: count(fields, "length", what),
         reduceCount: count(fields, "reduceCount", what),
         outputFolder: text(fields, "outputFolder", what),
+        transfer: parseTransfer(fields.transfer, what),
+        inputSizeBytes: count(fields, "inputSizeBytes", what),
       };
     case "reduce":
       return {
@@ -168,10 +182,20 @@ export function parseTaskReply(value: unknown): TaskReply {
         attempt: count(fields, "attempt", what),
         mapCount: count(fields, "mapCount", what),
         outputFolder: text(fields, "outputFolder", what),
+        transfer: parseTransfer(fields.transfer, what),
+        mapLocations: locations(fields, what),
       };
     default:
       throw new Error(`Bad ${what}: unknown kind ${JSON.stringify(fields.kind)}`);
   }
+}
+
+function locations(fields: Record<string, unknown>, what: string): string[] {
+  const value = fields.mapLocations;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string" || item === "")) {
+    throw new Error(`Bad ${what}: mapLocations must be a list of addresses`);
+  }
+  return value;
 }
 
 /** Checks the coordinator's answer to a report. */

@@ -1,8 +1,8 @@
 import { map as wordCountMap } from "../apps/wc.ts";
 import { builtInApps } from "../apps/built_in.ts";
 import { writeCorpus } from "./corpus.ts";
-import { encodeIntermediate, groupMapOutput, RunsByKey } from "./intermediate.ts";
-import { partitionOf } from "./partition.ts";
+import { encodeIntermediate, groupMapOutput, RunsByKey } from "../mr_data/intermediate.ts";
+import { partitionOf } from "../mr_data/partition.ts";
 
 // One generated file of about 1 MB, the size of a lab input, shared by every case.
 const folder = Deno.makeTempDirSync({ prefix: "dsys-mr-bench-" });

@@ -144,28 +144,52 @@ export class TaskTable {
     return { kind, taskId, attempt, reissued };
   }
 
+  /** Whether a report of `attempt` of task `taskId` would count now (see `complete`). */
+  isLive(kind: TaskKind, taskId: number, attempt: number): boolean {
+    const tasks = kind === "map" ? this.#maps : this.#reduces;
+    const known = Number.isSafeInteger(taskId) && taskId >= 0 && taskId < tasks.length;
+    return known && tasks[taskId].phase === "leased" &&
+      this.#latestAttempt[kind][taskId] === attempt;
+  }
+
+  /**
+   * Ends `attempt` of task `taskId` without output: the task is idle again at once (its worker
+   * gave it up), unless the attempt is no longer live. Returns whether it was.
+   */
+  release(kind: TaskKind, taskId: number, attempt: number): boolean {
+    if (!this.isLive(kind, taskId, attempt)) return false;
+    (kind === "map" ? this.#maps : this.#reduces)[taskId] = { phase: "idle" };
+    return true;
+  }
+
+  /**
+   * Makes done map task `taskId` idle again because its output was lost (its worker died before
+   * every reducer fetched it, §3.3 of the paper). Reduces already running may still finish; no
+   * reduce is handed out until every map is done again. Returns whether the map was done.
+   */
+  reopenMap(taskId: number): boolean {
+    const known = Number.isSafeInteger(taskId) && taskId >= 0 && taskId < this.#maps.length;
+    if (!known || this.#maps[taskId].phase !== "done") return false;
+    this.#maps[taskId] = { phase: "idle" };
+    this.#mapsDone--;
+    return true;
+  }
+
   /**
    * Records that `attempt` of task `taskId` finished. Returns false — and changes nothing — for
    * a superseded attempt, a repeated report, or a task that does not exist; true when counted.
    * The latest attempt counts even after its lease ran out if nobody took the task over.
    */
   complete(kind: TaskKind, taskId: number, attempt: number): boolean {
-    const tasks = kind === "map" ? this.#maps : this.#reduces;
-    const known = Number.isSafeInteger(taskId) && taskId >= 0 && taskId < tasks.length;
-    if (
-      !known || tasks[taskId].phase !== "leased" || this.#latestAttempt[kind][taskId] !== attempt
-    ) {
+    if (!this.isLive(kind, taskId, attempt)) {
       this.#staleReports++;
       return false;
     }
-    tasks[taskId] = { phase: "done" };
+    (kind === "map" ? this.#maps : this.#reduces)[taskId] = { phase: "done" };
     if (kind === "map") {
       this.#mapsDone++;
     } else {
-      assert(
-        this.#mapsDone === this.#maps.length,
-        `Reduce task ${taskId} finished before the maps`,
-      );
+      // A reduce may finish while a map whose output it already read runs again (reopenMap).
       this.#reducesDone++;
     }
     assert(

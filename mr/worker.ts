@@ -16,15 +16,20 @@ import {
   joinPath,
   outputName,
   reduceKeys,
+  type TextSink,
 } from "./job_files.ts";
 import {
   encodeIntermediate,
   groupMapOutput,
+  type IntermediateSource,
   type KeyRuns,
   readIntermediate,
+  type Runs,
   RunsByKey,
-} from "./intermediate.ts";
-import { readSplit } from "./input_split.ts";
+} from "../mr_data/intermediate.ts";
+import { LostOutputError, WorkerTransfer } from "./worker_transfer.ts";
+import type { UploadedOutput } from "../mr_data/output_uploads.ts";
+import { readSplit } from "../mr_data/input_split.ts";
 import { loadApp } from "../apps/load_app.ts";
 import { PhaseTimes } from "./phase_times.ts";
 import {
@@ -67,6 +72,11 @@ export interface WorkerOptions {
   readonly log?: (line: string) => void;
   /** Where each task's phases add their time; default a fresh one, returned in the result. */
   readonly times?: PhaseTimes;
+  /**
+   * With `rpc` transfer (no shared folder): where this worker serves the map outputs it holds
+   * to reducers; default 127.0.0.1 on a free port. Give an address other machines can reach.
+   */
+  readonly listen?: Address | string;
 }
 
 /** Why a worker stopped, and what it did. */
@@ -104,6 +114,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   const goneMs = options.coordinatorGoneMs ?? DEFAULT_COORDINATOR_GONE_MS;
   const call = (method: string, args: unknown) => callPatiently(client, method, args, goneMs);
   const times = options.times ?? new PhaseTimes();
+  const transfer = new LazyTransfer(options, call, log);
   let mapTasks = 0;
   let reduceTasks = 0;
   try {
@@ -119,27 +130,144 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
       }
       // This attempt's own counts: the coordinator takes those of the attempt it accepts.
       const counters = new CounterSet();
-      if (task.kind === "map") {
-        await executeMapTask(app, task, times, counters);
-        mapTasks++;
-      } else {
-        await executeReduceTask(app, task, times, counters);
-        reduceTasks++;
-      }
       const report: TaskReport = {
         workerId,
         kind: task.kind,
         taskId: task.taskId,
         attempt: task.attempt,
-        counters: counters.counts(),
       };
+      if (task.kind === "map") {
+        const location = await runMap(app, task, times, counters, transfer);
+        if (location !== undefined) report.location = location;
+        mapTasks++;
+      } else {
+        const output = await runReduce(app, task, times, counters, transfer, workerId);
+        if (output === LOST) continue;
+        if (output !== undefined) report.output = output;
+        reduceTasks++;
+      }
+      report.counters = counters.counts();
       const reply = await call(REPORT_TASK_METHOD, report);
       if (reply === GONE) return { reason: "coordinator-gone", mapTasks, reduceTasks };
       parseReportReply(reply);
     }
+  } catch (error) {
+    if (error instanceof CoordinatorGoneError) {
+      return { reason: "coordinator-gone", mapTasks, reduceTasks };
+    }
+    throw error;
   } finally {
     client.close();
+    await transfer.close();
   }
+}
+
+/** Thrown out of a transfer when the coordinator stopped answering. */
+class CoordinatorGoneError extends Error {}
+
+/** Returned by {@linkcode runReduce} when the reduce gave its task back: a map output is lost. */
+const LOST = Symbol("map output lost");
+
+/**
+ * The worker's {@linkcode WorkerTransfer}, started on its first `rpc` task in its own folder
+ * (`workDir`, or a fresh temporary folder removed at exit).
+ */
+class LazyTransfer {
+  readonly #options: WorkerOptions;
+  readonly #call: (method: string, args: unknown) => Promise<unknown>;
+  readonly #log: (line: string) => void;
+  #transfer: WorkerTransfer | null = null;
+  #temporaryFolder: string | null = null;
+
+  constructor(
+    options: WorkerOptions,
+    call: (method: string, args: unknown) => Promise<unknown | typeof GONE>,
+    log: (line: string) => void,
+  ) {
+    this.#options = options;
+    this.#call = async (method, args) => {
+      const reply = await call(method, args);
+      if (reply === GONE) throw new CoordinatorGoneError("The coordinator is gone");
+      return reply;
+    };
+    this.#log = log;
+  }
+
+  async get(): Promise<WorkerTransfer> {
+    if (this.#transfer !== null) return this.#transfer;
+    let folder = this.#options.workDir;
+    if (folder === undefined) {
+      folder = this.#temporaryFolder = await Deno.makeTempDir({ prefix: "dsys-mr-worker-" });
+    }
+    this.#transfer = await WorkerTransfer.start({
+      folder,
+      listen: this.#options.listen ?? "127.0.0.1:0",
+      call: this.#call,
+      log: this.#log,
+    });
+    return this.#transfer;
+  }
+
+  async close(): Promise<void> {
+    await this.#transfer?.close();
+    if (this.#temporaryFolder !== null) {
+      await Deno.remove(this.#temporaryFolder, { recursive: true }).catch(() => {});
+    }
+  }
+}
+
+/** Runs map `task`; with `rpc` transfer, returns where its output is served. */
+async function runMap(
+  app: MapReduceApp,
+  task: MapTaskReply,
+  times: PhaseTimes,
+  counters: CounterSet,
+  lazy: LazyTransfer,
+): Promise<string | undefined> {
+  if (task.transfer === "shared") {
+    await executeMapTask(app, task, times, counters);
+    return undefined;
+  }
+  const transfer = await lazy.get();
+  const local = { ...task, outputFolder: transfer.folder };
+  const readInput = () => transfer.mapInput(task, () => readSplit(splitOf(task)));
+  await executeMapTask(app, local, times, counters, readInput);
+  return transfer.location;
+}
+
+/**
+ * Runs reduce `task`; with `rpc` transfer, returns what it sent, or {@linkcode LOST} after
+ * giving the task back because a map output could not be fetched.
+ */
+async function runReduce(
+  app: MapReduceApp,
+  task: ReduceTaskReply,
+  times: PhaseTimes,
+  counters: CounterSet,
+  lazy: LazyTransfer,
+  workerId: string,
+): Promise<UploadedOutput | undefined | typeof LOST> {
+  if (task.transfer === "shared") {
+    await executeReduceTask(app, task, times, counters);
+    return undefined;
+  }
+  const transfer = await lazy.get();
+  const sender = transfer.outputSender(task);
+  try {
+    await executeReduceTask(app, task, times, counters, {
+      source: (mapTask) => transfer.partition(task, mapTask),
+      sink: sender,
+    });
+  } catch (error) {
+    if (!(error instanceof LostOutputError)) throw error;
+    await transfer.reportLost(workerId, task, error);
+    return LOST;
+  }
+  return await sender.finish();
+}
+
+function splitOf(task: MapTaskReply) {
+  return { name: task.inputName, path: task.inputPath, offset: task.offset, length: task.length };
 }
 
 /** Points a task at `workDir` when the worker was given one. */
@@ -198,14 +326,9 @@ export async function executeMapTask(
   task: MapTaskReply,
   times: PhaseTimes = new PhaseTimes(),
   counters: CounterSet = new CounterSet(),
+  readInput: () => Promise<string | null> = () => readSplit(splitOf(task)),
 ): Promise<void> {
-  const split = {
-    name: task.inputName,
-    path: task.inputPath,
-    offset: task.offset,
-    length: task.length,
-  };
-  const contents = await times.time("read input", () => readSplit(split));
+  const contents = await times.time("read input", readInput);
   const partitions = contents === null
     ? Array.from({ length: task.reduceCount }, () => [])
     : await mapAndGroup(app, task, contents, times, counters);
@@ -246,26 +369,52 @@ async function mapAndGroup(
 }
 
 /**
+ * Where a reduce task's inputs come from and its output goes when the job shares no folder:
+ * `source(mapTask)` gives a map's partition, `sink` takes the output (the caller finishes it).
+ */
+export interface ReduceIo {
+  readonly source: (mapTask: number) => IntermediateSource;
+  readonly sink: TextSink;
+}
+
+/**
  * Runs reduce task `task`: reads partition `taskId` of every map in map order, merges each
- * key's values, reduces the keys in sorted order and writes `mr-out-Y` durably.
+ * key's values, reduces the keys in sorted order and writes `mr-out-Y` durably — or, given
+ * `io`, reads the partitions from `io.source` (a failure there is a {@linkcode LostOutputError})
+ * and writes to `io.sink`.
  */
 export async function executeReduceTask(
   app: MapReduceApp,
   task: ReduceTaskReply,
   times: PhaseTimes = new PhaseTimes(),
   counters: CounterSet = new CounterSet(),
+  io?: ReduceIo,
 ): Promise<void> {
   const groups = new RunsByKey();
   for (let mapTask = 0; mapTask < task.mapCount; mapTask++) {
-    const path = joinPath(task.outputFolder, intermediateName(mapTask, task.taskId));
-    await readIntermediate(path, (key, runs) => groups.add(key, runs), times);
+    const onGroup = (key: string, runs: Runs) => groups.add(key, runs);
+    if (io === undefined) {
+      const path = joinPath(task.outputFolder, intermediateName(mapTask, task.taskId));
+      await readIntermediate(path, onGroup, times);
+      continue;
+    }
+    try {
+      await readIntermediate(io.source(mapTask), onGroup, times);
+    } catch (error) {
+      // Whether unreachable, gone or cut short, the map's output must be made again.
+      throw new LostOutputError(mapTask, task.mapLocations[mapTask], errorText(error));
+    }
+  }
+  const valuesOf = (key: string) => groups.values(key);
+  if (io !== undefined) {
+    await reduceKeys(app, [...groups.keys()], valuesOf, io.sink, times, counters);
+    return;
   }
   const writer = await AtomicFileWriter.create(task.outputFolder, outputName(task.taskId), {
     times,
     phase: "write output",
   });
   try {
-    const valuesOf = (key: string) => groups.values(key);
     await reduceKeys(app, [...groups.keys()], valuesOf, writer, times, counters);
   } catch (error) {
     await writer.abort();

@@ -45,6 +45,13 @@ export interface SpawnOptions {
   readonly cwd: string;
   /** What to do with its stdout and stderr; default `piped` (kept for failure messages). */
   readonly output?: ChildOutput;
+  /** Variables added to the child's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Turns the command line into the one actually run, such as `unshare … <argv>` to start the
+   * child in its own mount namespace; default the command line itself.
+   */
+  readonly wrap?: (argv: readonly string[]) => string[];
 }
 
 /** A set of children that can be killed and awaited together. */
@@ -61,11 +68,13 @@ export class ChildGroup {
         `Cannot start ${args.join(" ")}: this group already started ${MAX_CHILDREN_PER_GROUP}`,
       );
     }
-    const [program, ...programArgs] = selfCommand(args);
+    const argv = selfCommand(args);
+    const [program, ...programArgs] = options.wrap?.(argv) ?? argv;
     const output = options.output ?? "piped";
     const process = new Deno.Command(program, {
       args: programArgs,
       cwd: options.cwd,
+      env: options.env,
       stdin: "null",
       stdout: output,
       stderr: output,

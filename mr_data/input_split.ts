@@ -31,6 +31,8 @@ export interface InputSplit {
   readonly offset: number;
   /** Bytes in the range; 0 only for an empty file. */
   readonly length: number;
+  /** Size of the whole file when the job was planned; absent where nobody needs it. */
+  readonly fileSizeBytes?: number;
 }
 
 /**
@@ -56,7 +58,13 @@ export function planSplits(
     for (let index = 0; index < count; index++) {
       const offset = index * splitBytes;
       const length = Math.min(splitBytes, file.sizeBytes - offset);
-      splits.push({ name: file.name, path: file.path, offset, length });
+      splits.push({
+        name: file.name,
+        path: file.path,
+        offset,
+        length,
+        fileSizeBytes: file.sizeBytes,
+      });
     }
   }
   return splits;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { KeyValue, MapReduceApp } from "../apps/app.ts";
+import type { KeyValue, MapReduceApp } from "./app.ts";
 
 /** Longest excerpt of a bad return value quoted in a message. */
 const MAX_QUOTED_CHARS = 80;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { withTempFolder } from "./testing/temp_folder.ts";
+import { withTempFolder } from "../mr/testing/temp_folder.ts";
 import { type InputSplit, planSplits, readSplit } from "./input_split.ts";
 
 function withFolder(body: (folder: string) => Promise<void>): Promise<void> {

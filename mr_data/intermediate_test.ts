@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { withTempFolder } from "./testing/temp_folder.ts";
+import { withTempFolder } from "../mr/testing/temp_folder.ts";
 import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 import {
   BATCH_CHARS,
@@ -11,7 +11,7 @@ import {
   RunsByKey,
 } from "./intermediate.ts";
 import { partitionOf } from "./partition.ts";
-import { PhaseTimes } from "./phase_times.ts";
+import { PhaseTimes } from "../mr/phase_times.ts";
 
 const app: MapReduceApp = { name: "test-app", map: () => [], reduce: () => "" };
 

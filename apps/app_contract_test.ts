@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { checkedPairs, checkReduceResult, describeValue } from "./app_contract.ts";
-import type { MapReduceApp } from "../apps/app.ts";
+import type { MapReduceApp } from "./app.ts";
 
 const app: MapReduceApp = { name: "./my_app.ts", map: () => [], reduce: () => "" };
 

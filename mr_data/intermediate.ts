@@ -18,9 +18,9 @@
  */
 import { assert } from "../util/assert.ts";
 import type { CombineFunction, MapReduceApp } from "../apps/app.ts";
-import { checkCombineResult, checkMapResult, checkPair } from "./app_contract.ts";
+import { checkCombineResult, checkMapResult, checkPair } from "../apps/app_contract.ts";
 import { partitionOf } from "./partition.ts";
-import type { PhaseTimes } from "./phase_times.ts";
+import type { PhaseTimes } from "../mr/phase_times.ts";
 
 /** A key's values as runs: `[count, value, count, value, …]`, every count ≥ 1. */
 export type Runs = (number | string)[];
