@@ -9,7 +9,13 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { InvalidArgumentError } from "commander";
-import { DEFAULT_BENCH_BYTES, parseByteSize, runMrBench } from "../mr/mod.ts";
+import {
+  DEFAULT_BENCH_BYTES,
+  parseByteSize,
+  runMrBench,
+  type Transfer,
+  TRANSFERS,
+} from "../mr/mod.ts";
 import { CONSISTENCIES, type Consistency } from "../kv/mod.ts";
 import { MAX_BENCH_CLIENTS, runKvBench } from "../bench/kv.ts";
 import { runCatchUpBench } from "../bench/catch_up.ts";
@@ -40,6 +46,12 @@ export function benchCommand() {
         .argParser(parseByteSize).default(DEFAULT_BENCH_BYTES, "8MB"),
     )
     .option("--timings", "mr: print each process's time per phase")
+    .option(
+      "--mr-transfer <list>",
+      "mr: how map output travels in the distributed runs, comma-separated: shared, rpc",
+      parseTransfers,
+      ["shared" as Transfer],
+    )
     .option(
       "--clients <counts>",
       "kv: concurrent clients per level, comma-separated",
@@ -73,6 +85,7 @@ export function benchCommand() {
       examples(
         "dsys bench mr --inputs books/*.txt",
         "dsys bench mr --size 200MB --timings",
+        "dsys bench mr --size 200MB --mr-transfer shared,rpc",
         "dsys bench kv --clients 1,16,64 --seconds 5",
         "dsys bench kv --clients 1,64 --reads 0,0.5,0.9,1 --consistency linearizable,lease",
         "dsys bench catchup",
@@ -102,8 +115,22 @@ export function benchCommand() {
         inputs: options.inputs,
         sizeBytes: options.size,
         timings: options.timings,
+        transfers: options.mrTransfer,
       });
     });
+}
+
+/** Parses `--mr-transfer`: comma-separated transfer modes. */
+export function parseTransfers(text: string): Transfer[] {
+  return text.split(",").map((part) => {
+    const transfer = TRANSFERS.find((name) => name === part.trim());
+    if (transfer === undefined) {
+      throw new InvalidArgumentError(
+        `"${part}" is not a transfer: give ${TRANSFERS.join(" or ")}.`,
+      );
+    }
+    return transfer;
+  });
 }
 
 /** Parses `--reads`: comma-separated shares of gets, each from 0 to 1. */

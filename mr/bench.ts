@@ -12,11 +12,14 @@ import { ChildGroup } from "../util/child_process.ts";
 import { writeCorpusOfSize } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import { runLocalJob } from "./local_job.ts";
+import type { Transfer } from "../mr_data/transfer_protocol.ts";
 
 /** Size of the generated corpus when no inputs are given: eight files of about 1 MB each. */
 export const DEFAULT_BENCH_BYTES = 8_000_000;
 /** Largest generated corpus: eight files of at most 10 million words. */
 export const MAX_BENCH_BYTES = 512 * 1024 * 1024;
+/** Width of the table's first column. */
+const LABEL_CHARS = 18;
 /** Most worker counts one bench run may try. */
 const MAX_WORKER_COUNTS = 16;
 
@@ -30,6 +33,8 @@ export interface MrBenchOptions {
   readonly timings?: boolean;
   /** Worker counts to measure; default 1, 2 and 3. */
   readonly workers?: readonly number[];
+  /** How map output travels in the distributed runs, each measured; default `shared` only. */
+  readonly transfers?: readonly Transfer[];
   /** Where the table goes; default standard output. */
   readonly print?: (line: string) => void;
 }
@@ -69,8 +74,11 @@ export async function runMrBench(options: MrBenchOptions = {}): Promise<MrBenchR
     const sequential = await timeSequential(joinPath(folder, "sequential"), inputs, flags);
     const rows: MrBenchRow[] = [{ label: "sequential", wallMs: sequential.wallMs, ratio: 1 }];
     const timingLines = [`sequential: ${timingsOf(sequential.processOutput)}`];
-    for (const workers of workerCounts) {
-      const workDir = joinPath(folder, `workers-${workers}`);
+    const runs = (options.transfers ?? ["shared"]).flatMap((transfer) =>
+      workerCounts.map((workers) => ({ transfer, workers }))
+    );
+    for (const { transfer, workers } of runs) {
+      const workDir = joinPath(folder, `workers-${workers}-${transfer}`);
       await Deno.mkdir(workDir);
       const job = await runLocalJob({
         app: "wc",
@@ -78,13 +86,15 @@ export async function runMrBench(options: MrBenchOptions = {}): Promise<MrBenchR
         workDir,
         workers,
         workerFlags: flags,
+        transfer,
       });
       // Freed before the next run so that it does not compete for the page cache.
       await Deno.remove(workDir, { recursive: true });
+      const label = `${workers} worker${workers === 1 ? "" : "s"}` +
+        (transfer === "shared" ? "" : `, ${transfer}`);
       if (!sameLines(job.output, sequential.output)) {
-        throw new Error(`Word count with ${workers} workers differs from the sequential output`);
+        throw new Error(`Word count with ${label} differs from the sequential output`);
       }
-      const label = `${workers} worker${workers === 1 ? "" : "s"}`;
       rows.push({ label, wallMs: job.elapsedMs, ratio: job.elapsedMs / sequential.wallMs });
       job.workerOutputs.forEach((output, index) =>
         timingLines.push(`${label}, worker ${index + 1}: ${timingsOf(output)}`)
@@ -144,12 +154,12 @@ function sameLines(left: readonly string[], right: readonly string[]): boolean {
 function printTable(rows: readonly MrBenchRow[], print: (line: string) => void): void {
   const oneWorker = rows.find((row) => row.label === "1 worker");
   const columns = ["wall s", "vs sequential", "vs 1 worker"].map((name) => name.padStart(14));
-  print(`${"run".padEnd(12)}${columns.join("")}`);
+  print(`${"run".padEnd(LABEL_CHARS)}${columns.join("")}`);
   for (const row of rows) {
     const versusOne = oneWorker === undefined || row === rows[0]
       ? "-"
       : `${(row.wallMs / oneWorker.wallMs).toFixed(2)}x`;
     const cells = [(row.wallMs / 1000).toFixed(2), `${row.ratio.toFixed(2)}x`, versusOne];
-    print(`${row.label.padEnd(12)}${cells.map((cell) => cell.padStart(14)).join("")}`);
+    print(`${row.label.padEnd(LABEL_CHARS)}${cells.map((cell) => cell.padStart(14)).join("")}`);
   }
 }

@@ -14,6 +14,7 @@ import {
   waitUntilListening,
 } from "../util/child_process.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
+import type { Transfer } from "../mr_data/transfer_protocol.ts";
 
 /** Longest a Unix socket path may be on every platform we run on. */
 const MAX_SOCKET_PATH_CHARS = 100;
@@ -42,6 +43,8 @@ export interface LocalJobOptions {
   readonly timeoutMs?: number;
   /** Options added to every `dsys worker` command line, such as `--timings`. */
   readonly workerFlags?: readonly string[];
+  /** How map output travels (`dsys coordinator --transfer`); default `shared`. */
+  readonly transfer?: Transfer;
 }
 
 /** The outcome of {@linkcode runLocalJob}. */
@@ -84,6 +87,8 @@ export async function runLocalJob(options: LocalJobOptions): Promise<LocalJobRes
       String(options.nReduce ?? 10),
       "--task-timeout",
       String((options.taskTimeoutMs ?? 10_000) / 1000),
+      "--transfer",
+      options.transfer ?? "shared",
       ...options.inputFiles,
     ], { cwd: options.workDir, output: coordinatorOutput });
     await waitUntilListening(coordinator, address, LISTEN_TIMEOUT_MS);
