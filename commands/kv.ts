@@ -22,7 +22,10 @@ import { errorText } from "../util/error_text.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { Clerk } from "../kv/clerk.ts";
-import { CONSISTENCIES, type Consistency, type KvOperationKind } from "../kv/state_machine.ts";
+import { CONSISTENCIES, type Consistency } from "../kv/command.ts";
+
+/** The operations the shell and the one-shot commands run. */
+type KvOperationKind = "get" | "put" | "append";
 import { DEFAULT_STATUS_TIMEOUT_MS } from "../peer/status.ts";
 import { examples, parseServers, secondsFlag } from "./arguments.ts";
 import { runStatus } from "./status.ts";

@@ -4,7 +4,7 @@ import { formatAddress } from "../rpc/address.ts";
 import { KV_OPERATION_METHOD, type KvReply, OK } from "../kv/protocol.ts";
 import { STATUS_METHOD } from "../peer/status.ts";
 import { ChildGroup } from "../util/child_process.ts";
-import type { KvCommand } from "../kv/state_machine.ts";
+import type { KvCommand } from "../kv/command.ts";
 import { DeadlineClerk, parseShellLine, readLines, runKvShell, wallClockMs } from "./kv.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {

@@ -10,8 +10,26 @@ import { assert } from "../util/assert.ts";
 import { type Clock, sleep } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
 import { type RpcClient, RpcError } from "../rpc/types.ts";
-import type { Consistency, KvCommand, KvOperationKind } from "./state_machine.ts";
-import { isKvReply, KV_OPERATION_METHOD, type KvReply, OK } from "./protocol.ts";
+import type { Consistency, KvCommand, Txn } from "./command.ts";
+import {
+  ERR_VERSION,
+  FINAL_ERRORS,
+  isKvReply,
+  KV_OPERATION_METHOD,
+  type KvError,
+  type KvReply,
+} from "./protocol.ts";
+
+/**
+ * What a versioned Put came to, as the 2025 lab's clerk reports it: `ErrMaybe` when a
+ * retransmitted Put got ErrVersion (the first transmission may have been the one that wrote).
+ */
+export type PutOutcome = KvError | typeof ERR_MAYBE;
+/** A retransmitted versioned Put got ErrVersion: it may or may not have taken effect. */
+export const ERR_MAYBE = "ErrMaybe";
+
+/** The parts of a command a clerk method fills in; the clerk adds its id and sequence number. */
+type Operation = Omit<KvCommand, "clientId" | "sequence">;
 
 /** Default for {@linkcode ClerkOptions.retryPauseMs}. */
 export const DEFAULT_RETRY_PAUSE_MS = 20;
@@ -70,18 +88,57 @@ export class Clerk {
    * leader's clock; `serializable` takes whichever server answers first as it stands, possibly
    * stale.
    */
-  get(key: string, consistency: Consistency = "linearizable"): Promise<string> {
-    return this.#run("get", key, "", consistency);
+  async get(key: string, consistency: Consistency = "linearizable"): Promise<string> {
+    return (await this.getVersioned(key, consistency)).value;
+  }
+
+  /** The value and version of `key` (ErrNoKey, "" and 0 when it does not exist). */
+  async getVersioned(
+    key: string,
+    consistency: Consistency = "linearizable",
+  ): Promise<{ value: string; version: number; err: KvError }> {
+    const { reply } = await this.#run({ kind: "get", key, value: "", ...level(consistency) });
+    return { value: reply.value, version: reply.version ?? 0, err: reply.err };
   }
 
   /** Sets `key` to `value`. */
   async put(key: string, value: string): Promise<void> {
-    await this.#run("put", key, value);
+    await this.#run({ kind: "put", key, value });
+  }
+
+  /**
+   * Sets `key` to `value` if its version is `version` (0: only if it does not exist), as the
+   * 2025 lab's Put: OK, ErrVersion, ErrNoKey (version > 0 of a missing key), or ErrMaybe.
+   */
+  async putVersioned(key: string, value: string, version: number): Promise<PutOutcome> {
+    const { reply, calls } = await this.#run({ kind: "put", key, value, version });
+    return reply.err === ERR_VERSION && calls > 1 ? ERR_MAYBE : reply.err;
   }
 
   /** Appends `value` to the value of `key`. */
   async append(key: string, value: string): Promise<void> {
-    await this.#run("append", key, value);
+    await this.#run({ kind: "append", key, value });
+  }
+
+  /** Runs any operation (delete, range, txn, …) and returns the server's reply. */
+  async send(operation: Operation): Promise<KvReply> {
+    return (await this.#run(operation)).reply;
+  }
+
+  /** Deletes `key`, or every key in `[key, end)` ("" for no end); returns how many. */
+  async delete(key: string, end?: string): Promise<number> {
+    const reply = await this.send({
+      kind: "delete",
+      key,
+      value: "",
+      ...(end === undefined ? {} : { end }),
+    });
+    return reply.deleted ?? 0;
+  }
+
+  /** Runs transaction `txn` and returns whether its comparisons held, with the responses. */
+  txn(txn: Txn): Promise<KvReply> {
+    return this.send({ kind: "txn", key: "", value: "", txn });
   }
 
   /** Stops retrying: the operation in progress (if any) rejects at its next attempt. */
@@ -89,23 +146,18 @@ export class Clerk {
     this.#closed = true;
   }
 
-  async #run(
-    kind: KvOperationKind,
-    key: string,
-    value: string,
-    consistency?: Consistency,
-  ): Promise<string> {
-    assert(!this.#busy, `Clerk ${this.clientId} cannot start a ${kind}: an operation is running`);
+  async #run(operation: Operation): Promise<{ reply: KvReply; calls: number }> {
+    assert(
+      !this.#busy,
+      `Clerk ${this.clientId} cannot start a ${operation.kind}: an operation is running`,
+    );
     this.#busy = true;
     try {
       this.#sequence++;
       const command: KvCommand = {
+        ...operation,
         clientId: this.clientId,
         sequence: this.#sequence,
-        kind,
-        key,
-        value,
-        ...(consistency === undefined || consistency === "linearizable" ? {} : { consistency }),
       };
       return await this.#untilApplied(command);
     } finally {
@@ -113,7 +165,7 @@ export class Clerk {
     }
   }
 
-  async #untilApplied(command: KvCommand): Promise<string> {
+  async #untilApplied(command: KvCommand): Promise<{ reply: KvReply; calls: number }> {
     const count = this.#servers.length;
     for (let calls = 0; calls < this.#maxCallsPerOperation; calls++) {
       if (this.#closed) {
@@ -121,7 +173,9 @@ export class Clerk {
       }
       const server = this.#leader;
       const reply = await this.#call(server, command);
-      if (reply?.err === OK) return reply.value;
+      if (reply !== null && (FINAL_ERRORS as readonly string[]).includes(reply.err)) {
+        return { reply, calls: calls + 1 };
+      }
       this.#leader = (server + 1) % count;
       // Every server was tried once: give an election time to finish before the next round.
       if ((calls + 1) % count === 0) await sleep(this.#clock, this.#retryPauseMs);
@@ -151,6 +205,11 @@ export class Clerk {
       return null;
     }
   }
+}
+
+/** The consistency field of a read: absent for the default, linearizable. */
+function level(consistency: Consistency): { consistency?: Consistency } {
+  return consistency === "linearizable" ? {} : { consistency };
 }
 
 function describe(command: KvCommand): string {

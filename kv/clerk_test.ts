@@ -10,7 +10,7 @@ import {
   type KvReply,
   OK,
 } from "./protocol.ts";
-import type { KvCommand } from "./state_machine.ts";
+import type { KvCommand } from "./command.ts";
 
 interface Call {
   readonly server: number;

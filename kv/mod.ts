@@ -9,4 +9,6 @@ export * from "./clerk.ts";
 export * from "./protocol.ts";
 export * from "./server.ts";
 export * from "./state_machine.ts";
+export * from "./command.ts";
+export { type KeyRange, type KeyRecord, prefixEnd } from "./store.ts";
 export type { Clock, TimerHandle } from "../util/clock.ts";

@@ -21,12 +21,8 @@ import type { Clock, TimerHandle } from "../util/clock.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
 import type { ApplyMessage, RaftState, StartResult } from "../lab_api/lab_raft.ts";
 import { MinHeap } from "../util/min_heap.ts";
-import {
-  commandProblem,
-  type Consistency,
-  type KvCommand,
-  KvStateMachine,
-} from "./state_machine.ts";
+import { KvStateMachine } from "./state_machine.ts";
+import { commandProblem, type KvCommand, loggedCommand, READ_KINDS } from "./command.ts";
 import {
   ERR_TIMEOUT,
   ERR_WRONG_LEADER,
@@ -87,6 +83,8 @@ export interface KvServerConfig {
   readonly leadershipCheckMs?: number;
   /** Operations that may wait at once; more are refused with {@linkcode ERR_TIMEOUT}. */
   readonly maxWaitingOperations?: number;
+  /** Revisions of history this replica keeps for watches and past reads; default 10,000. */
+  readonly historyRevisions?: number;
 }
 
 /** An operation handed to Raft, waiting for its index to be applied. */
@@ -99,9 +97,9 @@ interface Waiter {
   timer: TimerHandle;
 }
 
-/** A Get with its read index, waiting for the server to apply that far. */
+/** A read with its read index, waiting for the server to apply that far. */
 interface ReadWaiter {
-  readonly key: string;
+  readonly command: KvCommand;
   readonly index: number;
   readonly resolve: (reply: KvReply) => void;
   timer: TimerHandle;
@@ -118,7 +116,7 @@ export class KvServer {
   readonly #applyTimeoutMs: number;
   readonly #leadershipCheckMs: number;
   readonly #maxWaitingOperations: number;
-  readonly #machine = new KvStateMachine();
+  readonly #machine: KvStateMachine;
   /** Waiting operations by log index: at most one per index. */
   readonly #waiters = new Map<number, Waiter>();
   /** Gets waiting for their read index to be applied, lowest index first. */
@@ -140,6 +138,7 @@ export class KvServer {
     this.#leadershipCheckMs = config.leadershipCheckMs ?? DEFAULT_LEADERSHIP_CHECK_MS;
     this.#maxWaitingOperations = config.maxWaitingOperations ?? DEFAULT_MAX_WAITING_OPERATIONS;
     this.#readWaiters = new MinHeap(this.#maxWaitingOperations);
+    this.#machine = new KvStateMachine({ historyRevisions: config.historyRevisions });
     assert(
       this.#maxRaftStateBytes === -1 || this.#maxRaftStateBytes > 0,
       `Server ${this.id} cannot keep its Raft state below ${this.#maxRaftStateBytes} bytes`,
@@ -188,15 +187,8 @@ export class KvServer {
     if (problem !== null) throw new Error(`Server ${this.id} refused an operation: ${problem}`);
     if (this.#killed) return { err: ERR_WRONG_LEADER, value: "" };
     const received = args as KvCommand;
-    if (received.kind === "get") return this.#read(received.key, received.consistency);
-    // Only the fields the log needs, whatever else the caller sent.
-    const command: KvCommand = {
-      clientId: received.clientId,
-      sequence: received.sequence,
-      kind: received.kind,
-      key: received.key,
-      value: received.value,
-    };
+    if (READ_KINDS.includes(received.kind)) return this.#read(received);
+    const command = loggedCommand(received);
     if (this.#waiters.size >= this.#maxWaitingOperations) return { err: ERR_TIMEOUT, value: "" };
     const started = this.#raft.start(command);
     if (!started.isLeader) return { err: ERR_WRONG_LEADER, value: "" };
@@ -221,15 +213,16 @@ export class KvServer {
     });
   }
 
-  /** A Get: from the local state at once, or once a read index is applied. */
-  #read(key: string, consistency: Consistency = "linearizable"): KvReply | Promise<KvReply> {
-    if (consistency === "serializable") return { err: OK, value: this.#machine.get(key) };
+  /** A read: from the local state at once, or once a read index is applied. */
+  #read(command: KvCommand): KvReply | Promise<KvReply> {
+    const consistency = command.consistency ?? "linearizable";
+    if (consistency === "serializable") return this.#machine.read(command);
     if (this.#readsWaiting + this.#waiters.size >= this.#maxWaitingOperations) {
       return { err: ERR_TIMEOUT, value: "" };
     }
     this.#readsWaiting++;
     return this.#raft.readIndex(consistency === "lease").then(
-      (index) => this.#whenApplied(key, index),
+      (index) => this.#whenApplied(command, index),
       () => {
         this.#readsWaiting--;
         return { err: ERR_WRONG_LEADER, value: "" };
@@ -237,18 +230,18 @@ export class KvServer {
     );
   }
 
-  /** Answers a Get once the entries up to its read index are applied. */
-  #whenApplied(key: string, index: number): KvReply | Promise<KvReply> {
+  /** Answers a read once the entries up to its read index are applied. */
+  #whenApplied(command: KvCommand, index: number): KvReply | Promise<KvReply> {
     if (this.#killed) {
       this.#readsWaiting--;
       return { err: ERR_WRONG_LEADER, value: "" };
     }
     if (index <= this.#machine.appliedIndex) {
       this.#readsWaiting--;
-      return { err: OK, value: this.#machine.get(key) };
+      return this.#machine.read(command);
     }
     return new Promise((resolve) => {
-      const waiter: ReadWaiter = { key, index, resolve, timer: null };
+      const waiter: ReadWaiter = { command, index, resolve, timer: null };
       // No leadership to watch: any server may serve it once applied; the clerk retries late ones.
       waiter.timer = this.#clock.setTimeout(() => {
         waiter.timer = null;
@@ -263,7 +256,7 @@ export class KvServer {
     this.#readsWaiting--;
     this.#clock.clearTimeout(waiter.timer);
     waiter.timer = null;
-    waiter.resolve({ err, value: err === OK ? this.#machine.get(waiter.key) : "" });
+    waiter.resolve(err === OK ? this.#machine.read(waiter.command) : { err, value: "" });
   }
 
   /** Answers the Gets whose read index is now applied. */
@@ -296,11 +289,15 @@ export class KvServer {
   }
 
   #answer(waiter: Waiter, err: KvReply["err"], value: string): void {
+    this.#answerWith(waiter, { err, value });
+  }
+
+  #answerWith(waiter: Waiter, reply: KvReply): void {
     assert(this.#waiters.get(waiter.index) === waiter, `Waiter at ${waiter.index} is not listed`);
     this.#waiters.delete(waiter.index);
     this.#clock.clearTimeout(waiter.timer);
     waiter.timer = null;
-    waiter.resolve({ err, value });
+    waiter.resolve(reply);
   }
 
   #apply(message: ApplyMessage): void {
@@ -317,7 +314,7 @@ export class KvServer {
     const command = membership ? undefined : message.command;
     const term = membership ? message.membershipTerm : message.commandTerm;
     const problem = membership ? "a membership entry" : commandProblem(command);
-    let result = "";
+    let result: KvReply = { err: OK, value: "" };
     if (problem === null) result = this.#machine.apply(index, command as KvCommand);
     else this.#machine.skip(index);
     const waiter = this.#waiters.get(index);
@@ -326,7 +323,8 @@ export class KvServer {
       const same = problem === null && term === waiter.term &&
         applied.clientId === waiter.command.clientId &&
         applied.sequence === waiter.command.sequence;
-      this.#answer(waiter, same ? OK : ERR_WRONG_LEADER, same ? result : "");
+      if (same) this.#answerWith(waiter, result);
+      else this.#answer(waiter, ERR_WRONG_LEADER, "");
     }
     this.#answerAppliedReads();
     this.#maybeSnapshot();

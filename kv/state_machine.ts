@@ -1,174 +1,347 @@
 /**
- * The key/value state machine the servers replicate: a map of strings, plus the table that
- * makes a retried Put or Append take effect once (the last sequence number applied for each
- * client). Both go into the snapshot, with the last log index the state reflects.
+ * The key/value state machine the servers replicate, on a {@linkcode KvStore}: keys with
+ * versions and revisions, one cluster-wide revision that every change moves on, a history of
+ * changes for watches and past reads, and the table that makes a retried write take effect once
+ * (each client's last sequence number and the reply it got). All of it goes into the snapshot,
+ * with the last log index the state reflects.
+ *
+ * Each log entry applies as one SQLite transaction: its changes, its revision, the duplicate
+ * table and the applied index move together or not at all.
  *
  * @module
  */
 import { assert } from "../util/assert.ts";
-import { decode, encode } from "../rpc/codec.ts";
+import { decode } from "../rpc/codec.ts";
 import { errorText } from "../util/error_text.ts";
+import { type KeyRange, type KeyRecord, KvStore } from "./store.ts";
+import {
+  type Compare,
+  type KvCommand,
+  MAX_CLIENTS,
+  MAX_RANGE_KEYS,
+  rangeOf,
+  READ_KINDS,
+  type TxnOp,
+} from "./command.ts";
+import {
+  ERR_COMPACTED,
+  ERR_FUTURE_REVISION,
+  ERR_LEASE_NOT_FOUND,
+  ERR_NO_KEY,
+  ERR_VERSION,
+  type KvReply,
+  OK,
+  type TxnResponse,
+} from "./protocol.ts";
 
-/** The three operations of the service. */
-export type KvOperationKind = "get" | "put" | "append";
+/** Revisions of history a replica keeps unless told otherwise: what watches can resume from. */
+export const DEFAULT_HISTORY_REVISIONS = 10_000;
 
-/**
- * How fresh a Get must be:
- * - `linearizable`: it reflects every write acknowledged before it began (a read index from the
- *   leader, confirmed by a round of heartbeats; no log write);
- * - `lease`: the same while the leader's clock drifts no more than allowed (the leader answers
- *   within its lease, without the round);
- * - `serializable`: the state of the server asked, at once, which may be stale (a partitioned or
- *   lagging server answers from what it has).
- */
-export type Consistency = "linearizable" | "lease" | "serializable";
-
-/** Every {@linkcode Consistency}, strongest first. */
-export const CONSISTENCIES: readonly Consistency[] = ["linearizable", "lease", "serializable"];
-
-/** One operation as it goes through the Raft log. */
-export interface KvCommand {
-  /** The clerk that issued it. */
-  readonly clientId: number;
-  /** The clerk's number for this operation: fresh per operation, the same on every retry. */
-  readonly sequence: number;
-  /** Get, Put or Append. */
-  readonly kind: KvOperationKind;
-  /** The key. */
-  readonly key: string;
-  /** The value written; "" for Get. */
-  readonly value: string;
-  /** For a Get: how fresh it must be; default linearizable. Never in the log. */
-  readonly consistency?: Consistency;
+/** Options of a {@linkcode KvStateMachine}. */
+export interface KvStateMachineOptions {
+  /**
+   * Revisions of history kept for watches and past reads (0: none). Each replica keeps its own:
+   * history decides only which old revisions a read or watch may start from (older ones get
+   * ErrCompacted), never the keys' state, so replicas need not agree on it.
+   */
+  readonly historyRevisions?: number;
 }
 
-/** The most clients the duplicate table remembers; a bound on the snapshot's size. */
-export const MAX_CLIENTS = 1_000_000;
-
-/** Why `value` is not a {@linkcode KvCommand}, or null when it is one. */
-export function commandProblem(value: unknown): string | null {
-  if (typeof value !== "object" || value === null) return "it is not a map";
-  const command = value as Record<string, unknown>;
-  if (!Number.isSafeInteger(command.clientId)) return "its clientId is not a whole number";
-  if (!Number.isSafeInteger(command.sequence) || (command.sequence as number) < 1) {
-    return "its sequence is not a positive whole number";
-  }
-  if (command.kind !== "get" && command.kind !== "put" && command.kind !== "append") {
-    return `its kind ${JSON.stringify(command.kind)} is not get, put or append`;
-  }
-  if (typeof command.key !== "string") return "its key is not a string";
-  if (typeof command.value !== "string") return "its value is not a string";
-  const consistency = command.consistency;
-  if (consistency !== undefined && !CONSISTENCIES.includes(consistency as Consistency)) {
-    return `its consistency ${JSON.stringify(consistency)} is not one of ${
-      CONSISTENCIES.join(", ")
-    }`;
-  }
-  return null;
+/** The revision and order of the changes one entry makes; the revision is taken on the first. */
+interface ChangeBatch {
+  revision: number | null;
+  sub: number;
 }
 
-/** The shape of a snapshot's bytes. */
-interface EncodedState {
-  appliedIndex: number;
-  /** Keys and values, flattened: [key0, value0, key1, value1, ...]. */
-  data: string[];
-  /** Clients and their last applied sequence numbers, flattened the same way. */
-  clients: number[];
-}
-
-/** A key/value map with duplicate detection, and the log index it has applied up to. */
+/** The key/value state, its history, its duplicate table and its applied index. */
 export class KvStateMachine {
-  readonly #data = new Map<string, string>();
-  readonly #lastSequence = new Map<number, number>();
-  #appliedIndex = 0;
+  #store = new KvStore();
+  #clientCount = 0;
+  readonly #historyRevisions: number;
+
+  /** An empty state. */
+  constructor(options: KvStateMachineOptions = {}) {
+    this.#historyRevisions = options.historyRevisions ?? DEFAULT_HISTORY_REVISIONS;
+    assert(
+      Number.isSafeInteger(this.#historyRevisions) && this.#historyRevisions >= 0,
+      `Cannot keep ${this.#historyRevisions} revisions of history`,
+    );
+  }
 
   /** The last log index whose command this state reflects (0 when empty). */
   get appliedIndex(): number {
-    return this.#appliedIndex;
+    return this.#store.appliedIndex;
   }
 
-  /** The value of `key`, or "" when it was never written. */
+  /** The cluster-wide revision: how many applied entries changed a key. */
+  get revision(): number {
+    return this.#store.revision;
+  }
+
+  /** The value of `key`, or "" when it does not exist. */
   get(key: string): string {
-    return this.#data.get(key) ?? "";
+    return this.#store.get(key)?.value ?? "";
+  }
+
+  /** The store, for reads beyond a command's (watches). */
+  get store(): KvStore {
+    return this.#store;
+  }
+
+  /** Answers a read (Get or Range) from the state as it is. */
+  read(command: KvCommand): KvReply {
+    assert(READ_KINDS.includes(command.kind), `A ${command.kind} is not a read`);
+    if (command.kind === "get") return this.#get(command.key);
+    return this.#range(rangeOf(command), command.limit ?? 0, command.revision ?? 0);
   }
 
   /**
    * Applies the command at log index `index`, which must follow the last applied one, and
-   * returns what the client gets back: the value for a Get, "" otherwise. A Put or Append whose
-   * sequence number the client has already had applied is a retry and changes nothing.
+   * returns what the client gets back. A write whose sequence number the client has had
+   * applied already is a retry: it changes nothing and gets the reply the first one got.
    */
-  apply(index: number, command: KvCommand): string {
+  apply(index: number, command: KvCommand): KvReply {
     assert(
-      index === this.#appliedIndex + 1,
-      `Cannot apply entry ${index}: the state machine has applied up to ${this.#appliedIndex}`,
+      index === this.appliedIndex + 1,
+      `Cannot apply entry ${index}: the state machine has applied up to ${this.appliedIndex}`,
     );
-    this.#appliedIndex = index;
-    if (command.kind === "get") return this.get(command.key);
-    if (this.isDuplicate(command)) return "";
-    if (!this.#lastSequence.has(command.clientId)) {
-      assert(
-        this.#lastSequence.size < MAX_CLIENTS,
-        `Cannot remember client ${command.clientId}: ${MAX_CLIENTS} clients are remembered`,
-      );
-    }
-    this.#lastSequence.set(command.clientId, command.sequence);
-    const value = command.kind === "put" ? command.value : this.get(command.key) + command.value;
-    this.#data.set(command.key, value);
-    return "";
+    return this.#store.transaction(() => {
+      this.#store.setAppliedIndex(index);
+      if (READ_KINDS.includes(command.kind)) return this.read(command);
+      const last = this.#store.client(command.clientId);
+      if (last !== null && command.sequence <= last.sequence) {
+        return command.sequence === last.sequence
+          ? JSON.parse(last.reply) as KvReply
+          : { err: OK, value: "", revision: this.revision };
+      }
+      const reply = this.#execute(command);
+      this.#compactHistory();
+      if (last === null) {
+        assert(
+          this.#clientCount < MAX_CLIENTS,
+          `Cannot remember client ${command.clientId}: ${MAX_CLIENTS} clients are remembered`,
+        );
+        this.#clientCount++;
+      }
+      this.#store.setClient(command.clientId, command.sequence, JSON.stringify(reply));
+      return reply;
+    });
   }
 
-  /** Whether `command` is a Put or Append that was applied already. */
+  /** Whether `command` is a write that was applied already. */
   isDuplicate(command: KvCommand): boolean {
-    return command.sequence <= (this.#lastSequence.get(command.clientId) ?? 0);
+    return command.sequence <= (this.#store.client(command.clientId)?.sequence ?? 0);
   }
 
-  /** Notes that the entry at `index` carried nothing for this machine (say, a malformed command). */
+  /** Notes that the entry at `index` carried nothing for this machine (say, a membership entry). */
   skip(index: number): void {
     assert(
-      index === this.#appliedIndex + 1,
-      `Cannot skip entry ${index}: the state machine has applied up to ${this.#appliedIndex}`,
+      index === this.appliedIndex + 1,
+      `Cannot skip entry ${index}: the state machine has applied up to ${this.appliedIndex}`,
     );
-    this.#appliedIndex = index;
+    this.#store.transaction(() => this.#store.setAppliedIndex(index));
   }
 
-  /** The whole state as snapshot bytes (MessagePack). */
+  /** The whole state as snapshot bytes. */
   encodeSnapshot(): Uint8Array {
-    const data: string[] = [];
-    for (const [key, value] of this.#data) data.push(key, value);
-    const clients: number[] = [];
-    for (const [clientId, sequence] of this.#lastSequence) clients.push(clientId, sequence);
-    const state: EncodedState = { appliedIndex: this.#appliedIndex, data, clients };
-    return encode(state);
+    return this.#store.snapshot();
   }
 
   /** Replaces the whole state with the one in `snapshot`; throws naming what is malformed. */
   restoreSnapshot(snapshot: Uint8Array): void {
-    const state = decodeSnapshot(snapshot);
-    this.#data.clear();
-    this.#lastSequence.clear();
-    for (let position = 0; position < state.data.length; position += 2) {
-      this.#data.set(state.data[position], state.data[position + 1]);
+    const store = isLegacySnapshot(snapshot) ? storeOfLegacy(snapshot) : new KvStore(snapshot);
+    this.#store.close();
+    this.#store = store;
+    this.#clientCount = store.clientCount();
+  }
+
+  #execute(command: KvCommand): KvReply {
+    const batch: ChangeBatch = { revision: null, sub: 0 };
+    switch (command.kind) {
+      case "put":
+      case "append": {
+        const put = this.#put(batch, command);
+        return { ...put, value: "", revision: this.revision };
+      }
+      case "delete": {
+        const deleted = this.#delete(batch, rangeOf(command));
+        return { err: OK, value: "", deleted, revision: this.revision };
+      }
+      case "txn":
+        return this.#txn(batch, command);
+      default:
+        throw new Error(`Cannot apply a ${command.kind}`);
     }
-    for (let position = 0; position < state.clients.length; position += 2) {
-      this.#lastSequence.set(state.clients[position], state.clients[position + 1]);
+  }
+
+  /** The revision and order for the next change of this entry. */
+  #change(batch: ChangeBatch): { revision: number; sub: number } {
+    batch.revision ??= this.#store.nextRevision();
+    return { revision: batch.revision, sub: batch.sub++ };
+  }
+
+  #put(
+    batch: ChangeBatch,
+    command: { kind: string; key: string; value: string; version?: number; lease?: number },
+  ): { err: KvReply["err"]; version?: number } {
+    const current = this.#store.get(command.key);
+    const expected = command.version;
+    if (expected !== undefined) {
+      if (current === null && expected > 0) return { err: ERR_NO_KEY };
+      if ((current?.version ?? 0) !== expected) return { err: ERR_VERSION };
     }
-    this.#appliedIndex = state.appliedIndex;
+    const lease = command.kind === "append" ? current?.lease ?? 0 : command.lease ?? 0;
+    if (lease !== 0 && !this.#store.hasLease(lease)) return { err: ERR_LEASE_NOT_FOUND };
+    const { revision, sub } = this.#change(batch);
+    const record: KeyRecord = {
+      key: command.key,
+      value: command.kind === "append" ? (current?.value ?? "") + command.value : command.value,
+      version: (current?.version ?? 0) + 1,
+      createRevision: current?.createRevision ?? revision,
+      modRevision: revision,
+      lease,
+    };
+    this.#store.put(record, sub);
+    return { err: OK, version: record.version };
+  }
+
+  /** Deletes every key in `range`, a page at a time; returns how many. */
+  #delete(batch: ChangeBatch, range: KeyRange): number {
+    let deleted = 0;
+    // Bounded: every pass deletes a page, and the range holds finitely many keys.
+    for (;;) {
+      const page = this.#store.range(range, MAX_RANGE_KEYS);
+      for (const record of page.records) {
+        const { revision, sub } = this.#change(batch);
+        this.#store.delete(record.key, revision, sub);
+        deleted++;
+      }
+      if (!page.more) return deleted;
+    }
+  }
+
+  #get(key: string): KvReply {
+    const record = this.#store.get(key);
+    if (record === null) return { err: ERR_NO_KEY, value: "", version: 0, revision: this.revision };
+    return {
+      err: OK,
+      value: record.value,
+      version: record.version,
+      records: [record],
+      revision: this.revision,
+    };
+  }
+
+  #range(range: KeyRange, limit: number, revision: number): KvReply {
+    const pageKeys = limit === 0 ? MAX_RANGE_KEYS : Math.min(limit, MAX_RANGE_KEYS);
+    const now = this.revision;
+    if (revision > now) return { err: ERR_FUTURE_REVISION, value: "", revision: now };
+    if (revision !== 0 && revision < now && revision <= this.#store.compactedRevision) {
+      return { err: ERR_COMPACTED, value: "", revision: now };
+    }
+    const page = revision === 0 || revision === now
+      ? this.#store.range(range, pageKeys)
+      : this.#store.rangeAt(range, revision, pageKeys);
+    // Without a limit a range is still paged by MAX_RANGE_KEYS; `more` tells the client.
+    return { err: OK, value: "", records: page.records, more: page.more, revision: now };
+  }
+
+  #txn(batch: ChangeBatch, command: KvCommand): KvReply {
+    const txn = command.txn!;
+    const succeeded = txn.compare.every((compare) => this.#holds(compare));
+    const responses: TxnResponse[] = [];
+    for (const op of succeeded ? txn.success : txn.failure) {
+      responses.push(this.#txnOp(batch, op));
+    }
+    return { err: OK, value: "", succeeded, responses, revision: this.revision };
+  }
+
+  #txnOp(batch: ChangeBatch, op: TxnOp): TxnResponse {
+    switch (op.kind) {
+      case "put": {
+        const put = this.#put(batch, op);
+        // A put inside a transaction fails only on a missing lease; it writes nothing then.
+        return put.err === OK ? { kind: "put", version: put.version } : { kind: "put" };
+      }
+      case "delete":
+        return { kind: "delete", deleted: this.#delete(batch, rangeOf(op)) };
+      case "range": {
+        const page = this.#range(rangeOf(op), op.limit ?? 0, 0);
+        return { kind: "range", records: page.records, more: page.more };
+      }
+    }
+  }
+
+  #holds(compare: Compare): boolean {
+    const record = this.#store.get(compare.key);
+    const actual: string | number = compare.target === "value"
+      ? record?.value ?? ""
+      : compare.target === "version"
+      ? record?.version ?? 0
+      : compare.target === "create"
+      ? record?.createRevision ?? 0
+      : record?.modRevision ?? 0;
+    switch (compare.op) {
+      case "=":
+        return actual === compare.value;
+      case "!=":
+        return actual !== compare.value;
+      case "<":
+        return actual < compare.value;
+      case ">":
+        return actual > compare.value;
+    }
+  }
+
+  /** Drops history older than the kept window, one revision's changes per change. */
+  #compactHistory(): void {
+    const keepFrom = this.revision - this.#historyRevisions;
+    if (keepFrom > this.#store.compactedRevision) this.#store.compact(keepFrom);
   }
 }
 
-function decodeSnapshot(snapshot: Uint8Array): EncodedState {
-  let value: unknown;
+/**
+ * Whether `snapshot` is in the form written before versions (a MessagePack map, whose first
+ * byte is 0x80 to 0x8f), which a server upgraded in place still finds on disk.
+ */
+function isLegacySnapshot(snapshot: Uint8Array): boolean {
+  return snapshot.length > 0 && (snapshot[0] & 0xf0) === 0x80;
+}
+
+/** A store holding a legacy snapshot's keys, each at version 1 of revision 1. */
+function storeOfLegacy(snapshot: Uint8Array): KvStore {
+  let state: { appliedIndex: number; data: string[]; clients: number[] };
   try {
-    value = decode(snapshot);
+    state = decode(snapshot) as typeof state;
   } catch (error) {
     throw new Error(`Cannot read the key/value snapshot: ${errorText(error)}`);
   }
-  const problem = snapshotProblem(value);
+  const problem = legacyProblem(state);
   if (problem !== null) throw new Error(`Cannot read the key/value snapshot: ${problem}`);
-  return value as EncodedState;
+  const store = new KvStore();
+  store.transaction(() => {
+    if (state.appliedIndex > 0) store.setAppliedIndex(state.appliedIndex);
+    const revision = state.data.length > 0 ? store.nextRevision() : 0;
+    for (let at = 0; at < state.data.length; at += 2) {
+      const key = state.data[at];
+      store.put({
+        key,
+        value: state.data[at + 1],
+        version: 1,
+        createRevision: revision,
+        modRevision: revision,
+        lease: 0,
+      }, at / 2);
+    }
+    const reply = JSON.stringify({ err: OK, value: "" });
+    for (let at = 0; at < state.clients.length; at += 2) {
+      store.setClient(state.clients[at], state.clients[at + 1], reply);
+    }
+  });
+  return store;
 }
 
-function snapshotProblem(value: unknown): string | null {
+function legacyProblem(value: unknown): string | null {
   if (typeof value !== "object" || value === null) return "it is not a map";
   const state = value as Record<string, unknown>;
   if (!Number.isSafeInteger(state.appliedIndex) || (state.appliedIndex as number) < 0) {

@@ -20,7 +20,7 @@ import { Persister } from "../lab_api/persister.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
 import { Clerk } from "../kv/clerk.ts";
-import type { Consistency } from "../kv/state_machine.ts";
+import type { Consistency } from "../kv/command.ts";
 import { KvServer } from "../kv/server.ts";
 import { assertLinearizable, HistoryRecorder, type OperationKind } from "../linearizability/mod.ts";
 import type { TestContext } from "./suite.ts";
@@ -273,6 +273,8 @@ export class KvConfig {
       clock: simulation,
       maxRaftStateBytes: this.maxraftstate,
       snapshot: persister.readSnapshot(),
+      // The lab's service has no watches, and its snapshot-size test allows 500 bytes.
+      historyRevisions: 0,
       makeRaft: (apply) => {
         const raft = make(ends, i, persister, apply, simulation, simulation.random, onFatal);
         raftHandlers = raft.handlers;
