@@ -4,10 +4,15 @@ import { writeCorpus } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import type { JobStatus } from "./progress.ts";
 import { runSequential } from "./sequential.ts";
-import { executeMapTask, executeReduceTask, runWorker } from "./worker.ts";
+import { executeMapTask, executeReduceTask, runWorker, workerEndLine } from "./worker.ts";
+import { withTempFolder } from "./testing/temp_folder.ts";
+import { serve } from "../rpc/mod.ts";
+import { REQUEST_TASK_METHOD } from "./protocol.ts";
 import { partitionOf } from "../mr_data/partition.ts";
 import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 import { CounterSet } from "../apps/counters.ts";
+import { POISON_MARKER } from "./testing/poison_app.ts";
+import { type Transfer, TRANSFERS } from "../mr_data/transfer_protocol.ts";
 
 /** Runs `body` with a fresh temporary folder holding a small corpus, and removes it after. */
 async function withCorpus(body: (folder: string, inputs: string[]) => Promise<void>) {
@@ -113,19 +118,54 @@ for (const { app, splitSizeBytes } of cases) {
   });
 }
 
-Deno.test("a worker whose coordinator is unreachable exits, saying so", async () => {
-  const folder = await Deno.makeTempDir({ prefix: "dsys-mr-job-" });
-  try {
-    const result = await runWorker({
-      coordinator: `unix:${joinPath(folder, "nobody.sock")}`,
+Deno.test("a worker that never reaches a coordinator says so, and one that loses its coordinator says for how long", async () => {
+  await withTempFolder("dsys-mr-job-", async (folder) => {
+    const address = `unix:${joinPath(folder, "coordinator.sock")}`;
+    const never = await runWorker({
+      coordinator: address,
       app: "wc",
       coordinatorGoneMs: 300,
       log: () => {},
     });
-    assert.deepEqual(result, { reason: "coordinator-gone", mapTasks: 0, reduceTasks: 0 });
-  } finally {
-    await Deno.remove(folder, { recursive: true });
-  }
+    assert.equal(never.reason, "no-coordinator");
+    assert.ok((never.lostForMs ?? 0) >= 300, `${never.lostForMs} ms`);
+    assert.match(
+      workerEndLine(never, address) ?? "",
+      /^No coordinator answered at unix:.*coordinator\.sock for 0\.\d s: no job to work for$/,
+    );
+    // A coordinator that answers once (wait) and then goes away before saying exit.
+    let asked!: () => void;
+    const firstAsk = new Promise<void>((resolve) => asked = resolve);
+    const server = await serve(address, {
+      [REQUEST_TASK_METHOD]: () => {
+        asked();
+        return { kind: "wait", retryMs: 10 };
+      },
+    }, { log: () => {} });
+    const worker = runWorker({
+      coordinator: address,
+      app: "wc",
+      coordinatorGoneMs: 300,
+      log: () => {},
+    });
+    await firstAsk;
+    await server.close();
+    const lost = await worker;
+    assert.deepEqual({ ...lost, lostForMs: 0 }, {
+      reason: "coordinator-gone",
+      mapTasks: 0,
+      reduceTasks: 0,
+      failedTasks: 0,
+      lostForMs: 0,
+    });
+    assert.ok((lost.lostForMs ?? 0) >= 300, `${lost.lostForMs} ms`);
+    assert.match(
+      workerEndLine(lost, address) ?? "",
+      /^Lost the coordinator at unix:.*coordinator\.sock before the job was done: no answer for 0\.\d s$/,
+    );
+    const done = { reason: "done", mapTasks: 1, reduceTasks: 0, failedTasks: 0 } as const;
+    assert.equal(workerEndLine(done, address), null);
+  });
 });
 
 Deno.test("the coordinator refuses a missing input file by name", async () => {
@@ -290,3 +330,142 @@ Deno.test("counters: each task's counts are taken once, and a job's totals equal
     assert.deepEqual(result.counters, sequential.counts());
   });
 });
+
+/** The test app whose map throws on a poisoned line, by path as a worker loads it. */
+const POISON_APP_PATH = new URL("./testing/poison_app.ts", import.meta.url).pathname;
+
+/**
+ * Writes a copy of `input` with a poisoned line put in at a line boundary past its middle, as
+ * `poisoned.txt` in `folder`; returns its path and the poisoned line's number.
+ */
+async function poisonedCopy(folder: string, input: string) {
+  const text = await Deno.readTextFile(input);
+  const cut = text.indexOf("\n", text.length / 2) + 1;
+  assert.ok(cut > 0, `${input} has a line break past its middle`);
+  const path = joinPath(folder, "poisoned.txt");
+  await Deno.writeTextFile(path, `${text.slice(0, cut)}${POISON_MARKER}\n${text.slice(cut)}`);
+  return { path, line: text.slice(0, cut).split("\n").length };
+}
+
+/** How {@linkcode runFailingJob} runs a job. */
+interface FailingJob {
+  readonly app: MapReduceApp | string;
+  readonly skipBadRecords: boolean;
+  readonly transfer: Transfer;
+}
+
+/** Runs a job of `run.app` on `inputs` with two in-process workers; `log` gets its lines. */
+async function runFailingJob(folder: string, inputs: string[], run: FailingJob) {
+  const address = `unix:${joinPath(folder, "mr.sock")}`;
+  const log: string[] = [];
+  let listening!: () => void;
+  const started = new Promise<void>((resolve) => listening = resolve);
+  const coordinator = runCoordinator({
+    listen: address,
+    inputFiles: inputs,
+    nReduce: 3,
+    splitSizeBytes: 3000,
+    outputDir: joinPath(folder, "job"),
+    progress: "off",
+    skipBadRecords: run.skipBadRecords,
+    transfer: run.transfer,
+    log: (line) => log.push(line),
+    onListening: () => listening(),
+  });
+  await started;
+  const workers = [1, 2].map(() =>
+    runWorker({ coordinator: address, app: run.app, log: () => {} })
+  );
+  return { coordinator, workers: Promise.all(workers), log };
+}
+
+for (const transfer of TRANSFERS) {
+  Deno.test(`a job whose map throws on a record fails after three attempts, with one line naming the task, its input and the app's error (${transfer} transfer)`, async () => {
+    await withCorpus(async (folder, inputs) => {
+      await Deno.mkdir(joinPath(folder, "job"));
+      const poisoned = await poisonedCopy(folder, inputs[0]);
+      const job = await runFailingJob(folder, [poisoned.path, ...inputs.slice(1)], {
+        app: POISON_APP_PATH,
+        skipBadRecords: false,
+        transfer,
+      });
+      await assert.rejects(
+        () => job.coordinator,
+        /^Error: The job failed: Map task \d+ \(input \/.*\/poisoned\.txt, bytes \d+–\d+\) failed 3 times; the last: App \/.*\/poison_app\.ts: map of \/.*\/poisoned\.txt threw: poisoned record in \/.*\/poisoned\.txt$/,
+      );
+      const outcomes = await job.workers;
+      assert.ok(outcomes.every((outcome) => outcome.reason === "done"), "workers told to exit");
+      assert.equal(outcomes.reduce((sum, outcome) => sum + outcome.failedTasks, 0), 3);
+      const failures = job.log.filter((line) => / failed on worker-/.test(line));
+      assert.equal(failures.length, 3, job.log.join("\n"));
+      assert.match(failures[2], /\(failure 3 of 3\): .*; the job fails$/);
+    });
+  });
+
+  Deno.test(`with bad-record skipping, a map task that failed twice skips the poisoned line: the output is sequential's without it (${transfer} transfer)`, async () => {
+    await withCorpus(async (folder, inputs) => {
+      await Deno.mkdir(joinPath(folder, "job"));
+      await Deno.mkdir(joinPath(folder, "sequential"));
+      const sequential = { app: "wc", inputFiles: inputs };
+      await runSequential({ ...sequential, outputDir: joinPath(folder, "sequential") });
+      const poisoned = await poisonedCopy(folder, inputs[0]);
+      const job = await runFailingJob(folder, [poisoned.path, ...inputs.slice(1)], {
+        app: POISON_APP_PATH,
+        skipBadRecords: true,
+        transfer,
+      });
+      const result = await job.coordinator;
+      assert.deepEqual(
+        await readJobOutput(joinPath(folder, "job")),
+        await readJobOutput(joinPath(folder, "sequential")),
+      );
+      assert.deepEqual(result.counters, { "skipped records": 1 });
+      const skipped = job.log.filter((line) => line.startsWith("Skipped"));
+      assert.equal(skipped.length, 1, job.log.join("\n"));
+      assert.match(
+        skipped[0],
+        new RegExp(
+          `^Skipped a bad record of map task \\d+: .*/poisoned\\.txt line ${poisoned.line}: ` +
+            "App .*poison_app\\.ts: map of .*poisoned\\.txt threw: poisoned record",
+        ),
+      );
+      assert.ok(poisoned.line > 1 && result.status.mapCount > inputs.length, "a later split");
+      assert.match(
+        job.log.find((line) => line.includes("failure 2 of 3")) ?? "",
+        /skipping bad records$/,
+      );
+      const outcomes = await job.workers;
+      assert.equal(outcomes.reduce((sum, outcome) => sum + outcome.failedTasks, 0), 2);
+    });
+  });
+
+  Deno.test(`a job whose reduce throws fails after three attempts, naming the reduce task and the app's error (${transfer} transfer)`, async () => {
+    await withCorpus(async (folder, inputs) => {
+      await Deno.mkdir(joinPath(folder, "job"));
+      const failingReduce: MapReduceApp = {
+        name: "failing-reduce",
+        map: (_name, contents) => [{ key: "lines", value: String(contents.length) }],
+        reduce: () => {
+          throw new Error("cannot sum");
+        },
+      };
+      const job = await runFailingJob(folder, inputs, {
+        app: failingReduce,
+        skipBadRecords: true,
+        transfer,
+      });
+      const partition = partitionOf("lines", 3);
+      await assert.rejects(
+        () => job.coordinator,
+        new RegExp(
+          `^Error: The job failed: Reduce task ${partition} \\(partition ${partition} of every ` +
+            'map\\) failed 3 times; the last: App failing-reduce: reduce of key "lines" threw: ' +
+            "cannot sum$",
+        ),
+      );
+      assert.equal((await job.workers).reduce((sum, outcome) => sum + outcome.failedTasks, 0), 3);
+      const names = [...Deno.readDirSync(joinPath(folder, "job"))].map((entry) => entry.name);
+      assert.ok(!names.some((name) => name === `mr-out-${partition}`), names.join());
+    });
+  });
+}
