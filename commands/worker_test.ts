@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { serve } from "../rpc/mod.ts";
-import { REQUEST_TASK_METHOD } from "../mr/protocol.ts";
+import { serveVanishingCoordinator } from "../mr/testing/vanishing_coordinator.ts";
 import { joinPath } from "../mr/job_files.ts";
 import { withTempFolder } from "../mr/testing/temp_folder.ts";
 import { ChildGroup } from "../util/child_process.ts";
@@ -8,14 +7,7 @@ import { ChildGroup } from "../util/child_process.ts";
 Deno.test("dsys worker exits 1 naming the coordinator it lost before the job was done, and 0 when none ever answered", async () => {
   await withTempFolder("dsys-worker-", async (folder) => {
     const address = `unix:${joinPath(folder, "mr.sock")}`;
-    let asked!: () => void;
-    const firstAsk = new Promise<void>((resolve) => asked = resolve);
-    const server = await serve(address, {
-      [REQUEST_TASK_METHOD]: () => {
-        asked();
-        return { kind: "wait", retryMs: 10 };
-      },
-    }, { log: () => {} });
+    const { server, firstAsk } = await serveVanishingCoordinator(address);
     const group = new ChildGroup();
     try {
       const lost = group.spawn(["worker", "--coordinator", address, "wc"], { cwd: folder });

@@ -6,13 +6,13 @@ import type { JobStatus } from "./progress.ts";
 import { runSequential } from "./sequential.ts";
 import { executeMapTask, executeReduceTask, runWorker, workerEndLine } from "./worker.ts";
 import { withTempFolder } from "./testing/temp_folder.ts";
-import { serve } from "../rpc/mod.ts";
-import { REQUEST_TASK_METHOD } from "./protocol.ts";
+import { serveVanishingCoordinator } from "./testing/vanishing_coordinator.ts";
 import { partitionOf } from "../mr_data/partition.ts";
 import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 import { CounterSet } from "../apps/counters.ts";
 import { POISON_MARKER } from "./testing/poison_app.ts";
-import { type Transfer, TRANSFERS } from "../mr_data/transfer_protocol.ts";
+import { type JobRun, startTwoWorkerJob } from "./testing/two_worker_job.ts";
+import { TRANSFERS } from "../mr_data/transfer_protocol.ts";
 
 /** Runs `body` with a fresh temporary folder holding a small corpus, and removes it after. */
 async function withCorpus(body: (folder: string, inputs: string[]) => Promise<void>) {
@@ -30,38 +30,14 @@ async function withCorpus(body: (folder: string, inputs: string[]) => Promise<vo
   }
 }
 
-/** How {@linkcode runTwoWorkerJob} runs a job. */
-interface JobRun {
-  readonly app: MapReduceApp | string;
-  readonly nReduce: number;
-  readonly splitSizeBytes?: number;
-  readonly progress?: (status: JobStatus) => void;
-}
-
 /**
  * Runs a job of `run.app` on `inputs` with a coordinator and two workers in this process,
  * output in `folder/job`; resolves with the coordinator's result and the workers' outcomes.
  */
 async function runTwoWorkerJob(folder: string, inputs: string[], run: JobRun) {
-  const address = `unix:${joinPath(folder, "mr.sock")}`;
-  let listening!: () => void;
-  const started = new Promise<void>((resolve) => listening = resolve);
-  const coordinator = runCoordinator({
-    listen: address,
-    inputFiles: inputs,
-    nReduce: run.nReduce,
-    splitSizeBytes: run.splitSizeBytes,
-    outputDir: joinPath(folder, "job"),
-    progress: run.progress,
-    log: () => {},
-    onListening: () => listening(),
-  });
-  await started;
-  const workers = [1, 2].map(() =>
-    runWorker({ coordinator: address, app: run.app, log: () => {} })
-  );
-  const result = await coordinator;
-  return { result, outcomes: await Promise.all(workers) };
+  const job = await startTwoWorkerJob(folder, inputs, run);
+  const result = await job.coordinator;
+  return { result, outcomes: await job.workers };
 }
 
 const cases = [
@@ -134,14 +110,7 @@ Deno.test("a worker that never reaches a coordinator says so, and one that loses
       /^No coordinator answered at unix:.*coordinator\.sock for 0\.\d s: no job to work for$/,
     );
     // A coordinator that answers once (wait) and then goes away before saying exit.
-    let asked!: () => void;
-    const firstAsk = new Promise<void>((resolve) => asked = resolve);
-    const server = await serve(address, {
-      [REQUEST_TASK_METHOD]: () => {
-        asked();
-        return { kind: "wait", retryMs: 10 };
-      },
-    }, { log: () => {} });
+    const { server, firstAsk } = await serveVanishingCoordinator(address);
     const worker = runWorker({
       coordinator: address,
       app: "wc",
@@ -347,46 +316,15 @@ async function poisonedCopy(folder: string, input: string) {
   return { path, line: text.slice(0, cut).split("\n").length };
 }
 
-/** How {@linkcode runFailingJob} runs a job. */
-interface FailingJob {
-  readonly app: MapReduceApp | string;
-  readonly skipBadRecords: boolean;
-  readonly transfer: Transfer;
-}
-
-/** Runs a job of `run.app` on `inputs` with two in-process workers; `log` gets its lines. */
-async function runFailingJob(folder: string, inputs: string[], run: FailingJob) {
-  const address = `unix:${joinPath(folder, "mr.sock")}`;
-  const log: string[] = [];
-  let listening!: () => void;
-  const started = new Promise<void>((resolve) => listening = resolve);
-  const coordinator = runCoordinator({
-    listen: address,
-    inputFiles: inputs,
-    nReduce: 3,
-    splitSizeBytes: 3000,
-    outputDir: joinPath(folder, "job"),
-    progress: "off",
-    skipBadRecords: run.skipBadRecords,
-    transfer: run.transfer,
-    log: (line) => log.push(line),
-    onListening: () => listening(),
-  });
-  await started;
-  const workers = [1, 2].map(() =>
-    runWorker({ coordinator: address, app: run.app, log: () => {} })
-  );
-  return { coordinator, workers: Promise.all(workers), log };
-}
-
 for (const transfer of TRANSFERS) {
   Deno.test(`a job whose map throws on a record fails after three attempts, with one line naming the task, its input and the app's error (${transfer} transfer)`, async () => {
     await withCorpus(async (folder, inputs) => {
       await Deno.mkdir(joinPath(folder, "job"));
       const poisoned = await poisonedCopy(folder, inputs[0]);
-      const job = await runFailingJob(folder, [poisoned.path, ...inputs.slice(1)], {
+      const job = await startTwoWorkerJob(folder, [poisoned.path, ...inputs.slice(1)], {
         app: POISON_APP_PATH,
         skipBadRecords: false,
+        splitSizeBytes: 3000,
         transfer,
       });
       await assert.rejects(
@@ -409,9 +347,10 @@ for (const transfer of TRANSFERS) {
       const sequential = { app: "wc", inputFiles: inputs };
       await runSequential({ ...sequential, outputDir: joinPath(folder, "sequential") });
       const poisoned = await poisonedCopy(folder, inputs[0]);
-      const job = await runFailingJob(folder, [poisoned.path, ...inputs.slice(1)], {
+      const job = await startTwoWorkerJob(folder, [poisoned.path, ...inputs.slice(1)], {
         app: POISON_APP_PATH,
         skipBadRecords: true,
+        splitSizeBytes: 3000,
         transfer,
       });
       const result = await job.coordinator;
@@ -449,7 +388,7 @@ for (const transfer of TRANSFERS) {
           throw new Error("cannot sum");
         },
       };
-      const job = await runFailingJob(folder, inputs, {
+      const job = await startTwoWorkerJob(folder, inputs, {
         app: failingReduce,
         skipBadRecords: true,
         transfer,

@@ -163,10 +163,7 @@ export function parseTaskReport(value: unknown): TaskReport {
   const what = "task report";
   const fields = record(value, what);
   return {
-    workerId: text(fields, "workerId", what),
-    kind: kind(fields, what),
-    taskId: count(fields, "taskId", what),
-    attempt: count(fields, "attempt", what),
+    ...attemptOf(fields, what),
     ...countersOf(fields, what),
     ...transferOf(fields, what),
     ...(fields.bytesRead === undefined ? {} : { bytesRead: count(fields, "bytesRead", what) }),
@@ -181,12 +178,16 @@ export function parseTaskReport(value: unknown): TaskReport {
 export function parseFailureReport(value: unknown): FailureReport {
   const what = "failure report";
   const fields = record(value, what);
+  return { ...attemptOf(fields, what), error: errorField(fields, what) };
+}
+
+/** The fields every report of an attempt has: who ran which attempt of which task. */
+function attemptOf(fields: Record<string, unknown>, what: string) {
   return {
     workerId: text(fields, "workerId", what),
     kind: kind(fields, what),
     taskId: count(fields, "taskId", what),
     attempt: count(fields, "attempt", what),
-    error: errorField(fields, what),
   };
 }
 

@@ -157,7 +157,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
       if (attempt === LOST) continue;
       if (attempt.method === REPORT_FAILURE_METHOD) {
         tally.failedTasks++;
-        log(`${task.kind} task ${task.taskId} failed: ${attempt.report.error}`);
+        const name = task.kind === "map" ? "Map" : "Reduce";
+        log(`${name} task ${task.taskId} failed: ${attempt.report.error}`);
       } else if (task.kind === "map") tally.mapTasks++;
       else tally.reduceTasks++;
       const reply = await call(attempt.method, attempt.report);
