@@ -9,6 +9,7 @@ import { errorText } from "./util/error_text.ts";
 import { sequentialCommand } from "./commands/sequential.ts";
 import { coordinatorCommand } from "./commands/coordinator.ts";
 import { workerCommand } from "./commands/worker.ts";
+import { mrCommand } from "./commands/mr.ts";
 import { raftPeerCommand } from "./commands/raft_peer.ts";
 import { kvServerCommand } from "./commands/kv_server.ts";
 import { proposeCommand } from "./commands/propose.ts";
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
       sequentialCommand(),
       coordinatorCommand(),
       workerCommand(),
+      mrCommand(),
       raftPeerCommand(),
       kvServerCommand(),
       proposeCommand(),

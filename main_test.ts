@@ -30,6 +30,7 @@ Deno.test("dsys X is declared in commands/x.ts (the test suites in commands/test
     "sequential",
     "coordinator",
     "worker",
+    "mr",
     "raft-peer",
     "kv-server",
     "propose",

@@ -2,11 +2,62 @@
  * The application contract, checked where the framework meets the application: `map` returns an
  * array of `{key, value}` pairs of strings, `reduce` returns a string. A broken application fails
  * its task with a sentence naming the application, the call and what it returned, rather than
- * writing `undefined` into an output or crashing deep in the framework.
+ * writing `undefined` into an output or crashing deep in the framework. Such failures, and
+ * whatever map, reduce or combine throw, are {@linkcode AppError}s: the worker reports them and
+ * goes on serving, since the fault lies with the application and its data, not the worker.
  *
  * @module
  */
 import type { KeyValue, MapReduceApp } from "./app.ts";
+import { errorText } from "../util/error_text.ts";
+
+/** A failure of the application: it threw, or returned what the contract forbids. */
+export class AppError extends Error {}
+
+/**
+ * `app` with its functions made to throw {@linkcode AppError}, naming the app and the call,
+ * whenever they throw; what they return is untouched.
+ */
+export function guardApp(app: MapReduceApp): MapReduceApp {
+  const fail = (call: string, error: unknown) =>
+    error instanceof AppError
+      ? error
+      : new AppError(`App ${app.name}: ${call} threw: ${errorText(error)}`);
+  const guarded: MapReduceApp = {
+    name: app.name,
+    map: async (filename, contents, counters) => {
+      try {
+        return await app.map(filename, contents, counters);
+      } catch (error) {
+        throw fail(`map of ${filename}`, error);
+      }
+    },
+    reduce: (key, values, counters) => {
+      const call = () => `reduce of key ${describeValue(key)}`;
+      try {
+        const result = app.reduce(key, values, counters);
+        // Most reduces return at once; only a promise needs its rejection caught.
+        return result instanceof Promise
+          ? result.catch((error) => Promise.reject(fail(call(), error)))
+          : result;
+      } catch (error) {
+        throw fail(call(), error);
+      }
+    },
+  };
+  const combine = app.combine;
+  if (combine === undefined) return guarded;
+  return {
+    ...guarded,
+    combine: (key, values) => {
+      try {
+        return combine(key, values);
+      } catch (error) {
+        throw fail(`combine of key ${describeValue(key)}`, error);
+      }
+    },
+  };
+}
 
 /** Longest excerpt of a bad return value quoted in a message. */
 const MAX_QUOTED_CHARS = 80;
@@ -35,7 +86,7 @@ export function checkMapResult(
   result: unknown,
 ): readonly unknown[] {
   if (!Array.isArray(result)) {
-    throw new Error(
+    throw new AppError(
       `App ${app.name}: map of ${inputName} returned ${
         describeValue(result)
       }, not an array of {key, value} pairs of strings`,
@@ -53,7 +104,7 @@ export function checkPair(
 ): KeyValue {
   const candidate = pair as KeyValue | null | undefined;
   if (typeof candidate?.key !== "string" || typeof candidate.value !== "string") {
-    throw new Error(
+    throw new AppError(
       `App ${app.name}: map of ${inputName} returned ${
         describeValue(pair)
       } at index ${index}, not a {key, value} pair of strings`,
@@ -79,7 +130,7 @@ function checkFoldResult(
   result: unknown,
 ): string {
   if (typeof result !== "string") {
-    throw new Error(
+    throw new AppError(
       `App ${app.name}: ${call} of key ${describeValue(key)} returned ${
         describeValue(result)
       }, not a string`,

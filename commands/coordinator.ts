@@ -1,6 +1,7 @@
 /**
  * `dsys coordinator`: the MapReduce coordinator as a process; it serves tasks to `dsys worker`
- * processes and exits once the job is done.
+ * processes and exits once the job is done (code 0) or failed (code 1, with one line naming
+ * the task that failed three times, its input and the application's error).
  *
  * @module
  */
@@ -56,12 +57,19 @@ export function coordinatorCommand() {
         "a larger file becomes several map tasks, cut at lines (as 64MiB or 20MB)",
       ).argParser(parseByteSize).default(DEFAULT_SPLIT_BYTES, formatByteSize(DEFAULT_SPLIT_BYTES)),
     )
+    .option(
+      "--skip-bad-records",
+      "run a map task that failed twice in skip mode, leaving out the lines map fails on " +
+        "(for apps whose map treats lines independently, as wc and indexer)",
+      false,
+    )
     .addHelpText(
       "after",
       examples(
         "dsys coordinator --listen 127.0.0.1:7070 --nreduce 10 --task-timeout 10 books/*.txt",
         "dsys coordinator --split-size 16MiB big.txt",
         "dsys coordinator --transfer rpc --listen 0.0.0.0:7070 /data/books/*.txt",
+        "dsys coordinator --skip-bad-records logs/*.txt",
       ),
     )
     .action(async (files, options) => {
@@ -74,6 +82,7 @@ export function coordinatorCommand() {
         outputDir: options.outputDir,
         splitSizeBytes: options.splitSize,
         transfer: options.transfer,
+        skipBadRecords: options.skipBadRecords,
       });
     });
 }

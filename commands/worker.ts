@@ -1,11 +1,19 @@
 /**
  * `dsys worker`: a MapReduce worker as a process; it asks the coordinator for tasks until the
- * job is done.
+ * job is done. It exits 0 once the coordinator told it to exit (or when no coordinator ever
+ * answered at its address: no job to work for), and 1 when it lost its coordinator before being
+ * told, or when something other than the application failed (its files, its connection).
  *
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { DEFAULT_COORDINATOR_ADDRESS, loadApp, PhaseTimes, runWorker } from "../mr/mod.ts";
+import {
+  DEFAULT_COORDINATOR_ADDRESS,
+  loadApp,
+  PhaseTimes,
+  runWorker,
+  workerEndLine,
+} from "../mr/mod.ts";
 import { addressOption, examples } from "./arguments.ts";
 
 /** The `worker` subcommand. */
@@ -39,7 +47,7 @@ export function workerCommand() {
     )
     .action(async (app, options) => {
       const times = new PhaseTimes();
-      await runWorker({
+      const result = await runWorker({
         coordinator: options.coordinator,
         app: await loadApp(app),
         workDir: options.workDir,
@@ -47,5 +55,8 @@ export function workerCommand() {
         times,
       });
       if (options.timings) console.error(`timings: ${times.format()}`);
+      const endLine = workerEndLine(result, options.coordinator);
+      if (result.reason === "coordinator-gone") throw new Error(endLine ?? "");
+      if (endLine !== null) console.error(endLine);
     });
 }

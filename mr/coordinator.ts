@@ -1,9 +1,10 @@
 /**
  * The MapReduce coordinator: one map task per input split (a file, or a piece of a file larger
  * than the split size), `nReduce` reduce tasks, handed to
- * workers over RPC. It re-issues a task only when its lease runs out, counts only the latest
- * attempt's report, and finishes once every output file is in place and the workers that were
- * still asking have been told to exit (or a short grace period ran out).
+ * workers over RPC. It re-issues a task when its lease runs out or its attempt failed, counts
+ * only the latest attempt's report, and finishes once every output file is in place and the
+ * workers that were still asking have been told to exit (or a short grace period ran out). A
+ * task whose attempts failed three times fails the job (mr_failures/task_failures.ts).
  *
  * @module
  */
@@ -11,8 +12,11 @@ import { assert } from "../util/assert.ts";
 import { type Clock, realClock } from "../util/clock.ts";
 import { type Address, formatAddress, type RpcHandlers, serve } from "../rpc/mod.ts";
 import {
+  type FailureReport,
+  parseFailureReport,
   parseTaskReport,
   parseTaskRequest,
+  REPORT_FAILURE_METHOD,
   REPORT_TASK_METHOD,
   type ReportReply,
   REQUEST_TASK_METHOD,
@@ -43,6 +47,17 @@ import {
   type Transfer,
   WRITE_OUTPUT_METHOD,
 } from "../mr_data/transfer_protocol.ts";
+import { WorkerRegistry } from "./worker_registry.ts";
+import { TaskFailures } from "../mr_failures/task_failures.ts";
+import { firstLineOf } from "../mr_failures/skip_records.ts";
+import {
+  addTaskBytes,
+  bytesPerSecond,
+  type CoordinatorStatus,
+  noBytes,
+  STATUS_METHOD,
+  STATUS_WORKERS_MAX,
+} from "../mr_status/job_status.ts";
 import { formatByteSize } from "./byte_size.ts";
 import { CounterSet, formatCounts } from "../apps/counters.ts";
 
@@ -52,14 +67,12 @@ export const DEFAULT_COORDINATOR_ADDRESS = "127.0.0.1:7070";
 export const DEFAULT_REDUCE_COUNT = 10;
 /** Lease of a task unless told otherwise, as in the lab. */
 export const DEFAULT_TASK_TIMEOUT_MS = 10_000;
-/** Longest the coordinator keeps answering "exit" after the job is done. */
+/** Longest the coordinator keeps answering "exit" after the job is done or failed. */
 export const DEFAULT_EXIT_GRACE_MS = 2_000;
 /** How soon an idle worker asks again; short, as workers wait at the map/reduce barrier. */
 const WAIT_RETRY_MS = 50;
 /** A worker heard from within this window counts as present. */
 const WORKER_PRESENCE_MS = 3_000;
-/** Most distinct workers remembered; older entries are forgotten first. */
-const MAX_REMEMBERED_WORKERS = 10_000;
 
 /** What the task-handing logic needs; everything else (sockets, timers) stays outside. */
 export interface CoordinatorServiceOptions {
@@ -71,6 +84,8 @@ export interface CoordinatorServiceOptions {
   readonly reduceCount: number;
   /** Lease of one task attempt. */
   readonly taskTimeoutMs: number;
+  /** Run a map task that failed twice in skip mode (the paper's section 4.6); default false. */
+  readonly skipBadRecords?: boolean;
   /** Time source. */
   readonly clock: Clock;
   /** Receives one line per noteworthy event (a re-issued task). */
@@ -83,10 +98,11 @@ export interface CoordinatorServiceOptions {
 export class CoordinatorService {
   readonly #options: CoordinatorServiceOptions;
   readonly #table: TaskTable;
-  /** Last time each worker asked or reported, in insertion order (oldest first). */
-  readonly #lastHeardMs = new Map<string, number>();
-  readonly #toldToExit = new Set<string>();
-  #doneAtMs: number | null = null;
+  readonly #workers = new WorkerRegistry();
+  readonly #failures: TaskFailures;
+  readonly #startMs: number;
+  /** When every output was in place or the job failed; null while it runs. */
+  #endMs: number | null = null;
   /** The counts of every accepted attempt: each task's counted once (apps/counters.ts). */
   readonly #counters = new CounterSet();
   readonly #transfer: Transfer;
@@ -98,6 +114,8 @@ export class CoordinatorService {
   readonly #uploads: OutputUploads | null;
   /** Reduce reports being committed, by task: a second report waits for the first. */
   readonly #committing = new Map<number, Promise<unknown>>();
+  /** The bytes of every accepted attempt. */
+  readonly #bytes = noBytes();
 
   /** Creates the service with every task idle. */
   constructor(options: CoordinatorServiceOptions) {
@@ -111,6 +129,12 @@ export class CoordinatorService {
       taskTimeoutMs: options.taskTimeoutMs,
       clock: options.clock,
     });
+    this.#startMs = options.clock.now();
+    this.#failures = new TaskFailures({
+      splits: options.splits,
+      skipBadRecords: options.skipBadRecords ?? false,
+      log: options.log,
+    });
   }
 
   /** The RPC handlers to serve. */
@@ -118,6 +142,8 @@ export class CoordinatorService {
     const handlers: RpcHandlers = {
       [REQUEST_TASK_METHOD]: (args) => this.requestTask(parseTaskRequest(args)),
       [REPORT_TASK_METHOD]: (args) => this.reportTask(parseTaskReport(args)),
+      [REPORT_FAILURE_METHOD]: (args) => this.reportFailure(parseFailureReport(args)),
+      [STATUS_METHOD]: () => this.coordinatorStatus(),
     };
     if (this.#transfer === "shared") return handlers;
     return {
@@ -138,19 +164,27 @@ export class CoordinatorService {
     return this.#table.done;
   }
 
-  /** Answers a worker asking for work. */
+  /** Why the job failed, on one line, or null while it has not. */
+  get failure(): string | null {
+    return this.#failures.jobFailure;
+  }
+
+  /** Answers a worker asking for work; once the job has ended, with "exit". */
   requestTask(request: TaskRequest): TaskReply {
-    this.#heardFrom(request.workerId);
-    const assignment = this.#table.assign(request.workerId);
+    this.#workers.heardFrom(request.workerId, this.#options.clock.now());
+    const assignment = this.#failures.jobFailure === null
+      ? this.#table.assign(request.workerId)
+      : { kind: "done" as const };
     const { outputFolder } = this.#options;
     switch (assignment.kind) {
       case "done":
-        this.#toldToExit.add(request.workerId);
+        this.#workers.toldToExit(request.workerId);
         return { kind: "exit" };
       case "wait":
         return { kind: "wait", retryMs: WAIT_RETRY_MS };
       case "map": {
         if (assignment.reissued) this.#logReissue("map", assignment.taskId, request.workerId);
+        this.#workers.attemptHanded(request.workerId);
         const split = this.#options.splits[assignment.taskId];
         return {
           kind: "map",
@@ -164,10 +198,12 @@ export class CoordinatorService {
           outputFolder,
           transfer: this.#transfer,
           inputSizeBytes: split.fileSizeBytes ?? 0,
+          ...(this.#failures.skipMode(assignment.taskId) ? { skipBadRecords: true } : {}),
         };
       }
       case "reduce": {
         if (assignment.reissued) this.#logReissue("reduce", assignment.taskId, request.workerId);
+        this.#workers.attemptHanded(request.workerId);
         const mapCount = this.#options.splits.length;
         return {
           kind: "reduce",
@@ -187,27 +223,62 @@ export class CoordinatorService {
    * where its output is, and a reduce's output is checked and put in place before it counts.
    */
   reportTask(report: TaskReport): ReportReply | Promise<ReportReply> {
-    this.#heardFrom(report.workerId);
+    this.#workers.heardFrom(report.workerId, this.#options.clock.now());
+    this.#workers.attemptReported(report.workerId, "finished");
     if (this.#transfer === "rpc") {
       if (report.kind === "map" && report.location === undefined) {
         throw new Error(`Cannot accept map task ${report.taskId}: the report names no location`);
       }
       if (report.kind === "reduce") return this.#commitReduce(report);
     }
+    if (report.skipped !== undefined) return this.#completeSkipping(report);
     return this.#complete(report);
   }
 
-  #complete(report: TaskReport): ReportReply {
+  /**
+   * A map report listing skipped records: their numbers in the split become numbers in the
+   * file, which the coordinator can read (the worker may have had only the split's lines).
+   */
+  async #completeSkipping(report: TaskReport): Promise<ReportReply> {
+    const split = this.#options.splits[report.taskId];
+    const firstLine = split === undefined ? null : await firstLineOf(split).catch(() => null);
+    return this.#complete(report, firstLine);
+  }
+
+  #complete(report: TaskReport, firstLine: number | null = null): ReportReply {
     const accepted = this.#table.complete(report.kind, report.taskId, report.attempt);
     if (accepted && report.kind === "map" && report.location !== undefined) {
       this.#mapLocations[report.taskId] = report.location;
     }
-    // A superseded or repeated attempt's counts are dropped with its report.
-    if (accepted && report.counters !== undefined) this.#counters.addAll(report.counters);
-    if (accepted && this.#table.done && this.#doneAtMs === null) {
-      this.#doneAtMs = this.#options.clock.now();
-    }
+    // A superseded or repeated attempt's counts, bytes and skipped records go with its report.
+    if (!accepted) return { accepted };
+    if (report.counters !== undefined) this.#counters.addAll(report.counters);
+    addTaskBytes(this.#bytes, report.kind, report.bytesRead, report.bytesWritten);
+    this.#failures.noteSkipped(report, firstLine);
+    if (this.#table.done && this.#endMs === null) this.#endMs = this.#options.clock.now();
     return { accepted };
+  }
+
+  /**
+   * Records a worker's report of a failed attempt: the task goes out again at once, and the
+   * job fails once three attempts of it failed (mr_failures/task_failures.ts). Only the task's
+   * latest attempt counts: a superseded one's replacement is already out.
+   */
+  reportFailure(report: FailureReport): ReportReply | Promise<ReportReply> {
+    const nowMs = this.#options.clock.now();
+    this.#workers.heardFrom(report.workerId, nowMs);
+    this.#workers.attemptReported(report.workerId, "failed");
+    if (this.#endMs !== null) return { accepted: false };
+    if (!this.#table.release(report.kind, report.taskId, report.attempt)) {
+      return { accepted: false };
+    }
+    this.#failures.failed(report);
+    if (this.#failures.jobFailure !== null) this.#endMs = nowMs;
+    // A failed reduce may have sent part of its output (`rpc` transfer): it is not wanted.
+    if (report.kind === "reduce" && this.#uploads !== null) {
+      return this.#uploads.discard(report.taskId, report.attempt).then(() => ({ accepted: true }));
+    }
+    return { accepted: true };
   }
 
   /**
@@ -265,7 +336,8 @@ export class CoordinatorService {
    * out again once the maps are back. Reduces that already read those maps are not disturbed.
    */
   async lostOutput(report: LostOutputReport): Promise<Record<string, never>> {
-    this.#heardFrom(report.workerId);
+    this.#workers.heardFrom(report.workerId, this.#options.clock.now());
+    this.#workers.attemptReported(report.workerId, "given back");
     const reopened: number[] = [];
     // Bounded by the number of map tasks.
     for (const [mapTask, location] of this.#mapLocations.entries()) {
@@ -299,38 +371,55 @@ export class CoordinatorService {
 
   /** The counts for the progress line. */
   status(): JobStatus {
-    const now = this.#options.clock.now();
+    const nowMs = this.#options.clock.now();
     const present = this.#table.leaseHolders();
-    for (const [workerId, heardMs] of this.#lastHeardMs) {
-      if (now - heardMs < WORKER_PRESENCE_MS && !this.#toldToExit.has(workerId)) {
-        present.add(workerId);
-      }
-    }
-    return { ...this.#table.counts(), workers: present.size, done: this.#table.done };
+    for (const workerId of this.#workers.present(nowMs, WORKER_PRESENCE_MS)) present.add(workerId);
+    return {
+      ...this.#table.counts(),
+      workers: present.size,
+      done: this.#table.done,
+      elapsedMs: this.#elapsedMs(),
+      inputBytes: this.#bytes.inputRead,
+      failures: this.#failures.total,
+    };
+  }
+
+  /** The answer of {@linkcode STATUS_METHOD}: the job as `dsys mr status` shows it. */
+  coordinatorStatus(): CoordinatorStatus {
+    const elapsedMs = this.#elapsedMs();
+    const failure = this.#failures.jobFailure;
+    const state = failure !== null ? "failed" : this.#table.done ? "done" : "running";
+    return {
+      kind: "mr-coordinator",
+      state,
+      failure,
+      elapsedMs,
+      maps: this.#table.states("map"),
+      reduces: this.#table.states("reduce"),
+      reissued: this.#table.counts().reissued,
+      failedAttempts: this.#failures.total,
+      workersTotal: this.#workers.size,
+      workers: this.#workers.rows(this.#options.clock.now(), STATUS_WORKERS_MAX),
+      bytes: { ...this.#bytes },
+      bytesPerS: bytesPerSecond(this.#bytes, elapsedMs),
+      counters: this.#counters.counts(),
+    };
+  }
+
+  #elapsedMs(): number {
+    return Math.round((this.#endMs ?? this.#options.clock.now()) - this.#startMs);
   }
 
   /**
-   * Whether the coordinator may stop: the job is done and every worker heard from lately has
-   * been told to exit, or `exitGraceMs` passed since the job finished.
+   * Whether the coordinator may stop: the job ended (done or failed) and every worker it may
+   * still hear from — heard from lately, or holding an attempt it has not reported — has been
+   * told to exit, or `exitGraceMs` passed since the job ended.
    */
   mayStop(exitGraceMs: number): boolean {
-    if (this.#doneAtMs === null) return false;
-    const now = this.#options.clock.now();
-    if (now - this.#doneAtMs >= exitGraceMs) return true;
-    for (const [workerId, heardMs] of this.#lastHeardMs) {
-      if (now - heardMs < WORKER_PRESENCE_MS && !this.#toldToExit.has(workerId)) return false;
-    }
-    return true;
-  }
-
-  #heardFrom(workerId: string): void {
-    this.#lastHeardMs.delete(workerId);
-    this.#lastHeardMs.set(workerId, this.#options.clock.now());
-    if (this.#lastHeardMs.size > MAX_REMEMBERED_WORKERS) {
-      const oldest = this.#lastHeardMs.keys().next().value as string;
-      this.#lastHeardMs.delete(oldest);
-      this.#toldToExit.delete(oldest);
-    }
+    if (this.#endMs === null) return false;
+    const nowMs = this.#options.clock.now();
+    if (nowMs - this.#endMs >= exitGraceMs) return true;
+    return !this.#workers.anyAwaited(nowMs, WORKER_PRESENCE_MS);
   }
 
   #logReissue(kind: string, taskId: number, workerId: string): void {
@@ -359,6 +448,8 @@ export interface CoordinatorOptions {
   readonly progress?: ProgressMode;
   /** Longest to keep telling workers to exit after the job is done; default 2000 ms. */
   readonly exitGraceMs?: number;
+  /** Run a map task that failed twice in skip mode (see skip_records.ts); default false. */
+  readonly skipBadRecords?: boolean;
   /** Receives event lines (listening, re-issued tasks); default standard error, above the progress line. */
   readonly log?: (line: string) => void;
   /** Called once the server listens, with the real address (useful with port 0). */
@@ -391,8 +482,10 @@ const TICK_MS = 50;
 
 /**
  * Runs a MapReduce job's coordinator until the job is done: serves tasks, re-issues those whose
- * worker fell silent, shows progress, and resolves once every `mr-out-*` file is in place and
- * the workers have been told to exit. Throws before listening if an input file is missing.
+ * worker fell silent or failed, shows progress, and resolves once every `mr-out-*` file is in
+ * place and the workers have been told to exit. Throws before listening if an input file is
+ * missing, and once the workers were told to exit if the job failed: a task failed three times
+ * (the one-line error names the task, its input and the application's error).
  *
  * @example
  * ```ts
@@ -415,6 +508,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     outputFolder,
     reduceCount,
     taskTimeoutMs,
+    skipBadRecords: options.skipBadRecords,
     clock: realClock,
     log,
     transfer: options.transfer,
@@ -451,6 +545,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   display.finish(service.status());
   const counters = service.counters();
   if (Object.keys(counters).length > 0) log(`Counters: ${formatCounts(counters)}`);
+  if (service.failure !== null) throw new Error(`The job failed: ${service.failure}`);
   return {
     status: service.status(),
     elapsedMs: realClock.now() - startMs,

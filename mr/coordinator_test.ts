@@ -125,3 +125,140 @@ Deno.test("CoordinatorService handlers check their arguments", () => {
     },
   );
 });
+
+function skippingService(clock: ManualClock, log: string[], skipBadRecords: boolean) {
+  return new CoordinatorService({
+    splits: [{ name: "a.txt", path: "/data/a.txt", offset: 100, length: 50 }],
+    outputFolder: "/out",
+    reduceCount: 1,
+    taskTimeoutMs: 10_000,
+    skipBadRecords,
+    clock,
+    log: (line) => log.push(line),
+  });
+}
+
+/** Hands `workerId` a task and reports its attempt as failed with `error`. */
+function failNext(coordinator: CoordinatorService, workerId: string, error: string) {
+  const task = taskOf(coordinator.requestTask({ workerId }));
+  const reply = coordinator.reportFailure({ workerId, ...task, error });
+  return { task, reply };
+}
+
+Deno.test("CoordinatorService hands a failed task out again at once, and fails the job after three failed attempts", () => {
+  const clock = new ManualClock();
+  const log: string[] = [];
+  const coordinator = skippingService(clock, log, false);
+  const first = failNext(coordinator, "w1", "App x: map of a.txt threw: bad line");
+  assert.deepEqual(first.reply, { accepted: true });
+  // No lease to wait for: the next request gets the same task, as a new attempt.
+  const second = failNext(coordinator, "w2", "App x: map of a.txt threw: bad line");
+  assert.equal(second.task.taskId, first.task.taskId);
+  assert.notEqual(second.task.attempt, first.task.attempt);
+  assert.equal(coordinator.failure, null);
+  assert.equal(coordinator.mayStop(2_000), false);
+  const third = taskOf(coordinator.requestTask({ workerId: "w1" }));
+  assert.equal((third as { skipBadRecords?: boolean }).skipBadRecords, undefined, "not allowed");
+  // A repeated or superseded attempt's failure changes nothing.
+  const stale = { workerId: "w1", ...first.task, error: "late" };
+  assert.deepEqual(coordinator.reportFailure(stale), { accepted: false });
+  coordinator.reportFailure({ workerId: "w1", ...third, error: "App x: map of a.txt threw: bad" });
+  assert.equal(
+    coordinator.failure,
+    "Map task 0 (input a.txt, bytes 100–149) failed 3 times; the last: App x: map of a.txt threw: bad",
+  );
+  assert.deepEqual(log, [
+    "Map task 0 (input a.txt, bytes 100–149) failed on w1 (failure 1 of 3): App x: map of a.txt threw: bad line; handing it out again",
+    "Map task 0 (input a.txt, bytes 100–149) failed on w2 (failure 2 of 3): App x: map of a.txt threw: bad line; handing it out again",
+    "Map task 0 (input a.txt, bytes 100–149) failed on w1 (failure 3 of 3): App x: map of a.txt threw: bad; the job fails",
+  ]);
+  assert.equal(coordinator.status().failures, 3);
+  assert.equal(coordinator.coordinatorStatus().state, "failed");
+  // Workers asking now are told to exit; the coordinator stops once the present ones were.
+  assert.deepEqual(coordinator.requestTask({ workerId: "w2" }), { kind: "exit" });
+  assert.equal(coordinator.mayStop(2_000), false, "w1 was heard from and not yet told");
+  assert.deepEqual(coordinator.requestTask({ workerId: "w1" }), { kind: "exit" });
+  assert.equal(coordinator.mayStop(2_000), true);
+});
+
+Deno.test("CoordinatorService runs a map task that failed twice in skip mode when the job allows it", async () => {
+  const log: string[] = [];
+  const coordinator = skippingService(new ManualClock(), log, true);
+  const first = failNext(coordinator, "w1", "boom");
+  assert.equal((first.task as { skipBadRecords?: boolean }).skipBadRecords, undefined);
+  failNext(coordinator, "w1", "boom");
+  assert.match(log[1], /failure 2 of 3\): boom; handing it out again, skipping bad records$/);
+  const third = coordinator.requestTask({ workerId: "w1" });
+  assert.equal((third as { skipBadRecords?: boolean }).skipBadRecords, true);
+  const report = {
+    workerId: "w1",
+    ...taskOf(third),
+    counters: { "skipped records": 12, words: 3 },
+    skipped: [{ splitLine: 7, error: "App x: map of a.txt threw: boom" }],
+  };
+  assert.deepEqual(await coordinator.reportTask(report), { accepted: true });
+  // The input is not here, so the line is numbered within the split.
+  assert.deepEqual(log.slice(2), [
+    "Skipped a bad record of map task 0: a.txt line 7 of the split: App x: map of a.txt threw: boom",
+    'Skipped 11 more bad records of map task 0 (a.txt), counted under "skipped records"',
+  ]);
+  assert.deepEqual(coordinator.counters(), { "skipped records": 12, words: 3 });
+});
+
+Deno.test("CoordinatorService's status shows tasks by state, workers, bytes and rates of the accepted attempts, and counters", () => {
+  const clock = new ManualClock();
+  const coordinator = service(clock);
+  const first = taskOf(coordinator.requestTask({ workerId: "w1" }));
+  const second = taskOf(coordinator.requestTask({ workerId: "w2" }));
+  clock.advance(2_000);
+  const bytes = { bytesRead: 100, bytesWritten: 40 };
+  const report = { workerId: "w1", kind: "map" as const, taskId: first.taskId, ...bytes };
+  assert.deepEqual(coordinator.reportTask({ ...report, attempt: first.attempt }), {
+    accepted: true,
+  });
+  // A repeated report's bytes are not counted again.
+  assert.deepEqual(coordinator.reportTask({ ...report, attempt: first.attempt }), {
+    accepted: false,
+  });
+  coordinator.reportFailure({ workerId: "w2", ...second, error: "boom" });
+  clock.advance(500);
+  assert.deepEqual(coordinator.coordinatorStatus(), {
+    kind: "mr-coordinator",
+    state: "running",
+    failure: null,
+    elapsedMs: 2_500,
+    maps: { idle: 1, leased: 0, done: 1 },
+    reduces: { idle: 1, leased: 0, done: 0 },
+    reissued: 0,
+    failedAttempts: 1,
+    workersTotal: 2,
+    workers: [
+      { id: "w2", lastHeardMsAgo: 500, tasksRun: 0, tasksFailed: 1 },
+      { id: "w1", lastHeardMsAgo: 500, tasksRun: 2, tasksFailed: 0 },
+    ],
+    bytes: { inputRead: 100, intermediateWritten: 40, intermediateRead: 0, outputWritten: 0 },
+    bytesPerS: { inputRead: 40, intermediateWritten: 16, intermediateRead: 0, outputWritten: 0 },
+    counters: {},
+  });
+  assert.equal(coordinator.status().elapsedMs, 2_500);
+  assert.equal(coordinator.status().inputBytes, 100);
+});
+
+Deno.test("CoordinatorService waits, within the grace period, for a worker still running an attempt when the job ends", () => {
+  const clock = new ManualClock();
+  const coordinator = service(clock);
+  const slow = taskOf(coordinator.requestTask({ workerId: "slow" }));
+  clock.advance(10_000);
+  // The slow worker's lease ran out; w1 does every task, the slow one's included.
+  const maps = [0, 1].map(() => taskOf(coordinator.requestTask({ workerId: "w1" })));
+  assert.deepEqual(maps.map((map) => map.taskId).sort(), [0, 1]);
+  for (const map of maps) coordinator.reportTask({ workerId: "w1", ...map });
+  const reduce = taskOf(coordinator.requestTask({ workerId: "w1" }));
+  coordinator.reportTask({ workerId: "w1", ...reduce });
+  assert.deepEqual(coordinator.requestTask({ workerId: "w1" }), { kind: "exit" });
+  assert.equal(coordinator.mayStop(2_000), false, "the slow worker may still report");
+  assert.deepEqual(coordinator.reportTask({ workerId: "slow", ...slow }), { accepted: false });
+  assert.equal(coordinator.mayStop(2_000), false, "the slow worker will ask once more");
+  assert.deepEqual(coordinator.requestTask({ workerId: "slow" }), { kind: "exit" });
+  assert.equal(coordinator.mayStop(2_000), true);
+});

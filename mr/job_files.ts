@@ -55,6 +55,7 @@ export class AtomicFileWriter implements TextSink {
   readonly #encoder = new TextEncoder();
   #parts: string[] = [];
   #bufferedChars = 0;
+  #bytesWritten = 0;
   #open = true;
 
   private constructor(
@@ -80,6 +81,11 @@ export class AtomicFileWriter implements TextSink {
     const temporaryPath = joinPath(folder, `${TEMPORARY_PREFIX}${name}-${crypto.randomUUID()}`);
     const file = await Deno.open(temporaryPath, { write: true, createNew: true });
     return new AtomicFileWriter(file, folder, name, temporaryPath, timing);
+  }
+
+  /** Bytes written to the file so far (what is still buffered is not counted). */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
   }
 
   /** Appends `text`; it reaches the file once the buffer is full, or on commit. */
@@ -131,6 +137,7 @@ export class AtomicFileWriter implements TextSink {
         assert(count > 0, `Cannot write ${this.#temporaryPath}: the file accepted no bytes`);
         written += count;
       }
+      this.#bytesWritten += written;
     });
   }
 }

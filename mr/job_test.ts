@@ -4,10 +4,15 @@ import { writeCorpus } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import type { JobStatus } from "./progress.ts";
 import { runSequential } from "./sequential.ts";
-import { executeMapTask, executeReduceTask, runWorker } from "./worker.ts";
+import { executeMapTask, executeReduceTask, runWorker, workerEndLine } from "./worker.ts";
+import { withTempFolder } from "./testing/temp_folder.ts";
+import { serveVanishingCoordinator } from "./testing/vanishing_coordinator.ts";
 import { partitionOf } from "../mr_data/partition.ts";
 import type { KeyValue, MapReduceApp } from "../apps/app.ts";
 import { CounterSet } from "../apps/counters.ts";
+import { POISON_MARKER } from "./testing/poison_app.ts";
+import { type JobRun, startTwoWorkerJob } from "./testing/two_worker_job.ts";
+import { TRANSFERS } from "../mr_data/transfer_protocol.ts";
 
 /** Runs `body` with a fresh temporary folder holding a small corpus, and removes it after. */
 async function withCorpus(body: (folder: string, inputs: string[]) => Promise<void>) {
@@ -25,38 +30,14 @@ async function withCorpus(body: (folder: string, inputs: string[]) => Promise<vo
   }
 }
 
-/** How {@linkcode runTwoWorkerJob} runs a job. */
-interface JobRun {
-  readonly app: MapReduceApp | string;
-  readonly nReduce: number;
-  readonly splitSizeBytes?: number;
-  readonly progress?: (status: JobStatus) => void;
-}
-
 /**
  * Runs a job of `run.app` on `inputs` with a coordinator and two workers in this process,
  * output in `folder/job`; resolves with the coordinator's result and the workers' outcomes.
  */
 async function runTwoWorkerJob(folder: string, inputs: string[], run: JobRun) {
-  const address = `unix:${joinPath(folder, "mr.sock")}`;
-  let listening!: () => void;
-  const started = new Promise<void>((resolve) => listening = resolve);
-  const coordinator = runCoordinator({
-    listen: address,
-    inputFiles: inputs,
-    nReduce: run.nReduce,
-    splitSizeBytes: run.splitSizeBytes,
-    outputDir: joinPath(folder, "job"),
-    progress: run.progress,
-    log: () => {},
-    onListening: () => listening(),
-  });
-  await started;
-  const workers = [1, 2].map(() =>
-    runWorker({ coordinator: address, app: run.app, log: () => {} })
-  );
-  const result = await coordinator;
-  return { result, outcomes: await Promise.all(workers) };
+  const job = await startTwoWorkerJob(folder, inputs, run);
+  const result = await job.coordinator;
+  return { result, outcomes: await job.workers };
 }
 
 const cases = [
@@ -113,19 +94,47 @@ for (const { app, splitSizeBytes } of cases) {
   });
 }
 
-Deno.test("a worker whose coordinator is unreachable exits, saying so", async () => {
-  const folder = await Deno.makeTempDir({ prefix: "dsys-mr-job-" });
-  try {
-    const result = await runWorker({
-      coordinator: `unix:${joinPath(folder, "nobody.sock")}`,
+Deno.test("a worker that never reaches a coordinator says so, and one that loses its coordinator says for how long", async () => {
+  await withTempFolder("dsys-mr-job-", async (folder) => {
+    const address = `unix:${joinPath(folder, "coordinator.sock")}`;
+    const never = await runWorker({
+      coordinator: address,
       app: "wc",
       coordinatorGoneMs: 300,
       log: () => {},
     });
-    assert.deepEqual(result, { reason: "coordinator-gone", mapTasks: 0, reduceTasks: 0 });
-  } finally {
-    await Deno.remove(folder, { recursive: true });
-  }
+    assert.equal(never.reason, "no-coordinator");
+    assert.ok((never.lostForMs ?? 0) >= 300, `${never.lostForMs} ms`);
+    assert.match(
+      workerEndLine(never, address) ?? "",
+      /^No coordinator answered at unix:.*coordinator\.sock for 0\.\d s: no job to work for$/,
+    );
+    // A coordinator that answers once (wait) and then goes away before saying exit.
+    const { server, firstAsk } = await serveVanishingCoordinator(address);
+    const worker = runWorker({
+      coordinator: address,
+      app: "wc",
+      coordinatorGoneMs: 300,
+      log: () => {},
+    });
+    await firstAsk;
+    await server.close();
+    const lost = await worker;
+    assert.deepEqual({ ...lost, lostForMs: 0 }, {
+      reason: "coordinator-gone",
+      mapTasks: 0,
+      reduceTasks: 0,
+      failedTasks: 0,
+      lostForMs: 0,
+    });
+    assert.ok((lost.lostForMs ?? 0) >= 300, `${lost.lostForMs} ms`);
+    assert.match(
+      workerEndLine(lost, address) ?? "",
+      /^Lost the coordinator at unix:.*coordinator\.sock before the job was done: no answer for 0\.\d s$/,
+    );
+    const done = { reason: "done", mapTasks: 1, reduceTasks: 0, failedTasks: 0 } as const;
+    assert.equal(workerEndLine(done, address), null);
+  });
 });
 
 Deno.test("the coordinator refuses a missing input file by name", async () => {
@@ -290,3 +299,112 @@ Deno.test("counters: each task's counts are taken once, and a job's totals equal
     assert.deepEqual(result.counters, sequential.counts());
   });
 });
+
+/** The test app whose map throws on a poisoned line, by path as a worker loads it. */
+const POISON_APP_PATH = new URL("./testing/poison_app.ts", import.meta.url).pathname;
+
+/**
+ * Writes a copy of `input` with a poisoned line put in at a line boundary past its middle, as
+ * `poisoned.txt` in `folder`; returns its path and the poisoned line's number.
+ */
+async function poisonedCopy(folder: string, input: string) {
+  const text = await Deno.readTextFile(input);
+  const cut = text.indexOf("\n", text.length / 2) + 1;
+  assert.ok(cut > 0, `${input} has a line break past its middle`);
+  const path = joinPath(folder, "poisoned.txt");
+  await Deno.writeTextFile(path, `${text.slice(0, cut)}${POISON_MARKER}\n${text.slice(cut)}`);
+  return { path, line: text.slice(0, cut).split("\n").length };
+}
+
+for (const transfer of TRANSFERS) {
+  Deno.test(`a job whose map throws on a record fails after three attempts, with one line naming the task, its input and the app's error (${transfer} transfer)`, async () => {
+    await withCorpus(async (folder, inputs) => {
+      await Deno.mkdir(joinPath(folder, "job"));
+      const poisoned = await poisonedCopy(folder, inputs[0]);
+      const job = await startTwoWorkerJob(folder, [poisoned.path, ...inputs.slice(1)], {
+        app: POISON_APP_PATH,
+        skipBadRecords: false,
+        splitSizeBytes: 3000,
+        transfer,
+      });
+      await assert.rejects(
+        () => job.coordinator,
+        /^Error: The job failed: Map task \d+ \(input \/.*\/poisoned\.txt, bytes \d+–\d+\) failed 3 times; the last: App \/.*\/poison_app\.ts: map of \/.*\/poisoned\.txt threw: poisoned record in \/.*\/poisoned\.txt$/,
+      );
+      const outcomes = await job.workers;
+      assert.ok(outcomes.every((outcome) => outcome.reason === "done"), "workers told to exit");
+      assert.equal(outcomes.reduce((sum, outcome) => sum + outcome.failedTasks, 0), 3);
+      const failures = job.log.filter((line) => / failed on worker-/.test(line));
+      assert.equal(failures.length, 3, job.log.join("\n"));
+      assert.match(failures[2], /\(failure 3 of 3\): .*; the job fails$/);
+    });
+  });
+
+  Deno.test(`with bad-record skipping, a map task that failed twice skips the poisoned line: the output is sequential's without it (${transfer} transfer)`, async () => {
+    await withCorpus(async (folder, inputs) => {
+      await Deno.mkdir(joinPath(folder, "job"));
+      await Deno.mkdir(joinPath(folder, "sequential"));
+      const sequential = { app: "wc", inputFiles: inputs };
+      await runSequential({ ...sequential, outputDir: joinPath(folder, "sequential") });
+      const poisoned = await poisonedCopy(folder, inputs[0]);
+      const job = await startTwoWorkerJob(folder, [poisoned.path, ...inputs.slice(1)], {
+        app: POISON_APP_PATH,
+        skipBadRecords: true,
+        splitSizeBytes: 3000,
+        transfer,
+      });
+      const result = await job.coordinator;
+      assert.deepEqual(
+        await readJobOutput(joinPath(folder, "job")),
+        await readJobOutput(joinPath(folder, "sequential")),
+      );
+      assert.deepEqual(result.counters, { "skipped records": 1 });
+      const skipped = job.log.filter((line) => line.startsWith("Skipped"));
+      assert.equal(skipped.length, 1, job.log.join("\n"));
+      assert.match(
+        skipped[0],
+        new RegExp(
+          `^Skipped a bad record of map task \\d+: .*/poisoned\\.txt line ${poisoned.line}: ` +
+            "App .*poison_app\\.ts: map of .*poisoned\\.txt threw: poisoned record",
+        ),
+      );
+      assert.ok(poisoned.line > 1 && result.status.mapCount > inputs.length, "a later split");
+      assert.match(
+        job.log.find((line) => line.includes("failure 2 of 3")) ?? "",
+        /skipping bad records$/,
+      );
+      const outcomes = await job.workers;
+      assert.equal(outcomes.reduce((sum, outcome) => sum + outcome.failedTasks, 0), 2);
+    });
+  });
+
+  Deno.test(`a job whose reduce throws fails after three attempts, naming the reduce task and the app's error (${transfer} transfer)`, async () => {
+    await withCorpus(async (folder, inputs) => {
+      await Deno.mkdir(joinPath(folder, "job"));
+      const failingReduce: MapReduceApp = {
+        name: "failing-reduce",
+        map: (_name, contents) => [{ key: "lines", value: String(contents.length) }],
+        reduce: () => {
+          throw new Error("cannot sum");
+        },
+      };
+      const job = await startTwoWorkerJob(folder, inputs, {
+        app: failingReduce,
+        skipBadRecords: true,
+        transfer,
+      });
+      const partition = partitionOf("lines", 3);
+      await assert.rejects(
+        () => job.coordinator,
+        new RegExp(
+          `^Error: The job failed: Reduce task ${partition} \\(partition ${partition} of every ` +
+            'map\\) failed 3 times; the last: App failing-reduce: reduce of key "lines" threw: ' +
+            "cannot sum$",
+        ),
+      );
+      assert.equal((await job.workers).reduce((sum, outcome) => sum + outcome.failedTasks, 0), 3);
+      const names = [...Deno.readDirSync(joinPath(folder, "job"))].map((entry) => entry.name);
+      assert.ok(!names.some((name) => name === `mr-out-${partition}`), names.join());
+    });
+  });
+}

@@ -34,13 +34,23 @@ export {
   DEFAULT_TASK_TIMEOUT_MS,
   runCoordinator,
 } from "./coordinator.ts";
-export { runWorker, type WorkerOptions, type WorkerResult } from "./worker.ts";
+export { runWorker, workerEndLine, type WorkerOptions, type WorkerResult } from "./worker.ts";
+export {
+  type CoordinatorStatus,
+  DEFAULT_MR_STATUS_TIMEOUT_MS,
+  fetchCoordinatorStatus,
+  formatCoordinatorStatus,
+  type JobBytes,
+  STATUS_METHOD,
+} from "../mr_status/job_status.ts";
+export { SKIPPED_RECORDS_COUNTER } from "../mr_failures/skip_records.ts";
 export { formatStatus, type JobStatus, type ProgressMode } from "./progress.ts";
 export { readJobOutput } from "./job_files.ts";
 export { type LocalJobOptions, type LocalJobResult, runLocalJob } from "./local_job.ts";
 export { CORPUS_FILE_NAMES, type CorpusOptions, writeCorpus } from "./corpus.ts";
 export { DEFAULT_BENCH_BYTES, type MrBenchOptions, type MrBenchRow, runMrBench } from "./bench.ts";
-export type { TaskCounts } from "./task_table.ts";
+export type { TaskCounts, TaskStates } from "./task_table.ts";
+export type { WorkerRow } from "./worker_registry.ts";
 export { type Phase, PHASES, PhaseTimes } from "./phase_times.ts";
 export { formatByteSize, parseByteSize } from "./byte_size.ts";
 export { DEFAULT_SPLIT_BYTES, type InputSplit } from "../mr_data/input_split.ts";

@@ -12,11 +12,19 @@ import {
   wholeNumberField as count,
 } from "../util/message_fields.ts";
 import { parseTransfer, type Transfer } from "../mr_data/transfer_protocol.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** RPC method: a worker asks for work; args {@linkcode TaskRequest}, result {@linkcode TaskReply}. */
 export const REQUEST_TASK_METHOD = "Coordinator.RequestTask";
 /** RPC method: a worker reports a finished task; args {@linkcode TaskReport}, result {@linkcode ReportReply}. */
 export const REPORT_TASK_METHOD = "Coordinator.ReportTask";
+/** RPC method: a worker reports a failed attempt; args {@linkcode FailureReport}, result {@linkcode ReportReply}. */
+export const REPORT_FAILURE_METHOD = "Coordinator.ReportFailure";
+
+/** Longest error text a failure report carries; longer ones are cut by the worker. */
+export const ERROR_CHARS_MAX = 500;
+/** Most skipped records one report lists; the `skipped records` counter counts them all. */
+export const SKIPPED_LISTED_MAX = 10;
 
 /** Whether a task maps an input file or reduces one partition. */
 export type TaskKind = "map" | "reduce";
@@ -50,6 +58,11 @@ export interface MapTaskReply {
   transfer: Transfer;
   /** Size of the whole input file: a worker reads its own copy only if the size matches. */
   inputSizeBytes: number;
+  /**
+   * Map the split line range by line range and skip the lines map fails on (the MapReduce
+   * paper, section 4.6): sent once the task failed repeatedly, when the job allows skipping.
+   */
+  skipBadRecords?: boolean;
 }
 
 /** Reduce partition `taskId` over the intermediate files of `mapCount` map tasks. */
@@ -91,6 +104,30 @@ export interface TaskReport {
   location?: string;
   /** A reduce's with `rpc` transfer: the size and CRC-32 of the output it sent. */
   output?: { sizeBytes: number; crc32: number };
+  /** Bytes the attempt read: a map its split's range, a reduce its intermediate files. */
+  bytesRead?: number;
+  /** Bytes the attempt wrote: a map its intermediate files, a reduce its output. */
+  bytesWritten?: number;
+  /** The first {@linkcode SKIPPED_LISTED_MAX} records a map in skip mode skipped, in order. */
+  skipped?: SkippedRecord[];
+}
+
+/** One input line a map in skip mode left out because map failed on it alone. */
+export interface SkippedRecord {
+  /** The line's number in its split, from 1 (the coordinator knows where the split starts). */
+  splitLine: number;
+  /** What map threw on it, on one line. */
+  error: string;
+}
+
+/** A worker's report that an attempt failed: map or reduce threw, or its files could not be made. */
+export interface FailureReport {
+  workerId: string;
+  kind: TaskKind;
+  taskId: number;
+  attempt: number;
+  /** Why, on one line of at most {@linkcode ERROR_CHARS_MAX} characters. */
+  error: string;
 }
 
 /** Whether the coordinator counted the report (false for a superseded or repeated attempt). */
@@ -106,6 +143,15 @@ function kind(fields: Record<string, unknown>, what: string): TaskKind {
   return value;
 }
 
+/**
+ * The message of `error` as reports carry it: on one line, cut to {@linkcode ERROR_CHARS_MAX}
+ * characters.
+ */
+export function errorLine(error: unknown): string {
+  const line = errorText(error).replace(/\s*\n\s*/g, " ").trim() || "an error without a message";
+  return line.length <= ERROR_CHARS_MAX ? line : `${line.slice(0, ERROR_CHARS_MAX - 1)}…`;
+}
+
 /** Checks the arguments of {@linkcode REQUEST_TASK_METHOD}; throws naming the bad field. */
 export function parseTaskRequest(value: unknown): TaskRequest {
   const fields = record(value, "task request");
@@ -117,12 +163,54 @@ export function parseTaskReport(value: unknown): TaskReport {
   const what = "task report";
   const fields = record(value, what);
   return {
+    ...attemptOf(fields, what),
+    ...countersOf(fields, what),
+    ...transferOf(fields, what),
+    ...(fields.bytesRead === undefined ? {} : { bytesRead: count(fields, "bytesRead", what) }),
+    ...(fields.bytesWritten === undefined
+      ? {}
+      : { bytesWritten: count(fields, "bytesWritten", what) }),
+    ...skippedOf(fields, what),
+  };
+}
+
+/** Checks the arguments of {@linkcode REPORT_FAILURE_METHOD}; throws naming the bad field. */
+export function parseFailureReport(value: unknown): FailureReport {
+  const what = "failure report";
+  const fields = record(value, what);
+  return { ...attemptOf(fields, what), error: errorField(fields, what) };
+}
+
+/** The fields every report of an attempt has: who ran which attempt of which task. */
+function attemptOf(fields: Record<string, unknown>, what: string) {
+  return {
     workerId: text(fields, "workerId", what),
     kind: kind(fields, what),
     taskId: count(fields, "taskId", what),
     attempt: count(fields, "attempt", what),
-    ...countersOf(fields, what),
-    ...transferOf(fields, what),
+  };
+}
+
+function errorField(fields: Record<string, unknown>, what: string): string {
+  const error = text(fields, "error", what, ERROR_CHARS_MAX);
+  if (error.includes("\n")) throw new Error(`Bad ${what}: error must be one line`);
+  return error;
+}
+
+function skippedOf(fields: Record<string, unknown>, what: string): { skipped?: SkippedRecord[] } {
+  const skipped = fields.skipped;
+  if (skipped === undefined) return {};
+  if (!Array.isArray(skipped) || skipped.length > SKIPPED_LISTED_MAX) {
+    throw new Error(`Bad ${what}: skipped must list at most ${SKIPPED_LISTED_MAX} records`);
+  }
+  return {
+    skipped: skipped.map((entry) => {
+      const entryWhat = `${what}'s skipped record`;
+      const entryFields = record(entry, entryWhat);
+      const splitLine = count(entryFields, "splitLine", entryWhat);
+      if (splitLine < 1) throw new Error(`Bad ${entryWhat}: splitLine must be ≥ 1`);
+      return { splitLine, error: errorField(entryFields, entryWhat) };
+    }),
   };
 }
 
@@ -174,6 +262,7 @@ export function parseTaskReply(value: unknown): TaskReply {
         outputFolder: text(fields, "outputFolder", what),
         transfer: parseTransfer(fields.transfer, what),
         inputSizeBytes: count(fields, "inputSizeBytes", what),
+        ...skipModeOf(fields, what),
       };
     case "reduce":
       return {
@@ -196,6 +285,15 @@ function locations(fields: Record<string, unknown>, what: string): string[] {
     throw new Error(`Bad ${what}: mapLocations must be a list of addresses`);
   }
   return value;
+}
+
+function skipModeOf(fields: Record<string, unknown>, what: string): { skipBadRecords?: boolean } {
+  const skip = fields.skipBadRecords;
+  if (skip === undefined) return {};
+  if (typeof skip !== "boolean") {
+    throw new Error(`Bad ${what}: skipBadRecords must be true or false`);
+  }
+  return { skipBadRecords: skip };
 }
 
 /** Checks the coordinator's answer to a report. */

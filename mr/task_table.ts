@@ -35,6 +35,16 @@ export interface TaskCounts {
   staleReports: number;
 }
 
+/** How many tasks of one kind are in each state. */
+export interface TaskStates {
+  /** Waiting for a worker (never issued, or returned after a failed attempt). */
+  idle: number;
+  /** Handed to a worker and not yet reported (the lease may have run out). */
+  leased: number;
+  /** Reported by their latest attempt. */
+  done: number;
+}
+
 type TaskState =
   | { phase: "idle" }
   | { phase: "leased"; attempt: number; leaseEndMs: number; workerId: string }
@@ -103,6 +113,13 @@ export class TaskTable {
       reissued: this.#reissued,
       staleReports: this.#staleReports,
     };
+  }
+
+  /** How many tasks of `kind` are idle, leased and done. */
+  states(kind: TaskKind): TaskStates {
+    const states: TaskStates = { idle: 0, leased: 0, done: 0 };
+    for (const task of kind === "map" ? this.#maps : this.#reduces) states[task.phase]++;
+    return states;
   }
 
   /** The workers holding an unexpired lease now. */

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { runCoordinator } from "./coordinator.ts";
 import { CoordinatorService } from "./coordinator.ts";
 import { writeCorpus } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import { runSequential } from "./sequential.ts";
-import { runWorker } from "./worker.ts";
 import { withTempFolder } from "./testing/temp_folder.ts";
+import { startTwoWorkerJob } from "./testing/two_worker_job.ts";
 import { planSplits, readSplit } from "../mr_data/input_split.ts";
 import { WorkerTransfer } from "./worker_transfer.ts";
 import type { MapTaskReply } from "./protocol.ts";
@@ -34,31 +33,14 @@ Deno.test("an rpc-transfer job keeps map output on the workers and its output eq
       inputFiles: inputs,
       outputDir: joinPath(folder, "sequential"),
     });
-    const address = `unix:${joinPath(folder, "mr.sock")}`;
-    let listening!: () => void;
-    const started = new Promise<void>((resolve) => listening = resolve);
-    const coordinator = runCoordinator({
-      listen: address,
-      inputFiles: inputs,
-      nReduce: 3,
+    const job = await startTwoWorkerJob(folder, inputs, {
+      app: "wc",
       splitSizeBytes: 4_000,
-      outputDir: joinPath(folder, "job"),
       transfer: "rpc",
-      progress: "off",
-      log: () => {},
-      onListening: () => listening(),
+      workDirOf: (index) => joinPath(folder, `worker-${index}`),
     });
-    await started;
-    const workers = [1, 2].map((index) =>
-      runWorker({
-        coordinator: address,
-        app: "wc",
-        workDir: joinPath(folder, `worker-${index}`),
-        log: () => {},
-      })
-    );
-    const result = await coordinator;
-    const outcomes = await Promise.all(workers);
+    const result = await job.coordinator;
+    const outcomes = await job.workers;
     assert.equal(result.status.done, true);
     assert.deepEqual(
       await readJobOutput(joinPath(folder, "job")),

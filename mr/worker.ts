@@ -2,7 +2,7 @@
  * The MapReduce worker: asks the coordinator for a task, runs the application's map or reduce,
  * writes every file under a temporary name and renames it into place, reports, and asks again.
  * It exits when told the job is done, or when the coordinator has been unreachable for a while
- * (the job finished and the coordinator left, or it crashed).
+ * (it crashed, or it left before telling this worker: the result says which it looks like).
  *
  * @module
  */
@@ -20,6 +20,7 @@ import {
 } from "./job_files.ts";
 import {
   encodeIntermediate,
+  fileChunks,
   groupMapOutput,
   type IntermediateSource,
   type KeyRuns,
@@ -28,20 +29,25 @@ import {
   RunsByKey,
 } from "../mr_data/intermediate.ts";
 import { LostOutputError, WorkerTransfer } from "./worker_transfer.ts";
-import type { UploadedOutput } from "../mr_data/output_uploads.ts";
 import { readSplit } from "../mr_data/input_split.ts";
 import { loadApp } from "../apps/load_app.ts";
 import { PhaseTimes } from "./phase_times.ts";
 import {
+  errorLine,
+  type FailureReport,
   type MapTaskReply,
   parseReportReply,
   parseTaskReply,
   type ReduceTaskReply,
+  REPORT_FAILURE_METHOD,
   REPORT_TASK_METHOD,
   REQUEST_TASK_METHOD,
+  type SkippedRecord,
   type TaskReply,
   type TaskReport,
 } from "./protocol.ts";
+import { AppError, guardApp } from "../apps/app_contract.ts";
+import { mapSkippingBadRecords } from "../mr_failures/skip_records.ts";
 import { DEFAULT_COORDINATOR_ADDRESS } from "./coordinator.ts";
 import { CounterSet } from "../apps/counters.ts";
 
@@ -81,21 +87,33 @@ export interface WorkerOptions {
 
 /** Why a worker stopped, and what it did. */
 export interface WorkerResult {
-  /** `done`: the coordinator said the job is done; `coordinator-gone`: it stopped answering. */
-  readonly reason: "done" | "coordinator-gone";
+  /**
+   * `done`: the coordinator said to exit (the job is over); `coordinator-gone`: the coordinator
+   * answered once, then stopped answering before it said so; `no-coordinator`: nothing ever
+   * answered at its address.
+   */
+  readonly reason: "done" | "coordinator-gone" | "no-coordinator";
   /** Map tasks this worker ran (counted or not). */
   readonly mapTasks: number;
   /** Reduce tasks this worker ran (counted or not). */
   readonly reduceTasks: number;
+  /** Attempts whose map or reduce failed; each was reported to the coordinator. */
+  readonly failedTasks: number;
+  /** Unless `done`: how long the coordinator was unreachable (or silent) before the worker quit. */
+  readonly lostForMs?: number;
 }
 
-/** Returned by a call when the coordinator has been unreachable for the whole window. */
-const GONE = Symbol("coordinator gone");
+/** What a call returns once the coordinator has been unreachable or silent for too long. */
+class CoordinatorLost {
+  constructor(readonly forMs: number) {}
+}
 
 /**
- * Runs tasks for the coordinator until the job is done or the coordinator is gone. An error in
- * the application or in the files rejects (the process should exit non-zero; the task's lease
- * runs out and another worker takes it).
+ * Runs tasks for the coordinator until the job is done or the coordinator is gone. When the
+ * application fails a task (map or reduce throws, or breaks the app contract) the worker
+ * reports the failure and goes on: the coordinator hands the task out again and gives up on it
+ * after a few failures. Any other error — reading inputs, writing files — is reported too, then
+ * rejects (the process should exit non-zero), as this worker's own environment is suspect.
  *
  * @example
  * ```ts
@@ -104,7 +122,8 @@ const GONE = Symbol("coordinator gone");
  * ```
  */
 export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
-  const app = typeof options.app === "string" ? await loadApp(options.app) : options.app;
+  const loaded = typeof options.app === "string" ? await loadApp(options.app) : options.app;
+  const app = guardApp(loaded);
   const workerId = `worker-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const log = options.log ?? ((line: string) => console.error(line));
   const client = connect(options.coordinator ?? DEFAULT_COORDINATOR_ADDRESS, {
@@ -115,46 +134,40 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
   const call = (method: string, args: unknown) => callPatiently(client, method, args, goneMs);
   const times = options.times ?? new PhaseTimes();
   const transfer = new LazyTransfer(options, call, log);
-  let mapTasks = 0;
-  let reduceTasks = 0;
+  const tally = { mapTasks: 0, reduceTasks: 0, failedTasks: 0 };
+  let answered = false;
+  const lost = (gone: CoordinatorLost): WorkerResult => ({
+    reason: answered ? "coordinator-gone" : "no-coordinator",
+    ...tally,
+    lostForMs: gone.forMs,
+  });
   try {
     // Unbounded on purpose: the worker serves until the coordinator says exit or is gone.
     for (;;) {
       const answer = await call(REQUEST_TASK_METHOD, { workerId });
-      if (answer === GONE) return { reason: "coordinator-gone", mapTasks, reduceTasks };
+      if (answer instanceof CoordinatorLost) return lost(answer);
+      answered = true;
       const task = localize(parseTaskReply(answer), options.workDir);
-      if (task.kind === "exit") return { reason: "done", mapTasks, reduceTasks };
+      if (task.kind === "exit") return { reason: "done", ...tally };
       if (task.kind === "wait") {
         await sleep(realClock, task.retryMs);
         continue;
       }
-      // This attempt's own counts: the coordinator takes those of the attempt it accepts.
-      const counters = new CounterSet();
-      const report: TaskReport = {
-        workerId,
-        kind: task.kind,
-        taskId: task.taskId,
-        attempt: task.attempt,
-      };
-      if (task.kind === "map") {
-        const location = await runMap(app, task, times, counters, transfer);
-        if (location !== undefined) report.location = location;
-        mapTasks++;
-      } else {
-        const output = await runReduce(app, task, times, counters, transfer, workerId);
-        if (output === LOST) continue;
-        if (output !== undefined) report.output = output;
-        reduceTasks++;
-      }
-      report.counters = counters.counts();
-      const reply = await call(REPORT_TASK_METHOD, report);
-      if (reply === GONE) return { reason: "coordinator-gone", mapTasks, reduceTasks };
+      const attempt = await attemptTask(app, task, workerId, times, transfer);
+      if (attempt === LOST) continue;
+      if (attempt.method === REPORT_FAILURE_METHOD) {
+        tally.failedTasks++;
+        const name = task.kind === "map" ? "Map" : "Reduce";
+        log(`${name} task ${task.taskId} failed: ${attempt.report.error}`);
+      } else if (task.kind === "map") tally.mapTasks++;
+      else tally.reduceTasks++;
+      const reply = await call(attempt.method, attempt.report);
+      if (attempt.fatal !== null) throw attempt.fatal;
+      if (reply instanceof CoordinatorLost) return lost(reply);
       parseReportReply(reply);
     }
   } catch (error) {
-    if (error instanceof CoordinatorGoneError) {
-      return { reason: "coordinator-gone", mapTasks, reduceTasks };
-    }
+    if (error instanceof CoordinatorGoneError) return lost(error.lost);
     throw error;
   } finally {
     client.close();
@@ -163,7 +176,62 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerResult> {
 }
 
 /** Thrown out of a transfer when the coordinator stopped answering. */
-class CoordinatorGoneError extends Error {}
+class CoordinatorGoneError extends Error {
+  constructor(readonly lost: CoordinatorLost) {
+    super("The coordinator is gone");
+  }
+}
+
+/** What to tell the coordinator after an attempt, and the error to throw after telling it. */
+type Attempt =
+  | { method: typeof REPORT_TASK_METHOD; report: TaskReport; fatal: null }
+  | { method: typeof REPORT_FAILURE_METHOD; report: FailureReport; fatal: unknown | null };
+
+/**
+ * Runs `task` and says how to report it (an error that is not the app's is `fatal`), or
+ * returns {@linkcode LOST} when a reduce gave its task back.
+ */
+async function attemptTask(
+  app: MapReduceApp,
+  task: MapTaskReply | ReduceTaskReply,
+  workerId: string,
+  times: PhaseTimes,
+  transfer: LazyTransfer,
+): Promise<Attempt | typeof LOST> {
+  const { kind, taskId, attempt } = task;
+  // This attempt's own counts: the coordinator takes those of the attempt it accepts.
+  const counters = new CounterSet();
+  try {
+    const ran = task.kind === "map"
+      ? await runMap(app, task, times, counters, transfer)
+      : await runReduce(app, task, times, counters, transfer, workerId);
+    if (ran === LOST) return LOST;
+    const report: TaskReport = { workerId, kind, taskId, attempt, ...ran };
+    report.counters = counters.counts();
+    return { method: REPORT_TASK_METHOD, report, fatal: null };
+  } catch (error) {
+    if (error instanceof CoordinatorGoneError) throw error;
+    const report: FailureReport = { workerId, kind, taskId, attempt, error: errorLine(error) };
+    const fatal = error instanceof AppError ? null : error;
+    return { method: REPORT_FAILURE_METHOD, report, fatal };
+  }
+}
+
+/**
+ * The line a worker that did not finish with its job says, naming the coordinator's
+ * `address`; null for a worker told to exit.
+ */
+export function workerEndLine(result: WorkerResult, address: string): string | null {
+  const seconds = ((result.lostForMs ?? 0) / 1000).toFixed(1);
+  switch (result.reason) {
+    case "done":
+      return null;
+    case "coordinator-gone":
+      return `Lost the coordinator at ${address} before the job was done: no answer for ${seconds} s`;
+    case "no-coordinator":
+      return `No coordinator answered at ${address} for ${seconds} s: no job to work for`;
+  }
+}
 
 /** Returned by {@linkcode runReduce} when the reduce gave its task back: a map output is lost. */
 const LOST = Symbol("map output lost");
@@ -181,13 +249,13 @@ class LazyTransfer {
 
   constructor(
     options: WorkerOptions,
-    call: (method: string, args: unknown) => Promise<unknown | typeof GONE>,
+    call: (method: string, args: unknown) => Promise<unknown>,
     log: (line: string) => void,
   ) {
     this.#options = options;
     this.#call = async (method, args) => {
       const reply = await call(method, args);
-      if (reply === GONE) throw new CoordinatorGoneError("The coordinator is gone");
+      if (reply instanceof CoordinatorLost) throw new CoordinatorGoneError(reply);
       return reply;
     };
     this.#log = log;
@@ -216,28 +284,28 @@ class LazyTransfer {
   }
 }
 
-/** Runs map `task`; with `rpc` transfer, returns where its output is served. */
+/** What a finished attempt's report carries besides its task and counts. */
+type Ran = Pick<TaskReport, "location" | "output" | "bytesRead" | "bytesWritten" | "skipped">;
+
+/** Runs map `task`; with `rpc` transfer, its report says where its output is served. */
 async function runMap(
   app: MapReduceApp,
   task: MapTaskReply,
   times: PhaseTimes,
   counters: CounterSet,
   lazy: LazyTransfer,
-): Promise<string | undefined> {
-  if (task.transfer === "shared") {
-    await executeMapTask(app, task, times, counters);
-    return undefined;
-  }
+): Promise<Ran> {
+  if (task.transfer === "shared") return await executeMapTask(app, task, times, counters);
   const transfer = await lazy.get();
   const local = { ...task, outputFolder: transfer.folder };
   const readInput = () => transfer.mapInput(task, () => readSplit(splitOf(task)));
-  await executeMapTask(app, local, times, counters, readInput);
-  return transfer.location;
+  const outcome = await executeMapTask(app, local, times, counters, readInput);
+  return { ...outcome, location: transfer.location };
 }
 
 /**
- * Runs reduce `task`; with `rpc` transfer, returns what it sent, or {@linkcode LOST} after
- * giving the task back because a map output could not be fetched.
+ * Runs reduce `task`; with `rpc` transfer, its report says what it sent, or it returns
+ * {@linkcode LOST} after giving the task back because a map output could not be fetched.
  */
 async function runReduce(
   app: MapReduceApp,
@@ -246,15 +314,13 @@ async function runReduce(
   counters: CounterSet,
   lazy: LazyTransfer,
   workerId: string,
-): Promise<UploadedOutput | undefined | typeof LOST> {
-  if (task.transfer === "shared") {
-    await executeReduceTask(app, task, times, counters);
-    return undefined;
-  }
+): Promise<Ran | typeof LOST> {
+  if (task.transfer === "shared") return await executeReduceTask(app, task, times, counters);
   const transfer = await lazy.get();
   const sender = transfer.outputSender(task);
+  let outcome: TaskOutcome;
   try {
-    await executeReduceTask(app, task, times, counters, {
+    outcome = await executeReduceTask(app, task, times, counters, {
       source: (mapTask) => transfer.partition(task, mapTask),
       sink: sender,
     });
@@ -263,7 +329,8 @@ async function runReduce(
     await transfer.reportLost(workerId, task, error);
     return LOST;
   }
-  return await sender.finish();
+  const output = await sender.finish();
+  return { bytesRead: outcome.bytesRead, bytesWritten: output.sizeBytes, output };
 }
 
 function splitOf(task: MapTaskReply) {
@@ -280,8 +347,8 @@ function localize(task: TaskReply, workDir: string | undefined): TaskReply {
 }
 
 /**
- * Calls the coordinator and returns its answer, or {@linkcode GONE} once it has been
- * unreachable (nothing listening) for `goneMs`, or silent (calls timing out) for
+ * Calls the coordinator and returns its answer, or a {@linkcode CoordinatorLost} once it has
+ * been unreachable (nothing listening) for `goneMs`, or silent (calls timing out) for
  * {@linkcode MAX_SILENT_MS}. A slow coordinator is waited for longer than a missing one, so a
  * busy machine cannot make a worker quit a job that is still running. A remote error (a bug or
  * a version mismatch) is thrown.
@@ -291,7 +358,7 @@ async function callPatiently(
   method: string,
   args: unknown,
   goneMs: number,
-): Promise<unknown | typeof GONE> {
+): Promise<unknown> {
   const firstTryMs = realClock.now();
   let unreachableSinceMs: number | null = null;
   const maxAttempts = Math.ceil(Math.max(goneMs, MAX_SILENT_MS) / RETRY_PAUSE_MS) + 2;
@@ -308,18 +375,21 @@ async function callPatiently(
       else unreachableSinceMs ??= realClock.now();
     }
     const now = realClock.now();
-    if (unreachableSinceMs !== null && now - unreachableSinceMs >= goneMs) return GONE;
-    if (now - firstTryMs >= MAX_SILENT_MS) return GONE;
+    if (unreachableSinceMs !== null && now - unreachableSinceMs >= goneMs) {
+      return new CoordinatorLost(now - unreachableSinceMs);
+    }
+    if (now - firstTryMs >= MAX_SILENT_MS) return new CoordinatorLost(now - firstTryMs);
     await sleep(realClock, RETRY_PAUSE_MS);
   }
-  return GONE;
+  return new CoordinatorLost(realClock.now() - firstTryMs);
 }
 
 /**
  * Runs map task `task`: reads the lines of its split, calls the application's map, groups the
  * pairs by key and writes one intermediate file per reduce task (empty ones too, so a reduce
  * can tell a missing file from an empty partition). A split that owns no line (inside one long
- * line) is not mapped. Each phase's time is added to `times`.
+ * line) is not mapped. Each phase's time is added to `times`. With `task.skipBadRecords` the
+ * split is mapped in skip mode (mr_failures/skip_records.ts).
  */
 export async function executeMapTask(
   app: MapReduceApp,
@@ -327,11 +397,12 @@ export async function executeMapTask(
   times: PhaseTimes = new PhaseTimes(),
   counters: CounterSet = new CounterSet(),
   readInput: () => Promise<string | null> = () => readSplit(splitOf(task)),
-): Promise<void> {
+): Promise<TaskOutcome> {
   const contents = await times.time("read input", readInput);
-  const partitions = contents === null
-    ? Array.from({ length: task.reduceCount }, () => [])
+  const { partitions, skipped } = contents === null
+    ? { partitions: Array.from({ length: task.reduceCount }, () => []), skipped: undefined }
     : await mapAndGroup(app, task, contents, times, counters);
+  let bytesWritten = 0;
   for (let reduceTask = 0; reduceTask < partitions.length; reduceTask++) {
     const lines = await times.time("encode", () => encodeIntermediate(partitions[reduceTask]));
     const name = intermediateName(task.taskId, reduceTask);
@@ -351,7 +422,10 @@ export async function executeMapTask(
     // or without its end line and fails the reduce, and the map must run again. Syncing would
     // cost every job the disk's latency to protect against what costs a rare job one map.
     await writer.commit(false);
+    bytesWritten += writer.bytesWritten;
   }
+  // The split's range, not the bytes of the lines it owns: the ranges of a file add up to it.
+  return { bytesRead: task.length, bytesWritten, ...(skipped === undefined ? {} : { skipped }) };
 }
 
 async function mapAndGroup(
@@ -360,12 +434,29 @@ async function mapAndGroup(
   contents: string,
   times: PhaseTimes,
   counters: CounterSet,
-): Promise<KeyRuns[][]> {
-  const result = await times.time("map", () => app.map(task.inputName, contents, counters));
-  return await times.time(
+): Promise<{ partitions: KeyRuns[][]; skipped?: SkippedRecord[] }> {
+  let skipped: SkippedRecord[] | undefined;
+  const result = await times.time("map", async () => {
+    if (task.skipBadRecords !== true) return await app.map(task.inputName, contents, counters);
+    const skipping = await mapSkippingBadRecords(app, task.inputName, contents, counters);
+    skipped = skipping.skipped;
+    return skipping.pairs;
+  });
+  const partitions = await times.time(
     "partition",
     () => groupMapOutput(app, task.inputName, result, task.reduceCount),
   );
+  return { partitions, skipped };
+}
+
+/** What an attempt read and wrote, and the records a map in skip mode left out. */
+export interface TaskOutcome {
+  /** A map: its split's range; a reduce: its intermediate files. */
+  readonly bytesRead: number;
+  /** A map: its intermediate files; a reduce: its output file (0 when it went to a sink). */
+  readonly bytesWritten: number;
+  /** A map in skip mode: the first records it skipped. */
+  readonly skipped?: SkippedRecord[];
 }
 
 /**
@@ -389,17 +480,22 @@ export async function executeReduceTask(
   times: PhaseTimes = new PhaseTimes(),
   counters: CounterSet = new CounterSet(),
   io?: ReduceIo,
-): Promise<void> {
+): Promise<TaskOutcome> {
   const groups = new RunsByKey();
+  const read = { bytes: 0 };
   for (let mapTask = 0; mapTask < task.mapCount; mapTask++) {
     const onGroup = (key: string, runs: Runs) => groups.add(key, runs);
     if (io === undefined) {
       const path = joinPath(task.outputFolder, intermediateName(mapTask, task.taskId));
-      await readIntermediate(path, onGroup, times);
+      await readIntermediate(
+        counted({ name: path, chunks: fileChunks(path) }, read),
+        onGroup,
+        times,
+      );
       continue;
     }
     try {
-      await readIntermediate(io.source(mapTask), onGroup, times);
+      await readIntermediate(counted(io.source(mapTask), read), onGroup, times);
     } catch (error) {
       // Whether unreachable, gone or cut short, the map's output must be made again.
       throw new LostOutputError(mapTask, task.mapLocations[mapTask], errorText(error));
@@ -408,7 +504,7 @@ export async function executeReduceTask(
   const valuesOf = (key: string) => groups.values(key);
   if (io !== undefined) {
     await reduceKeys(app, [...groups.keys()], valuesOf, io.sink, times, counters);
-    return;
+    return { bytesRead: read.bytes, bytesWritten: 0 };
   }
   const writer = await AtomicFileWriter.create(task.outputFolder, outputName(task.taskId), {
     times,
@@ -421,4 +517,16 @@ export async function executeReduceTask(
     throw error;
   }
   await writer.commit(true);
+  return { bytesRead: read.bytes, bytesWritten: writer.bytesWritten };
+}
+
+/** `source`, adding the bytes read from it to `read.bytes`. */
+function counted(source: IntermediateSource, read: { bytes: number }): IntermediateSource {
+  async function* chunks() {
+    for await (const chunk of source.chunks) {
+      read.bytes += chunk.length;
+      yield chunk;
+    }
+  }
+  return { name: source.name, chunks: chunks() };
 }
