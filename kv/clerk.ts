@@ -18,6 +18,7 @@ import {
   KV_OPERATION_METHOD,
   type KvError,
   type KvReply,
+  OK,
 } from "./protocol.ts";
 
 /**
@@ -134,6 +135,29 @@ export class Clerk {
       ...(end === undefined ? {} : { end }),
     });
     return reply.deleted ?? 0;
+  }
+
+  /** Grants a lease of `ttlMs`; returns its id. */
+  async leaseGrant(ttlMs: number): Promise<number> {
+    const reply = await this.send({ kind: "lease-grant", key: "", value: "", ttlMs });
+    if (reply.lease === undefined) {
+      throw new Error(`Cannot grant a lease of ${ttlMs} ms: the service answered ${reply.err}`);
+    }
+    return reply.lease;
+  }
+
+  /** Ends lease `lease` and deletes its keys; false if it no longer existed. */
+  async leaseRevoke(lease: number): Promise<boolean> {
+    return (await this.send({ kind: "lease-revoke", key: "", value: "", lease })).err === OK;
+  }
+
+  /**
+   * Renews lease `lease` for its whole time to live, at the leader; returns the time to live,
+   * or null when the lease no longer exists (it expired or was revoked).
+   */
+  async leaseKeepAlive(lease: number): Promise<number | null> {
+    const reply = await this.send({ kind: "lease-keepalive", key: "", value: "", lease });
+    return reply.err === OK ? reply.ttlMs ?? null : null;
   }
 
   /** Runs transaction `txn` and returns whether its comparisons held, with the responses. */

@@ -8,7 +8,17 @@
 import type { KeyRange } from "./store.ts";
 
 /** The operations of the service. */
-export type KvOperationKind = "get" | "put" | "append" | "delete" | "range" | "txn";
+export type KvOperationKind =
+  | "get"
+  | "put"
+  | "append"
+  | "delete"
+  | "range"
+  | "txn"
+  | "lease-grant"
+  | "lease-revoke"
+  | "lease-keepalive"
+  | "lease-expire";
 /** Every {@linkcode KvOperationKind}. */
 export const OPERATION_KINDS: readonly KvOperationKind[] = [
   "get",
@@ -17,9 +27,18 @@ export const OPERATION_KINDS: readonly KvOperationKind[] = [
   "delete",
   "range",
   "txn",
+  "lease-grant",
+  "lease-revoke",
+  "lease-keepalive",
+  "lease-expire",
 ];
 /** The operations that only read: they never enter the log. */
 export const READ_KINDS: readonly KvOperationKind[] = ["get", "range"];
+/**
+ * The leader's expiry of a lease, proposed by a server, never by a clerk: applied without the
+ * duplicate table (expiring a lease twice is expiring it once).
+ */
+export const LEASE_EXPIRE_KIND: KvOperationKind = "lease-expire";
 
 /**
  * How fresh a read must be:
@@ -87,8 +106,10 @@ export interface KvCommand {
    * the 2025 lab's Put; absent: write whatever the version.
    */
   readonly version?: number;
-  /** For a Put: the lease the key is attached to; absent or 0: none. */
+  /** For a Put: the lease the key is attached to (absent or 0: none); the lease of a lease-*. */
   readonly lease?: number;
+  /** For a lease-grant: how long the lease lives without a keep-alive. */
+  readonly ttlMs?: number;
   /** For a Delete or Range: the end of the range `[key, end)` ("" for no end); absent: one key. */
   readonly end?: string;
   /** For a Range: the most keys returned (0 or absent: up to {@linkcode MAX_RANGE_KEYS}). */
@@ -107,6 +128,12 @@ export const MAX_RANGE_KEYS = 10_000;
 export const MAX_TXN_OPS = 128;
 /** The longest key. */
 export const MAX_KEY_CHARS = 4_096;
+/** The shortest lease: a few heartbeats, so a keep-alive can arrive in time. */
+export const MIN_LEASE_TTL_MS = 100;
+/** The longest lease: a day. */
+export const MAX_LEASE_TTL_MS = 86_400_000;
+/** The most leases at once; a bound on the leader's lease table. */
+export const MAX_LEASES = 100_000;
 
 /** The range a command or transaction operation names. */
 export function rangeOf(command: { key: string; end?: string }): KeyRange {
@@ -191,9 +218,15 @@ export function commandProblem(value: unknown): string | null {
       CONSISTENCIES.join(", ")
     }`;
   }
-  for (const name of ["version", "lease", "limit", "revision"]) {
+  for (const name of ["version", "lease", "limit", "revision", "ttlMs"]) {
     const whole = wholeProblem(command[name], name);
     if (whole !== null) return whole;
+  }
+  if (command.kind === "lease-grant") {
+    const ttlMs = command.ttlMs as number | undefined;
+    if (ttlMs === undefined || ttlMs < MIN_LEASE_TTL_MS || ttlMs > MAX_LEASE_TTL_MS) {
+      return `its ttlMs is not ${MIN_LEASE_TTL_MS} to ${MAX_LEASE_TTL_MS}`;
+    }
   }
   if (command.kind === "txn") return txnProblem(command.txn);
   return command.txn === undefined ? null : `a ${command.kind} carries a txn`;
@@ -208,7 +241,7 @@ export function loggedCommand(command: KvCommand): KvCommand {
     key: command.key,
     value: command.value,
   };
-  for (const name of ["version", "lease", "end", "txn"] as const) {
+  for (const name of ["version", "lease", "end", "txn", "ttlMs"] as const) {
     if (command[name] !== undefined) logged[name] = command[name];
   }
   return logged as unknown as KvCommand;

@@ -24,8 +24,10 @@ export const ERR_NO_KEY = "ErrNoKey";
 export const ERR_COMPACTED = "ErrCompacted";
 /** A read at a revision that has not happened yet. */
 export const ERR_FUTURE_REVISION = "ErrFutureRevision";
-/** A Put names a lease that does not exist. */
+/** A Put or a lease operation names a lease that does not exist. */
 export const ERR_LEASE_NOT_FOUND = "ErrLeaseNotFound";
+/** A lease-grant found as many leases as the service allows (kv/command.ts). */
+export const ERR_TOO_MANY_LEASES = "ErrTooManyLeases";
 
 /** Answers that are the operation's outcome: the clerk stops retrying on any of them. */
 export const FINAL_ERRORS = [
@@ -35,6 +37,7 @@ export const FINAL_ERRORS = [
   ERR_COMPACTED,
   ERR_FUTURE_REVISION,
   ERR_LEASE_NOT_FOUND,
+  ERR_TOO_MANY_LEASES,
 ] as const;
 
 /** How an operation came out. */
@@ -71,6 +74,10 @@ export interface KvReply {
   /** A Txn: whether its comparisons held, and what each operation of the branch did. */
   readonly succeeded?: boolean;
   readonly responses?: TxnResponse[];
+  /** A lease-grant's new lease, or the lease a keep-alive renewed. */
+  readonly lease?: number;
+  /** A lease's time to live: granted, or left after a keep-alive. */
+  readonly ttlMs?: number;
 }
 
 export type { KvCommand };
@@ -82,7 +89,7 @@ export function isKvReply(value: unknown): value is KvReply {
   if (typeof value !== "object" || value === null) return false;
   const reply = value as Record<string, unknown>;
   if (!ERRORS.includes(reply.err as string) || typeof reply.value !== "string") return false;
-  for (const name of ["revision", "version", "deleted"]) {
+  for (const name of ["revision", "version", "deleted", "lease", "ttlMs"]) {
     if (reply[name] !== undefined && !Number.isSafeInteger(reply[name])) return false;
   }
   return (reply.records === undefined || Array.isArray(reply.records)) &&

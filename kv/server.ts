@@ -22,8 +22,18 @@ import type { RpcHandlers } from "../rpc/types.ts";
 import type { ApplyMessage, RaftState, StartResult } from "../lab_api/lab_raft.ts";
 import { MinHeap } from "../util/min_heap.ts";
 import { KvStateMachine } from "./state_machine.ts";
-import { commandProblem, type KvCommand, loggedCommand, READ_KINDS } from "./command.ts";
 import {
+  commandProblem,
+  type KvCommand,
+  LEASE_EXPIRE_KIND,
+  loggedCommand,
+  READ_KINDS,
+} from "./command.ts";
+import { LeaseDeadlines } from "./lease_deadlines.ts";
+import { WatchPolls } from "./watch_polls.ts";
+import { KV_WATCH_METHOD, parseWatchRequest } from "./watch_protocol.ts";
+import {
+  ERR_LEASE_NOT_FOUND,
   ERR_TIMEOUT,
   ERR_WRONG_LEADER,
   KV_OPERATION_METHOD,
@@ -56,6 +66,10 @@ export const DEFAULT_APPLY_TIMEOUT_MS = 500;
 export const DEFAULT_LEADERSHIP_CHECK_MS = 100;
 /** Default for {@linkcode KvServerConfig.maxWaitingOperations}. */
 export const DEFAULT_MAX_WAITING_OPERATIONS = 10_000;
+/** While leases exist, how often the leader looks for expired ones and who leads. */
+export const LEASE_CHECK_MS = 50;
+/** How long before the leader proposes an expiry again, if the first proposal was lost. */
+const LEASE_EXPIRE_RETRY_MS = 1_000;
 /**
  * A snapshot is taken once the persisted Raft state reaches this share of `maxRaftStateBytes`,
  * so the state rarely passes the limit by more than an entry or a batch.
@@ -99,7 +113,8 @@ interface Waiter {
 
 /** A read with its read index, waiting for the server to apply that far. */
 interface ReadWaiter {
-  readonly command: KvCommand;
+  /** The reply, made once the server has applied up to `index`. */
+  readonly answer: () => KvReply;
   readonly index: number;
   readonly resolve: (reply: KvReply) => void;
   timer: TimerHandle;
@@ -125,6 +140,9 @@ export class KvServer {
   #readsWaiting = 0;
   readonly #raft: KvRaft;
   #killed = false;
+  readonly #watches: WatchPolls;
+  readonly #leases: LeaseDeadlines;
+  #leaseTimer: TimerHandle = null;
   #lastSnapshotIndex = 0;
   /** The persisted size seen when the last snapshot was asked for (-1: none asked for yet). */
   #raftStateSizeAtSnapshot = -1;
@@ -139,6 +157,8 @@ export class KvServer {
     this.#maxWaitingOperations = config.maxWaitingOperations ?? DEFAULT_MAX_WAITING_OPERATIONS;
     this.#readWaiters = new MinHeap(this.#maxWaitingOperations);
     this.#machine = new KvStateMachine({ historyRevisions: config.historyRevisions });
+    this.#watches = new WatchPolls(this.#clock, () => this.#machine.store);
+    this.#leases = new LeaseDeadlines(this.#clock);
     assert(
       this.#maxRaftStateBytes === -1 || this.#maxRaftStateBytes > 0,
       `Server ${this.id} cannot keep its Raft state below ${this.#maxRaftStateBytes} bytes`,
@@ -154,8 +174,13 @@ export class KvServer {
     }
     this.handlers = {
       [KV_OPERATION_METHOD]: (args: unknown) => this.#receive(args),
+      [KV_WATCH_METHOD]: (args: unknown) => {
+        if (this.#killed) throw new Error(`Server ${this.id} is stopped`);
+        return this.#watches.poll(parseWatchRequest(args));
+      },
     };
     this.#raft = config.makeRaft((message) => this.#apply(message));
+    this.#timeLeases();
   }
 
   /** The last log index applied to the key/value state. */
@@ -178,6 +203,9 @@ export class KvServer {
     if (this.#killed) return;
     this.#killed = true;
     this.#raft.kill();
+    this.#watches.close();
+    this.#clock.clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = null;
     for (const waiter of [...this.#waiters.values()]) this.#answer(waiter, ERR_WRONG_LEADER, "");
     for (const waiter of this.#readWaiters.clear()) this.#answerRead(waiter, ERR_WRONG_LEADER);
   }
@@ -188,6 +216,10 @@ export class KvServer {
     if (this.#killed) return { err: ERR_WRONG_LEADER, value: "" };
     const received = args as KvCommand;
     if (READ_KINDS.includes(received.kind)) return this.#read(received);
+    if (received.kind === "lease-keepalive") return this.#keepAlive(received.lease ?? 0);
+    if (received.kind === LEASE_EXPIRE_KIND) {
+      throw new Error(`Server ${this.id} refused a lease-expire: only a leader proposes one`);
+    }
     const command = loggedCommand(received);
     if (this.#waiters.size >= this.#maxWaitingOperations) return { err: ERR_TIMEOUT, value: "" };
     const started = this.#raft.start(command);
@@ -217,12 +249,20 @@ export class KvServer {
   #read(command: KvCommand): KvReply | Promise<KvReply> {
     const consistency = command.consistency ?? "linearizable";
     if (consistency === "serializable") return this.#machine.read(command);
+    return this.#afterReadIndex(consistency === "lease", () => this.#machine.read(command));
+  }
+
+  /**
+   * `answer()` once this server has applied up to a read index: the state then reflects every
+   * write acknowledged before the call (and, asked of the leader, confirms it still leads).
+   */
+  #afterReadIndex(lease: boolean, answer: () => KvReply): KvReply | Promise<KvReply> {
     if (this.#readsWaiting + this.#waiters.size >= this.#maxWaitingOperations) {
       return { err: ERR_TIMEOUT, value: "" };
     }
     this.#readsWaiting++;
-    return this.#raft.readIndex(consistency === "lease").then(
-      (index) => this.#whenApplied(command, index),
+    return this.#raft.readIndex(lease).then(
+      (index) => this.#whenApplied(answer, index),
       () => {
         this.#readsWaiting--;
         return { err: ERR_WRONG_LEADER, value: "" };
@@ -230,18 +270,66 @@ export class KvServer {
     );
   }
 
+  /**
+   * A keep-alive: only the leader times leases, so it must still lead (confirmed by a read
+   * index) and know the lease (applied up to that index).
+   */
+  #keepAlive(lease: number): KvReply | Promise<KvReply> {
+    if (!this.#raft.getState().isLeader) return { err: ERR_WRONG_LEADER, value: "" };
+    return this.#afterReadIndex(false, () => {
+      this.#observeLeadership();
+      if (!this.#leases.leading) return { err: ERR_WRONG_LEADER, value: "" };
+      const ttlMs = this.#leases.keepAlive(lease);
+      if (ttlMs === null) return { err: ERR_LEASE_NOT_FOUND, value: "", lease };
+      return { err: OK, value: "", lease, ttlMs, revision: this.#machine.revision };
+    });
+  }
+
+  #observeLeadership(): void {
+    const state = this.#raft.getState();
+    this.#leases.observe(state.isLeader, state.term, () => this.#machine.leases());
+  }
+
+  /**
+   * While leases exist: follows who leads and, leading, proposes the expiry of every lease past
+   * its deadline. Replicas delete a lease's keys only when that entry applies.
+   */
+  #timeLeases(): void {
+    if (this.#killed || this.#leaseTimer !== null) return;
+    if (this.#machine.store.leaseCount() === 0) {
+      this.#leases.observe(false, 0, () => []);
+      return;
+    }
+    this.#leaseTimer = this.#clock.setTimeout(() => {
+      this.#leaseTimer = null;
+      if (this.#killed) return;
+      this.#observeLeadership();
+      for (const lease of this.#leases.due(LEASE_EXPIRE_RETRY_MS)) {
+        this.#raft.start({
+          clientId: 0,
+          sequence: 1,
+          kind: LEASE_EXPIRE_KIND,
+          key: "",
+          value: "",
+          lease,
+        });
+      }
+      this.#timeLeases();
+    }, LEASE_CHECK_MS);
+  }
+
   /** Answers a read once the entries up to its read index are applied. */
-  #whenApplied(command: KvCommand, index: number): KvReply | Promise<KvReply> {
+  #whenApplied(answer: () => KvReply, index: number): KvReply | Promise<KvReply> {
     if (this.#killed) {
       this.#readsWaiting--;
       return { err: ERR_WRONG_LEADER, value: "" };
     }
     if (index <= this.#machine.appliedIndex) {
       this.#readsWaiting--;
-      return this.#machine.read(command);
+      return answer();
     }
     return new Promise((resolve) => {
-      const waiter: ReadWaiter = { command, index, resolve, timer: null };
+      const waiter: ReadWaiter = { answer, index, resolve, timer: null };
       // No leadership to watch: any server may serve it once applied; the clerk retries late ones.
       waiter.timer = this.#clock.setTimeout(() => {
         waiter.timer = null;
@@ -256,7 +344,7 @@ export class KvServer {
     this.#readsWaiting--;
     this.#clock.clearTimeout(waiter.timer);
     waiter.timer = null;
-    waiter.resolve(err === OK ? this.#machine.read(waiter.command) : { err, value: "" });
+    waiter.resolve(err === OK ? waiter.answer() : { err, value: "" });
   }
 
   /** Answers the Gets whose read index is now applied. */
@@ -315,8 +403,13 @@ export class KvServer {
     const term = membership ? message.membershipTerm : message.commandTerm;
     const problem = membership ? "a membership entry" : commandProblem(command);
     let result: KvReply = { err: OK, value: "" };
-    if (problem === null) result = this.#machine.apply(index, command as KvCommand);
-    else this.#machine.skip(index);
+    if (problem === null) {
+      result = this.#machine.apply(index, command as KvCommand);
+      this.#noteLeaseChange(command as KvCommand, result);
+    } else {
+      this.#machine.skip(index);
+    }
+    this.#watches.changed();
     const waiter = this.#waiters.get(index);
     if (waiter !== undefined) {
       const applied = command as KvCommand;
@@ -330,6 +423,17 @@ export class KvServer {
     this.#maybeSnapshot();
   }
 
+  /** Keeps the leader's lease deadlines in step with the leases applied. */
+  #noteLeaseChange(command: KvCommand, result: KvReply): void {
+    if (result.err !== OK || result.lease === undefined) return;
+    if (command.kind === "lease-grant") {
+      this.#leases.granted(result.lease, result.ttlMs!);
+      this.#timeLeases();
+    } else if (command.kind === "lease-revoke" || command.kind === LEASE_EXPIRE_KIND) {
+      this.#leases.ended(result.lease);
+    }
+  }
+
   #applySnapshot(snapshot: Uint8Array, snapshotIndex: number): void {
     if (snapshotIndex <= this.#machine.appliedIndex) return;
     this.#machine.restoreSnapshot(snapshot);
@@ -338,6 +442,10 @@ export class KvServer {
       `Server ${this.id} got snapshot ${snapshotIndex} holding state up to ${this.#machine.appliedIndex}`,
     );
     this.#lastSnapshotIndex = snapshotIndex;
+    this.#watches.changed();
+    // A new state may hold other leases: start timing afresh from it.
+    this.#leases.observe(false, 0, () => []);
+    this.#timeLeases();
     // Their entries are inside the snapshot or were replaced: which, this server cannot tell.
     for (const waiter of [...this.#waiters.values()]) {
       if (waiter.index <= snapshotIndex) this.#answer(waiter, ERR_WRONG_LEADER, "");

@@ -17,7 +17,9 @@ import { type KeyRange, type KeyRecord, KvStore } from "./store.ts";
 import {
   type Compare,
   type KvCommand,
+  LEASE_EXPIRE_KIND,
   MAX_CLIENTS,
+  MAX_LEASES,
   MAX_RANGE_KEYS,
   rangeOf,
   READ_KINDS,
@@ -28,6 +30,7 @@ import {
   ERR_FUTURE_REVISION,
   ERR_LEASE_NOT_FOUND,
   ERR_NO_KEY,
+  ERR_TOO_MANY_LEASES,
   ERR_VERSION,
   type KvReply,
   OK,
@@ -108,6 +111,11 @@ export class KvStateMachine {
     return this.#store.transaction(() => {
       this.#store.setAppliedIndex(index);
       if (READ_KINDS.includes(command.kind)) return this.read(command);
+      if (command.kind === LEASE_EXPIRE_KIND) {
+        const reply = this.#execute(command);
+        this.#compactHistory();
+        return reply;
+      }
       const last = this.#store.client(command.clientId);
       if (last !== null && command.sequence <= last.sequence) {
         return command.sequence === last.sequence
@@ -169,6 +177,16 @@ export class KvStateMachine {
       }
       case "txn":
         return this.#txn(batch, command);
+      case "lease-grant": {
+        if (this.#store.leaseCount() >= MAX_LEASES) {
+          return { err: ERR_TOO_MANY_LEASES, value: "", revision: this.revision };
+        }
+        const lease = this.#store.grantLease(command.ttlMs!);
+        return { err: OK, value: "", lease, ttlMs: command.ttlMs, revision: this.revision };
+      }
+      case "lease-revoke":
+      case "lease-expire":
+        return this.#endLease(batch, command.lease ?? 0);
       default:
         throw new Error(`Cannot apply a ${command.kind}`);
     }
@@ -203,6 +221,31 @@ export class KvStateMachine {
     };
     this.#store.put(record, sub);
     return { err: OK, version: record.version };
+  }
+
+  /** Ends lease `lease`: the lease goes, and every key attached to it is deleted. */
+  #endLease(batch: ChangeBatch, lease: number): KvReply {
+    if (!this.#store.hasLease(lease)) {
+      return { err: ERR_LEASE_NOT_FOUND, value: "", revision: this.revision };
+    }
+    let deleted = 0;
+    // Bounded: every pass deletes a page of the lease's keys.
+    for (;;) {
+      const keys = this.#store.keysOfLease(lease, MAX_RANGE_KEYS);
+      for (const key of keys) {
+        const { revision, sub } = this.#change(batch);
+        this.#store.delete(key, revision, sub);
+        deleted++;
+      }
+      if (keys.length < MAX_RANGE_KEYS) break;
+    }
+    this.#store.removeLease(lease);
+    return { err: OK, value: "", lease, deleted, revision: this.revision };
+  }
+
+  /** Every lease and its time to live (what a new leader must time). */
+  leases(): { id: number; ttlMs: number }[] {
+    return this.#store.leases();
   }
 
   /** Deletes every key in `range`, a page at a time; returns how many. */

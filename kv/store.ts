@@ -106,10 +106,17 @@ CREATE TABLE changes (
 CREATE INDEX changes_by_key ON changes (key, revision);
 CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE clients (client_id INTEGER PRIMARY KEY, sequence INTEGER NOT NULL, reply TEXT NOT NULL);
+CREATE INDEX keys_by_lease ON keys (lease) WHERE lease != 0;
 CREATE TABLE leases (id INTEGER PRIMARY KEY, ttl_ms INTEGER NOT NULL);
 `;
 
-const META_NAMES = ["schema", "applied_index", "revision", "compacted_revision"] as const;
+const META_NAMES = [
+  "schema",
+  "applied_index",
+  "revision",
+  "compacted_revision",
+  "last_lease",
+] as const;
 type MetaName = typeof META_NAMES[number];
 
 type Row = Record<string, unknown>;
@@ -295,15 +302,16 @@ export class KvStore {
   }
 
   /**
-   * The changes to keys in `range` from revision `from` on, in revision order, at most `limit`.
-   * `from` must be after the compacted revision.
+   * The changes to keys in `range` from change `fromSub` of revision `from` on, in revision
+   * order, at most `limit`. `from` must be after the compacted revision.
    */
-  changesFrom(range: KeyRange, from: number, limit: number): Change[] {
+  changesFrom(range: KeyRange, from: number, limit: number, fromSub = 0): Change[] {
     assert(from > this.compactedRevision, `Cannot list changes from ${from}: compacted`);
     const { sql, params } = rangeCondition(range);
     const rows = this.#statement(
-      `SELECT * FROM changes WHERE revision >= ? AND ${sql} ORDER BY revision, sub LIMIT ?`,
-    ).all(from, ...params, limit) as Row[];
+      `SELECT * FROM changes WHERE (revision > ? OR (revision = ? AND sub >= ?)) AND ${sql} ` +
+        "ORDER BY revision, sub LIMIT ?",
+    ).all(from, from, fromSub, ...params, limit) as Row[];
     return rows.map((row) => ({
       type: row.type as "put" | "delete",
       revision: row.revision as number,
@@ -330,6 +338,39 @@ export class KvStore {
   /** Whether lease `id` exists. */
   hasLease(id: number): boolean {
     return this.#statement("SELECT 1 FROM leases WHERE id = ?").get(id) !== undefined;
+  }
+
+  /** Every lease with its time to live, in id order. */
+  leases(): { id: number; ttlMs: number }[] {
+    const rows = this.#statement("SELECT id, ttl_ms FROM leases ORDER BY id").all() as Row[];
+    return rows.map((row) => ({ id: row.id as number, ttlMs: row.ttl_ms as number }));
+  }
+
+  /** How many leases exist. */
+  leaseCount(): number {
+    return (this.#statement("SELECT count(*) AS n FROM leases").get() as Row).n as number;
+  }
+
+  /** Creates a lease of `ttlMs` with the next id (inside a transaction) and returns the id. */
+  grantLease(ttlMs: number): number {
+    this.#requireTransaction("grant a lease");
+    const id = this.#meta.get("last_lease")! + 1;
+    this.#setMeta("last_lease", id);
+    this.#statement("INSERT INTO leases (id, ttl_ms) VALUES (?, ?)").run(id, ttlMs);
+    return id;
+  }
+
+  /** Removes lease `id` (inside a transaction); its keys stay until the caller deletes them. */
+  removeLease(id: number): void {
+    this.#requireTransaction(`remove lease ${id}`);
+    this.#statement("DELETE FROM leases WHERE id = ?").run(id);
+  }
+
+  /** The keys attached to lease `id`, in key order, at most `limit`. */
+  keysOfLease(id: number, limit: number): string[] {
+    const rows = this.#statement("SELECT key FROM keys WHERE lease = ? ORDER BY key LIMIT ?")
+      .all(id, limit) as Row[];
+    return rows.map((row) => row.key as string);
   }
 
   /** The last sequence number applied for `clientId` and the reply it got, or null. */

@@ -22,6 +22,8 @@ import { Simulation } from "../sim/simulation.ts";
 import { Clerk } from "../kv/clerk.ts";
 import type { Consistency } from "../kv/command.ts";
 import { KvServer } from "../kv/server.ts";
+import { Watcher } from "../kv/watcher.ts";
+import type { KeyRange } from "../kv/store.ts";
 import { assertLinearizable, HistoryRecorder, type OperationKind } from "../linearizability/mod.ts";
 import type { TestContext } from "./suite.ts";
 import { LabFailure, runOnSimulation, TEST_TIME_LIMIT_MS } from "./lab_simulation.ts";
@@ -63,7 +65,10 @@ export class KvConfig {
   /** Server-to-server end names of each server's current incarnation: [from][to]. */
   readonly #endNames: (string[] | null)[];
   readonly #clerks = new Map<Clerk, TesterClerk>();
+  readonly #watchers = new Map<Watcher, string[]>();
   readonly #startMs: number;
+  /** Revisions of history each server keeps (0 for the lab's tests, which have no watches). */
+  readonly historyRevisions: number;
   #endGeneration = 0;
   #finished = false;
   #clerkCount = 0;
@@ -81,7 +86,9 @@ export class KvConfig {
     n: number,
     unreliable: boolean,
     maxraftstate: number,
+    historyRevisions = 0,
   ) {
+    this.historyRevisions = historyRevisions;
     this.simulation = simulation;
     this.#context = context;
     this.network = new SimNetwork(simulation);
@@ -201,6 +208,31 @@ export class KvConfig {
     return clerk;
   }
 
+  /**
+   * A watcher of `range` from `fromRevision`, with ends to every server (shuffled) enabled to
+   * `to`; delete it with {@linkcode KvConfig.deleteWatcher}.
+   */
+  makeWatcher(range: KeyRange, fromRevision: number, to: readonly number[] = this.all()): Watcher {
+    const watcherNumber = this.#clerkCount++;
+    const endNames = this.all().map((j) => `watcher-${watcherNumber}-${j}`);
+    const reachable = new Set(to);
+    const ends: RpcClient[] = endNames.map((endName, j) => {
+      const end = this.network.makeEnd(endName);
+      this.network.connect(endName, serverName(j));
+      this.network.enable(endName, reachable.has(j));
+      return end;
+    });
+    const watcher = new Watcher(this.#shuffled(ends), this.simulation, range, fromRevision);
+    this.#watchers.set(watcher, endNames);
+    return watcher;
+  }
+
+  /** Stops `watcher` and takes its ends down. */
+  deleteWatcher(watcher: Watcher): void {
+    watcher.close();
+    for (const endName of this.#watchers.get(watcher) ?? []) this.network.enable(endName, false);
+  }
+
   /** The lab's `deleteClient`: the clerk stops retrying and its ends go dark. */
   deleteClient(clerk: Clerk): void {
     const entry = this.#tester(clerk);
@@ -274,7 +306,7 @@ export class KvConfig {
       maxRaftStateBytes: this.maxraftstate,
       snapshot: persister.readSnapshot(),
       // The lab's service has no watches, and its snapshot-size test allows 500 bytes.
-      historyRevisions: 0,
+      historyRevisions: this.historyRevisions,
       makeRaft: (apply) => {
         const raft = make(ends, i, persister, apply, simulation, simulation.random, onFatal);
         raftHandlers = raft.handlers;
@@ -430,7 +462,12 @@ export class KvConfig {
  */
 export async function runKvTest(
   context: TestContext,
-  options: { servers: number; unreliable: boolean; maxraftstate: number },
+  options: {
+    servers: number;
+    unreliable: boolean;
+    maxraftstate: number;
+    historyRevisions?: number;
+  },
   body: (config: KvConfig) => Promise<void>,
 ): Promise<void> {
   await runOnSimulation(
@@ -442,6 +479,7 @@ export async function runKvTest(
         options.servers,
         options.unreliable,
         options.maxraftstate,
+        options.historyRevisions,
       ),
     body,
   );

@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { ManualClock } from "../util/testing/manual_clock.ts";
+import { LeaseDeadlines } from "./lease_deadlines.ts";
+
+Deno.test("only a leader times leases, and a new leader gives each a full TTL first", () => {
+  const clock = new ManualClock();
+  const deadlines = new LeaseDeadlines(clock);
+  const leases = () => [{ id: 1, ttlMs: 1_000 }, { id: 2, ttlMs: 3_000 }];
+  deadlines.granted(1, 1_000);
+  assert.equal(deadlines.size, 0, "a follower times nothing");
+  clock.advance(5_000);
+  deadlines.observe(true, 4, leases);
+  assert.deepEqual([deadlines.remainingMs(1), deadlines.remainingMs(2)], [1_000, 3_000]);
+  clock.advance(999);
+  assert.deepEqual(deadlines.due(500), []);
+  assert.equal(deadlines.keepAlive(1), 1_000);
+  clock.advance(1_000);
+  assert.deepEqual(deadlines.due(500), [1]);
+  assert.deepEqual(deadlines.due(500), [], "a proposed expiry is not proposed again at once");
+  clock.advance(500);
+  assert.deepEqual(deadlines.due(500), [1], "…but again once the proposal may be lost");
+  deadlines.observe(true, 4, leases);
+  assert.equal(deadlines.remainingMs(1), 0, "the same term keeps the deadlines");
+  deadlines.ended(1);
+  assert.equal(deadlines.keepAlive(1), null);
+  deadlines.observe(false, 5, leases);
+  assert.equal(deadlines.size, 0, "leadership lost: nothing timed");
+  deadlines.observe(true, 6, leases);
+  assert.equal(deadlines.remainingMs(1), 1_000, "a new term starts every lease afresh");
+});
