@@ -20,6 +20,7 @@ import { CONSISTENCIES, type Consistency } from "../kv/mod.ts";
 import { MAX_BENCH_CLIENTS, runKvBench } from "../bench/kv.ts";
 import { runCatchUpBench } from "../bench/catch_up.ts";
 import { runFailoverBench } from "../bench/failover.ts";
+import { MAX_STATE_KEYS, restoreSnapshotFile, runKvStateBench } from "../bench/kv_state.ts";
 import { DEFAULT_MAX_INFLIGHT_APPENDS } from "../raft/config.ts";
 import { examples, integerOption, requireFiles } from "./arguments.ts";
 
@@ -38,6 +39,7 @@ export function benchCommand() {
         "kv",
         "catchup",
         "failover",
+        "kv-state",
       ]),
     )
     .option("--inputs <files...>", "mr: input files (default: a generated corpus)")
@@ -90,9 +92,21 @@ export function benchCommand() {
         "dsys bench kv --clients 1,64 --reads 0,0.5,0.9,1 --consistency linearizable,lease",
         "dsys bench catchup",
         "dsys bench failover --kills 50 --transfers 20",
+        "dsys bench kv-state --keys 1000000 --value-bytes 100",
       ),
     )
+    .option("--keys <count>", "kv-state: keys to load", integerOption(1, MAX_STATE_KEYS), 1_000_000)
+    .option("--value-bytes <bytes>", "kv-state: bytes per value", integerOption(0, 1_000_000), 100)
+    .option(
+      "--restore <file>",
+      "kv-state: (used by the bench itself) restore a snapshot file and report",
+    )
     .action(async (system, options) => {
+      if (system === "kv-state") {
+        if (options.restore !== undefined) await restoreSnapshotFile(options.restore);
+        else await runKvStateBench({ keys: options.keys, valueBytes: options.valueBytes });
+        return;
+      }
       if (system === "kv") {
         await runKvBench({
           clients: options.clients,
