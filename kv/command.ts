@@ -110,6 +110,12 @@ export interface KvCommand {
   readonly lease?: number;
   /** For a lease-grant: how long the lease lives without a keep-alive. */
   readonly ttlMs?: number;
+  /**
+   * For a Put: create a new key named `key` followed by the put's revision in 20 digits (unique,
+   * and increasing in the order of creation), as ZooKeeper's sequential nodes; the reply's
+   * record names it.
+   */
+  readonly sequential?: boolean;
   /** For a Delete or Range: the end of the range `[key, end)` ("" for no end); absent: one key. */
   readonly end?: string;
   /** For a Range: the most keys returned (0 or absent: up to {@linkcode MAX_RANGE_KEYS}). */
@@ -134,6 +140,9 @@ export const MIN_LEASE_TTL_MS = 100;
 export const MAX_LEASE_TTL_MS = 86_400_000;
 /** The most leases at once; a bound on the leader's lease table. */
 export const MAX_LEASES = 100_000;
+
+/** Digits of the revision that ends a sequential key: enough for any safe integer. */
+export const SEQUENTIAL_DIGITS = 20;
 
 /** The range a command or transaction operation names. */
 export function rangeOf(command: { key: string; end?: string }): KeyRange {
@@ -228,6 +237,10 @@ export function commandProblem(value: unknown): string | null {
       return `its ttlMs is not ${MIN_LEASE_TTL_MS} to ${MAX_LEASE_TTL_MS}`;
     }
   }
+  if (command.sequential !== undefined && typeof command.sequential !== "boolean") {
+    return "its sequential is not true or false";
+  }
+  if (command.sequential === true && command.kind !== "put") return "only a put can be sequential";
   if (command.kind === "txn") return txnProblem(command.txn);
   return command.txn === undefined ? null : `a ${command.kind} carries a txn`;
 }
@@ -241,7 +254,7 @@ export function loggedCommand(command: KvCommand): KvCommand {
     key: command.key,
     value: command.value,
   };
-  for (const name of ["version", "lease", "end", "txn", "ttlMs"] as const) {
+  for (const name of ["version", "lease", "end", "txn", "ttlMs", "sequential"] as const) {
     if (command[name] !== undefined) logged[name] = command[name];
   }
   return logged as unknown as KvCommand;

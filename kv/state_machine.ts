@@ -23,6 +23,7 @@ import {
   MAX_RANGE_KEYS,
   rangeOf,
   READ_KINDS,
+  SEQUENTIAL_DIGITS,
   type TxnOp,
 } from "./command.ts";
 import {
@@ -168,7 +169,9 @@ export class KvStateMachine {
     switch (command.kind) {
       case "put":
       case "append": {
-        const put = this.#put(batch, command);
+        const put = command.sequential === true
+          ? this.#putSequential(batch, command)
+          : this.#put(batch, command);
         return { ...put, value: "", revision: this.revision };
       }
       case "delete": {
@@ -196,6 +199,33 @@ export class KvStateMachine {
   #change(batch: ChangeBatch): { revision: number; sub: number } {
     batch.revision ??= this.#store.nextRevision();
     return { revision: batch.revision, sub: batch.sub++ };
+  }
+
+  /**
+   * A put that creates `key` + its revision; refused for a missing lease, or when a key of that
+   * name was written by hand (ErrVersion, as a create with version 0 would be).
+   */
+  #putSequential(
+    batch: ChangeBatch,
+    command: KvCommand,
+  ): { err: KvReply["err"]; records?: KeyRecord[] } {
+    const lease = command.lease ?? 0;
+    if (lease !== 0 && !this.#store.hasLease(lease)) return { err: ERR_LEASE_NOT_FOUND };
+    const revisionToBe = batch.revision ?? this.revision + 1;
+    const key = command.key + String(revisionToBe).padStart(SEQUENTIAL_DIGITS, "0");
+    if (this.#store.get(key) !== null) return { err: ERR_VERSION };
+    const { revision, sub } = this.#change(batch);
+    assert(revision === revisionToBe, `Sequential put at ${revision}, expected ${revisionToBe}`);
+    const record: KeyRecord = {
+      key,
+      value: command.value,
+      version: 1,
+      createRevision: revision,
+      modRevision: revision,
+      lease,
+    };
+    this.#store.put(record, sub);
+    return { err: OK, records: [record] };
   }
 
   #put(

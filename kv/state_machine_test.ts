@@ -136,6 +136,25 @@ Deno.test("a transaction compares, then runs one branch at one revision", () => 
   );
 });
 
+Deno.test("a sequential put creates the prefix and its revision, unique and increasing", () => {
+  const machine = new KvStateMachine();
+  const [first, second] = applyAll(
+    machine,
+    command(1, 1, "put", "queue/", "a", { sequential: true }),
+    command(1, 2, "put", "queue/", "b", { sequential: true }),
+  );
+  assert.equal(first.records?.[0].key, "queue/00000000000000000001");
+  assert.equal(second.records?.[0].key, "queue/00000000000000000002");
+  applyAll(machine, command(2, 1, "put", "queue/00000000000000000004", "by hand"));
+  const [taken] = applyAll(machine, command(1, 3, "put", "queue/", "c", { sequential: true }));
+  assert.equal(taken.err, ERR_VERSION, "a key of that name exists");
+  assert.equal(machine.revision, 3);
+  assert.match(
+    commandProblem(command(1, 1, "append", "k", "", { sequential: true })) ?? "",
+    /only a put/,
+  );
+});
+
 Deno.test("history older than the kept window is compacted; reads there say ErrCompacted", () => {
   const machine = new KvStateMachine({ historyRevisions: 2 });
   for (let sequence = 1; sequence <= 5; sequence++) {
