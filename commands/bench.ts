@@ -20,6 +20,7 @@ import { CONSISTENCIES, type Consistency } from "../kv/mod.ts";
 import { MAX_BENCH_CLIENTS, runKvBench } from "../bench/kv.ts";
 import { runCatchUpBench } from "../bench/catch_up.ts";
 import { runFailoverBench } from "../bench/failover.ts";
+import { runCoordinationBench } from "../bench/coordination.ts";
 import { MAX_STATE_KEYS, restoreSnapshotFile, runKvStateBench } from "../bench/kv_state.ts";
 import { DEFAULT_MAX_INFLIGHT_APPENDS } from "../raft/config.ts";
 import { examples, integerOption, requireFiles } from "./arguments.ts";
@@ -40,6 +41,7 @@ export function benchCommand() {
         "catchup",
         "failover",
         "kv-state",
+        "coordination",
       ]),
     )
     .option("--inputs <files...>", "mr: input files (default: a generated corpus)")
@@ -93,7 +95,14 @@ export function benchCommand() {
         "dsys bench catchup",
         "dsys bench failover --kills 50 --transfers 20",
         "dsys bench kv-state --keys 1000000 --value-bytes 100",
+        "dsys bench coordination --clients 64 --watchers 100 --seconds 5",
       ),
+    )
+    .option(
+      "--watchers <count>",
+      "coordination: watchers of one prefix",
+      integerOption(1, 10_000),
+      100,
     )
     .option("--keys <count>", "kv-state: keys to load", integerOption(1, MAX_STATE_KEYS), 1_000_000)
     .option("--value-bytes <bytes>", "kv-state: bytes per value", integerOption(0, 1_000_000), 100)
@@ -102,6 +111,14 @@ export function benchCommand() {
       "kv-state: (used by the bench itself) restore a snapshot file and report",
     )
     .action(async (system, options) => {
+      if (system === "coordination") {
+        await runCoordinationBench({
+          clients: options.clients[0],
+          watchers: options.watchers,
+          seconds: options.seconds,
+        });
+        return;
+      }
       if (system === "kv-state") {
         if (options.restore !== undefined) await restoreSnapshotFile(options.restore);
         else await runKvStateBench({ keys: options.keys, valueBytes: options.valueBytes });
