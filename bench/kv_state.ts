@@ -12,6 +12,10 @@ import { realClock } from "../util/clock.ts";
 import { decode, encode } from "../rpc/codec.ts";
 import { KvStateMachine } from "../kv/state_machine.ts";
 import { ChildGroup } from "../util/child_process.ts";
+import { unseededRandom } from "../util/random.ts";
+import { connect } from "../rpc/tcp_client.ts";
+import { Clerk } from "../kv/clerk.ts";
+import { ProcessCluster } from "../cluster/process_cluster.ts";
 
 /** Most keys one run may load. */
 export const MAX_STATE_KEYS = 10_000_000;
@@ -22,6 +26,8 @@ export interface KvStateBenchOptions {
   readonly keys: number;
   /** Bytes of each value. */
   readonly valueBytes: number;
+  /** Also load the keys into a real 3-node cluster and time a follower installing them. */
+  readonly follower?: boolean;
   /** Where the table goes; default standard output. */
   readonly print?: (line: string) => void;
 }
@@ -92,6 +98,19 @@ export async function runKvStateBench(options: KvStateBenchOptions): Promise<Row
   }
   const baseline = measureMapBaseline(options.keys, keyOf, value);
   rows.push(...baseline);
+  if (options.follower === true) {
+    const catchUp = await measureFollowerCatchUp(options.keys, options.valueBytes);
+    rows.push({
+      what: "3 nodes: load through clerks",
+      seconds: options.keys / catchUp.loadPutsPerSecond,
+      detail: `${Math.round(catchUp.loadPutsPerSecond)} puts/s`,
+    });
+    rows.push({
+      what: "3 nodes: follower installs state",
+      seconds: catchUp.catchUpSeconds,
+      detail: `its data folder ${mib(catchUp.followerDataBytes)}`,
+    });
+  }
   print(
     `kv-state bench: ${options.keys} keys of ${options.valueBytes} bytes (this process: RSS ${
       mib(rss)
@@ -162,4 +181,75 @@ export async function restoreSnapshotFile(path: string): Promise<void> {
       restore.seconds.toFixed(3)
     } s, RSS ${Deno.memoryUsage().rss}, ${machine.appliedIndex} entries`,
   );
+}
+
+/** What {@linkcode measureFollowerCatchUp} measured. */
+export interface FollowerCatchUp {
+  /** Puts per second while loading the keys into a 3-node cluster missing one follower. */
+  readonly loadPutsPerSecond: number;
+  /** Seconds from restarting the follower until it applied everything the leader had. */
+  readonly catchUpSeconds: number;
+  /** Bytes of the follower's data folder afterwards (its snapshot, log and state). */
+  readonly followerDataBytes: number;
+}
+
+/**
+ * A follower that missed a whole state: a 3-node real cluster (kv-server processes, fsync),
+ * one follower stopped while `keys` puts of `valueBytes` go in (the leader snapshots past
+ * 64 MiB of log), then restarted: it must install the leader's snapshot, streamed in chunks.
+ */
+export async function measureFollowerCatchUp(
+  keys: number,
+  valueBytes: number,
+): Promise<FollowerCatchUp> {
+  const cluster = await ProcessCluster.start({
+    size: 3,
+    transport: "tcp",
+    maxRaftStateBytes: 64 * 1024 * 1024,
+  });
+  const servers = cluster.clientAddresses().map((address) => connect(address, { log: () => {} }));
+  try {
+    const leader = await cluster.waitForLeader(30_000);
+    const follower = cluster.ids.find((id) => id !== leader)!;
+    await cluster.kill(follower);
+    const value = "v".repeat(valueBytes);
+    const clients = 64;
+    const loadStartMs = realClock.now();
+    await Promise.all(Array.from({ length: clients }, async (_, client) => {
+      const clerk = new Clerk(servers, realClock, unseededRandom());
+      for (let index = client; index < keys; index += clients) {
+        await clerk.put(`key-${String(index).padStart(8, "0")}`, value);
+      }
+      clerk.close();
+    }));
+    const loadSeconds = (realClock.now() - loadStartMs) / 1000;
+    const target = (await cluster.status(leader))?.appliedIndex ?? 0;
+    const startMs = realClock.now();
+    await cluster.startNode(follower);
+    // Bounded: gives up after ten minutes.
+    for (;;) {
+      const applied = (await cluster.status(follower))?.appliedIndex ?? 0;
+      if (applied >= target) break;
+      if (realClock.now() - startMs > 600_000) throw new Error(`Node ${follower} never caught up`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const catchUpSeconds = (realClock.now() - startMs) / 1000;
+    return {
+      loadPutsPerSecond: keys / loadSeconds,
+      catchUpSeconds,
+      followerDataBytes: await folderBytes(cluster.dataDir(follower)),
+    };
+  } finally {
+    for (const server of servers) server.close();
+    await cluster.close();
+  }
+}
+
+async function folderBytes(folder: string): Promise<number> {
+  let total = 0;
+  for await (const entry of Deno.readDir(folder)) {
+    const path = `${folder}/${entry.name}`;
+    total += entry.isDirectory ? await folderBytes(path) : (await Deno.stat(path)).size;
+  }
+  return total;
 }

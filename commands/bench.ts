@@ -94,7 +94,7 @@ export function benchCommand() {
         "dsys bench kv --clients 1,64 --reads 0,0.5,0.9,1 --consistency linearizable,lease",
         "dsys bench catchup",
         "dsys bench failover --kills 50 --transfers 20",
-        "dsys bench kv-state --keys 1000000 --value-bytes 100",
+        "dsys bench kv-state --keys 1000000 --value-bytes 100 --follower",
         "dsys bench coordination --clients 64 --watchers 100 --seconds 5",
       ),
     )
@@ -106,6 +106,10 @@ export function benchCommand() {
     )
     .option("--keys <count>", "kv-state: keys to load", integerOption(1, MAX_STATE_KEYS), 1_000_000)
     .option("--value-bytes <bytes>", "kv-state: bytes per value", integerOption(0, 1_000_000), 100)
+    .option(
+      "--follower",
+      "kv-state: also time a follower of a real 3-node cluster installing the state",
+    )
     .option(
       "--restore <file>",
       "kv-state: (used by the bench itself) restore a snapshot file and report",
@@ -121,7 +125,13 @@ export function benchCommand() {
       }
       if (system === "kv-state") {
         if (options.restore !== undefined) await restoreSnapshotFile(options.restore);
-        else await runKvStateBench({ keys: options.keys, valueBytes: options.valueBytes });
+        else {
+          await runKvStateBench({
+            keys: options.keys,
+            valueBytes: options.valueBytes,
+            follower: options.follower,
+          });
+        }
         return;
       }
       if (system === "kv") {
