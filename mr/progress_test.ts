@@ -15,6 +15,7 @@ const base: JobStatus = {
   reduceCount: 10,
   reducesDone: 0,
   reissued: 1,
+  backups: 0,
   staleReports: 0,
   workers: 3,
   done: false,
