@@ -63,6 +63,11 @@ export function coordinatorCommand() {
         "(for apps whose map treats lines independently, as wc and indexer)",
       false,
     )
+    .option("--no-backup-tasks", "never run a second attempt of a straggler near a phase's end")
+    .option(
+      "--state <file>",
+      "checkpoint finished tasks to this file and resume from it after a crash (kept after the job)",
+    )
     .addHelpText(
       "after",
       examples(
@@ -70,6 +75,7 @@ export function coordinatorCommand() {
         "dsys coordinator --split-size 16MiB big.txt",
         "dsys coordinator --transfer rpc --listen 0.0.0.0:7070 /data/books/*.txt",
         "dsys coordinator --skip-bad-records logs/*.txt",
+        "dsys coordinator --state job.state books/*.txt   # run again with it after a crash",
       ),
     )
     .action(async (files, options) => {
@@ -83,6 +89,8 @@ export function coordinatorCommand() {
         splitSizeBytes: options.splitSize,
         transfer: options.transfer,
         skipBadRecords: options.skipBadRecords,
+        backupTasks: options.backupTasks,
+        stateFile: options.state,
       });
     });
 }

@@ -1,10 +1,12 @@
 /**
  * The MapReduce coordinator: one map task per input split (a file, or a piece of a file larger
  * than the split size), `nReduce` reduce tasks, handed to
- * workers over RPC. It re-issues a task when its lease runs out or its attempt failed, counts
- * only the latest attempt's report, and finishes once every output file is in place and the
- * workers that were still asking have been told to exit (or a short grace period ran out). A
- * task whose attempts failed three times fails the job (mr_failures/task_failures.ts).
+ * workers over RPC. It re-issues a task when its lease runs out or its attempt failed, hands
+ * out backup attempts of stragglers near the end of each phase (task_table.ts), counts the
+ * first report of a live attempt, can checkpoint its table to a file and resume from it
+ * (checkpoint.ts), and finishes once every output file is in place and the workers that were
+ * still asking have been told to exit (or a short grace period ran out). A task whose attempts
+ * failed three times fails the job (mr_failures/task_failures.ts).
  *
  * @module
  */
@@ -25,7 +27,9 @@ import {
   type TaskRequest,
 } from "./protocol.ts";
 import { createProgressDisplay, type JobStatus, type ProgressMode } from "./progress.ts";
-import { TaskTable } from "./task_table.ts";
+import { type FinishedTasks, TaskTable } from "./task_table.ts";
+import { CheckpointWriter, type JobIdentity, readCheckpoint } from "./checkpoint.ts";
+import { joinPath } from "./job_files.ts";
 import {
   type ByteRange,
   DEFAULT_SPLIT_BYTES,
@@ -59,7 +63,7 @@ import {
   STATUS_WORKERS_MAX,
 } from "../mr_status/job_status.ts";
 import { formatByteSize } from "./byte_size.ts";
-import { CounterSet, formatCounts } from "../apps/counters.ts";
+import { formatCounts } from "../apps/counters.ts";
 
 /** Where the coordinator listens unless told otherwise. */
 export const DEFAULT_COORDINATOR_ADDRESS = "127.0.0.1:7070";
@@ -88,10 +92,16 @@ export interface CoordinatorServiceOptions {
   readonly skipBadRecords?: boolean;
   /** Time source. */
   readonly clock: Clock;
-  /** Receives one line per noteworthy event (a re-issued task). */
+  /** Receives one line per noteworthy event (a re-issued task, a backup attempt). */
   readonly log: (line: string) => void;
   /** How map output reaches reducers; default `shared`. */
   readonly transfer?: Transfer;
+  /** Hand out backup attempts near the end of each phase; default true. */
+  readonly backupTasks?: boolean;
+  /** What a previous coordinator of this job finished, from its checkpoint. */
+  readonly finished?: FinishedTasks;
+  /** Called whenever the table's durable part changes: an accepted report, a reopened map. */
+  readonly onFinishedChange?: () => void;
 }
 
 /** The coordinator's RPC handlers and state, without a socket; tested on a manual clock. */
@@ -103,11 +113,7 @@ export class CoordinatorService {
   readonly #startMs: number;
   /** When every output was in place or the job failed; null while it runs. */
   #endMs: number | null = null;
-  /** The counts of every accepted attempt: each task's counted once (apps/counters.ts). */
-  readonly #counters = new CounterSet();
   readonly #transfer: Transfer;
-  /** With `rpc` transfer, where each done map's output is served; null while not done. */
-  readonly #mapLocations: (string | null)[];
   /** The lines each split owns, found on the first request for them. */
   readonly #inputRanges = new Map<number, ByteRange | null>();
   /** Reduce outputs arriving over RPC (`rpc` transfer only). */
@@ -121,15 +127,17 @@ export class CoordinatorService {
   constructor(options: CoordinatorServiceOptions) {
     this.#options = options;
     this.#transfer = options.transfer ?? "shared";
-    this.#mapLocations = options.splits.map(() => null);
     this.#uploads = this.#transfer === "rpc" ? new OutputUploads(options.outputFolder) : null;
     this.#table = new TaskTable({
       mapCount: options.splits.length,
       reduceCount: options.reduceCount,
       taskTimeoutMs: options.taskTimeoutMs,
       clock: options.clock,
+      backupTasks: options.backupTasks,
+      finished: options.finished,
     });
     this.#startMs = options.clock.now();
+    if (this.#table.done) this.#endMs = this.#startMs;
     this.#failures = new TaskFailures({
       splits: options.splits,
       skipBadRecords: options.skipBadRecords ?? false,
@@ -156,7 +164,12 @@ export class CoordinatorService {
 
   /** The counts of the accepted attempts so far, by name. */
   counters(): Record<string, number> {
-    return this.#counters.counts();
+    return this.#table.counters();
+  }
+
+  /** The durable part of the task table, for the checkpoint. */
+  finished(): FinishedTasks {
+    return this.#table.finished();
   }
 
   /** Whether every output file is in place. */
@@ -183,7 +196,7 @@ export class CoordinatorService {
       case "wait":
         return { kind: "wait", retryMs: WAIT_RETRY_MS };
       case "map": {
-        if (assignment.reissued) this.#logReissue("map", assignment.taskId, request.workerId);
+        this.#logIssue(assignment, request.workerId);
         this.#workers.attemptHanded(request.workerId);
         const split = this.#options.splits[assignment.taskId];
         return {
@@ -202,7 +215,7 @@ export class CoordinatorService {
         };
       }
       case "reduce": {
-        if (assignment.reissued) this.#logReissue("reduce", assignment.taskId, request.workerId);
+        this.#logIssue(assignment, request.workerId);
         this.#workers.attemptHanded(request.workerId);
         const mapCount = this.#options.splits.length;
         return {
@@ -246,16 +259,17 @@ export class CoordinatorService {
   }
 
   #complete(report: TaskReport, firstLine: number | null = null): ReportReply {
-    const accepted = this.#table.complete(report.kind, report.taskId, report.attempt);
-    if (accepted && report.kind === "map" && report.location !== undefined) {
-      this.#mapLocations[report.taskId] = report.location;
-    }
-    // A superseded or repeated attempt's counts, bytes and skipped records go with its report.
+    // A map's location (rpc transfer) is its detail in the table, so the checkpoint keeps it. A
+    // superseded, losing or repeated attempt's location, counts, bytes and skipped records go
+    // with its report.
+    const { kind, taskId, attempt, counters } = report;
+    const location = kind === "map" ? report.location : undefined;
+    const accepted = this.#table.complete(kind, taskId, attempt, location, counters);
     if (!accepted) return { accepted };
-    if (report.counters !== undefined) this.#counters.addAll(report.counters);
     addTaskBytes(this.#bytes, report.kind, report.bytesRead, report.bytesWritten);
     this.#failures.noteSkipped(report, firstLine);
     if (this.#table.done && this.#endMs === null) this.#endMs = this.#options.clock.now();
+    this.#options.onFinishedChange?.();
     return { accepted };
   }
 
@@ -339,12 +353,13 @@ export class CoordinatorService {
     this.#workers.heardFrom(report.workerId, this.#options.clock.now());
     this.#workers.attemptReported(report.workerId, "given back");
     const reopened: number[] = [];
-    // Bounded by the number of map tasks.
-    for (const [mapTask, location] of this.#mapLocations.entries()) {
+    // Bounded by the number of map tasks. Reopening forgets the map's location.
+    for (let mapTask = 0; mapTask < this.#options.splits.length; mapTask++) {
+      const location = this.#table.detailOf("map", mapTask);
       if (location !== report.location || !this.#table.reopenMap(mapTask)) continue;
-      this.#mapLocations[mapTask] = null;
       reopened.push(mapTask);
     }
+    if (reopened.length > 0) this.#options.onFinishedChange?.();
     if (reopened.length > 0) {
       this.#options.log(
         `Map tasks ${reopened.join(", ")} run again: their output at ${report.location} is lost ` +
@@ -363,8 +378,12 @@ export class CoordinatorService {
   }
 
   #doneMapLocations(): string[] {
-    return this.#mapLocations.map((location, mapTask) => {
-      assert(location !== null, `Cannot hand out a reduce: map task ${mapTask} has no location`);
+    return this.#options.splits.map((_, mapTask) => {
+      const location = this.#table.detailOf("map", mapTask);
+      assert(
+        location !== undefined,
+        `Cannot hand out a reduce: map task ${mapTask} has no location`,
+      );
       return location;
     });
   }
@@ -402,7 +421,7 @@ export class CoordinatorService {
       workers: this.#workers.rows(this.#options.clock.now(), STATUS_WORKERS_MAX),
       bytes: { ...this.#bytes },
       bytesPerS: bytesPerSecond(this.#bytes, elapsedMs),
-      counters: this.#counters.counts(),
+      counters: this.#table.counters(),
     };
   }
 
@@ -422,11 +441,21 @@ export class CoordinatorService {
     return !this.#workers.anyAwaited(nowMs, WORKER_PRESENCE_MS);
   }
 
-  #logReissue(kind: string, taskId: number, workerId: string): void {
-    const seconds = this.#options.taskTimeoutMs / 1000;
-    this.#options.log(
-      `Re-issued ${kind} task ${taskId} to ${workerId}: no report within ${seconds} s`,
-    );
+  #logIssue(
+    assignment: { kind: string; taskId: number; reissued: boolean; backup: boolean },
+    workerId: string,
+  ): void {
+    const { kind, taskId } = assignment;
+    if (assignment.reissued) {
+      const seconds = this.#options.taskTimeoutMs / 1000;
+      this.#options.log(
+        `Re-issued ${kind} task ${taskId} to ${workerId}: no report within ${seconds} s`,
+      );
+    } else if (assignment.backup) {
+      this.#options.log(
+        `Backup of ${kind} task ${taskId} to ${workerId}: it runs long near the end of its phase`,
+      );
+    }
   }
 }
 
@@ -450,6 +479,13 @@ export interface CoordinatorOptions {
   readonly exitGraceMs?: number;
   /** Run a map task that failed twice in skip mode (see skip_records.ts); default false. */
   readonly skipBadRecords?: boolean;
+  /** Hand out backup attempts of stragglers near the end of each phase; default true. */
+  readonly backupTasks?: boolean;
+  /**
+   * Checkpoint the task table to this file after accepted reports, and resume from it when it
+   * exists (it must be this job's); kept after the job as its record. Default: no checkpoint.
+   */
+  readonly stateFile?: string;
   /** Receives event lines (listening, re-issued tasks); default standard error, above the progress line. */
   readonly log?: (line: string) => void;
   /** Called once the server listens, with the real address (useful with port 0). */
@@ -503,16 +539,22 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   const splits = planSplits(inputs, splitSizeBytes);
   const display = createProgressDisplay(options.progress ?? "auto");
   const log = options.log ?? ((line: string) => display.log(line));
-  const service = new CoordinatorService({
-    splits,
-    outputFolder,
-    reduceCount,
-    taskTimeoutMs,
-    skipBadRecords: options.skipBadRecords,
-    clock: realClock,
-    log,
-    transfer: options.transfer,
-  });
+  const transfer = options.transfer ?? "shared";
+  const { service, checkpoint } = await createService(
+    {
+      splits,
+      outputFolder,
+      reduceCount,
+      taskTimeoutMs,
+      skipBadRecords: options.skipBadRecords,
+      clock: realClock,
+      log,
+      transfer,
+      backupTasks: options.backupTasks,
+    },
+    { inputs, splitSizeBytes, reduceCount, transfer },
+    options.stateFile,
+  );
   const handlers = service.handlers;
   const watched: RpcHandlers = Object.fromEntries(
     Object.entries(handlers).map(([method, handler]) => [method, async (args: unknown) => {
@@ -536,9 +578,13 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     display.update(service.status());
     await tickUntil(() => {
       display.update(service.status());
+      if (checkpoint?.failure) throw checkpoint.failure;
       return service.mayStop(exitGraceMs);
     });
+    // The job's record: every done mark durable before the coordinator says it is done.
+    await checkpoint?.flush();
   } finally {
+    checkpoint?.close();
     await server.close();
     await service.close();
   }
@@ -552,6 +598,45 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
     address: server.address,
     counters,
   };
+}
+
+/**
+ * The job's service; with `stateFile`, resumed from that checkpoint when it exists, and with
+ * the writer that keeps the file current — written once before any worker is served, so that a
+ * bad path fails at once.
+ */
+async function createService(
+  serviceOptions: CoordinatorServiceOptions,
+  job: JobIdentity,
+  stateFile: string | undefined,
+): Promise<{ service: CoordinatorService; checkpoint: CheckpointWriter | null }> {
+  if (stateFile === undefined) {
+    return { service: new CoordinatorService(serviceOptions), checkpoint: null };
+  }
+  const path = stateFile.startsWith("/") ? stateFile : joinPath(Deno.cwd(), stateFile);
+  const finished = readCheckpoint(path, job);
+  let checkpoint: CheckpointWriter | null = null;
+  const service = new CoordinatorService({
+    ...serviceOptions,
+    finished: finished ?? undefined,
+    onFinishedChange: () => checkpoint?.request(),
+  });
+  checkpoint = new CheckpointWriter(path, job, () => service.finished());
+  checkpoint.request();
+  try {
+    await checkpoint.flush();
+  } catch (error) {
+    checkpoint.close();
+    throw error;
+  }
+  if (finished !== null) {
+    const status = service.status();
+    serviceOptions.log(
+      `Resumed from ${stateFile}: ${status.mapsDone}/${status.mapCount} maps and ` +
+        `${status.reducesDone}/${status.reduceCount} reduces done`,
+    );
+  }
+  return { service, checkpoint };
 }
 
 /** Calls `check` every {@linkcode TICK_MS} until it returns true. */

@@ -262,3 +262,45 @@ Deno.test("CoordinatorService waits, within the grace period, for a worker still
   assert.deepEqual(coordinator.requestTask({ workerId: "slow" }), { kind: "exit" });
   assert.equal(coordinator.mayStop(2_000), true);
 });
+
+Deno.test("CoordinatorService logs a backup, takes the winner's counts and asks for a checkpoint", () => {
+  const clock = new ManualClock();
+  const log: string[] = [];
+  let checkpoints = 0;
+  const coordinator = new CoordinatorService({
+    splits: Array.from({ length: 4 }, (_, index) => ({
+      name: `${index}.txt`,
+      path: `/data/${index}.txt`,
+      offset: 0,
+      length: 10,
+    })),
+    outputFolder: "/out",
+    reduceCount: 1,
+    taskTimeoutMs: 10_000,
+    clock,
+    log: (line) => log.push(line),
+    onFinishedChange: () => checkpoints++,
+  });
+  const maps = ["w1", "w2", "w3", "slow"].map((workerId) =>
+    taskOf(coordinator.requestTask({ workerId }))
+  );
+  clock.advance(100);
+  for (const [index, map] of maps.slice(0, 3).entries()) {
+    const { kind, taskId, attempt } = map;
+    const report = { workerId: `w${index + 1}`, kind, taskId, attempt, counters: { n: 1 } };
+    assert.deepEqual(coordinator.reportTask(report), { accepted: true });
+  }
+  clock.advance(101);
+  const backup = taskOf(coordinator.requestTask({ workerId: "w1" }));
+  assert.deepEqual([backup.kind, backup.taskId], ["map", 3]);
+  assert.deepEqual(log, [
+    "Backup of map task 3 to w1: it runs long near the end of its phase",
+  ]);
+  const won = { workerId: "w1", kind: "map" as const, taskId: 3, attempt: backup.attempt };
+  assert.deepEqual(coordinator.reportTask({ ...won, counters: { n: 1 } }), { accepted: true });
+  const lost = { ...won, workerId: "slow", attempt: maps[3].attempt, counters: { n: 100 } };
+  assert.deepEqual(coordinator.reportTask(lost), { accepted: false });
+  assert.deepEqual(coordinator.counters(), { n: 4 });
+  assert.deepEqual([checkpoints, coordinator.status().backups], [4, 1]);
+  assert.deepEqual(coordinator.finished().maps.map((task) => task.taskId), [0, 1, 2, 3]);
+});

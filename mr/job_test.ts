@@ -72,12 +72,14 @@ for (const { app, splitSizeBytes } of cases) {
         0,
       );
       assert.ok(splitSizeBytes === undefined || mapCount > 10 * inputs.length, `${mapCount} maps`);
-      assert.deepEqual(
-        outcomes.reduce((sum, outcome) => sum + outcome.mapTasks, 0),
-        mapCount,
-        "each map ran exactly once",
+      const mapsRun = outcomes.reduce((sum, outcome) => sum + outcome.mapTasks, 0);
+      const reducesRun = outcomes.reduce((sum, outcome) => sum + outcome.reduceTasks, 0);
+      assert.ok(mapsRun >= mapCount && reducesRun >= 3, `${mapsRun} maps, ${reducesRun} reduces`);
+      assert.equal(
+        mapsRun + reducesRun,
+        mapCount + 3 + result.status.backups,
+        "each task ran once, and once more per backup attempt",
       );
-      assert.equal(outcomes.reduce((sum, outcome) => sum + outcome.reduceTasks, 0), 3);
       assert.ok(outcomes.every((outcome) => outcome.reason === "done"));
       assert.ok(statuses.some((status) => status.workers === 2), "progress counted both workers");
       const names = [...Deno.readDirSync(joinPath(folder, "job"))].map((entry) => entry.name)

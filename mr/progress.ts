@@ -51,8 +51,10 @@ export function formatStatus(status: JobStatus): string {
 function formatCounts(status: JobStatus): string {
   const head = status.done ? "done: " : "";
   const failed = status.failures > 0 ? ` · failed ${status.failures}` : "";
+  const backups = status.backups > 0 ? ` · backups ${status.backups}` : "";
   return `${head}maps ${status.mapsDone}/${status.mapCount} · reduces ${status.reducesDone}/` +
-    `${status.reduceCount} · workers ${status.workers} · re-issued ${status.reissued}${failed}`;
+    `${status.reduceCount} · workers ${status.workers} · re-issued ${status.reissued}` +
+    `${backups}${failed}`;
 }
 
 /** Shows statuses and log lines without the two garbling each other. */

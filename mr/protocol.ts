@@ -1,7 +1,8 @@
 /**
  * The messages between workers and the coordinator. A worker asks for a task, runs it and
- * reports it with the attempt id it was given; the coordinator accepts only the report of the
- * task's latest attempt, which is how a late report from a superseded attempt is ignored.
+ * reports it with the attempt id it was given; the coordinator accepts the first report of a
+ * live attempt of a task not yet done, which is how a late report from a superseded attempt, or
+ * from the loser of a task and its backup, is ignored.
  *
  * @module
  */
@@ -130,7 +131,7 @@ export interface FailureReport {
   error: string;
 }
 
-/** Whether the coordinator counted the report (false for a superseded or repeated attempt). */
+/** Whether the coordinator counted the report (false for a superseded, losing or repeated attempt). */
 export interface ReportReply {
   accepted: boolean;
 }
