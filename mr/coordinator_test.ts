@@ -3,6 +3,7 @@ import { CoordinatorService } from "./coordinator.ts";
 import { ManualClock } from "../util/testing/manual_clock.ts";
 import type { TaskReply } from "./protocol.ts";
 import { REPORT_TASK_METHOD, REQUEST_TASK_METHOD } from "./protocol.ts";
+import { withTempFolder } from "./testing/temp_folder.ts";
 
 function service(clock: ManualClock, log: string[] = []): CoordinatorService {
   return new CoordinatorService({
@@ -303,4 +304,45 @@ Deno.test("CoordinatorService logs a backup, takes the winner's counts and asks 
   assert.deepEqual(coordinator.counters(), { n: 4 });
   assert.deepEqual([checkpoints, coordinator.status().backups], [4, 1]);
   assert.deepEqual(coordinator.finished().maps.map((task) => task.taskId), [0, 1, 2, 3]);
+});
+
+Deno.test("CoordinatorService resumed with rpc transfer sends reducers the checkpointed map places", async () => {
+  await withTempFolder("dsys-mr-resume-", async (folder) => {
+    let changes = 0;
+    const coordinator = new CoordinatorService({
+      splits: [
+        { name: "a.txt", path: "/data/a.txt", offset: 0, length: 100 },
+        { name: "b.txt", path: "/data/b.txt", offset: 0, length: 7 },
+      ],
+      outputFolder: folder,
+      reduceCount: 1,
+      taskTimeoutMs: 10_000,
+      clock: new ManualClock(),
+      log: () => {},
+      transfer: "rpc",
+      finished: {
+        maps: [{ taskId: 0, detail: "unix:/w1.sock" }, { taskId: 1, detail: "unix:/w2.sock" }],
+        reduces: [],
+        reopenedMaps: [],
+        counters: { n: 3 },
+      },
+      onFinishedChange: () => changes++,
+    });
+    const reduce = coordinator.requestTask({ workerId: "w3" });
+    assert.ok(reduce.kind === "reduce", `expected a reduce, got ${reduce.kind}`);
+    assert.deepEqual(reduce.mapLocations, ["unix:/w1.sock", "unix:/w2.sock"]);
+    await coordinator.lostOutput({
+      workerId: "w3",
+      reduceTask: 0,
+      attempt: reduce.attempt,
+      mapTask: 1,
+      location: "unix:/w2.sock",
+      error: "nothing listens there",
+    });
+    assert.deepEqual(coordinator.finished().maps, [{ taskId: 0, detail: "unix:/w1.sock" }]);
+    assert.deepEqual(coordinator.finished().reopenedMaps, [1]);
+    assert.equal(changes, 1, "a reopened map changes the checkpoint");
+    assert.equal(taskOf(coordinator.requestTask({ workerId: "w3" })).kind, "map");
+    await coordinator.close();
+  });
 });
