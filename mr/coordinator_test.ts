@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
-import { CoordinatorService } from "./coordinator.ts";
+import { CoordinatorService, type CoordinatorServiceOptions } from "./coordinator.ts";
 import { ManualClock } from "../util/testing/manual_clock.ts";
 import type { TaskReply } from "./protocol.ts";
 import { REPORT_TASK_METHOD, REQUEST_TASK_METHOD } from "./protocol.ts";
 import { withTempFolder } from "./testing/temp_folder.ts";
 
-function service(clock: ManualClock, log: string[] = []): CoordinatorService {
+function service(
+  clock: ManualClock,
+  log: string[] = [],
+  options: Partial<CoordinatorServiceOptions> = {},
+): CoordinatorService {
   return new CoordinatorService({
     splits: [
       { name: "a.txt", path: "/data/a.txt", offset: 0, length: 100, fileSizeBytes: 100 },
@@ -16,6 +20,7 @@ function service(clock: ManualClock, log: string[] = []): CoordinatorService {
     taskTimeoutMs: 10_000,
     clock,
     log: (line) => log.push(line),
+    ...options,
   });
 }
 
@@ -268,18 +273,13 @@ Deno.test("CoordinatorService logs a backup, takes the winner's counts and asks 
   const clock = new ManualClock();
   const log: string[] = [];
   let checkpoints = 0;
-  const coordinator = new CoordinatorService({
+  const coordinator = service(clock, log, {
     splits: Array.from({ length: 4 }, (_, index) => ({
       name: `${index}.txt`,
       path: `/data/${index}.txt`,
       offset: 0,
       length: 10,
     })),
-    outputFolder: "/out",
-    reduceCount: 1,
-    taskTimeoutMs: 10_000,
-    clock,
-    log: (line) => log.push(line),
     onFinishedChange: () => checkpoints++,
   });
   const maps = ["w1", "w2", "w3", "slow"].map((workerId) =>
@@ -309,16 +309,8 @@ Deno.test("CoordinatorService logs a backup, takes the winner's counts and asks 
 Deno.test("CoordinatorService resumed with rpc transfer sends reducers the checkpointed map places", async () => {
   await withTempFolder("dsys-mr-resume-", async (folder) => {
     let changes = 0;
-    const coordinator = new CoordinatorService({
-      splits: [
-        { name: "a.txt", path: "/data/a.txt", offset: 0, length: 100 },
-        { name: "b.txt", path: "/data/b.txt", offset: 0, length: 7 },
-      ],
+    const coordinator = service(new ManualClock(), [], {
       outputFolder: folder,
-      reduceCount: 1,
-      taskTimeoutMs: 10_000,
-      clock: new ManualClock(),
-      log: () => {},
       transfer: "rpc",
       finished: {
         maps: [{ taskId: 0, detail: "unix:/w1.sock" }, { taskId: 1, detail: "unix:/w2.sock" }],
