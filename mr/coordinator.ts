@@ -4,7 +4,7 @@
  * workers over RPC. It re-issues a task when its lease runs out or its attempt failed, hands
  * out backup attempts of stragglers near the end of each phase (task_table.ts), counts the
  * first report of a live attempt, can checkpoint its table to a file and resume from it
- * (checkpoint.ts), and finishes once every output file is in place and the workers that were
+ * (mr_failures/checkpoint.ts), and finishes once every output file is in place and the workers that were
  * still asking have been told to exit (or a short grace period ran out). A task whose attempts
  * failed three times fails the job (mr_failures/task_failures.ts).
  *
@@ -28,7 +28,7 @@ import {
 } from "./protocol.ts";
 import { createProgressDisplay, type JobStatus, type ProgressMode } from "./progress.ts";
 import { type FinishedTasks, TaskTable } from "./task_table.ts";
-import { CheckpointWriter, type JobIdentity, readCheckpoint } from "./checkpoint.ts";
+import { CheckpointWriter, type JobIdentity, readCheckpoint } from "../mr_failures/checkpoint.ts";
 import { joinPath } from "./job_files.ts";
 import {
   type ByteRange,

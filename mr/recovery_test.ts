@@ -9,7 +9,7 @@ import { type Child, ChildGroup, waitUntilListening } from "../util/child_proces
 import { writeCorpus } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import { runSequential } from "./sequential.ts";
-import { readCheckpoint } from "./checkpoint.ts";
+import { readCheckpoint } from "../mr_failures/checkpoint.ts";
 import { DEFAULT_SPLIT_BYTES } from "../mr_data/input_split.ts";
 import { withTempFolder } from "./testing/temp_folder.ts";
 import type { FinishedTasks } from "./task_table.ts";

@@ -24,7 +24,7 @@ import {
 } from "../storage/atomic_file.ts";
 import { DiskFileSystem, type FileSystem } from "../storage/file_system.ts";
 import { countsProblem } from "../apps/counters.ts";
-import { DETAIL_CHARS_MAX, type FinishedTask, type FinishedTasks } from "./task_table.ts";
+import { DETAIL_CHARS_MAX, type FinishedTask, type FinishedTasks } from "../mr/task_table.ts";
 import { errorText } from "../util/error_text.ts";
 import type { Transfer } from "../mr_data/transfer_protocol.ts";
 

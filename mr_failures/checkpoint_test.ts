@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { CorruptFileError } from "../storage/atomic_file.ts";
 import { DiskFileSystem } from "../storage/file_system.ts";
 import { CheckpointWriter, type JobIdentity, readCheckpoint } from "./checkpoint.ts";
-import type { FinishedTasks } from "./task_table.ts";
-import { withTempFolder } from "./testing/temp_folder.ts";
+import type { FinishedTasks } from "../mr/task_table.ts";
+import { withTempFolder } from "../mr/testing/temp_folder.ts";
 
 const job: JobIdentity = {
   inputs: [
