@@ -432,13 +432,16 @@ export class CoordinatorService {
   /**
    * Whether the coordinator may stop: the job ended (done or failed) and every worker it may
    * still hear from — heard from lately, or holding an attempt it has not reported — has been
-   * told to exit, or `exitGraceMs` passed since the job ended.
+   * told to exit, or `exitGraceMs` passed since the job ended and no attempt that lost to
+   * another of its task (a straggler and its backup) still holds a lease. A loser's worker
+   * reports when its attempt ends, which may be long after the job did; waited for, it hears
+   * "exit" instead of finding the coordinator gone, which a worker takes for a failed job.
    */
   mayStop(exitGraceMs: number): boolean {
     if (this.#endMs === null) return false;
     const nowMs = this.#options.clock.now();
-    if (nowMs - this.#endMs >= exitGraceMs) return true;
-    return !this.#workers.anyAwaited(nowMs, WORKER_PRESENCE_MS);
+    if (!this.#workers.anyAwaited(nowMs, WORKER_PRESENCE_MS)) return true;
+    return nowMs - this.#endMs >= exitGraceMs && nowMs >= this.#table.losersLeaseEndMs;
   }
 
   #logIssue(

@@ -338,3 +338,39 @@ Deno.test("CoordinatorService resumed with rpc transfer sends reducers the check
     await coordinator.close();
   });
 });
+
+Deno.test("CoordinatorService waits past its grace for a straggler whose backup won, until it reports or its lease ends", () => {
+  for (const straggler of ["reports", "vanishes"] as const) {
+    const clock = new ManualClock();
+    const coordinator = service(clock, [], {
+      splits: Array.from({ length: 2 }, (_, index) => ({
+        name: `${index}.txt`,
+        path: `/data/${index}.txt`,
+        offset: 0,
+        length: 10,
+      })),
+    });
+    const fast = taskOf(coordinator.requestTask({ workerId: "fast" }));
+    const slow = taskOf(coordinator.requestTask({ workerId: "slow" }));
+    clock.advance(100);
+    coordinator.reportTask({ workerId: "fast", ...fast });
+    clock.advance(101);
+    const backup = taskOf(coordinator.requestTask({ workerId: "fast" }));
+    assert.deepEqual([backup.taskId, coordinator.status().backups], [slow.taskId, 1]);
+    coordinator.reportTask({ workerId: "fast", ...backup });
+    const reduce = taskOf(coordinator.requestTask({ workerId: "fast" }));
+    coordinator.reportTask({ workerId: "fast", ...reduce });
+    assert.deepEqual(coordinator.requestTask({ workerId: "fast" }), { kind: "exit" });
+    clock.advance(5_000);
+    assert.equal(coordinator.mayStop(2_000), false, "the straggler's lease runs");
+    if (straggler === "reports") {
+      assert.deepEqual(coordinator.reportTask({ workerId: "slow", ...slow }), { accepted: false });
+      assert.deepEqual(coordinator.requestTask({ workerId: "slow" }), { kind: "exit" });
+    } else {
+      clock.advance(4_798);
+      assert.equal(coordinator.mayStop(2_000), false, "its lease ends 10 s after it was handed");
+      clock.advance(1);
+    }
+    assert.equal(coordinator.mayStop(2_000), true, `the straggler ${straggler}`);
+  }
+});

@@ -104,7 +104,7 @@ async function stragglerJob(folder: string, inputs: readonly string[], backups: 
     const flags = backups ? [] : ["--no-backup-tasks"];
     const { coordinator, address } = await startCoordinator(group, runFolder, flags, inputs);
     const startMs = performance.now();
-    startWorker(group, runFolder, address, {
+    const straggler = startWorker(group, runFolder, address, {
       DSYS_TEST_MAP_DELAY_MS: String(STRAGGLER_DELAY_MS),
       DSYS_TEST_MAP_MARKERS: markers,
     });
@@ -112,8 +112,9 @@ async function stragglerJob(folder: string, inputs: readonly string[], backups: 
     const normal = startWorker(group, runFolder, address, {});
     const log = await expectCleanExit(coordinator);
     const wallMs = performance.now() - startMs;
-    // The normal worker is told to exit; the straggler may still sleep in a lost attempt.
+    // Both are told to exit: the coordinator waits for the straggler's losing attempt to report.
     await expectCleanExit(normal);
+    await expectCleanExit(straggler);
     // The final progress line gives the time from the coordinator's start to the job's end.
     const done = log.match(/progress: done: .* · (\d+\.\d) s · /);
     assert.ok(done !== null, `the coordinator did not say when the job was done:\n${log}`);
@@ -133,8 +134,8 @@ Deno.test("a straggler: the job with backup tasks takes at most 0.6 of the time 
     assert.deepEqual(withBackups.output, expected);
     assert.doesNotMatch(without.log, /Backup of/);
     assert.match(withBackups.log, /Backup of map task 0 to worker-\d+-\w+: it runs long/);
-    // The job's time ends with its last output; the coordinator process may then wait up to
-    // its exit grace for a worker that is still running a lost attempt (the straggler).
+    // The job's time ends with its last output; the coordinator process then waits for the
+    // straggler's lost attempt to report, so that it can tell it to exit.
     const ratio = withBackups.doneMs / without.doneMs;
     const figures = `with backups ${withBackups.doneMs} ms, without ${without.doneMs} ms ` +
       `(coordinator exits after ${Math.round(withBackups.wallMs)} and ${

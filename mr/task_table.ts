@@ -139,6 +139,7 @@ export class TaskTable {
   #nextAttempt = 1;
   #reissued = 0;
   #backups = 0;
+  #losersLeaseEndMs = 0;
   #staleReports = 0;
 
   /** Creates a table with every task idle, or done as `options.finished` says. */
@@ -177,6 +178,14 @@ export class TaskTable {
       backups: this.#backups,
       staleReports: this.#staleReports,
     };
+  }
+
+  /**
+   * The latest lease end of the attempts that lost to another attempt of their task (0: none):
+   * until then their workers may still run them, and report.
+   */
+  get losersLeaseEndMs(): number {
+    return this.#losersLeaseEndMs;
   }
 
   /** How many tasks of `kind` are idle, leased and done. */
@@ -313,6 +322,13 @@ export class TaskTable {
       detail === undefined || detail.length <= DETAIL_CHARS_MAX,
       `Cannot record ${kind} task ${taskId}: its detail has over ${DETAIL_CHARS_MAX} characters`,
     );
+    const task = phase.tasks[taskId];
+    assert(task.phase === "leased", `Cannot complete ${kind} task ${taskId}: it is not leased`);
+    for (const loser of task.attempts) {
+      if (loser !== won) {
+        this.#losersLeaseEndMs = Math.max(this.#losersLeaseEndMs, loser.leaseEndMs);
+      }
+    }
     phase.tasks[taskId] = { phase: "done", detail };
     phase.done++;
     phase.accepted++;
