@@ -30,7 +30,7 @@ export type PutOutcome = KvError | typeof ERR_MAYBE;
 export const ERR_MAYBE = "ErrMaybe";
 
 /** The parts of a command a clerk method fills in; the clerk adds its id and sequence number. */
-type Operation = Omit<KvCommand, "clientId" | "sequence">;
+export type Operation = Omit<KvCommand, "clientId" | "sequence">;
 
 /** Default for {@linkcode ClerkOptions.retryPauseMs}. */
 export const DEFAULT_RETRY_PAUSE_MS = 20;

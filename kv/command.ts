@@ -64,9 +64,13 @@ export type CompareOp = "=" | "!=" | "<" | ">";
  * version 0 and revisions 0, so `version = 0` asks that a key not exist.
  */
 export interface Compare {
+  /** The key compared. */
   readonly key: string;
+  /** What of it. */
   readonly target: CompareTarget;
+  /** How. */
   readonly op: CompareOp;
+  /** Against what: a string for `value`, a number otherwise. */
   readonly value: string | number;
 }
 
@@ -83,8 +87,11 @@ export type TxnOp =
 
 /** A transaction: if every comparison holds, `success` runs, else `failure`; all at one revision. */
 export interface Txn {
+  /** Comparisons that must all hold. */
   readonly compare: readonly Compare[];
+  /** Operations run when they do. */
   readonly success: readonly TxnOp[];
+  /** Operations run when one does not. */
   readonly failure: readonly TxnOp[];
 }
 
@@ -94,6 +101,7 @@ export interface KvCommand {
   readonly clientId: number;
   /** The clerk's number for this operation: fresh per operation, the same on every retry. */
   readonly sequence: number;
+  /** What it does. */
   readonly kind: KvOperationKind;
   /** The key (or the start of the range). */
   readonly key: string;

@@ -10,5 +10,5 @@ export * from "./protocol.ts";
 export * from "./server.ts";
 export * from "./state_machine.ts";
 export * from "./command.ts";
-export { type KeyRange, type KeyRecord, prefixEnd } from "./store.ts";
+export { type Change, type KeyRange, type KeyRecord, KvStore, prefixEnd } from "./store.ts";
 export type { Clock, TimerHandle } from "../util/clock.ts";

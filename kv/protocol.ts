@@ -45,13 +45,15 @@ export type KvError = typeof FINAL_ERRORS[number] | typeof ERR_WRONG_LEADER | ty
 
 /** What one operation of a transaction did. */
 export interface TxnResponse {
+  /** The operation's kind. */
   readonly kind: "put" | "delete" | "range";
   /** A put's new version. */
   readonly version?: number;
   /** A delete's count of keys deleted. */
   readonly deleted?: number;
-  /** A range's keys, and whether more follow. */
+  /** A range's keys. */
   readonly records?: KeyRecord[];
+  /** Whether the range left keys out. */
   readonly more?: boolean;
 }
 
@@ -71,8 +73,9 @@ export interface KvReply {
   readonly more?: boolean;
   /** A Delete's count of keys deleted. */
   readonly deleted?: number;
-  /** A Txn: whether its comparisons held, and what each operation of the branch did. */
+  /** A Txn: whether its comparisons held. */
   readonly succeeded?: boolean;
+  /** A Txn: what each operation of the branch it ran did. */
   readonly responses?: TxnResponse[];
   /** A lease-grant's new lease, or the lease a keep-alive renewed. */
   readonly lease?: number;

@@ -22,7 +22,9 @@ import { errorText } from "../util/error_text.ts";
 
 /** A key as it stands: its value, how often it changed, and when. */
 export interface KeyRecord {
+  /** The key. */
   readonly key: string;
+  /** Its value. */
   readonly value: string;
   /** Changes since the key was (last) created: 1 after the first put. */
   readonly version: number;
@@ -36,7 +38,9 @@ export interface KeyRecord {
 
 /** One change in the history: a put or a delete, at a revision, with the state before it. */
 export interface Change {
+  /** Whether the key was written or deleted. */
   readonly type: "put" | "delete";
+  /** The revision of the entry that made it. */
   readonly revision: number;
   /** Order within its revision (a transaction makes several changes at one revision). */
   readonly sub: number;
@@ -51,7 +55,9 @@ export interface Change {
  * every key from `key` on. {@linkcode prefixEnd} turns a prefix into the end of its range.
  */
 export interface KeyRange {
+  /** The key, or the first key of the range. */
   readonly key: string;
+  /** The end of the range (excluded); "" for no end; absent for the one key. */
   readonly end?: string;
 }
 
