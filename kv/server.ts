@@ -143,6 +143,8 @@ export class KvServer {
   readonly #watches: WatchPolls;
   readonly #leases: LeaseDeadlines;
   #leaseTimer: TimerHandle = null;
+  /** The last term in which a watch poll had this server settle its term (see #settleTerm). */
+  #settledTerm = 0;
   #lastSnapshotIndex = 0;
   /** The persisted size seen when the last snapshot was asked for (-1: none asked for yet). */
   #raftStateSizeAtSnapshot = -1;
@@ -176,11 +178,30 @@ export class KvServer {
       [KV_OPERATION_METHOD]: (args: unknown) => this.#receive(args),
       [KV_WATCH_METHOD]: (args: unknown) => {
         if (this.#killed) throw new Error(`Server ${this.id} is stopped`);
-        return this.#watches.poll(parseWatchRequest(args));
+        const request = parseWatchRequest(args);
+        this.#settleTerm();
+        return this.#watches.poll(request);
       },
     };
     this.#raft = config.makeRaft((message) => this.#apply(message));
     this.#timeLeases();
+  }
+
+  /**
+   * A watch answers from this replica's applied state, without a read index. After a leader
+   * change, entries an earlier leader committed are applied only once the new leader commits an
+   * entry of its own term (section 5.4.2), which, with no write or read coming, never happens: a
+   * watcher would not see a write acknowledged just before the change. So once per term a
+   * polled server asks for a read index, which makes a leader without an entry of its term
+   * append its no-op; asked again at a later poll if it failed (no leader yet).
+   */
+  #settleTerm(): void {
+    const { term } = this.#raft.getState();
+    if (term === this.#settledTerm) return;
+    this.#settledTerm = term;
+    this.#raft.readIndex(false).catch(() => {
+      if (this.#settledTerm === term) this.#settledTerm = 0;
+    });
   }
 
   /** The last log index applied to the key/value state. */

@@ -177,6 +177,31 @@ const watchResume: LabTest = {
     ),
 };
 
+const watchAfterLeaderCrash: LabTest = {
+  name: "a watch sees a write acknowledged just before the leader crashed, with nothing after it",
+  part: "watch",
+  run: (context) =>
+    runKvTest(
+      context,
+      { servers: 3, unreliable: false, maxraftstate: -1, historyRevisions: 1_000 },
+      async (cfg) => {
+        cfg.begin("Test: watch after the leader crashed (watch)");
+        const clerk = cfg.makeClient(cfg.all());
+        await clerk.put(`${PREFIX}0`, "before");
+        const watcher = cfg.makeWatcher({ key: PREFIX, end: prefixEnd(PREFIX) }, 1);
+        const events: WatchEvent[] = [];
+        await watchUntil(cfg, watcher, events, 1, ELECTION_TIMEOUT_MS);
+        // The leader acknowledges the put and dies before its followers learn it is committed;
+        // a new leader commits it only with an entry of its own term, and nobody writes.
+        await clerk.put(`${PREFIX}1`, "acknowledged");
+        cfg.shutdownServer(cfg.leader().id);
+        await watchUntil(cfg, watcher, events, 2, 10 * ELECTION_TIMEOUT_MS);
+        checkEvents(cfg, events, new Set(["before", "acknowledged"]));
+        cfg.end();
+      },
+    ),
+};
+
 /** Linearizable gets of `key` through each server alone: what every replica's state holds. */
 async function valueAtEveryServer(clerks: readonly Clerk[], key: string) {
   return await Promise.all(clerks.map((clerk) => clerk.get(key)));
@@ -233,5 +258,6 @@ const leaseKeptAlive: LabTest = {
 export const coordinationTests: readonly LabTest[] = [
   watchAcrossFaults,
   watchResume,
+  watchAfterLeaderCrash,
   leaseKeptAlive,
 ];
