@@ -67,8 +67,11 @@ function checkEvents(cfg: KvConfig, events: readonly WatchEvent[], written: Read
   for (const value of written) if (!seen.has(value)) cfg.fatal(`no event for write ${value}`);
 }
 
-/** Kills the leader (or a random server) now and then, restarts it, and heals partitions. */
-async function chaos(cfg: KvConfig, untilMs: number): Promise<void> {
+/**
+ * Until `untilMs`: now and then kills the leader (or a random server) and restarts it, or cuts
+ * the leader off in a minority and heals the partition.
+ */
+export async function chaos(cfg: KvConfig, untilMs: number): Promise<void> {
   // Bounded by `untilMs`: every pass sleeps.
   while (cfg.simulation.now() < untilMs) {
     await cfg.sleep(ELECTION_TIMEOUT_MS / 2 + cfg.randomInt(ELECTION_TIMEOUT_MS));

@@ -15,6 +15,7 @@ import type { Clerk } from "../kv/clerk.ts";
 import { ELECTION_TIMEOUT_MS, type KvConfig, runKvTest } from "./kv_harness.ts";
 import type { LabTest, TestContext } from "./suite.ts";
 import { coordinationTests } from "./coordination_suite.ts";
+import { recipesTests } from "../recipes/recipes_suite.ts";
 
 /** Iterations of the generic test, each with its own clients. */
 const ITERATIONS = 3;
@@ -494,4 +495,5 @@ export const kvSuite: readonly LabTest[] = [
     allConsistencies: true,
   }),
   ...coordinationTests,
+  ...recipesTests,
 ];

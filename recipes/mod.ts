@@ -1,0 +1,15 @@
+/**
+ * What people build on a coordination service, built on the key/value service's clerk and
+ * watcher: sessions (a lease kept alive), etcd's lock with fencing tokens, leader election,
+ * a barrier and ZooKeeper's ready-file configuration, and a counter.
+ *
+ * @module
+ */
+export * from "./connection.ts";
+export * from "./session.ts";
+export * from "./turns.ts";
+export * from "./mutex.ts";
+export * from "./election.ts";
+export * from "./barrier.ts";
+export * from "./counter.ts";
+export * from "./wait.ts";
