@@ -15,47 +15,33 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { assert } from "../util/assert.ts";
-import { realClock } from "../util/clock.ts";
-import { unseededRandom } from "../util/random.ts";
 import { errorText } from "../util/error_text.ts";
-import { connect } from "../rpc/tcp_client.ts";
-import type { RpcClient } from "../rpc/types.ts";
-import { Clerk } from "../kv/clerk.ts";
 import { CONSISTENCIES, type Consistency } from "../kv/command.ts";
-
-/** The operations the shell and the one-shot commands run. */
-type KvOperationKind = "get" | "put" | "append";
 import { DEFAULT_STATUS_TIMEOUT_MS } from "../peer/status.ts";
 import { examples, parseServers, secondsFlag } from "./arguments.ts";
 import { runStatus } from "./status.ts";
+import {
+  DeadlineClerk,
+  DEFAULT_OPERATION_TIMEOUT_MS,
+  EXIT_UNKNOWN_OUTCOME,
+  type KvOperation,
+  type KvOperationKind,
+} from "./kv_clerk.ts";
+import { addKeyCommands, consistencyOption } from "./kv_ops.ts";
+import { WRITE_OUTS } from "./kv_output.ts";
+import { addWatchCommands } from "./kv_watch.ts";
+import { addLockCommands } from "./kv_lock.ts";
 
-/** Exit code of an operation whose outcome is unknown (it timed out). */
-export const EXIT_UNKNOWN_OUTCOME = 2;
-/** Default bound on one operation, retries included. */
-export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 /** Longest line the shell reads; longer lines are answered with an error. */
 export const MAX_SHELL_LINE_CHARS = 1024 * 1024;
-/** Reconnect backoff towards servers: a restarted server is used again within 200 ms. */
-const CLERK_RECONNECT_BACKOFF_MS = { initial: 10, max: 200 };
-/** How long a clerk's single call may wait (servers answer within their apply timeout). */
-const CALL_TIMEOUT_MS = 2_000;
 
-/** What `--consistency` says in every command's help. */
-const CONSISTENCY_HELP =
-  "how fresh a get must be: linearizable (every write acknowledged before it; the leader confirms it still leads, no log write), lease (the same, trusting the leader's clock within the allowed drift: no round of messages), serializable (the answering server's state as it stands: fast, may be stale)";
-
-/** The `--consistency` option of gets. */
-function consistencyOption() {
-  return new Option("--consistency <level>", CONSISTENCY_HELP).choices(CONSISTENCIES)
-    .default("linearizable" as const);
-}
-
-/** The `kv` subcommand and its own subcommands: get, put, append, shell and status. */
+/** The `kv` subcommand and its own subcommands. */
 export function kvCommand() {
   const kv = new Command("kv")
+    // Options of dsys kv come before its subcommand, so that lock passes COMMAND's on untouched.
+    .enablePositionalOptions()
     .description(
-      `Run key/value operations against a cluster. Exit codes: 0 done, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out: the write may or may not have happened), 1 other errors.`,
+      `Run key/value and coordination operations against a cluster, in etcdctl's shapes. Exit codes: 0 done, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out: a write may or may not have happened), 1 refused or other errors.`,
     )
     .requiredOption("--servers <addresses>", "the servers' addresses, comma-separated")
     .addOption(
@@ -65,6 +51,12 @@ export function kvCommand() {
         DEFAULT_OPERATION_TIMEOUT_MS,
       ),
     )
+    .addOption(
+      new Option(
+        "-w, --write-out <format>",
+        "simple: values and keys a line each; json: one JSON object per result or watch event",
+      ).choices(WRITE_OUTS).default("simple" as const),
+    )
     .addHelpText(
       "after",
       examples(
@@ -72,30 +64,23 @@ export function kvCommand() {
         "dsys kv --servers $peers put city Lyon",
         'dsys kv --servers $peers --timeout 2 append city " 69"',
         "dsys kv --servers $peers get city",
+        "dsys kv --servers $peers -w json watch config/ --prefix",
+        "dsys kv --servers $peers lock deploy ./deploy.sh",
       ),
     );
   const servers = () => parseServers(kv.opts().servers);
+  const cli = {
+    servers,
+    timeoutMs: () => kv.opts().timeout,
+    format: () => kv.opts().writeOut,
+  };
+  addKeyCommands(kv, cli);
+  addWatchCommands(kv, cli);
+  addLockCommands(kv, cli);
   const operate = async (operation: KvOperation) => {
     const code = await runKvOperation(servers(), operation, kv.opts().timeout);
     if (code !== 0) Deno.exitCode = code;
   };
-  kv.command("get").description("Print the value of a key (empty if missing).")
-    .argument("<key>")
-    .addOption(consistencyOption())
-    .addHelpText(
-      "after",
-      examples(
-        "dsys kv --servers $peers get city",
-        "dsys kv --servers $peers get city --consistency serializable",
-      ),
-    )
-    .action((key, options) =>
-      operate({ kind: "get", key, value: "", consistency: options.consistency })
-    );
-  kv.command("put").description("Set a key.")
-    .argument("<key>").argument("<value>")
-    .addHelpText("after", examples("dsys kv --servers $peers put city Lyon"))
-    .action((key, value) => operate({ kind: "put", key, value }));
   kv.command("append").description("Append to a key's value.")
     .argument("<key>").argument("<value>")
     .addHelpText("after", examples('dsys kv --servers $peers append city " 69"'))
@@ -135,99 +120,6 @@ export function kvCommand() {
       await runStatus(servers(), options.json, timeoutMs);
     });
   return kv;
-}
-
-/** One operation for the cluster. */
-export interface KvOperation {
-  /** get, put or append. */
-  readonly kind: KvOperationKind;
-  /** The key. */
-  readonly key: string;
-  /** The value for put and append; "" for get. */
-  readonly value: string;
-  /** For a get: how fresh it must be; default linearizable. */
-  readonly consistency?: Consistency;
-}
-
-/** How one operation ended. */
-export type OperationOutcome =
-  | { readonly ok: true; readonly output: string }
-  | { readonly ok: false; readonly unknown: boolean; readonly error: string };
-
-/**
- * A clerk with a deadline per operation. An operation that misses it is abandoned (its clerk is
- * closed) and the next one gets a fresh clerk with a new client id, so the abandoned operation,
- * which may still take effect, never overlaps a later one of the same client id.
- */
-export class DeadlineClerk {
-  readonly #clients: RpcClient[];
-  readonly #timeoutMs: number;
-  #clerk: Clerk;
-
-  /** A clerk of the servers at `servers`; each operation may take `timeoutMs`. */
-  constructor(servers: readonly string[], timeoutMs: number) {
-    assert(servers.length > 0, "Cannot make a clerk without servers");
-    assert(timeoutMs > 0, `Operation timeout of ${timeoutMs} ms is not positive`);
-    this.#clients = servers.map((address) =>
-      connect(address, { log: () => {}, reconnectBackoffMs: CLERK_RECONNECT_BACKOFF_MS })
-    );
-    this.#timeoutMs = timeoutMs;
-    this.#clerk = this.#newClerk();
-  }
-
-  /** The id of the clerk the next operation uses. */
-  get clientId(): number {
-    return this.#clerk.clientId;
-  }
-
-  /** Runs `operation` until it is applied or the deadline passes. */
-  async run(operation: KvOperation): Promise<OperationOutcome> {
-    const clerk = this.#clerk;
-    const running = runOn(clerk, operation).then(
-      (output): OperationOutcome => ({ ok: true, output }),
-      (error): OperationOutcome => ({ ok: false, unknown: true, error: errorText(error) }),
-    );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), this.#timeoutMs);
-    });
-    const outcome = await Promise.race([running, late]);
-    clearTimeout(timer);
-    if (outcome !== null) return outcome;
-    clerk.close();
-    this.#clerk = this.#newClerk();
-    const seconds = this.#timeoutMs / 1000;
-    return {
-      ok: false,
-      unknown: true,
-      error: `${operation.kind} of key ${
-        JSON.stringify(operation.key)
-      } got no answer within ${seconds} s: it may or may not have taken effect`,
-    };
-  }
-
-  /** Stops every clerk and closes the connections. */
-  close(): void {
-    this.#clerk.close();
-    for (const client of this.#clients) client.close();
-  }
-
-  #newClerk(): Clerk {
-    return new Clerk(this.#clients, realClock, unseededRandom(), {
-      callTimeoutMs: Math.min(CALL_TIMEOUT_MS, this.#timeoutMs),
-    });
-  }
-}
-
-function runOn(clerk: Clerk, operation: KvOperation): Promise<string> {
-  switch (operation.kind) {
-    case "get":
-      return clerk.get(operation.key, operation.consistency);
-    case "put":
-      return clerk.put(operation.key, operation.value).then(() => "");
-    case "append":
-      return clerk.append(operation.key, operation.value).then(() => "");
-  }
 }
 
 /**

@@ -5,7 +5,8 @@ import { KV_OPERATION_METHOD, type KvReply, OK } from "../kv/protocol.ts";
 import { STATUS_METHOD } from "../peer/status.ts";
 import { ChildGroup } from "../util/child_process.ts";
 import type { KvCommand } from "../kv/command.ts";
-import { DeadlineClerk, parseShellLine, readLines, runKvShell, wallClockMs } from "./kv.ts";
+import { parseShellLine, readLines, runKvShell, wallClockMs } from "./kv.ts";
+import { DeadlineClerk } from "./kv_clerk.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();

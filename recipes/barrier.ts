@@ -67,8 +67,11 @@ function isDelete(event: { type: string }): boolean {
 
 /** A configuration as a reader saw it whole: its keys (without the prefix) and `ready`'s value. */
 export interface Config {
+  /** The keys under `PREFIX/data/`, without that prefix, and their values. */
   readonly entries: ReadonlyMap<string, string>;
+  /** The value of `PREFIX/ready`: the version the writer gave the configuration. */
   readonly ready: string;
+  /** The revision the configuration was read at. */
   readonly revision: number;
 }
 

@@ -31,7 +31,9 @@ export type SendOperation = (operation: ClerkOperation) => Promise<KvReply>;
 
 /** One page of a range read, and the revision every page is read at. */
 export interface RangePage {
+  /** The page's keys, in key order. */
   readonly records: KeyRecord[];
+  /** The revision every page of the read is at. */
   readonly revision: number;
 }
 

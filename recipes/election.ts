@@ -24,8 +24,11 @@ import { waitForEvent } from "./wait.ts";
 
 /** Who leads: the leader's key, its proposal, and the key's create revision (its term, as it were). */
 export interface Leader {
+  /** The leader's key under the election's prefix. */
   readonly key: string;
+  /** Its proposal. */
   readonly value: string;
+  /** Its key's create revision. */
   readonly revision: number;
 }
 

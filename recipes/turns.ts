@@ -23,7 +23,9 @@ export const MAX_CONTENDERS = 10_000;
 
 /** A contender's place: its key and that key's create revision (the fencing token). */
 export interface Turn {
+  /** The contender's key: the queue's prefix and its lease in hex. */
   readonly key: string;
+  /** The key's create revision: the fencing token while the turn holds. */
   readonly revision: number;
 }
 
