@@ -111,6 +111,11 @@ Deno.test("dsys kv put, get, range, del, txn and lease in etcdctl's shapes", () 
     );
     assert.equal(await ok(cluster, ["get", "owner"]), "\n");
     assert.equal(await ok(cluster, ["del", "config/", "--prefix"]), "2\n");
+    const first = await ok(cluster, ["put", "queue/job-", "a", "--sequential"]);
+    const second = await ok(cluster, ["put", "queue/job-", "b", "--sequential"]);
+    assert.match(first, /^queue\/job-\d{20}\n$/);
+    assert.ok(second > first, `${second} after ${first}`);
+    assert.equal(await ok(cluster, ["get", first.trim()]), "a\n");
     const gone = await kv(cluster, ["lease", "revoke", `${grant.lease}`]);
     assert.deepEqual([gone.code, gone.stderr], [
       1,

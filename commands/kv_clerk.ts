@@ -14,7 +14,7 @@ import type { RpcClient } from "../rpc/types.ts";
 import { Clerk } from "../kv/clerk.ts";
 import type { Consistency } from "../kv/command.ts";
 import type { KvReply } from "../kv/protocol.ts";
-import type { ClerkOperation } from "../recipes/connection.ts";
+import type { Operation as ClerkOperation } from "../kv/clerk.ts";
 import { CALL_TIMEOUT_MS, RECONNECT_BACKOFF_MS } from "./kv_connection.ts";
 
 /** Exit code of an operation whose outcome is unknown (it timed out). */

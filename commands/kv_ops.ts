@@ -11,7 +11,8 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { CONSISTENCIES, type Consistency } from "../kv/command.ts";
 import { ERR_NO_KEY, ERR_VERSION, type KvReply, OK } from "../kv/protocol.ts";
 import { prefixEnd } from "../kv/store.ts";
-import { type ClerkOperation, rangePages } from "../recipes/connection.ts";
+import { rangePages } from "../recipes/connection.ts";
+import type { Operation as ClerkOperation } from "../kv/clerk.ts";
 import { DeadlineClerk, describeOperation, EXIT_UNKNOWN_OUTCOME } from "./kv_clerk.ts";
 import { keyJson, type Print, printKeys, printTxn, type WriteOut } from "./kv_output.ts";
 import { parseTxn } from "./kv_txn.ts";
@@ -122,7 +123,7 @@ export async function runPut(
   shot: OneShot,
   key: string,
   value: string,
-  options: { lease?: number; version?: number },
+  options: { lease?: number; version?: number; sequential?: boolean },
 ): Promise<void> {
   const operation: ClerkOperation = {
     kind: "put",
@@ -130,16 +131,26 @@ export async function runPut(
     value,
     ...(options.lease === undefined ? {} : { lease: options.lease }),
     ...(options.version === undefined ? {} : { version: options.version }),
+    ...(options.sequential ? { sequential: true } : {}),
   };
   const reply = await sendOrThrow(shot, operation);
   if (options.version !== undefined && (reply.err === ERR_VERSION || reply.err === ERR_NO_KEY)) {
     throw new Error(versionRefusal(key, options.version, reply.err));
   }
   requireOk(reply, operation);
+  // A sequential put names the key it created.
+  const created = options.sequential ? reply.records?.[0]?.key ?? key : key;
   if (shot.format === "json") {
     shot.print(
-      JSON.stringify({ type: "put", key, revision: reply.revision, version: reply.version }),
+      JSON.stringify({
+        type: "put",
+        key: created,
+        revision: reply.revision,
+        version: reply.version,
+      }),
     );
+  } else if (options.sequential) {
+    shot.print(created);
   }
 }
 
@@ -292,6 +303,10 @@ function addWriteCommands(kv: Command, cli: KvCli): void {
       )
         .argParser(integerOption(0)),
     )
+    .option(
+      "--sequential",
+      "create KEY followed by a unique increasing number, as a ZooKeeper sequential node; print it",
+    )
     .addHelpText(
       "after",
       examples(
@@ -299,6 +314,7 @@ function addWriteCommands(kv: Command, cli: KvCli): void {
         "date | dsys kv --servers $peers put started",
         "dsys kv --servers $peers put config/ready 1 --version 0",
         "dsys kv --servers $peers put owner me --lease 7",
+        "dsys kv --servers $peers put queue/job- task --sequential",
       ),
     )
     .action(async (key, value, options) => {

@@ -12,7 +12,7 @@ import { MAX_LEASE_TTL_MS } from "../kv/command.ts";
 import { ERR_LEASE_NOT_FOUND } from "../kv/protocol.ts";
 import { prefixEnd } from "../kv/store.ts";
 import { WatchCompactedError } from "../kv/watcher.ts";
-import type { ClerkOperation } from "../recipes/connection.ts";
+import type { Operation as ClerkOperation } from "../kv/clerk.ts";
 import { examples, integerOption } from "./arguments.ts";
 import { Interruption, TcpConnection } from "./kv_connection.ts";
 import { type KvCli, type OneShot, runOneShot, sendOrThrow } from "./kv_ops.ts";

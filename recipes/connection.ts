@@ -7,7 +7,7 @@
  * @module
  */
 import type { Clock } from "../util/clock.ts";
-import type { Clerk } from "../kv/clerk.ts";
+import type { Clerk, Operation } from "../kv/clerk.ts";
 import type { Consistency } from "../kv/command.ts";
 import type { KeyRange, KeyRecord } from "../kv/store.ts";
 import type { Watcher } from "../kv/watcher.ts";
@@ -23,11 +23,8 @@ export interface KvConnection {
   makeWatcher(range: KeyRange, fromRevision: number): Watcher;
 }
 
-/** Any operation a clerk sends: the command without the clerk's id and sequence number. */
-export type ClerkOperation = Parameters<Clerk["send"]>[0];
-
 /** Sends one operation until it is answered: a clerk's `send`, or the command line's. */
-export type SendOperation = (operation: ClerkOperation) => Promise<KvReply>;
+export type SendOperation = (operation: Operation) => Promise<KvReply>;
 
 /** One page of a range read, and the revision every page is read at. */
 export interface RangePage {
@@ -94,7 +91,7 @@ export async function readRange(
 ): Promise<RangePage> {
   const records: KeyRecord[] = [];
   let revision = 0;
-  const send = (operation: ClerkOperation) => clerk.send(operation);
+  const send = (operation: Operation) => clerk.send(operation);
   for await (const page of rangePages(send, range, { limit: keysMax + 1 })) {
     records.push(...page.records);
     revision = page.revision;
