@@ -183,8 +183,11 @@ function compareProblem(value: unknown): string | null {
   if (!["=", "!=", "<", ">"].includes(compare.op as string)) {
     return `a comparison's op ${JSON.stringify(compare.op)} is not =, !=, < or >`;
   }
-  const wanted = compare.target === "value" ? "string" : "number";
-  if (typeof compare.value !== wanted) return `a comparison of ${compare.target} needs a ${wanted}`;
+  const wantsString = compare.target === "value";
+  const isString = typeof compare.value === "string";
+  if (wantsString !== isString || (!isString && typeof compare.value !== "number")) {
+    return `a comparison of ${compare.target} needs a ${wantsString ? "string" : "number"}`;
+  }
   return null;
 }
 
