@@ -8,6 +8,8 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { runTests, summaryLine } from "../labs/runner.ts";
 import { clusterSuite } from "../cluster/cluster_suite.ts";
 import { kvSuite } from "../labs/kv_suite.ts";
+import { kvraftSuite } from "../labs_2025/kvraft_suite.ts";
+import { kvsrvSuite } from "../labs_2025/kvsrv_suite.ts";
 import { mrSuite } from "../labs/mr_suite.ts";
 import { raftSuite } from "../labs/raft_suite.ts";
 import { simSuite } from "../safety/sim_suite.ts";
@@ -17,7 +19,8 @@ import { examples, integerOption, patternOption } from "./arguments.ts";
 /** Every suite by the name `dsys test` takes. */
 export const SUITES: Readonly<Record<string, readonly LabTest[]>> = {
   cluster: clusterSuite,
-  kv: kvSuite,
+  // The 2022 lab's 3A and 3B, then the 2025 lab's versioned suites: kvsrv, lock, 4B and 4C.
+  kv: [...kvSuite, ...kvsrvSuite, ...kvraftSuite],
   mr: mrSuite,
   raft: raftSuite,
   sim: simSuite,

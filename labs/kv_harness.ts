@@ -247,6 +247,11 @@ export class KvConfig {
     for (let j = 0; j < this.n; j++) this.network.enable(entry.endNames[j], reachable.has(j));
   }
 
+  /** The clerk's number in order of creation: its client in a history. */
+  clientNumber(clerk: Clerk): number {
+    return this.#tester(clerk).number;
+  }
+
   #tester(clerk: Clerk): TesterClerk {
     const entry = this.#clerks.get(clerk);
     if (entry === undefined) throw new Error(`Clerk ${clerk.clientId} is not the tester's`);
@@ -411,6 +416,11 @@ export class KvConfig {
     this.#t0 = this.simulation.now();
     this.#rpcs0 = this.network.getTotalCount();
     this.#ops = 0;
+  }
+
+  /** Counts an operation made outside this harness's own methods (for the result line). */
+  countOperation(): void {
+    this.#ops++;
   }
 
   /** Operations completed since `begin`. */

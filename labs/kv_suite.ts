@@ -76,7 +76,7 @@ function spawnClients<T>(
 }
 
 /** The lab's `partitioner`: a random split every election timeout plus up to 200 ms. */
-async function partitioner(cfg: KvConfig, done: () => boolean): Promise<void> {
+export async function partitioner(cfg: KvConfig, done: () => boolean): Promise<void> {
   while (!done()) {
     const side = cfg.all().map(() => cfg.randomInt(2));
     const p1 = cfg.all().filter((i) => side[i] === 0);
