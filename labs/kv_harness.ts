@@ -439,9 +439,7 @@ export class KvConfig {
     const seconds = (this.simulation.now() - this.#t0) / 1000;
     const rpcs = this.network.getTotalCount() - this.#rpcs0;
     this.#context.log(
-      `${this.#label} ...  Passed -- ${seconds.toFixed(1).padStart(5)} ${this.n} ${
-        String(rpcs).padStart(5)
-      } ${String(this.#ops).padStart(4)}  (seed ${this.#context.seed})`,
+      kvResultLine(this.#label, { seconds, peers: this.n, rpcs, ops: this.#ops }, this.#context),
     );
   }
 
@@ -463,6 +461,25 @@ export class KvConfig {
       this.fatal(`test took longer than ${TEST_TIME_LIMIT_MS / 1000} seconds`);
     }
   }
+}
+
+/** The counts of the key/value lab's result line. */
+export interface KvCounts {
+  /** Virtual seconds since `begin`. */
+  readonly seconds: number;
+  /** Servers. */
+  readonly peers: number;
+  /** RPCs sent since `begin`. */
+  readonly rpcs: number;
+  /** Client operations since `begin`. */
+  readonly ops: number;
+}
+
+/** The lab's result line of a key/value test: `label ...  Passed -- seconds peers rpcs ops`. */
+export function kvResultLine(label: string, counts: KvCounts, context: TestContext): string {
+  return `${label} ...  Passed -- ${counts.seconds.toFixed(1).padStart(5)} ${counts.peers} ${
+    String(counts.rpcs).padStart(5)
+  } ${String(counts.ops).padStart(4)}  (seed ${context.seed})`;
 }
 
 /**

@@ -26,6 +26,7 @@ import { Clerk } from "../kv/clerk.ts";
 import { commandProblem, type KvCommand } from "../kv/command.ts";
 import { KV_OPERATION_METHOD, type KvReply } from "../kv/protocol.ts";
 import { KvStateMachine } from "../kv/state_machine.ts";
+import { kvResultLine } from "../labs/kv_harness.ts";
 import type { TestContext } from "../labs/suite.ts";
 import { LabFailure, runOnSimulation, TEST_TIME_LIMIT_MS } from "../labs/lab_simulation.ts";
 import type { KvTester } from "./kv_tester.ts";
@@ -179,11 +180,7 @@ export class KvsrvConfig implements KvTester {
     }
     const seconds = (this.simulation.now() - this.#t0) / 1000;
     const rpcs = this.network.getTotalCount() - this.#rpcs0;
-    this.log(
-      `${this.#label} ...  Passed -- ${seconds.toFixed(1).padStart(5)} 1 ${
-        String(rpcs).padStart(5)
-      } ${String(this.#ops).padStart(4)}  (seed ${this.#context.seed})`,
-    );
+    this.log(kvResultLine(this.#label, { seconds, peers: 1, rpcs, ops: this.#ops }, this.#context));
   }
 
   /** Whether `cleanup` ran. */
