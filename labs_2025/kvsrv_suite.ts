@@ -29,11 +29,6 @@ import {
 } from "./kv_tester.ts";
 import { type KvsrvConfig, runKvsrvTest } from "./kvsrv_harness.ts";
 
-/** The lab's Porcupine budget of the racing-puts test, and of every other check here. */
-const RACING_CHECK_TIMEOUT_MS = 10_000;
-/** The lab's `linearizabilityCheckTimeout`. */
-const CHECK_TIMEOUT_MS = 1_000;
-
 /** A kvsrv test named as the lab's Go test. */
 function kvsrvTest(
   name: string,
@@ -64,7 +59,7 @@ const reliablePut = kvsrvTest("TestReliablePut", "kvsrv", true, async (cfg) => {
   if (missing !== ERR_NO_KEY) cfg.fatal(`expected Put to fail with ErrNoKey; got err=${missing}`);
   const none = await get(cfg, clerk, "y");
   if (none.err !== ERR_NO_KEY) cfg.fatal(`expected Get to fail with ErrNoKey; got err=${none.err}`);
-  checkLinearizable(cfg, CHECK_TIMEOUT_MS);
+  checkLinearizable(cfg);
   cfg.end();
 });
 
@@ -81,7 +76,7 @@ const putConcurrentReliable = kvsrvTest("TestPutConcurrentReliable", "kvsrv", tr
   );
   const clerk = cfg.makeClerk();
   await checkPutConcurrent(cfg, clerk, "k", results, { ok: 0, maybe: 0 }, cfg.reliable);
-  checkLinearizable(cfg, RACING_CHECK_TIMEOUT_MS);
+  checkLinearizable(cfg);
   cfg.end();
 });
 
@@ -160,7 +155,7 @@ const unreliableNet = kvsrvTest("TestUnreliableNet", "kvsrv", false, async (cfg)
     if (read.value !== 0) cfg.fatal(`Wrong value ${JSON.stringify(read.value)} expect 0`);
   }
   if (!retried) cfg.fatal("Clerk.Put never returned ErrMaybe");
-  checkLinearizable(cfg, CHECK_TIMEOUT_MS);
+  checkLinearizable(cfg);
   cfg.end();
 });
 
@@ -217,7 +212,7 @@ function lockTest(name: string, clients: number, reliable: boolean): LabTest {
       (me, clerk, done) => lockClient(cfg, me, clerk, done),
     );
     cfg.log(`  rounds inside the lock per client: ${rounds.join(" ")}`);
-    checkLinearizable(cfg, RACING_CHECK_TIMEOUT_MS);
+    checkLinearizable(cfg);
     cfg.end();
   });
 }
