@@ -12,4 +12,3 @@ export * from "./state_machine.ts";
 export * from "./command.ts";
 export { type Change, type KeyRange, type KeyRecord, KvStore, prefixEnd } from "./store.ts";
 export type { Clock, TimerHandle } from "../util/clock.ts";
-export * from "./lock.ts";

@@ -14,7 +14,7 @@
  */
 import type { Clerk } from "../kv/clerk.ts";
 import { ERR_MAYBE } from "../kv/clerk.ts";
-import { Lock } from "../kv/lock.ts";
+import { VersionedLock } from "../recipes/versioned_lock.ts";
 import { ERR_NO_KEY, ERR_VERSION, OK } from "../kv/protocol.ts";
 import type { LabTest } from "../labs/suite.ts";
 import {
@@ -182,7 +182,7 @@ async function lockClient(
       put(cfg, clerk, key, value, version),
   };
   const holder = `client ${cfg.clientNumber(clerk)}`;
-  const lock = new Lock(recorded, "l", { holder, clock: cfg.simulation });
+  const lock = new VersionedLock(recorded, "l", { holder, clock: cfg.simulation });
   // Makes "l0" exist; only the first client's Put can succeed.
   await put(cfg, clerk, "l0", "", 0);
   let rounds = 0;

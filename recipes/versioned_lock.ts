@@ -1,8 +1,9 @@
 /**
- * A lock on one key, built only on the 2025 lab's versioned Get and Put (its Lab 2 lock): the key
- * holds the holder's name while locked and "" (or nothing) while free. Acquiring writes the name
- * at the version just read, so of two clients that both saw the lock free only one write lands;
- * releasing writes "" at the version read while holding it.
+ * The 2025 lab's lock (its Lab 2), built only on versioned Get and Put, without leases or
+ * watches (etcd's lock with sessions is mutex.ts): the key holds the holder's name while locked
+ * and "" (or nothing) while free. Acquiring writes the name at the version just read, so of two
+ * clients that both saw the lock free only one write lands; releasing writes "" at the version
+ * read while holding it. A holder that dies holds the lock for ever: there is no lease.
  *
  * A Put that comes back ErrMaybe may or may not have happened (a retransmission found the
  * version moved, perhaps by its own first transmission), so the lock then reads the key again:
@@ -16,8 +17,8 @@
  */
 import { assert } from "../util/assert.ts";
 import { type Clock, sleep } from "../util/clock.ts";
-import { ERR_MAYBE, type PutOutcome } from "./clerk.ts";
-import { ERR_NO_KEY, type KvError, OK } from "./protocol.ts";
+import { ERR_MAYBE, type PutOutcome } from "../kv/clerk.ts";
+import { ERR_NO_KEY, type KvError, OK } from "../kv/protocol.ts";
 
 /** What a lock needs of a key/value client: the 2025 lab's versioned Get and Put. */
 export interface VersionedKv {
@@ -27,11 +28,11 @@ export interface VersionedKv {
   putVersioned(key: string, value: string, version: number): Promise<PutOutcome>;
 }
 
-/** Default for {@linkcode LockOptions.retryPauseMs}. */
+/** Default for {@linkcode VersionedLockOptions.retryPauseMs}. */
 export const DEFAULT_LOCK_RETRY_PAUSE_MS = 10;
 
-/** Options of a {@linkcode Lock}. */
-export interface LockOptions {
+/** Options of a {@linkcode VersionedLock}. */
+export interface VersionedLockOptions {
   /** This client's name in the key while it holds the lock; unique among the lock's clients. */
   readonly holder: string;
   /** The clock the pause between looks at a lock someone else holds is measured on. */
@@ -43,7 +44,7 @@ export interface LockOptions {
 }
 
 /** A lock on the key `key` of a versioned key/value service; one acquire or release at a time. */
-export class Lock {
+export class VersionedLock {
   /** The key the lock lives in. */
   readonly key: string;
   readonly #kv: VersionedKv;
@@ -54,7 +55,7 @@ export class Lock {
   #held = false;
 
   /** A lock in `key` of `kv`, taken under the name `options.holder`. */
-  constructor(kv: VersionedKv, key: string, options: LockOptions) {
+  constructor(kv: VersionedKv, key: string, options: VersionedLockOptions) {
     assert(options.holder !== "", `Cannot lock "${key}" under an empty name: "" means free`);
     this.key = key;
     this.#kv = kv;

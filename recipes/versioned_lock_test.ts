@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Simulation } from "../sim/simulation.ts";
-import { ERR_MAYBE, type PutOutcome } from "./clerk.ts";
-import { Lock, type VersionedKv } from "./lock.ts";
-import { ERR_NO_KEY, ERR_VERSION, type KvError, OK } from "./protocol.ts";
+import { ERR_MAYBE, type PutOutcome } from "../kv/clerk.ts";
+import { type VersionedKv, VersionedLock } from "./versioned_lock.ts";
+import { ERR_NO_KEY, ERR_VERSION, type KvError, OK } from "../kv/protocol.ts";
 
 /** What the next versioned Put does instead of answering truly. */
 type Twist = "happened, ErrMaybe" | "lost, ErrMaybe";
@@ -40,7 +40,7 @@ function run<T>(body: (simulation: Simulation, kv: FakeKv) => Promise<T>): Promi
 }
 
 const lockOf = (kv: FakeKv, holder: string, attemptsMax?: number) =>
-  new Lock(kv, "l", { holder, clock: kv.simulation, retryPauseMs: 5, attemptsMax });
+  new VersionedLock(kv, "l", { holder, clock: kv.simulation, retryPauseMs: 5, attemptsMax });
 
 Deno.test("a free lock is taken at once; each acquisition's token is larger", async () => {
   await run(async (_, kv) => {
