@@ -41,6 +41,9 @@ import {
 /** Revisions of history a replica keeps unless told otherwise: what watches can resume from. */
 export const DEFAULT_HISTORY_REVISIONS = 10_000;
 
+/** History is compacted in steps of this many revisions (when any is kept). */
+export const COMPACT_STEP_REVISIONS = 100;
+
 /** Options of a {@linkcode KvStateMachine}. */
 export interface KvStateMachineOptions {
   /**
@@ -224,7 +227,7 @@ export class KvStateMachine {
       modRevision: revision,
       lease,
     };
-    this.#store.put(record, sub);
+    this.#store.put(record, sub, null);
     return { err: OK, records: [record] };
   }
 
@@ -249,7 +252,7 @@ export class KvStateMachine {
       modRevision: revision,
       lease,
     };
-    this.#store.put(record, sub);
+    this.#store.put(record, sub, current);
     return { err: OK, version: record.version };
   }
 
@@ -366,10 +369,14 @@ export class KvStateMachine {
     }
   }
 
-  /** Drops history older than the kept window, one revision's changes per change. */
+  /**
+   * Drops history older than the kept window, in steps of {@linkcode COMPACT_STEP_REVISIONS}
+   * (a delete per step rather than per entry), so the window holds up to that many more.
+   */
   #compactHistory(): void {
     const keepFrom = this.revision - this.#historyRevisions;
-    if (keepFrom > this.#store.compactedRevision) this.#store.compact(keepFrom);
+    const step = this.#historyRevisions === 0 ? 1 : COMPACT_STEP_REVISIONS;
+    if (keepFrom - this.#store.compactedRevision >= step) this.#store.compact(keepFrom);
   }
 }
 

@@ -157,13 +157,15 @@ Deno.test("a sequential put creates the prefix and its revision, unique and incr
 
 Deno.test("history older than the kept window is compacted; reads there say ErrCompacted", () => {
   const machine = new KvStateMachine({ historyRevisions: 2 });
-  for (let sequence = 1; sequence <= 5; sequence++) {
+  // Compacted in steps: by revision 105, everything up to 100 is gone.
+  for (let sequence = 1; sequence <= 105; sequence++) {
     applyAll(machine, command(1, sequence, "put", "k", `v${sequence}`));
   }
   const at = (revision: number) => machine.read(command(2, 1, "range", "k", "", { revision }));
-  assert.equal(at(4).records?.[0].value, "v4");
-  assert.equal(at(2).err, "ErrCompacted");
-  assert.equal(at(9).err, "ErrFutureRevision");
+  assert.equal(at(103).records?.[0].value, "v103");
+  assert.equal(at(101).records?.[0].value, "v101");
+  assert.equal(at(100).err, "ErrCompacted");
+  assert.equal(at(200).err, "ErrFutureRevision");
 });
 
 Deno.test("entries apply in log order only", () => {

@@ -281,9 +281,8 @@ export class KvStore {
   }
 
   /** Writes `record` (inside a transaction) and notes the change in the history. */
-  put(record: KeyRecord, sub: number): void {
+  put(record: KeyRecord, sub: number, previous: KeyRecord | null = this.get(record.key)): void {
     this.#requireTransaction(`put ${record.key}`);
-    const previous = this.get(record.key);
     this.#statement(
       "INSERT OR REPLACE INTO keys (key, value, version, create_revision, mod_revision, lease) VALUES (?, ?, ?, ?, ?, ?)",
     ).run(
@@ -403,6 +402,7 @@ export class KvStore {
   /** The whole state as bytes, restorable with `new KvStore(bytes)`. */
   snapshot(): Uint8Array {
     assert(!this.#inTransaction, "Cannot take a snapshot inside a transaction");
+    this.#flushMeta();
     const rows = this.#rowCount();
     if (rows > ROWS_SNAPSHOT_MAX) {
       // deno-lint-ignore no-explicit-any
@@ -513,9 +513,19 @@ export class KvStore {
     );
   }
 
+  /**
+   * Sets a counter. Counters change with every entry, so they live in memory and reach the
+   * `meta` table only when a snapshot is taken ({@linkcode KvStore.snapshot}): three writes an
+   * entry saved, and a rolled-back transaction restores them from its copy.
+   */
   #setMeta(name: MetaName, value: number): void {
-    this.#statement("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)").run(name, value);
     this.#meta.set(name, value);
+  }
+
+  /** Writes the counters into the `meta` table, so the database's bytes hold them. */
+  #flushMeta(): void {
+    const write = this.#statement("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)");
+    for (const [name, value] of this.#meta) write.run(name, value);
   }
 
   #requireTransaction(what: string): void {

@@ -166,11 +166,12 @@ const watchResume: LabTest = {
         const resumed = cfg.makeWatcher(range, first.nextRevision);
         await watchUntil(cfg, resumed, events, await currentRevision(clerk), ELECTION_TIMEOUT_MS);
         checkEvents(cfg, events, written);
-        for (let i = 0; i < 30; i++) await clerk.put(`${PREFIX}${i}`, `c-${i}`);
+        // History is compacted in steps of 100 revisions beyond the 20 kept.
+        for (let i = 0; i < 130; i++) await clerk.put(`${PREFIX}${i}`, `c-${i}`);
         const late = cfg.makeWatcher(range, 1);
         try {
           await late.next();
-          cfg.fatal("a watch from revision 1 was served after 45 revisions with 20 kept");
+          cfg.fatal("a watch from revision 1 was served after 145 revisions with 20 kept");
         } catch (error) {
           if (!(error instanceof WatchCompactedError)) throw error;
           cfg.log(`  ${error.message}`);
