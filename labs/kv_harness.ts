@@ -195,17 +195,28 @@ export class KvConfig {
 
   /** The lab's `makeClient`: a clerk with ends to every server, shuffled, enabled to `to`. */
   makeClient(to: readonly number[]): Clerk {
-    const clerkNumber = this.#clerkCount++;
-    const endNames = this.all().map((j) => `clerk-${clerkNumber}-${j}`);
+    const { number, endNames, ends } = this.#makeEnds("clerk", to);
+    const clerk = new Clerk(ends, this.simulation, this.simulation.random);
+    this.#clerks.set(clerk, { clerk, number, endNames });
+    return clerk;
+  }
+
+  /**
+   * Ends named `KIND-N-j` to every server `j` (N counts the tester's clients), enabled to the
+   * servers of `to`, in a shuffled order: what a clerk or a watcher calls through.
+   */
+  #makeEnds(kind: string, to: readonly number[]) {
+    const number = this.#clerkCount++;
+    const endNames = this.all().map((j) => `${kind}-${number}-${j}`);
     const ends: RpcClient[] = endNames.map((endName, j) => {
       const end = this.network.makeEnd(endName);
       this.network.connect(endName, serverName(j));
       return end;
     });
-    const clerk = new Clerk(this.#shuffled(ends), this.simulation, this.simulation.random);
-    this.#clerks.set(clerk, { clerk, number: clerkNumber, endNames });
-    this.connectClient(clerk, to);
-    return clerk;
+    const shuffled = this.#shuffled(ends);
+    const reachable = new Set(to);
+    endNames.forEach((endName, j) => this.network.enable(endName, reachable.has(j)));
+    return { number, endNames, ends: shuffled };
   }
 
   /**
@@ -213,16 +224,8 @@ export class KvConfig {
    * `to`; delete it with {@linkcode KvConfig.deleteWatcher}.
    */
   makeWatcher(range: KeyRange, fromRevision: number, to: readonly number[] = this.all()): Watcher {
-    const watcherNumber = this.#clerkCount++;
-    const endNames = this.all().map((j) => `watcher-${watcherNumber}-${j}`);
-    const reachable = new Set(to);
-    const ends: RpcClient[] = endNames.map((endName, j) => {
-      const end = this.network.makeEnd(endName);
-      this.network.connect(endName, serverName(j));
-      this.network.enable(endName, reachable.has(j));
-      return end;
-    });
-    const watcher = new Watcher(this.#shuffled(ends), this.simulation, range, fromRevision);
+    const { endNames, ends } = this.#makeEnds("watcher", to);
+    const watcher = new Watcher(ends, this.simulation, range, fromRevision);
     this.#watchers.set(watcher, endNames);
     return watcher;
   }
