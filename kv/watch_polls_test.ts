@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../util/testing/manual_clock.ts";
 import { KvStore } from "./store.ts";
 import { WatchPolls } from "./watch_polls.ts";
-import type { WatchReply } from "./watch_protocol.ts";
+import { parseWatchRequest, type WatchReply } from "./watch_protocol.ts";
 
 function put(store: KvStore, key: string, value: string): void {
   store.transaction(() => {
@@ -58,4 +58,15 @@ Deno.test("a poll from before the history says ErrCompacted and where it starts"
   assert.deepEqual([reply.err, reply.nextRevision], ["ErrCompacted", 3]);
   const empty = polls.poll({ key: "k", fromRevision: 9, waitMs: 0 }) as WatchReply;
   assert.deepEqual([empty.err, empty.events, empty.nextRevision], ["OK", [], 9]);
+});
+
+Deno.test("a watch poll's arguments are checked, naming the field at fault", () => {
+  const good = { key: "a", end: "b", fromRevision: 1, waitMs: 0 };
+  assert.deepEqual(parseWatchRequest(good), { ...good, fromSub: 0 });
+  assert.throws(() => parseWatchRequest(null), /Bad watch: expected an object/);
+  assert.throws(() => parseWatchRequest({ ...good, key: 1 }), /Bad watch: key/);
+  assert.throws(() => parseWatchRequest({ ...good, end: 2 }), /Bad watch: end/);
+  assert.throws(() => parseWatchRequest({ ...good, fromRevision: 0 }), /fromRevision/);
+  assert.throws(() => parseWatchRequest({ ...good, fromSub: -1 }), /fromSub/);
+  assert.throws(() => parseWatchRequest({ ...good, waitMs: 30_001 }), /waitMs must be 0 to 30000/);
 });

@@ -11,6 +11,7 @@
  */
 import type { KeyRecord } from "./store.ts";
 import { MAX_KEY_CHARS } from "./command.ts";
+import { objectOf, wholeNumberField } from "../util/message_fields.ts";
 
 /** The RPC method of a watch poll; args {@linkcode WatchRequest}, result {@linkcode WatchReply}. */
 export const KV_WATCH_METHOD = "KV.Watch";
@@ -62,35 +63,27 @@ export interface WatchReply {
 
 /** Checks a poll's arguments; throws naming the bad field. */
 export function parseWatchRequest(value: unknown): WatchRequest {
-  if (typeof value !== "object" || value === null) throw new Error("Bad watch: not a map");
-  const fields = value as Record<string, unknown>;
+  const what = "watch";
+  const fields = objectOf(value, what);
   if (typeof fields.key !== "string" || fields.key.length > MAX_KEY_CHARS) {
     throw new Error(`Bad watch: key must be a string of at most ${MAX_KEY_CHARS} characters`);
   }
   if (fields.end !== undefined && typeof fields.end !== "string") {
     throw new Error("Bad watch: end must be a string");
   }
-  const fromRevision = fields.fromRevision;
-  if (!Number.isSafeInteger(fromRevision) || (fromRevision as number) < 1) {
-    throw new Error("Bad watch: fromRevision must be a whole number ≥ 1");
-  }
-  const fromSub = fields.fromSub ?? 0;
-  if (!Number.isSafeInteger(fromSub) || (fromSub as number) < 0) {
-    throw new Error("Bad watch: fromSub must be a whole number ≥ 0");
-  }
-  const waitMs = fields.waitMs;
-  if (
-    !Number.isSafeInteger(waitMs) || (waitMs as number) < 0 ||
-    (waitMs as number) > MAX_WATCH_WAIT_MS
-  ) {
+  const fromRevision = wholeNumberField(fields, "fromRevision", what);
+  if (fromRevision < 1) throw new Error("Bad watch: fromRevision must be a whole number ≥ 1");
+  const fromSub = fields.fromSub === undefined ? 0 : wholeNumberField(fields, "fromSub", what);
+  const waitMs = wholeNumberField(fields, "waitMs", what);
+  if (waitMs > MAX_WATCH_WAIT_MS) {
     throw new Error(`Bad watch: waitMs must be 0 to ${MAX_WATCH_WAIT_MS}`);
   }
   return {
     key: fields.key,
     ...(fields.end === undefined ? {} : { end: fields.end as string }),
-    fromRevision: fromRevision as number,
-    fromSub: fromSub as number,
-    waitMs: waitMs as number,
+    fromRevision,
+    fromSub,
+    waitMs,
   };
 }
 
