@@ -3,6 +3,7 @@ import { runCoordinator } from "./coordinator.ts";
 import { writeCorpus } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import type { JobStatus } from "./progress.ts";
+import type { MapTaskReply } from "./protocol.ts";
 import { runSequential } from "./sequential.ts";
 import { executeMapTask, executeReduceTask, runWorker, workerEndLine } from "./worker.ts";
 import { withTempFolder } from "./testing/temp_folder.ts";
@@ -38,6 +39,28 @@ async function runTwoWorkerJob(folder: string, inputs: string[], run: JobRun) {
   const job = await startTwoWorkerJob(folder, inputs, run);
   const result = await job.coordinator;
   return { result, outcomes: await job.workers };
+}
+
+/** Map task 0 over the first `length` bytes of `inputPath` (named "in.txt"), shared transfer. */
+function firstMapTask(
+  inputPath: string,
+  length: number,
+  reduceCount: number,
+  outputFolder: string,
+): MapTaskReply {
+  return {
+    kind: "map",
+    taskId: 0,
+    attempt: 1,
+    inputName: "in.txt",
+    inputPath,
+    offset: 0,
+    length,
+    reduceCount,
+    outputFolder,
+    transfer: "shared",
+    inputSizeBytes: 0,
+  };
 }
 
 const cases = [
@@ -163,19 +186,7 @@ Deno.test("a map or reduce that breaks the app contract fails its task, naming a
       /^Error: App \.\/bad_map\.ts: map of in\.txt returned \{"key":"b","count":1\} at index 1, not a \{key, value\} pair of strings$/;
     const reduceError =
       /^Error: App \.\/bad_reduce\.ts: reduce of key "a" returned 1, not a string$/;
-    const mapTask = {
-      kind: "map" as const,
-      taskId: 0,
-      attempt: 1,
-      inputName: "in.txt",
-      inputPath: inputs[0],
-      offset: 0,
-      length: 100,
-      reduceCount: 2,
-      outputFolder: folder,
-      transfer: "shared" as const,
-      inputSizeBytes: 0,
-    };
+    const mapTask = firstMapTask(inputs[0], 100, 2, folder);
     await assert.rejects(() => executeMapTask(badMap, mapTask), mapError);
     await executeMapTask(badReduce, mapTask);
     const reduceTask = {
@@ -228,19 +239,8 @@ Deno.test("a combiner folds each map task's values per key before reduce; the ou
       outputDir: joinPath(folder, "sequential"),
     });
     const combined: MapReduceApp = { ...letterSums, combine: sumOf };
-    const mapTask = {
-      kind: "map" as const,
-      taskId: 0,
-      attempt: 1,
-      inputName: "in.txt",
-      inputPath: inputs[0],
-      offset: 0,
-      length: (await Deno.stat(inputs[0])).size,
-      reduceCount: 1,
-      outputFolder: joinPath(folder, "job"),
-      transfer: "shared" as const,
-      inputSizeBytes: 0,
-    };
+    const size = (await Deno.stat(inputs[0])).size;
+    const mapTask = firstMapTask(inputs[0], size, 1, joinPath(folder, "job"));
     await executeMapTask(combined, mapTask);
     // One line per key: the map task's values were folded into one.
     const lines = (await Deno.readTextFile(joinPath(folder, "job/mr-0-0"))).split("\n");
