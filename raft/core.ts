@@ -561,7 +561,8 @@ export class RaftCore {
       `Peer ${this.id} cannot hear from leader ${from}: not another peer`,
     );
     if (term < this.#term) return;
-    if (term > this.#term || this.#role === "candidate") this.#becomeFollower(term, from);
+    // A campaigner of this term lost (or, pre-campaigning, never ran): the term has a leader.
+    if (term > this.#term || this.#role !== "leader") this.#becomeFollower(term, from);
     assert(
       this.#role === "follower",
       `Peer ${this.id} leads term ${this.#term} but heard from leader ${from} of the same term`,

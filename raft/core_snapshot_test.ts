@@ -300,6 +300,19 @@ Deno.test("7: word from a leader of a newer term makes a follower of it; of an o
   assert.deepEqual([candidate.term, candidate.leaderId], [5, 1], "a stale term changes nothing");
 });
 
+Deno.test("7: a pre-candidate that hears from the leader of its own term follows it", () => {
+  // A follower whose election timeout passes while a long snapshot arrives slowly pre-campaigns
+  // in its term; the next chunk comes from that term's leader (seen once in the real crash loop).
+  const core = loneCore({ terms: [1], term: 1, preVoteAndCheckQuorum: true });
+  tickMany(core, 10);
+  assert.deepEqual([core.role, core.term], ["precandidate", 1]);
+  core.heardFromLeader(1, 1);
+  assert.deepEqual([core.role, core.term, core.leaderId], ["follower", 1, 1]);
+  assert.equal(drain(core).hardState, undefined, "pre-campaigning took neither term nor vote");
+  tickMany(core, 9);
+  assert.equal(core.role, "follower", "the word restarts the election timer");
+});
+
 Deno.test("7: a leader never hears from another leader of its own term", () => {
   const core = leader(3, [1], 1);
   assert.throws(() => core.heardFromLeader(1, core.term), /leads term 2 but heard from leader 1/);
