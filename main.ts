@@ -13,7 +13,7 @@ import { mrCommand } from "./commands/mr.ts";
 import { raftPeerCommand } from "./commands/raft_peer.ts";
 import { kvServerCommand } from "./commands/kv_server.ts";
 import { proposeCommand } from "./commands/propose.ts";
-import { kvCommand } from "./commands/kv.ts";
+import { kvCommand } from "./kv_cli/kv.ts";
 import { statusCommand } from "./commands/status.ts";
 import { leaderCommand } from "./commands/leader.ts";
 import { memberCommand } from "./commands/member.ts";

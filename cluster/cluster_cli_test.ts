@@ -11,7 +11,7 @@ import { ChildGroup } from "../util/child_process.ts";
 import { waitUntilListening } from "../util/child_process.ts";
 import { freeLoopbackAddresses, ProcessCluster } from "./process_cluster.ts";
 import { PROPOSE_METHOD } from "../commands/raft_peer.ts";
-import { EXIT_UNKNOWN_OUTCOME } from "../commands/kv_clerk.ts";
+import { EXIT_UNKNOWN_OUTCOME } from "../kv_cli/kv_clerk.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { ProposeResult } from "../raft/core.ts";
 import { fetchStatus } from "../peer/status.ts";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { ChildGroup } from "../util/child_process.ts";
 import { freeLoopbackPorts, ProcessCluster } from "./process_cluster.ts";
-import { DeadlineClerk } from "../commands/kv_clerk.ts";
+import { DeadlineClerk } from "../kv_cli/kv_clerk.ts";
 import { runKvDemo } from "../commands/demo.ts";
 import { selfCommand } from "../util/self_command.ts";
 import { addVoter } from "../peer/membership_service.ts";

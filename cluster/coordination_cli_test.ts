@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { selfCommand } from "../util/self_command.ts";
-import { readLines } from "../commands/kv.ts";
+import { readLines } from "../kv_cli/kv.ts";
 import { ProcessCluster } from "./process_cluster.ts";
 
 /** Budget of each wait for a leader or for the processes to finish. */

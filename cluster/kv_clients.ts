@@ -9,7 +9,7 @@ import { assert } from "../util/assert.ts";
 import { selfCommand } from "../util/self_command.ts";
 import type { Operation, OperationKind } from "../linearizability/mod.ts";
 import { UNKNOWN_RETURN_MS } from "../linearizability/mod.ts";
-import { MAX_SHELL_LINE_CHARS, readLines, type ShellResult, wallClockMs } from "../commands/kv.ts";
+import { MAX_SHELL_LINE_CHARS, readLines, type ShellResult, wallClockMs } from "../kv_cli/kv.ts";
 
 /** Most result lines one shell keeps waiting to be read; a bound on a runaway process. */
 const MAX_PENDING_SHELL_LINES = 1_000;

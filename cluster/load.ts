@@ -10,7 +10,7 @@ import { assert } from "../util/assert.ts";
 import { type Random, SeededRandom } from "../util/random.ts";
 import { assertLinearizable, type Operation } from "../linearizability/mod.ts";
 import { appendValue, auditAppends, type IssuedAppend } from "./append_audit.ts";
-import type { ShellResult } from "../commands/kv.ts";
+import type { ShellResult } from "../kv_cli/kv.ts";
 import type { Consistency } from "../kv/mod.ts";
 import type { ProcessCluster } from "./process_cluster.ts";
 import { type KvShell, toOperation } from "./kv_clients.ts";

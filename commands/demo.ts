@@ -10,7 +10,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { runLocalJob, writeCorpus } from "../mr/mod.ts";
 import { formatStatusTable } from "../peer/status.ts";
-import { DeadlineClerk, type KvOperation } from "./kv_clerk.ts";
+import { DeadlineClerk, type KvOperation } from "../kv_cli/kv_clerk.ts";
 import { ProcessCluster } from "../cluster/process_cluster.ts";
 import { examples } from "./arguments.ts";
 

@@ -10,7 +10,7 @@ import type { ProposeResult } from "../raft/core.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import { type NodeStatus, STATUS_METHOD } from "../peer/status.ts";
 import { PROPOSE_METHOD } from "./raft_peer.ts";
-import { DEFAULT_OPERATION_TIMEOUT_MS, EXIT_UNKNOWN_OUTCOME } from "./kv_clerk.ts";
+import { DEFAULT_OPERATION_TIMEOUT_MS, EXIT_UNKNOWN_OUTCOME } from "../kv_cli/kv_clerk.ts";
 import { examples, parseServers, secondsFlag } from "./arguments.ts";
 
 /** The `propose` subcommand. */

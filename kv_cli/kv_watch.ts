@@ -13,7 +13,7 @@ import { ERR_LEASE_NOT_FOUND } from "../kv/protocol.ts";
 import { prefixEnd } from "../kv/store.ts";
 import { WatchCompactedError } from "../kv/watcher.ts";
 import type { Operation as ClerkOperation } from "../kv/clerk.ts";
-import { examples, integerOption } from "./arguments.ts";
+import { examples, integerOption } from "../commands/arguments.ts";
 import { Interruption, TcpConnection } from "./kv_connection.ts";
 import { type KvCli, type OneShot, runOneShot, sendOrThrow } from "./kv_ops.ts";
 import { type Print, printEvent, type WriteOut } from "./kv_output.ts";

@@ -16,7 +16,7 @@ import type { Operation as ClerkOperation } from "../kv/clerk.ts";
 import { DeadlineClerk, describeOperation, EXIT_UNKNOWN_OUTCOME } from "./kv_clerk.ts";
 import { keyJson, type Print, printKeys, printTxn, type WriteOut } from "./kv_output.ts";
 import { parseTxn } from "./kv_txn.ts";
-import { examples, integerOption } from "./arguments.ts";
+import { examples, integerOption } from "../commands/arguments.ts";
 
 /** What every `dsys kv` subcommand takes from `dsys kv`'s own options. */
 export interface KvCli {

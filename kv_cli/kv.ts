@@ -18,8 +18,8 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { errorText } from "../util/error_text.ts";
 import { CONSISTENCIES, type Consistency } from "../kv/command.ts";
 import { DEFAULT_STATUS_TIMEOUT_MS } from "../peer/status.ts";
-import { examples, parseServers, secondsFlag } from "./arguments.ts";
-import { runStatus } from "./status.ts";
+import { examples, parseServers, secondsFlag } from "../commands/arguments.ts";
+import { runStatus } from "../commands/status.ts";
 import {
   DeadlineClerk,
   DEFAULT_OPERATION_TIMEOUT_MS,

@@ -21,7 +21,7 @@ import { Session } from "../recipes/session.ts";
 import { Mutex } from "../recipes/mutex.ts";
 import { Election, type Leader } from "../recipes/election.ts";
 import type { Turn } from "../recipes/turns.ts";
-import { examples, secondsFlag } from "./arguments.ts";
+import { examples, secondsFlag } from "../commands/arguments.ts";
 import { Interruption, signalExitCode, TcpConnection } from "./kv_connection.ts";
 import type { KvCli } from "./kv_ops.ts";
 import type { Print, WriteOut } from "./kv_output.ts";
