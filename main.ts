@@ -6,6 +6,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { errorText } from "./util/error_text.ts";
+import { corpusCommand } from "./commands/corpus.ts";
 import { sequentialCommand } from "./commands/sequential.ts";
 import { coordinatorCommand } from "./commands/coordinator.ts";
 import { workerCommand } from "./commands/worker.ts";
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     );
   for (
     const command of [
+      corpusCommand(),
       sequentialCommand(),
       coordinatorCommand(),
       workerCommand(),

@@ -8,7 +8,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { runLocalJob, writeCorpus } from "../mr/mod.ts";
+import { ENGLISH_HEAD_WORDS, runLocalJob, writeCorpus } from "../mr/mod.ts";
 import { formatStatusTable } from "../peer/status.ts";
 import { DeadlineClerk, type KvOperation } from "../kv_cli/kv_clerk.ts";
 import { ProcessCluster } from "../cluster/process_cluster.ts";
@@ -49,7 +49,11 @@ export function demoCommand() {
 export async function runDemo(print: (line: string) => void = console.log): Promise<void> {
   const workDir = await Deno.makeTempDir({ prefix: "dsys-demo-" });
   try {
-    const inputFiles = await writeCorpus(workDir, { seed: 1, wordsPerFile: DEMO_WORDS_PER_FILE });
+    const inputFiles = await writeCorpus(workDir, {
+      seed: 1,
+      wordsPerFile: DEMO_WORDS_PER_FILE,
+      headWords: ENGLISH_HEAD_WORDS,
+    });
     print(`MapReduce: word count over ${inputFiles.length} generated files in ${workDir}`);
     print(`starting a coordinator and ${DEMO_WORKERS} workers as separate processes`);
     const job = await runLocalJob({

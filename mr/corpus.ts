@@ -59,6 +59,15 @@ const SEPARATORS = [
 ];
 const VOCABULARY_SIZE = 4_000;
 
+/**
+ * English's most frequent words, most frequent first: a corpus for people to look at (the demo,
+ * `dsys corpus`) puts them at the head of its vocabulary, so its top words read like a book's.
+ */
+export const ENGLISH_HEAD_WORDS: readonly string[] = [
+  ..."the of and to a in that it was he i his you for had is with as she her".split(" "),
+  ..."not at on but be my have by which this all from they so me were him".split(" "),
+];
+
 /** Options of {@linkcode writeCorpus}. */
 export interface CorpusOptions {
   /** Seed of the text; the same seed writes the same files. */
@@ -69,6 +78,8 @@ export interface CorpusOptions {
   readonly fileCount?: number;
   /** Stop a file once it holds this many bytes, even before `wordsPerFile` words. */
   readonly bytesPerFile?: number;
+  /** Words that take the most frequent places of the vocabulary, in order; default none. */
+  readonly headWords?: readonly string[];
 }
 
 /** Writes the corpus into `folder` and returns the files' names (not paths), in order. */
@@ -83,7 +94,12 @@ export async function writeCorpus(folder: string, options: CorpusOptions): Promi
     `Cannot write ${options.wordsPerFile} words per file: the limit is ${MAX_WORDS_PER_FILE}`,
   );
   const random = new SeededRandom(options.seed);
-  const vocabulary = makeVocabulary(random);
+  const headWords = options.headWords ?? [];
+  const vocabulary = makeVocabulary(random, headWords);
+  // Word count splits "cat's" into "cat" and "s", which would outnumber every head word.
+  const separators = headWords.length === 0
+    ? SEPARATORS
+    : SEPARATORS.filter((separator) => separator !== "'s ");
   const bytesPerFile = options.bytesPerFile ?? Infinity;
   const encoder = new TextEncoder();
   // Bounded by the vocabulary and its capitalized forms.
@@ -102,7 +118,7 @@ export async function writeCorpus(folder: string, options: CorpusOptions): Promi
       const draw = random.next();
       let word = vocabulary[Math.floor(draw * draw * vocabulary.length)];
       if (random.int(12) === 0) word = word[0].toUpperCase() + word.slice(1);
-      const separator = SEPARATORS[random.int(SEPARATORS.length)];
+      const separator = separators[random.int(separators.length)];
       parts.push(word, separator);
       bytes += separator.length + byteLength(word);
     }
@@ -117,18 +133,24 @@ export async function writeCorpus(folder: string, options: CorpusOptions): Promi
  */
 export function writeCorpusOfSize(
   folder: string,
-  options: { readonly seed: number; readonly totalBytes: number; readonly fileCount?: number },
+  options: {
+    readonly seed: number;
+    readonly totalBytes: number;
+    readonly fileCount?: number;
+    readonly headWords?: readonly string[];
+  },
 ): Promise<string[]> {
   const fileCount = options.fileCount ?? CORPUS_FILE_NAMES.length;
   return writeCorpus(folder, {
     seed: options.seed,
+    headWords: options.headWords,
     fileCount,
     wordsPerFile: MAX_WORDS_PER_FILE,
     bytesPerFile: Math.ceil(options.totalBytes / fileCount),
   });
 }
 
-function makeVocabulary(random: SeededRandom): string[] {
+function makeVocabulary(random: SeededRandom, headWords: readonly string[]): string[] {
   const words = new Set<string>(FOREIGN_WORDS);
   for (let attempt = 0; attempt < VOCABULARY_SIZE * 10 && words.size < VOCABULARY_SIZE; attempt++) {
     let word = "";
@@ -142,5 +164,7 @@ function makeVocabulary(random: SeededRandom): string[] {
     const other = random.int(index + 1);
     [vocabulary[index], vocabulary[other]] = [vocabulary[other], vocabulary[index]];
   }
-  return vocabulary;
+  // After the shuffle, so that a corpus without head words stays the same for the same seed.
+  const head = new Set(headWords);
+  return [...head, ...vocabulary.filter((word) => !head.has(word))];
 }

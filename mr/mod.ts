@@ -47,7 +47,13 @@ export { SKIPPED_RECORDS_COUNTER } from "../mr_failures/skip_records.ts";
 export { formatStatus, type JobStatus, type ProgressMode } from "./progress.ts";
 export { readJobOutput } from "./job_files.ts";
 export { type LocalJobOptions, type LocalJobResult, runLocalJob } from "./local_job.ts";
-export { CORPUS_FILE_NAMES, type CorpusOptions, writeCorpus } from "./corpus.ts";
+export {
+  CORPUS_FILE_NAMES,
+  type CorpusOptions,
+  ENGLISH_HEAD_WORDS,
+  writeCorpus,
+  writeCorpusOfSize,
+} from "./corpus.ts";
 export { DEFAULT_BENCH_BYTES, type MrBenchOptions, type MrBenchRow, runMrBench } from "./bench.ts";
 export type { TaskCounts, TaskStates } from "./task_table.ts";
 export type { WorkerRow } from "./worker_registry.ts";
