@@ -25,11 +25,11 @@ async function firstViolation(seed: number, mutations: readonly Mutation[]): Pro
 const LACKS_COMMITTED_ENTRY = /^leader completeness: Leader \d+ of term \d+ lacks entry \d+/;
 
 Deno.test("a membership in force only once committed: a peer on the last committed one is elected without an entry the group committed", async () => {
-  assert.match(await firstViolation(346, IN_FORCE_ONCE_COMMITTED), LACKS_COMMITTED_ENTRY);
+  assert.match(await firstViolation(148, IN_FORCE_ONCE_COMMITTED), LACKS_COMMITTED_ENTRY);
 });
 
 Deno.test("two membership changes in flight: a leader cut off commits alone, and the others elect a leader without the entry", async () => {
-  assert.match(await firstViolation(269, TWO_IN_FLIGHT), LACKS_COMMITTED_ENTRY);
+  assert.match(await firstViolation(395, TWO_IN_FLIGHT), LACKS_COMMITTED_ENTRY);
 });
 
 Deno.test("a removed peer still counted toward commits: the leader commits with removed peers, and the voters elect a leader without the entry", async () => {

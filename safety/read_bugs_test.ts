@@ -2,8 +2,8 @@
  * Read bugs planted in a copy of the Raft core (testing/read_bugs.ts), each with seeds on which
  * the safety simulation catches it by its "linearizable reads" invariant; the same seeds run
  * clean with the real core. Each default-profile seed is the first of 1 to 2,000 that catches its
- * bug (of those 2,000: 241 seeds catch the missing round, 1,064 the read before a commit of the
- * term, 13 the long lease). In the mix where pauses dominate, with CheckQuorum, 47 of seeds 1 to
+ * bug (of those 2,000: 234 seeds catch the missing round, 1,056 the read before a commit of the
+ * term, 12 the long lease). In the mix where pauses dominate, with CheckQuorum, 46 of seeds 1 to
  * 8,000 catch the long lease; 507 is the first where the leader that answers was paused.
  */
 import assert from "node:assert/strict";

@@ -123,6 +123,9 @@ const MAX_READIES_PER_INPUT = 10_000;
 /** Most ticks a core is given at once to catch up with its clock, as in raft_node/node.ts. */
 const MAX_CATCH_UP_TICKS = 128;
 
+/** The longest a snapshot's transfer takes, in election timeouts (chunks come a heartbeat apart). */
+const SNAPSHOT_TIMEOUTS_MAX = 3;
+
 /** Chance that a client finds the leader rather than whichever peer it reaches first. */
 const CLIENT_FINDS_LEADER_RATE = 0.8;
 
@@ -318,6 +321,8 @@ class SafetySimulation {
       case "membership":
         if (this.#faultsOn) line.notes = this.#changeMembership();
         return;
+      case "chunk":
+        return this.#hearChunk(event.from, event.to, event.term, line);
       case "restart":
         if (!this.#processes.has(event.peer)) this.#start(event.peer);
         return;
@@ -844,9 +849,43 @@ class SafetySimulation {
   }
 
   #deliverLater(message: Message): void {
-    const at = this.#now + this.#delay();
+    let at = this.#now + this.#delay();
+    if (message.type === "InstallSnapshot") at = this.#streamSnapshot(message, at);
     this.#latestDeliveryAt = Math.max(this.#latestDeliveryAt, at);
     this.#schedule(at, { kind: "deliver", message: copyMessage(message) });
+  }
+
+  /**
+   * A real snapshot arrives in chunks (raft_node/node.ts), each of them word from the leader
+   * (`RaftCore.heardFromLeader`), over as long as a few election timeouts when it is large: the
+   * receiver's timers run meanwhile. Schedules a chunk a heartbeat apart until the whole
+   * snapshot, the message, arrives at the time returned.
+   */
+  #streamSnapshot(message: Message, firstAt: number): number {
+    const heartbeatUnits = this.#profile.heartbeatTicks * TICK_UNITS;
+    const timeoutUnits = this.#profile.electionTimeoutTicks * TICK_UNITS;
+    const chunks = Math.floor(
+      this.#random.int(SNAPSHOT_TIMEOUTS_MAX * timeoutUnits) / heartbeatUnits,
+    );
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const { from, to, term } = message;
+      this.#schedule(firstAt + chunk * heartbeatUnits, { kind: "chunk", from, to, term });
+    }
+    return firstAt + chunks * heartbeatUnits;
+  }
+
+  /** A chunk of a snapshot in transfer reaches `to`, unless it is down or cut off from `from`. */
+  #hearChunk(from: number, to: number, term: number, line: TraceLine): void {
+    const process = this.#processes.get(to);
+    if (process === undefined || !this.#links.allows(from, to) || this.#pauses.isPaused(to)) {
+      line.notes = "lost";
+      return;
+    }
+    const { role, term: termBefore } = process.core;
+    this.#catchUpTicks(to, process);
+    process.core.heardFromLeader(from, term);
+    this.#processReadies(to);
+    this.#noteRoleChange(to, role, termBefore);
   }
 
   #delay(): number {

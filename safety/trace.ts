@@ -20,7 +20,8 @@ export type SafetySimulationEvent =
   | { readonly kind: "fault" }
   | { readonly kind: "membership" }
   | { readonly kind: "restart"; readonly peer: number }
-  | { readonly kind: "persisted"; readonly peer: number; readonly incarnation: number };
+  | { readonly kind: "persisted"; readonly peer: number; readonly incarnation: number }
+  | { readonly kind: "chunk"; readonly from: number; readonly to: number; readonly term: number };
 
 /** One event run, as the trace shows it. */
 export interface TraceLine {
@@ -103,5 +104,7 @@ function describeEvent(event: SafetySimulationEvent): string {
       return `restart peer ${event.peer}`;
     case "persisted":
       return `persist of peer ${event.peer} done`;
+    case "chunk":
+      return `snapshot chunk ${event.from}->${event.to} term ${event.term}`;
   }
 }
