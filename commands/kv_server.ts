@@ -7,6 +7,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
+import { securityFromOptions, withServerSecurityOptions } from "../security/security_options.ts";
 import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import { RaftNode } from "../raft_node/node.ts";
@@ -29,12 +30,12 @@ export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
 
 /** The `kv-server` subcommand. */
 export function kvServerCommand() {
-  return withPlacementOptions(
+  return withServerSecurityOptions(withPlacementOptions(
     new Command("kv-server").description(
       "Run a key/value server with its Raft peer inside; listens on the --peers entry of --id, " +
         "or on --listen when it joins a running cluster.",
     ),
-  )
+  ))
     .requiredOption("--data <dir>", "this server's data folder (created if missing)")
     .option(
       "--maxraftstate <bytes>",
@@ -59,6 +60,7 @@ export function kvServerCommand() {
         ...parsePlacement(options),
         dataDir: options.data,
         cluster: options.cluster,
+        security: await securityFromOptions(options, "peer"),
         maxRaftStateBytes: options.maxraftstate,
       });
     });

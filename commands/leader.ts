@@ -5,6 +5,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
+import { securityFromOptions, withClientSecurityOptions } from "../security/security_options.ts";
 import { transferLeadership } from "../peer/leadership.ts";
 import { examples, integerOption, parseServers, secondsFlag } from "./arguments.ts";
 
@@ -13,7 +14,7 @@ const DEFAULT_TRANSFER_TIMEOUT_MS = 5_000;
 
 /** The `leader` subcommand and its `transfer`. */
 export function leaderCommand() {
-  const leader = new Command("leader")
+  const leader = withClientSecurityOptions(new Command("leader"))
     .description("Manage a cluster's leadership.")
     .requiredOption("--servers <addresses>", "any of the cluster's addresses, comma-separated")
     .addHelpText(
@@ -39,7 +40,8 @@ export function leaderCommand() {
     .addHelpText("after", examples("dsys leader --servers $peers transfer --to 2"))
     .action(async (options) => {
       const servers = parseServers(leader.opts().servers);
-      const outcome = await transferLeadership(servers, options.to, options.timeout);
+      const security = await securityFromOptions(leader.opts(), "client");
+      const outcome = await transferLeadership(servers, options.to, options.timeout, security);
       console.log(
         outcome.from === outcome.to
           ? `peer ${outcome.to} already leads (term ${outcome.term})`

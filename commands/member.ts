@@ -6,6 +6,8 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
+import { securityFromOptions, withClientSecurityOptions } from "../security/security_options.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
 import type { MembershipChange } from "../raft/membership.ts";
 import {
   addVoter,
@@ -21,7 +23,7 @@ const DEFAULT_CHANGE_TIMEOUT_MS = 30_000;
 
 /** The `member` subcommand and its `list`, `add`, `add-learner`, `promote` and `remove`. */
 export function memberCommand() {
-  const member = new Command("member")
+  const member = withClientSecurityOptions(new Command("member"))
     .description(
       "List or change a cluster's members, one at a time: a new node joins as a learner that " +
         "receives the log without voting, and is promoted to voter once it has caught up.",
@@ -45,14 +47,21 @@ export function memberCommand() {
     );
   const servers = () => parseServers(member.opts().servers);
   const timeoutMs = () => member.opts().timeout;
+  const security = () => securityFromOptions(member.opts(), "client");
   member.command("list")
     .description("Print each member: id, voter or learner, address, and what it says of itself.")
     .option("--json", "print JSON instead of a table", false)
     .addHelpText("after", examples("dsys member --servers 127.0.0.1:7001 list --json"))
-    .action(async (options) => await listMembers(servers(), options.json));
+    .action(async (options) => await listMembers(servers(), options.json, await security()));
   newMember(member, "add", "Add a voter: as a learner first, promoted once it has caught up.")
     .action(async (options) => {
-      const added = await addVoter(servers(), options.id, options.address, timeoutMs());
+      const added = await addVoter(
+        servers(),
+        options.id,
+        options.address,
+        timeoutMs(),
+        await security(),
+      );
       if (added.alreadyVoter) console.log(`peer ${options.id} is a voter already`);
       else printChange({ kind: "promote", id: options.id }, added);
     });
@@ -62,14 +71,14 @@ export function memberCommand() {
     "Add a learner: it receives the log (a snapshot when far behind) but never votes.",
   )
     .action(async (options) => {
-      await change(servers(), { kind: "add-learner", ...options }, timeoutMs());
+      await change(servers(), { kind: "add-learner", ...options }, timeoutMs(), await security());
     });
   member.command("promote")
     .description("Make a learner a voter, once it holds the log up to the leader's commit index.")
     .requiredOption("--id <id>", "the learner", integerOption(0))
     .addHelpText("after", examples("dsys member --servers 127.0.0.1:7001 promote --id 3"))
     .action(async (options) => {
-      await change(servers(), { kind: "promote", id: options.id }, timeoutMs());
+      await change(servers(), { kind: "promote", id: options.id }, timeoutMs(), await security());
     });
   member.command("remove")
     .description(
@@ -78,7 +87,7 @@ export function memberCommand() {
     .requiredOption("--id <id>", "the member", integerOption(0))
     .addHelpText("after", examples("dsys member --servers 127.0.0.1:7001 remove --id 0"))
     .action(async (options) => {
-      await change(servers(), { kind: "remove", id: options.id }, timeoutMs());
+      await change(servers(), { kind: "remove", id: options.id }, timeoutMs(), await security());
     });
   return member;
 }
@@ -100,8 +109,12 @@ async function change(
   servers: readonly string[],
   membershipChange: MembershipChange,
   timeoutMs: number,
+  security: TransportSecurity | undefined,
 ): Promise<void> {
-  printChange(membershipChange, await changeMembership(servers, membershipChange, timeoutMs));
+  printChange(
+    membershipChange,
+    await changeMembership(servers, membershipChange, timeoutMs, security),
+  );
 }
 
 /** Prints a committed change and the membership that results. */
@@ -117,8 +130,12 @@ function printChange(
 }
 
 /** Prints the members as the leader (or else the most recent membership seen) has them. */
-async function listMembers(servers: readonly string[], json: boolean): Promise<void> {
-  const { statuses, leader } = await viewCluster(servers);
+async function listMembers(
+  servers: readonly string[],
+  json: boolean,
+  security: TransportSecurity | undefined,
+): Promise<void> {
+  const { statuses, leader } = await viewCluster(servers, security);
   if (statuses.length === 0) throw new Error(`No node of ${servers.join(",")} answered`);
   const source = leader ??
     statuses.reduce((best, status) =>

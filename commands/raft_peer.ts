@@ -6,6 +6,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
+import { securityFromOptions, withServerSecurityOptions } from "../security/security_options.ts";
 import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import type { ProposeResult } from "../raft/core.ts";
@@ -39,11 +40,11 @@ export interface RaftPeerOptions extends Omit<PeerOptions, "kind" | "log"> {
 
 /** The `raft-peer` subcommand. */
 export function raftPeerCommand() {
-  return withPlacementOptions(
+  return withServerSecurityOptions(withPlacementOptions(
     new Command("raft-peer").description(
       "Run a Raft peer replicating opaque commands (Raft.Propose); logs role and term changes.",
     ),
-  )
+  ))
     .requiredOption("--data <dir>", "this peer's data folder (created if missing)")
     .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
     .option("--log-applies", "log one line per applied command", false)
@@ -61,6 +62,7 @@ export function raftPeerCommand() {
         ...parsePlacement(options),
         dataDir: options.data,
         cluster: options.cluster,
+        security: await securityFromOptions(options, "peer"),
         logApplies: options.logApplies,
       });
     });

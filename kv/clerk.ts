@@ -9,7 +9,7 @@
 import { assert } from "../util/assert.ts";
 import { type Clock, sleep } from "../util/clock.ts";
 import type { Random } from "../util/random.ts";
-import { type RpcClient, RpcError } from "../rpc/types.ts";
+import { RpcAuthenticationError, type RpcClient, RpcError } from "../rpc/types.ts";
 import type { Consistency, KvCommand, Txn } from "./command.ts";
 import {
   ERR_VERSION,
@@ -225,7 +225,8 @@ export class Clerk {
           cause: error,
         });
       }
-      if (!(error instanceof RpcError)) throw error;
+      // A refused handshake (TLS or the cluster secret) fails every server alike: give up now.
+      if (!(error instanceof RpcError) || error instanceof RpcAuthenticationError) throw error;
       return null;
     }
   }

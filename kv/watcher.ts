@@ -9,7 +9,7 @@
  */
 import { assert } from "../util/assert.ts";
 import { type Clock, sleep } from "../util/clock.ts";
-import { type RpcClient, RpcError } from "../rpc/types.ts";
+import { RpcAuthenticationError, type RpcClient, RpcError } from "../rpc/types.ts";
 import type { KeyRange } from "./store.ts";
 import {
   isWatchReply,
@@ -129,6 +129,8 @@ export class Watcher {
       });
       return isWatchReply(reply) ? reply : null;
     } catch (error) {
+      // A refused handshake (TLS or the cluster secret) repeats on every retry: report it.
+      if (error instanceof RpcAuthenticationError) throw error;
       if (error instanceof RpcError && error.kind !== "closed") return null;
       throw error;
     }

@@ -15,6 +15,8 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { securityFromOptions, withClientSecurityOptions } from "../security/security_options.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
 import { errorText } from "../util/error_text.ts";
 import { CONSISTENCIES, type Consistency } from "../kv/command.ts";
 import { DEFAULT_STATUS_TIMEOUT_MS } from "../peer/status.ts";
@@ -37,7 +39,7 @@ export const MAX_SHELL_LINE_CHARS = 1024 * 1024;
 
 /** The `kv` subcommand and its own subcommands. */
 export function kvCommand() {
-  const kv = new Command("kv")
+  const kv = withClientSecurityOptions(new Command("kv"))
     // Options of dsys kv come before its subcommand, so that lock passes COMMAND's on untouched.
     .enablePositionalOptions()
     .description(
@@ -73,12 +75,18 @@ export function kvCommand() {
     servers,
     timeoutMs: () => kv.opts().timeout,
     format: () => kv.opts().writeOut,
+    security: () => securityFromOptions(kv.opts(), "client"),
   };
   addKeyCommands(kv, cli);
   addWatchCommands(kv, cli);
   addLockCommands(kv, cli);
   const operate = async (operation: KvOperation) => {
-    const code = await runKvOperation(servers(), operation, kv.opts().timeout);
+    const code = await runKvOperation(
+      servers(),
+      operation,
+      kv.opts().timeout,
+      await cli.security(),
+    );
     if (code !== 0) Deno.exitCode = code;
   };
   kv.command("append").description("Append to a key's value.")
@@ -103,6 +111,7 @@ export function kvCommand() {
         Deno.stdin.readable,
         (line) => console.log(line),
         options.consistency,
+        await cli.security(),
       );
     });
   kv.command("status")
@@ -117,7 +126,7 @@ export function kvCommand() {
       // A status call is quick: unless --timeout is given, wait no longer than dsys status does.
       const given = kv.getOptionValueSource("timeout") !== "default";
       const timeoutMs = given ? kv.opts().timeout : DEFAULT_STATUS_TIMEOUT_MS;
-      await runStatus(servers(), options.json, timeoutMs);
+      await runStatus(servers(), options.json, timeoutMs, await cli.security());
     });
   return kv;
 }
@@ -130,8 +139,9 @@ export async function runKvOperation(
   servers: readonly string[],
   operation: KvOperation,
   timeoutMs: number,
+  security?: TransportSecurity,
 ): Promise<number> {
-  const clerk = new DeadlineClerk(servers, timeoutMs);
+  const clerk = new DeadlineClerk(servers, timeoutMs, security);
   try {
     const outcome = await clerk.run(operation);
     if (outcome.ok) {
@@ -139,7 +149,7 @@ export async function runKvOperation(
       return 0;
     }
     console.error(`dsys kv: ${outcome.error}`);
-    return EXIT_UNKNOWN_OUTCOME;
+    return outcome.unknown ? EXIT_UNKNOWN_OUTCOME : 1;
   } finally {
     clerk.close();
   }
@@ -224,8 +234,9 @@ export async function runKvShell(
   input: ReadableStream<Uint8Array>,
   write: (line: string) => void,
   consistency: Consistency = "linearizable",
+  security?: TransportSecurity,
 ): Promise<void> {
-  const clerk = new DeadlineClerk(servers, timeoutMs);
+  const clerk = new DeadlineClerk(servers, timeoutMs, security);
   try {
     for await (const line of readLines(input, MAX_SHELL_LINE_CHARS)) {
       let operation: KvOperation | null;

@@ -10,7 +10,8 @@ import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import { errorText } from "../util/error_text.ts";
 import { connect } from "../rpc/tcp_client.ts";
-import type { RpcClient } from "../rpc/types.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
+import { RpcAuthenticationError, type RpcClient } from "../rpc/types.ts";
 import { Clerk } from "../kv/clerk.ts";
 import type { Consistency } from "../kv/command.ts";
 import type { KvReply } from "../kv/protocol.ts";
@@ -65,11 +66,11 @@ export class DeadlineClerk {
   #clerk: Clerk;
 
   /** A clerk of the servers at `servers`; each operation may take `timeoutMs`. */
-  constructor(servers: readonly string[], timeoutMs: number) {
+  constructor(servers: readonly string[], timeoutMs: number, security?: TransportSecurity) {
     assert(servers.length > 0, "Cannot make a clerk without servers");
     assert(timeoutMs > 0, `Operation timeout of ${timeoutMs} ms is not positive`);
     this.#clients = servers.map((address) =>
-      connect(address, { log: () => {}, reconnectBackoffMs: RECONNECT_BACKOFF_MS })
+      connect(address, { log: () => {}, reconnectBackoffMs: RECONNECT_BACKOFF_MS, security })
     );
     this.#timeoutMs = timeoutMs;
     this.#clerk = this.#newClerk();
@@ -101,7 +102,12 @@ export class DeadlineClerk {
     const clerk = this.#clerk;
     const running = task(clerk).then(
       (value): Outcome<T> => ({ ok: true, value }),
-      (error): Outcome<T> => ({ ok: false, unknown: true, error: errorText(error) }),
+      // A refused handshake means the operation was never sent; anything else may have run.
+      (error): Outcome<T> => ({
+        ok: false,
+        unknown: !(error instanceof RpcAuthenticationError),
+        error: errorText(error),
+      }),
     );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<null>((resolve) => {

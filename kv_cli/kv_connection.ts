@@ -8,6 +8,7 @@
 import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import { connect } from "../rpc/tcp_client.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
 import type { RpcClient } from "../rpc/types.ts";
 import { Clerk } from "../kv/clerk.ts";
 import type { KeyRange } from "../kv/store.ts";
@@ -26,9 +27,9 @@ export class TcpConnection implements KvConnection {
   readonly #clerks = new Set<Clerk>();
 
   /** Connections to `servers` (made lazily, and again after a server restarts). */
-  constructor(servers: readonly string[]) {
+  constructor(servers: readonly string[], security?: TransportSecurity) {
     this.#clients = servers.map((address) =>
-      connect(address, { log: () => {}, reconnectBackoffMs: RECONNECT_BACKOFF_MS })
+      connect(address, { log: () => {}, reconnectBackoffMs: RECONNECT_BACKOFF_MS, security })
     );
   }
 

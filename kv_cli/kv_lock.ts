@@ -201,7 +201,7 @@ async function coordinate(
   ttlMs: number,
   body: (run: CoordinationRun) => Promise<number>,
 ): Promise<void> {
-  const connection = new TcpConnection(cli.servers());
+  const connection = new TcpConnection(cli.servers(), await cli.security());
   const interruption = new Interruption(true);
   try {
     Deno.exitCode = await body({

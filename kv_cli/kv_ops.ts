@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { TransportSecurity } from "../security/transport_security.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import { CONSISTENCIES, type Consistency } from "../kv/command.ts";
 import { ERR_NO_KEY, ERR_VERSION, type KvReply, OK } from "../kv/protocol.ts";
@@ -26,6 +27,8 @@ export interface KvCli {
   timeoutMs(): number;
   /** `--write-out`. */
   format(): WriteOut;
+  /** `--ca` and `--secret-file`, loaded; undefined for plain TCP. */
+  security(): Promise<TransportSecurity | undefined>;
 }
 
 /** The most characters `put` reads from standard input, and `txn` reads in all. */
@@ -50,7 +53,9 @@ export interface OneShot {
 /** Sends `operation` and returns the reply; throws when no answer came in time. */
 export async function sendOrThrow(shot: OneShot, operation: ClerkOperation): Promise<KvReply> {
   const outcome = await shot.clerk.send(operation);
-  if (!outcome.ok) throw new OutcomeUnknownError(outcome.error);
+  if (!outcome.ok) {
+    throw outcome.unknown ? new OutcomeUnknownError(outcome.error) : new Error(outcome.error);
+  }
   return outcome.value;
 }
 
@@ -67,7 +72,7 @@ function requireOk(reply: KvReply, operation: ClerkOperation): KvReply {
  * no answer in time; other errors propagate (exit 1 with their sentence).
  */
 export async function runOneShot(cli: KvCli, body: (shot: OneShot) => Promise<void>) {
-  const clerk = new DeadlineClerk(cli.servers(), cli.timeoutMs());
+  const clerk = new DeadlineClerk(cli.servers(), cli.timeoutMs(), await cli.security());
   try {
     await body({ clerk, format: cli.format(), print: (line) => console.log(line) });
   } catch (error) {

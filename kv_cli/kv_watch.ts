@@ -133,7 +133,7 @@ export async function untilInterrupted(
   cli: KvCli,
   body: (connection: TcpConnection, stop: () => boolean) => Promise<void>,
 ): Promise<void> {
-  const connection = new TcpConnection(cli.servers());
+  const connection = new TcpConnection(cli.servers(), await cli.security());
   const interruption = new Interruption(true);
   // What the body waits for (a watch poll, a sleep) is not worth waiting out: exit at once.
   void interruption.signalled.then(() => {

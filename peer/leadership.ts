@@ -8,6 +8,7 @@ import { assert } from "../util/assert.ts";
 import { realClock, sleep } from "../util/clock.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
 import { connect } from "../rpc/tcp_client.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
 import type { RaftNode } from "../raft_node/node.ts";
 import { fetchStatus } from "./status.ts";
 import { viewCluster } from "./membership_service.ts";
@@ -54,8 +55,9 @@ export async function transferLeadership(
   servers: readonly string[],
   to: number,
   timeoutMs: number,
+  security?: TransportSecurity,
 ): Promise<TransferOutcome> {
-  const { statuses, leader } = await viewCluster(servers);
+  const { statuses, leader } = await viewCluster(servers, security);
   if (statuses.length === 0) throw new Error(`No node of ${servers.join(",")} answered`);
   if (leader === null) {
     throw new Error("No server leads: try again once one does");
@@ -71,7 +73,7 @@ export async function transferLeadership(
   const target = leader.addresses[String(to)];
   assert(target !== undefined, `Leader ${leader.id} knows no address of voter ${to}`);
   const startMs = realClock.now();
-  const client = connect(leader.address);
+  const client = connect(leader.address, { security });
   try {
     await client.call(TRANSFER_LEADERSHIP_METHOD, { to }, { timeoutMs });
   } finally {
@@ -79,7 +81,7 @@ export async function transferLeadership(
   }
   // Bounded by timeoutMs.
   while (realClock.now() - startMs < timeoutMs) {
-    const { status } = await fetchStatus(target, STATUS_TIMEOUT_MS);
+    const { status } = await fetchStatus(target, STATUS_TIMEOUT_MS, security);
     if (status?.role === "leader" && status.term > leader.term) {
       return { from: leader.id, to, term: status.term, elapsedMs: realClock.now() - startMs };
     }

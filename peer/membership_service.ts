@@ -10,6 +10,7 @@ import { errorText } from "../util/error_text.ts";
 import { realClock, sleep } from "../util/clock.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
 import { connect } from "../rpc/tcp_client.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
 import { parseAddress } from "../rpc/address.ts";
 import type { RaftNode } from "../raft_node/node.ts";
 import { changedMembership, type Membership, type MembershipChange } from "../raft/membership.ts";
@@ -136,13 +137,16 @@ export interface ClusterView {
  * Asks `servers`, then every member they name, for their status: any one address of a cluster
  * is enough to find all of it. Never throws.
  */
-export async function viewCluster(servers: readonly string[]): Promise<ClusterView> {
+export async function viewCluster(
+  servers: readonly string[],
+  security?: TransportSecurity,
+): Promise<ClusterView> {
   const asked = new Set(servers);
   const answered: StatusRow[] = [];
   let pending = [...servers];
   // Two rounds: the given addresses, then the members they named that were not asked yet.
   for (let round = 0; round < 2 && pending.length > 0; round++) {
-    const rows = await fetchStatuses(pending, STATUS_TIMEOUT_MS);
+    const rows = await fetchStatuses(pending, STATUS_TIMEOUT_MS, security);
     const named: string[] = [];
     for (const row of rows) {
       if (row.status === null) continue;
@@ -169,17 +173,18 @@ export async function changeMembership(
   servers: readonly string[],
   change: MembershipChange,
   timeoutMs: number,
+  security?: TransportSecurity,
 ): Promise<ChangeMembershipResult> {
   const deadlineMs = realClock.now() + timeoutMs;
   let lastProblem = "no node answered";
   // Bounded by the deadline.
   while (realClock.now() < deadlineMs) {
-    const { statuses, leader } = await viewCluster(servers);
+    const { statuses, leader } = await viewCluster(servers, security);
     if (statuses.length === 0) throw new Error(`No node of ${servers.join(",")} answered`);
     if (leader === null) lastProblem = "no node leads";
     else {
       const remainingMs = Math.max(1, Math.round(deadlineMs - realClock.now()));
-      const client = connect(leader.address, { log: () => {} });
+      const client = connect(leader.address, { log: () => {}, security });
       try {
         return await client.call<ChangeMembershipResult>(
           CHANGE_MEMBERSHIP_METHOD,
@@ -211,12 +216,13 @@ export async function addVoter(
   id: number,
   address: string,
   timeoutMs: number,
+  security?: TransportSecurity,
 ): Promise<ChangeMembershipResult & { readonly alreadyVoter: boolean }> {
   try {
-    await changeMembership(servers, { kind: "add-learner", id, address }, timeoutMs);
+    await changeMembership(servers, { kind: "add-learner", id, address }, timeoutMs, security);
   } catch (error) {
     if (!/is a member already/.test(errorText(error))) throw error;
-    const { leader } = await viewCluster(servers);
+    const { leader } = await viewCluster(servers, security);
     const known = leader?.addresses[String(id)];
     if (leader === null || known !== address) {
       throw new Error(
@@ -234,6 +240,6 @@ export async function addVoter(
       return { index: leader.membershipIndex, membership, alreadyVoter: true };
     }
   }
-  const promoted = await changeMembership(servers, { kind: "promote", id }, timeoutMs);
+  const promoted = await changeMembership(servers, { kind: "promote", id }, timeoutMs, security);
   return { ...promoted, alreadyVoter: false };
 }

@@ -13,6 +13,7 @@ import { assert } from "../util/assert.ts";
 import { errorText } from "../util/error_text.ts";
 import { formatAddress, parseAddress } from "../rpc/address.ts";
 import { connect } from "../rpc/tcp_client.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
 import { type RpcServer, serve } from "../rpc/tcp_server.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
 import type { ApplyMessage, RaftNode, RaftNodeConfig } from "../raft_node/node.ts";
@@ -55,6 +56,8 @@ export interface PeerOptions {
   readonly cluster: string;
   /** Where log lines go; default standard error. */
   readonly log?: (line: string) => void;
+  /** TLS and the cluster secret of this peer's server and of its connections to the others. */
+  readonly security?: TransportSecurity;
 }
 
 /** What a command's service gets to build itself around. */
@@ -230,7 +233,11 @@ export async function runPeer(
   const clients = new PeerClients(
     (address) =>
       envelopingClient(
-        connect(address, { log, reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS }),
+        connect(address, {
+          log,
+          reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS,
+          security: options.security,
+        }),
         identity,
       ),
     (id) => {
@@ -282,7 +289,7 @@ export async function runPeer(
   const stopping = stopSignals();
   let server: RpcServer;
   try {
-    server = await serve(options.listen, handlers);
+    server = await serve(options.listen, handlers, { security: options.security });
   } catch (error) {
     stopping.close();
     service.stop();

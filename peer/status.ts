@@ -7,6 +7,7 @@
  */
 import { errorText } from "../util/error_text.ts";
 import { connect } from "../rpc/tcp_client.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
 import { membershipProblem } from "../raft/membership.ts";
 
 /** The RPC method a node serves its {@linkcode NodeStatus} on; it takes no argument. */
@@ -118,16 +119,22 @@ export function statusProblem(value: unknown): string | null {
 export async function fetchStatuses(
   addresses: readonly string[],
   timeoutMs = DEFAULT_STATUS_TIMEOUT_MS,
+  security?: TransportSecurity,
 ): Promise<StatusRow[]> {
-  return await Promise.all(addresses.map((address) => fetchStatus(address, timeoutMs)));
+  return await Promise.all(addresses.map((address) => fetchStatus(address, timeoutMs, security)));
 }
 
 /** Asks one node for its status; never throws: failures come back as the row's error. */
-export async function fetchStatus(address: string, timeoutMs: number): Promise<StatusRow> {
+export async function fetchStatus(
+  address: string,
+  timeoutMs: number,
+  security?: TransportSecurity,
+): Promise<StatusRow> {
   const client = connect(address, {
     defaultTimeoutMs: timeoutMs,
     connectTimeoutMs: timeoutMs,
     log: () => {},
+    security,
   });
   try {
     const answer = await client.call(STATUS_METHOD, null, { timeoutMs });

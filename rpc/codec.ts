@@ -18,6 +18,9 @@ export const FRAME_HEADER_BYTES = 4;
 const encoder = new Encoder({ ignoreUndefined: true });
 const decoder = new Decoder();
 
+/** How a frame error ends when the peer speaks TLS to a side that does not. */
+export const TLS_MISMATCH = "the peer speaks TLS and this side does not";
+
 /** Thrown when bytes cannot be read as a frame or a value; the message names what was wrong. */
 export class CodecError extends Error {
   /** Creates the error with a plain-sentence message. */
@@ -92,7 +95,8 @@ export class FrameReader {
       const bodyBytes = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
       if (bodyBytes > this.#maxFrameBytes) {
         throw new CodecError(
-          `Frame of ${bodyBytes} bytes is over the limit of ${this.#maxFrameBytes} bytes`,
+          `Frame of ${bodyBytes} bytes is over the limit of ${this.#maxFrameBytes} bytes` +
+            (isTlsRecord(header) ? `: ${TLS_MISMATCH}` : ""),
         );
       }
       if (this.#bufferedBytes < FRAME_HEADER_BYTES + bodyBytes) break;
@@ -127,4 +131,13 @@ export class FrameReader {
     }
     this.#chunks = [merged];
   }
+}
+
+/**
+ * Whether a frame header is the start of a TLS record (a handshake or an alert, version 3.x): what
+ * arrives when one side of a connection uses TLS and the other does not. Such a header always
+ * reads as a frame of over 350 MB, so it is only consulted for an oversized frame.
+ */
+function isTlsRecord(header: Uint8Array): boolean {
+  return (header[0] === 0x16 || header[0] === 0x15) && header[1] === 0x03;
 }

@@ -63,7 +63,10 @@ export class FramedConnection {
   /** Starts reading `conn` at once; frames above `maxFrameBytes` close the connection. */
   constructor(conn: Deno.Conn, maxFrameBytes: number, hooks: FramedConnectionHooks) {
     this.#conn = conn;
-    if (conn.localAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+    // A TLS connection has no such switch (see the note in security/secure_transport.ts).
+    if (typeof (conn as Partial<Deno.TcpConn>).setNoDelay === "function") {
+      (conn as Deno.TcpConn).setNoDelay(true);
+    }
     this.#reader = new FrameReader(maxFrameBytes);
     this.#hooks = hooks;
     this.#reading = this.#readLoop();

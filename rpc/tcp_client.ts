@@ -8,7 +8,7 @@
  */
 import { assert } from "../util/assert.ts";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.ts";
-import { CodecError, DEFAULT_MAX_FRAME_BYTES, encodeFrame } from "./codec.ts";
+import { CodecError, DEFAULT_MAX_FRAME_BYTES, encodeFrame, TLS_MISMATCH } from "./codec.ts";
 import { errorText } from "../util/error_text.ts";
 import { type Address, formatAddress, toAddress } from "./address.ts";
 import {
@@ -17,7 +17,10 @@ import {
   MAX_IN_FLIGHT_CALLS,
   ProtocolError,
 } from "./framed_connection.ts";
-import { type CallOptions, type RpcClient, RpcError } from "./types.ts";
+import { type CallOptions, RpcAuthenticationError, type RpcClient, RpcError } from "./types.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
+import { dialSecurely } from "../security/secure_transport.ts";
+import { AuthenticationError, isHandshakeFrame, refusalReason } from "../security/handshake.ts";
 
 /** How long a call waits for its reply unless told otherwise. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
@@ -42,6 +45,8 @@ export interface ClientOptions {
   maxInFlightCalls?: number;
   /** Where a refused reply stream is reported, one line each; default standard error. */
   log?: (line: string) => void;
+  /** TLS (when it has a CA) and the cluster secret to prove; default plain TCP, no secret. */
+  security?: TransportSecurity;
 }
 
 /**
@@ -67,6 +72,7 @@ interface ResolvedClientOptions {
   backoffMaxMs: number;
   maxInFlightCalls: number;
   log: (line: string) => void;
+  security: TransportSecurity | undefined;
 }
 
 function resolveOptions(options: ClientOptions): ResolvedClientOptions {
@@ -79,6 +85,7 @@ function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     backoffMaxMs: backoff.max,
     maxInFlightCalls: options.maxInFlightCalls ?? MAX_IN_FLIGHT_CALLS,
     log: options.log ?? ((line: string) => console.error(line)),
+    security: options.security,
   };
   assert(
     Number.isSafeInteger(resolved.maxFrameBytes) && resolved.maxFrameBytes > 0,
@@ -134,6 +141,8 @@ class TcpRpcClient implements RpcClient {
   #backoffMs = 0;
   #earliestAttemptMs = 0;
   #closed = false;
+  /** Why the server refused this client on the current connection, once it said so. */
+  #refusal: string | null = null;
 
   constructor(address: Address, options: ResolvedClientOptions) {
     this.#address = address;
@@ -254,33 +263,41 @@ class TcpRpcClient implements RpcClient {
       } else if (outcome.conn !== undefined) {
         this.#onConnected(outcome.conn);
       } else {
-        this.#onConnectFailed(outcome.problem);
+        this.#onConnectFailed(outcome.problem, outcome.refused);
       }
     });
   }
 
-  async #dial(attempt: AbortController): Promise<{ conn?: Deno.Conn; problem: string }> {
+  async #dial(attempt: AbortController): Promise<DialOutcome> {
     const timeoutMs = this.#options.connectTimeoutMs;
-    let timedOut = false;
-    const timer = this.#clock.setTimeout(() => {
-      timedOut = true;
-      attempt.abort();
-    }, timeoutMs);
+    let timer: TimerHandle = null;
+    const late = new Promise<"late">((resolve) => {
+      timer = this.#clock.setTimeout(() => {
+        attempt.abort();
+        resolve("late");
+      }, timeoutMs);
+    });
+    const dialling = dialSecurely(this.#address, this.#options.security, attempt.signal);
     try {
-      const conn = this.#address.kind === "tcp"
-        ? await Deno.connect({
-          transport: "tcp",
-          hostname: this.#address.hostname,
-          port: this.#address.port,
-          signal: attempt.signal,
-        })
-        : await Deno.connect({ transport: "unix", path: this.#address.path });
-      return { conn, problem: "" };
+      const conn = await Promise.race([dialling, late]);
+      if (conn !== "late") return { conn, problem: "", refused: false };
+      // A TLS connect cannot be aborted: close it should it still come.
+      dialling.then((conn) => conn.close(), () => {});
+      return { problem: `no connection after ${timeoutMs} ms`, refused: false };
     } catch (error) {
-      if (timedOut) return { problem: `no connection after ${timeoutMs} ms` };
-      if (error instanceof Deno.errors.ConnectionRefused) return { problem: "connection refused" };
-      if (error instanceof Deno.errors.NotFound) return { problem: "no socket at that path" };
-      return { problem: errorText(error) };
+      if (error instanceof AuthenticationError) {
+        return { problem: `authentication failed: ${error.message}`, refused: true };
+      }
+      if (attempt.signal.aborted) {
+        return { problem: `no connection after ${timeoutMs} ms`, refused: false };
+      }
+      if (error instanceof Deno.errors.ConnectionRefused) {
+        return { problem: "connection refused", refused: false };
+      }
+      if (error instanceof Deno.errors.NotFound) {
+        return { problem: "no socket at that path", refused: false };
+      }
+      return { problem: errorText(error), refused: false };
     } finally {
       this.#clock.clearTimeout(timer);
     }
@@ -298,13 +315,16 @@ class TcpRpcClient implements RpcClient {
     }
   }
 
-  #onConnectFailed(problem: string): void {
+  #onConnectFailed(problem: string, refused: boolean): void {
     this.#noteFailure();
+    const message = `Cannot reach ${this.#label}: ${problem}`;
     for (const [id, call] of this.#pending) {
       if (call.frame === null) continue;
       this.#pending.delete(id);
       this.#clock.clearTimeout(call.timer);
-      call.reject(new RpcError("unreachable", `Cannot reach ${this.#label}: ${problem}`));
+      call.reject(
+        refused ? new RpcAuthenticationError(message) : new RpcError("unreachable", message),
+      );
     }
   }
 
@@ -316,6 +336,12 @@ class TcpRpcClient implements RpcClient {
   }
 
   #onReply(value: unknown): void {
+    if (isHandshakeFrame(value)) {
+      // Only a server that wants the cluster secret speaks the handshake to a client without one.
+      const reason = refusalReason(value) ?? "the server wants the cluster secret";
+      this.#refusal = `authentication failed: ${reason}; give the cluster's --secret-file`;
+      throw new ProtocolError(this.#refusal);
+    }
     const reply = parseReply(value);
     const call = this.#pending.get(reply.id);
     // A reply after the call timed out is expected; its caller has already moved on.
@@ -337,9 +363,15 @@ class TcpRpcClient implements RpcClient {
     assert(this.#connection === connection, `A stale connection to ${this.#label} closed`);
     this.#connection = null;
     this.#noteFailure();
+    const refusal = this.#refusal ??
+      (reason.kind === "protocol" && reason.message.endsWith(TLS_MISMATCH)
+        ? `authentication failed: ${TLS_MISMATCH} (give the cluster's --ca)`
+        : null);
+    this.#refusal = null;
     let detail = "the connection closed before the reply";
     if (reason.kind !== "end") detail += ` (${reason.message})`;
-    if (reason.kind === "protocol") {
+    if (refusal !== null) detail = refusal;
+    else if (reason.kind === "protocol") {
       this.#options.log(`RPC client for ${this.#label}: closing the connection: ${reason.message}`);
     }
     // Every pending call was sent on this connection; none is resent, as it may have run.
@@ -347,9 +379,21 @@ class TcpRpcClient implements RpcClient {
       assert(call.frame === null, `Call ${call.method} to ${this.#label} was never sent`);
       this.#pending.delete(id);
       this.#clock.clearTimeout(call.timer);
-      call.reject(new RpcError("unreachable", `Cannot reach ${this.#label}: ${detail}`));
+      const message = `Cannot reach ${this.#label}: ${detail}`;
+      call.reject(
+        refusal === null
+          ? new RpcError("unreachable", message)
+          : new RpcAuthenticationError(message),
+      );
     }
   }
+}
+
+/** A connection, or why there is none; `refused` when TLS or the secret failed. */
+interface DialOutcome {
+  conn?: Deno.Conn;
+  problem: string;
+  refused: boolean;
 }
 
 interface Reply {

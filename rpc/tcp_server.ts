@@ -17,6 +17,14 @@ import {
   ProtocolError,
 } from "./framed_connection.ts";
 import type { RpcHandlers } from "./types.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
+import {
+  admitConnection,
+  assertNoUnixTls,
+  listenTls,
+  servesTls,
+} from "../security/secure_transport.ts";
+import { isHandshakeFrame } from "../security/handshake.ts";
 
 /** Connections one server serves at once unless told otherwise; more are refused. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -35,6 +43,11 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Where problems with peers are reported, one line each; default standard error. */
   log?: (line: string) => void;
+  /**
+   * TLS (when it has a certificate and key) and the cluster secret every client must prove
+   * before its first request is read; default plain TCP, no secret.
+   */
+  security?: TransportSecurity;
 }
 
 /** A running server. */
@@ -73,12 +86,23 @@ export async function serve(
     `Server connection limit ${maxConnections} is not a positive whole number`,
   );
   const log = options.log ?? ((line: string) => console.error(line));
-  const listener = await listen(wanted);
-  return new TcpRpcServer(listener, wanted, handlers, { maxFrameBytes, maxConnections, log });
+  const security = options.security;
+  const listener = await listen(wanted, security);
+  return new TcpRpcServer(listener, wanted, handlers, {
+    maxFrameBytes,
+    maxConnections,
+    log,
+    security,
+  });
 }
 
-async function listen(address: Address): Promise<Deno.Listener> {
+async function listen(
+  address: Address,
+  security: TransportSecurity | undefined,
+): Promise<Deno.Listener> {
+  assertNoUnixTls(address, security);
   if (address.kind === "tcp") {
+    if (servesTls(security)) return listenTls(address, security!);
     return Deno.listen({ transport: "tcp", hostname: address.hostname, port: address.port });
   }
   await removeStaleSocket(address.path);
@@ -112,6 +136,7 @@ interface ResolvedServerOptions {
   maxFrameBytes: number;
   maxConnections: number;
   log: (line: string) => void;
+  security: TransportSecurity | undefined;
 }
 
 /** One accepted connection and the requests it has in flight. */
@@ -127,6 +152,8 @@ class TcpRpcServer implements RpcServer {
   readonly #handlers: RpcHandlers;
   readonly #options: ResolvedServerOptions;
   readonly #connections = new Set<ServerConnection>();
+  /** Connections still in their TLS or secret handshake, which count towards the limit. */
+  readonly #admitting = new Map<Deno.Conn, Promise<void>>();
   readonly #accepting: Promise<void>;
   #acceptedCount = 0;
   #closing: Promise<void> | null = null;
@@ -161,6 +188,9 @@ class TcpRpcServer implements RpcServer {
     }
     this.#wakeAcceptLoop?.();
     await this.#accepting;
+    const admitting = [...this.#admitting];
+    for (const [conn] of admitting) closeQuietly(conn);
+    await Promise.all(admitting.map(([, finished]) => finished));
     const connections = [...this.#connections];
     for (const connection of connections) connection.framed.close();
     await Promise.all(connections.map((connection) => connection.framed.finished()));
@@ -215,14 +245,43 @@ class TcpRpcServer implements RpcServer {
   #admit(conn: Deno.Conn): void {
     this.#acceptedCount++;
     const peer = describePeer(conn.remoteAddr, this.#acceptedCount);
-    if (this.#connections.size >= this.#options.maxConnections) {
+    const open = this.#connections.size + this.#admitting.size;
+    if (open >= this.#options.maxConnections) {
       this.#options.log(
         `${this.#label}: refusing the connection from ${peer}: ` +
-          `already serving ${this.#connections.size} connections, the limit`,
+          `already serving ${open} connections, the limit`,
       );
       conn.close();
       return;
     }
+    if (servesTls(this.#options.security) || this.#options.security?.secret !== undefined) {
+      this.#admitting.set(conn, this.#authenticate(conn, peer));
+      return;
+    }
+    this.#serveConnection(conn, peer);
+  }
+
+  /** Serves `conn` once its handshakes succeed; else logs one line naming `peer` and closes it. */
+  async #authenticate(conn: Deno.Conn, peer: string): Promise<void> {
+    const admission = await admitConnection(conn, this.#options.security);
+    this.#admitting.delete(conn);
+    if (this.#closing !== null) {
+      closeQuietly(conn);
+      return;
+    }
+    if (!admission.ok) {
+      if (!admission.quiet) {
+        this.#options.log(
+          `${this.#label}: refusing the connection from ${peer}: ${admission.reason}`,
+        );
+      }
+      closeQuietly(conn);
+      return;
+    }
+    this.#serveConnection(conn, peer);
+  }
+
+  #serveConnection(conn: Deno.Conn, peer: string): void {
     // The hooks run only after this returns: the first read is asynchronous.
     const connection: ServerConnection = {
       peer,
@@ -246,6 +305,11 @@ class TcpRpcServer implements RpcServer {
   }
 
   #onRequest(connection: ServerConnection, value: unknown): void {
+    if (isHandshakeFrame(value)) {
+      throw new ProtocolError(
+        "the client offers a cluster secret (--secret-file) but this server has none",
+      );
+    }
     const request = parseRequest(value);
     if (connection.inFlightCount >= MAX_IN_FLIGHT_CALLS) {
       throw new ProtocolError(`the peer has more than ${MAX_IN_FLIGHT_CALLS} calls in flight`);
@@ -306,6 +370,15 @@ function parseRequest(value: unknown): Request {
     throw new ProtocolError(`malformed frame: the method of request ${id} is not a string`);
   }
   return { id, method, args };
+}
+
+/** Closes a socket that may already be closed (the peer reset it, or the server shut down). */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
 }
 
 function describePeer(address: Deno.Addr, connectionNumber: number): string {

@@ -21,6 +21,19 @@ export class RpcError extends Error {
   }
 }
 
+/**
+ * A call that failed before it was sent because the connection could not be secured: the TLS
+ * handshake failed, or one side could not prove the cluster secret. Its kind is `unreachable`
+ * (the server never saw the call), but retrying cannot help until the configuration changes.
+ */
+export class RpcAuthenticationError extends RpcError {
+  /** Creates the error; `message` names the address and what failed. */
+  constructor(message: string) {
+    super("unreachable", message);
+    this.name = "RpcAuthenticationError";
+  }
+}
+
 /** Options for one call. */
 export interface CallOptions {
   /** Give up after this long; the call rejects with kind `timeout`. */
