@@ -16,6 +16,8 @@ import { checkLoad, finalReads, type LoadCheck, pause, underLoad } from "./load.
 import { membershipScenarioTest } from "./membership_scenario.ts";
 import { pauseLeaderTest } from "./pause_leader.ts";
 import type { LabTest, TestContext } from "../labs/suite.ts";
+import type { SecurityFiles } from "../security/transport_security.ts";
+import { makeTestCertificates } from "../security/openssl_certificates.ts";
 
 /** The environment variable that sets the crash loop's kill/restart cycles per run. */
 export const CRASH_CYCLES_ENV = "DSYS_CRASH_CYCLES";
@@ -32,6 +34,8 @@ const OPERATION_TIMEOUT_SECONDS = 1;
 /** Budget of the final convergence wait and of the linearizability check. */
 const SETTLE_TIMEOUT_MS = 20_000;
 const CHECK_TIMEOUT_MS = 60_000;
+/** Most cycles of the TLS crash loop: it checks that TLS survives restarts, not Raft again. */
+const TLS_CRASH_CYCLES_MAX = 8;
 
 /** Cycles per crash-loop run: {@linkcode CRASH_CYCLES_ENV} when set, else the default. */
 export function crashCycles(): number {
@@ -59,12 +63,18 @@ export interface CrashLoopReport extends LoadCheck {
  * that every acknowledged append is kept once and in order, that the history is linearizable,
  * and that all nodes converge. Throws on any violation, or when a node fails to restart.
  */
-export async function runCrashLoop(seed: number, cycles: number): Promise<CrashLoopReport> {
+export async function runCrashLoop(
+  seed: number,
+  cycles: number,
+  security?: SecurityFiles,
+): Promise<CrashLoopReport> {
   const startedMs = performance.now();
   const random = new SeededRandom(seed);
   const cluster = await ProcessCluster.start({
     size: CRASH_CLUSTER_SIZE,
     maxRaftStateBytes: CRASH_MAX_RAFT_STATE_BYTES,
+    // TLS needs TCP; a restarted node listens on its port again.
+    ...(security === undefined ? {} : { security, transport: "tcp" as const }),
   });
   try {
     await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
@@ -131,6 +141,27 @@ export const crashLoopTest: LabTest = {
   async run(context: TestContext) {
     const report = await runCrashLoop(context.seed, crashCycles());
     context.log(describeCrashLoop(report));
+  },
+};
+
+/**
+ * The crash loop over TLS with a cluster secret, on TCP ports: every node, every client and the
+ * status polls prove the secret on each of the many reconnections restarts cause. A few cycles
+ * ({@linkcode TLS_CRASH_CYCLES_MAX} at most), with certificates made by openssl.
+ */
+export const tlsCrashLoopTest: LabTest = {
+  name: "crash loop over TLS with a cluster secret",
+  part: "",
+  async run(context: TestContext) {
+    const dir = await Deno.makeTempDir({ prefix: "dsys-tls-" });
+    try {
+      const certs = await makeTestCertificates(dir);
+      const cycles = Math.min(crashCycles(), TLS_CRASH_CYCLES_MAX);
+      const report = await runCrashLoop(context.seed, cycles, certs);
+      context.log(`TLS ${describeCrashLoop(report)}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 };
 
@@ -371,6 +402,7 @@ export const flakyNetworkTest: LabTest = {
 /** Every fault test of real processes, for `dsys test cluster`. */
 export const clusterSuite: readonly LabTest[] = [
   crashLoopTest,
+  tlsCrashLoopTest,
   partitionTest,
   flakyNetworkTest,
   membershipScenarioTest,

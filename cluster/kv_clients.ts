@@ -46,10 +46,11 @@ export async function runKvCommand(
   timeoutSeconds: number,
   args: readonly string[],
   cwd: string,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<CommandResult> {
   const [program, ...programArgs] = selfCommand([...kvArgs(servers, timeoutSeconds), ...args]);
   const callMs = wallClockMs();
-  const output = await new Deno.Command(program, { args: programArgs, cwd, stdin: "null" })
+  const output = await new Deno.Command(program, { args: programArgs, cwd, env, stdin: "null" })
     .output();
   const returnMs = wallClockMs();
   const decoder = new TextDecoder();
@@ -75,11 +76,17 @@ export class KvShell {
   #closed: Promise<void> | null = null;
 
   /** Starts a shell of `servers` in `cwd` whose operations give up after `timeoutSeconds`. */
-  constructor(servers: readonly string[], timeoutSeconds: number, cwd: string) {
+  constructor(
+    servers: readonly string[],
+    timeoutSeconds: number,
+    cwd: string,
+    env: Readonly<Record<string, string>> = {},
+  ) {
     const [program, ...programArgs] = selfCommand([...kvArgs(servers, timeoutSeconds), "shell"]);
     this.#process = new Deno.Command(program, {
       args: programArgs,
       cwd,
+      env,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -30,6 +30,12 @@ import {
   type StatusRow,
 } from "../peer/status.ts";
 import { LinkProxy } from "./link_proxy.ts";
+import {
+  loadTransportSecurity,
+  type SecurityFiles,
+  type TransportSecurity,
+} from "../security/transport_security.ts";
+import { securityEnv } from "../security/security_options.ts";
 import { type CommandResult, KvShell, runKvCommand } from "./kv_clients.ts";
 
 /** Most nodes a cluster may have. */
@@ -63,6 +69,11 @@ export interface ProcessClusterOptions {
    * and `client->k`); the proxy's lossy links draw from `random`.
    */
   readonly proxied?: { readonly random: Random };
+  /**
+   * TLS and cluster-secret files every node and `dsys kv` client is started with (as `DSYS_*`
+   * environment variables), and the cluster's own status polls use. TLS needs `tcp`.
+   */
+  readonly security?: SecurityFiles;
   /**
    * An existing folder for the nodes' data folders (`node-<id>`), which the caller removes.
    * Default: a new temporary folder, removed by {@linkcode ProcessCluster.close}.
@@ -98,8 +109,18 @@ export class ProcessCluster {
   readonly #nodes: NodeSlot[];
   readonly #group = new ChildGroup();
   readonly #shells = new Set<KvShell>();
+  /** What the cluster's own status polls use: the nodes' security, loaded once. */
+  readonly #security: TransportSecurity | undefined;
+  /** What each child process is given, so that it runs with the cluster's security. */
+  readonly #env: Record<string, string>;
 
-  private constructor(root: string, options: ProcessClusterOptions) {
+  private constructor(
+    root: string,
+    options: ProcessClusterOptions,
+    security: TransportSecurity | undefined,
+  ) {
+    this.#security = security;
+    this.#env = securityEnv(options.security);
     this.size = options.size;
     this.ids = Array.from({ length: options.size }, (_, id) => id);
     this.spareIds = Array.from({ length: options.spares ?? 0 }, (_, spare) => options.size + spare);
@@ -135,8 +156,11 @@ export class ProcessCluster {
       spares === 0 || options.proxied === undefined,
       `Cannot reserve ${spares} spares in a proxied cluster: joined nodes dial members directly`,
     );
+    const security = options.security === undefined
+      ? undefined
+      : await loadTransportSecurity(options.security);
     const root = options.dir ?? await Deno.makeTempDir({ prefix: "dsys-cluster-" });
-    const cluster = new ProcessCluster(root, options);
+    const cluster = new ProcessCluster(root, options, security);
     try {
       await Promise.all(cluster.ids.map((id) => cluster.startNode(id)));
     } catch (error) {
@@ -215,7 +239,7 @@ export class ProcessCluster {
       node.dataDir,
       ...(maxRaftStateBytes === undefined ? [] : ["--maxraftstate", `${maxRaftStateBytes}`]),
     ];
-    node.child = this.#group.spawn(args, { cwd: this.root });
+    node.child = this.#group.spawn(args, { cwd: this.root, env: this.#env });
     node.starts++;
     try {
       await waitUntilListening(node.child, node.listenAddress, NODE_START_TIMEOUT_MS);
@@ -263,7 +287,9 @@ export class ProcessCluster {
 
   #statusRows(ids: readonly number[]): Promise<StatusRow[]> {
     return Promise.all(
-      ids.map((id) => fetchStatus(this.#node(id).listenAddress, DEFAULT_STATUS_TIMEOUT_MS)),
+      ids.map((id) =>
+        fetchStatus(this.#node(id).listenAddress, DEFAULT_STATUS_TIMEOUT_MS, this.#security)
+      ),
     );
   }
 
@@ -335,12 +361,12 @@ export class ProcessCluster {
     timeoutSeconds: number,
     args: readonly string[],
   ): Promise<CommandResult> {
-    return runKvCommand(servers, timeoutSeconds, args, this.root);
+    return runKvCommand(servers, timeoutSeconds, args, this.root, this.#env);
   }
 
   /** Starts a `dsys kv shell` client of `servers` whose operations give up after `timeoutSeconds`. */
   startShell(servers: readonly string[], timeoutSeconds: number): KvShell {
-    const shell = new KvShell(servers, timeoutSeconds, this.root);
+    const shell = new KvShell(servers, timeoutSeconds, this.root, this.#env);
     this.#shells.add(shell);
     return shell;
   }

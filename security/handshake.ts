@@ -93,11 +93,11 @@ export async function admitClient(
     await stream.send(encodeFrame([HANDSHAKE_TAG, "challenge", serverNonce, serverProof]));
     const answer = await stream.next();
     if (answer === null) {
-      return {
-        ok: false,
-        reason: "it hung up after the challenge: its cluster secret may differ",
-        quiet: false,
-      };
+      return { ok: false, reason: "it hung up after the challenge", quiet: false };
+    }
+    if (refusalReason(answer) !== null) {
+      const reason = "wrong cluster secret (it refused this server's proof)";
+      return { ok: false, reason, quiet: false };
     }
     const clientProof = field(answer, "proof", 2, PROOF_BYTES);
     const expected = await prove(secret, CLIENT_LABEL, serverNonce, clientNonce);
@@ -138,6 +138,8 @@ export async function proveSecret(
     }
     const expected = await prove(secret, SERVER_LABEL, clientNonce, serverNonce);
     if (!equalInConstantTime(serverProof, expected)) {
+      // Said before hanging up, so that the server's log line names the cause.
+      await stream.send(refusalFrame("wrong cluster secret"));
       throw new AuthenticationError("the server did not prove the cluster secret (it has another)");
     }
     const proof = await prove(secret, CLIENT_LABEL, serverNonce, clientNonce);

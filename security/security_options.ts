@@ -6,7 +6,11 @@
  * @module
  */
 import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
-import { loadTransportSecurity, type TransportSecurity } from "./transport_security.ts";
+import {
+  loadTransportSecurity,
+  type SecurityFiles,
+  type TransportSecurity,
+} from "./transport_security.ts";
 
 /** The environment variables the options fall back on, by option. */
 export const SECURITY_ENV = {
@@ -77,4 +81,17 @@ export async function securityFromOptions(
     }
   }
   return await loadTransportSecurity({ cert, key, ca, secretFile });
+}
+
+/**
+ * The environment variables that give a child process of this program the options `files`
+ * names, so that a test cluster's nodes and clients all run secured without new flags.
+ */
+export function securityEnv(files: SecurityFiles | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ["cert", "key", "ca", "secretFile"] as const) {
+    const file = files?.[name];
+    if (file !== undefined) env[SECURITY_ENV[name]] = file;
+  }
+  return env;
 }
