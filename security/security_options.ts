@@ -69,10 +69,14 @@ export async function securityFromOptions(
   options: SecurityOptionValues,
   role: "client" | "peer",
 ): Promise<TransportSecurity | undefined> {
-  const { cert, key, ca, secretFile } = options;
+  // An empty variable (`DSYS_SECRET_FILE= dsys kv …`) means "not given", as in a shell.
+  const given = (file: string | undefined) => file === "" ? undefined : file;
+  const [cert, key, ca, secretFile] = [options.cert, options.key, options.ca, options.secretFile]
+    .map(given);
   if ([cert, key, ca, secretFile].every((file) => file === undefined)) return undefined;
   if (role === "peer" && (cert !== undefined || ca !== undefined)) {
-    const missing = (["cert", "key", "ca"] as const).filter((name) => options[name] === undefined);
+    const missing = Object.entries({ cert, key, ca }).filter(([, file]) => file === undefined)
+      .map(([name]) => name);
     if (missing.length > 0) {
       throw new Error(
         `Cannot run a peer with TLS: give --${missing.join(" and --")} too (a peer listens ` +

@@ -43,6 +43,7 @@ Deno.test("each file problem is named with its flag and path", async () => {
 
 Deno.test("a peer with TLS needs its certificate, key and CA together", async () => {
   assert.equal(await securityFromOptions({}, "peer"), undefined);
+  assert.equal(await securityFromOptions({ secretFile: "", ca: "" }, "client"), undefined);
   await assert.rejects(
     securityFromOptions({ cert: `${dir}/cert.pem`, key: `${dir}/key.pem` }, "peer"),
     /Cannot run a peer with TLS: give --ca too/,
