@@ -20,3 +20,4 @@ export * from "./types.ts";
 export * from "./address.ts";
 export * from "./tcp_server.ts";
 export * from "./tcp_client.ts";
+export type { TlsMaterial, TransportSecurity } from "../security/transport_security.ts";
