@@ -22,6 +22,14 @@ const LISTEN_TIMEOUT_MS = 30_000;
 const CLIENT_TIMEOUT_SECONDS = 20;
 const POLL_MS = 20;
 
+/** Runs this program with `args` and `env` to its end. */
+async function runSelf(args: readonly string[], env: Readonly<Record<string, string>>) {
+  const [program, ...programArgs] = selfCommand(args);
+  const output = await new Deno.Command(program, { args: programArgs, env, stdin: "null" })
+    .output();
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
+
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -67,7 +75,7 @@ Deno.test("a TLS cluster with a secret serves its clients and refuses the others
   }
 });
 
-Deno.test("a raft peer with another secret is refused with a log line and changes nothing", async () => {
+Deno.test("a secured raft peer takes proposals with the secret, and refuses a peer with another", async () => {
   const [nodeAddress, rogueAddress] = freeLoopbackAddresses(2);
   const [program, ...args] = selfCommand(
     ["raft-peer", "--id", "0", "--peers", nodeAddress, "--data", `${dir}/node`],
@@ -86,6 +94,11 @@ Deno.test("a raft peer with another secret is refused with a log line and change
     const status = async () => (await fetchStatus(nodeAddress, LEADER_TIMEOUT_MS, security)).status;
     // Bounded by the test's timeout: a single node elects itself at once.
     while ((await status())?.role !== "leader") await pause(POLL_MS);
+    for (const [env, code] of [[securityEnv(certs), 0], [{ DSYS_CA: certs.ca }, 1]] as const) {
+      const proposed = await runSelf(["propose", "--servers", nodeAddress, "set x 1"], env);
+      assert.equal(proposed.code, code, proposed.stderr);
+      if (code === 1) assert.match(proposed.stderr, /requires the cluster secret/);
+    }
     const before = await status();
     // The rogue lists the node as its peer 0, so it asks it for votes, with the other secret.
     const rogueFiles = { ...certs, secretFile: certs.otherSecretFile };

@@ -8,6 +8,9 @@ import { Command } from "@commander-js/extra-typings";
 import { realClock, sleep } from "../util/clock.ts";
 import type { ProposeResult } from "../raft/core.ts";
 import { connect } from "../rpc/tcp_client.ts";
+import { RpcAuthenticationError } from "../rpc/types.ts";
+import { securityFromOptions, withClientSecurityOptions } from "../security/security_options.ts";
+import type { TransportSecurity } from "../security/transport_security.ts";
 import { type NodeStatus, STATUS_METHOD } from "../peer/status.ts";
 import { PROPOSE_METHOD } from "./raft_peer.ts";
 import { DEFAULT_OPERATION_TIMEOUT_MS, EXIT_UNKNOWN_OUTCOME } from "../kv_cli/kv_clerk.ts";
@@ -15,7 +18,7 @@ import { examples, parseServers, secondsFlag } from "./arguments.ts";
 
 /** The `propose` subcommand. */
 export function proposeCommand() {
-  return new Command("propose")
+  return withClientSecurityOptions(new Command("propose"))
     .description(
       `Replicate a command on a raft-peer cluster and wait until it is committed. Exit codes: 0 committed, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out), 1 other errors.`,
     )
@@ -37,6 +40,7 @@ export function proposeCommand() {
         parseServers(options.servers),
         command,
         options.timeout,
+        await securityFromOptions(options, "client"),
       );
       if (outcome === null) {
         console.error(
@@ -74,8 +78,9 @@ export async function proposeUntilCommitted(
   servers: readonly string[],
   command: string,
   timeoutMs: number,
+  security?: TransportSecurity,
 ): Promise<ProposeOutcome | null> {
-  const clients = servers.map((address) => connect(address, { log: () => {} }));
+  const clients = servers.map((address) => connect(address, { log: () => {}, security }));
   const deadlineMs = performance.now() + timeoutMs;
   const callOptions = () => ({ timeoutMs: Math.max(1, deadlineMs - performance.now()) });
   try {
@@ -87,7 +92,7 @@ export async function proposeUntilCommitted(
         { command },
         callOptions(),
       )
-        .catch(() => null);
+        .catch(refusedOrNull);
       if (result?.isLeader === true) {
         accepted = { leader: id, index: result.index, term: result.term };
       } else if (id === servers.length - 1) await sleep(realClock, PROPOSE_RETRY_MS);
@@ -98,7 +103,7 @@ export async function proposeUntilCommitted(
         null,
         callOptions(),
       )
-        .catch(() => null);
+        .catch(refusedOrNull);
       if (status === null || status.term !== accepted.term || status.role !== "leader") return null;
       if (status.commitIndex >= accepted.index) return accepted;
       await sleep(realClock, PROPOSE_RETRY_MS);
@@ -107,4 +112,10 @@ export async function proposeUntilCommitted(
   } finally {
     for (const client of clients) client.close();
   }
+}
+
+/** Null for a failed call worth retrying; a refused handshake is thrown, as retries cannot help. */
+function refusedOrNull(error: unknown): null {
+  if (error instanceof RpcAuthenticationError) throw error;
+  return null;
 }
