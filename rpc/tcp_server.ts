@@ -102,7 +102,7 @@ async function listen(
 ): Promise<Deno.Listener> {
   assertNoUnixTls(address, security);
   if (address.kind === "tcp") {
-    if (servesTls(security)) return listenTls(address, security!);
+    if (security !== undefined && servesTls(security)) return listenTls(address, security);
     return Deno.listen({ transport: "tcp", hostname: address.hostname, port: address.port });
   }
   await removeStaleSocket(address.path);

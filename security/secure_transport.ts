@@ -25,11 +25,6 @@ export function servesTls(security: TransportSecurity | undefined): boolean {
   return security?.tls?.certPem !== undefined;
 }
 
-/** Whether a client with `security` connects with TLS. */
-export function dialsTls(security: TransportSecurity | undefined): boolean {
-  return security?.tls?.caPem !== undefined;
-}
-
 /** Listens on TCP `address` with the TLS certificate and key of `security`. */
 export function listenTls(
   address: Extract<Address, { kind: "tcp" }>,
@@ -98,14 +93,11 @@ export async function dialSecurely(
 ): Promise<Deno.Conn> {
   assertNoUnixTls(address, security);
   const timeoutMs = security?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const caPem = security?.tls?.caPem;
   const conn = address.kind === "unix"
     ? await Deno.connect({ transport: "unix", path: address.path })
-    : dialsTls(security)
-    ? await Deno.connectTls({
-      hostname: address.hostname,
-      port: address.port,
-      caCerts: [security!.tls!.caPem!],
-    })
+    : caPem !== undefined
+    ? await Deno.connectTls({ hostname: address.hostname, port: address.port, caCerts: [caPem] })
     : await Deno.connect({
       transport: "tcp",
       hostname: address.hostname,
