@@ -18,7 +18,11 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { errorText } from "../util/error_text.ts";
 import { CONSISTENCIES, type Consistency } from "../kv/command.ts";
 import { DEFAULT_STATUS_TIMEOUT_MS } from "../peer/status.ts";
-import { examples, parseServers, secondsFlag } from "../commands/arguments.ts";
+import { examples, secondsFlag } from "../commands/arguments.ts";
+import { addEndpointOptions, endpointsOf } from "../cli/endpoints.ts";
+import { discoverKvEndpoints, DISCOVERY_WAIT_MS } from "../cli/discovery.ts";
+import { EXIT_ERROR, exitCodesHelp } from "../cli/exit_codes.ts";
+import { runTerminalShell } from "./kv_terminal.ts";
 import { runStatus } from "../commands/status.ts";
 import {
   DeadlineClerk,
@@ -26,8 +30,9 @@ import {
   EXIT_UNKNOWN_OUTCOME,
   type KvOperation,
   type KvOperationKind,
+  type OperationOutcome,
 } from "./kv_clerk.ts";
-import { addKeyCommands, consistencyOption } from "./kv_ops.ts";
+import { addKeyCommands, consistencyOption, diagnosis, type KvCli } from "./kv_ops.ts";
 import { WRITE_OUTS } from "./kv_output.ts";
 import { addWatchCommands } from "./kv_watch.ts";
 import { addLockCommands } from "./kv_lock.ts";
@@ -41,13 +46,12 @@ export function kvCommand() {
     // Options of dsys kv come before its subcommand, so that lock passes COMMAND's on untouched.
     .enablePositionalOptions()
     .description(
-      `Run key/value and coordination operations against a cluster, in etcdctl's shapes. Exit codes: 0 done, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out: a write may or may not have happened), 1 refused or other errors.`,
+      "Run key/value and coordination operations against a cluster, in etcdctl's shapes. Any one kv-server's address is enough: the client asks it who leads.",
     )
-    .requiredOption("--servers <addresses>", "the servers' addresses, comma-separated")
     .addOption(
       secondsFlag(
         "--timeout <seconds>",
-        "give up an operation after this long (exit 2)",
+        `give up an operation after this long (exit ${EXIT_UNKNOWN_OUTCOME})`,
         DEFAULT_OPERATION_TIMEOUT_MS,
       ),
     )
@@ -59,86 +63,91 @@ export function kvCommand() {
     )
     .addHelpText(
       "after",
-      examples(
-        "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
-        "dsys kv --servers $peers put city Lyon",
-        'dsys kv --servers $peers --timeout 2 append city " 69"',
-        "dsys kv --servers $peers get city",
-        "dsys kv --servers $peers -w json watch config/ --prefix",
-        "dsys kv --servers $peers lock deploy ./deploy.sh",
-      ),
+      exitCodesHelp() + "\n" +
+        examples(
+          "export DSYS_ENDPOINTS=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+          "dsys kv put city Lyon",
+          'dsys kv --timeout 2 append city " 69"',
+          "dsys kv --endpoints 127.0.0.1:7002 get city",
+          "dsys kv -w json watch config/ --prefix",
+          "dsys kv lock deploy ./deploy.sh",
+        ),
     );
-  const servers = () => parseServers(kv.opts().servers);
-  const cli = {
-    servers,
+  addEndpointOptions(kv, "any of the cluster's kv-server addresses");
+  const endpoints = () => endpointsOf(kv);
+  const cli: KvCli = {
+    endpoints,
+    servers: () => discoverKvEndpoints(endpoints(), Math.min(DISCOVERY_WAIT_MS, kv.opts().timeout)),
     timeoutMs: () => kv.opts().timeout,
     format: () => kv.opts().writeOut,
   };
   addKeyCommands(kv, cli);
   addWatchCommands(kv, cli);
   addLockCommands(kv, cli);
-  const operate = async (operation: KvOperation) => {
-    const code = await runKvOperation(servers(), operation, kv.opts().timeout);
-    if (code !== 0) Deno.exitCode = code;
-  };
   kv.command("append").description("Append to a key's value.")
     .argument("<key>").argument("<value>")
-    .addHelpText("after", examples('dsys kv --servers $peers append city " 69"'))
-    .action((key, value) => operate({ kind: "append", key, value }));
-  kv.command("shell")
-    .description(
-      'Read "get K [LEVEL]", "put K V", "append K V" lines from stdin; print one JSON result per line (callMs/returnMs: ms since the epoch, performance.timeOrigin + performance.now()). LEVEL overrides --consistency for one get.',
-    )
-    .addOption(consistencyOption())
-    .addHelpText(
-      "after",
-      examples(
-        "printf 'put k v\\nget k\\nget k serializable\\n' | dsys kv --servers $peers shell",
-      ),
-    )
-    .action(async (options) => {
-      await runKvShell(
-        servers(),
-        kv.opts().timeout,
-        Deno.stdin.readable,
-        (line) => console.log(line),
-        options.consistency,
-      );
+    .addHelpText("after", examples('dsys kv append city " 69"'))
+    .action(async (key, value) => {
+      const code = await runKvOperation(cli, { kind: "append", key, value });
+      if (code !== 0) Deno.exitCode = code;
     });
+  addShellCommand(kv, cli);
   kv.command("status")
     .description(
       `Show every server's role, term, leader and indexes; a server silent for --timeout (default here: ${
         DEFAULT_STATUS_TIMEOUT_MS / 1000
-      } s) is unreachable.`,
+      } s) is unreachable. Exits as dsys status does.`,
     )
-    .option("--json", "print JSON instead of a table", false)
-    .addHelpText("after", examples("dsys kv --servers $peers --timeout 2 status --json"))
+    .addOption(new Option("--json", "the same as dsys kv -w json status").hideHelp())
+    .addHelpText("after", examples("dsys kv --timeout 2 -w json status"))
     .action(async (options) => {
       // A status call is quick: unless --timeout is given, wait no longer than dsys status does.
       const given = kv.getOptionValueSource("timeout") !== "default";
       const timeoutMs = given ? kv.opts().timeout : DEFAULT_STATUS_TIMEOUT_MS;
-      await runStatus(servers(), options.json, timeoutMs);
+      const json = options.json === true || kv.opts().writeOut === "json";
+      await runStatus(endpoints(), json ? "json" : "table", timeoutMs);
     });
   return kv;
+}
+
+function addShellCommand(kv: Command, cli: KvCli): void {
+  kv.command("shell")
+    .description(
+      'Read "get K [LEVEL]", "put K V", "append K V" lines from stdin. On a terminal: a prompt, history and line editing, and plain answers. Otherwise: one JSON result per line (callMs/returnMs: ms since the epoch, performance.timeOrigin + performance.now()). LEVEL overrides --consistency for one get. Exits 1 when a line was not an operation.',
+    )
+    .addOption(consistencyOption())
+    .addHelpText(
+      "after",
+      examples("printf 'put k v\\nget k\\nget k serializable\\n' | dsys kv shell"),
+    )
+    .action(async (options) => {
+      const servers = await cli.servers();
+      const rejected = Deno.stdin.isTerminal()
+        ? await runTerminalShell(servers, cli.timeoutMs(), options.consistency)
+        : await runKvShell(
+          servers,
+          cli.timeoutMs(),
+          Deno.stdin.readable,
+          (line) => console.log(line),
+          options.consistency,
+        );
+      if (rejected > 0) Deno.exitCode = EXIT_ERROR;
+    });
 }
 
 /**
  * `dsys kv get|put|append`: runs one operation, prints a get's value, reports failure on
  * standard error; returns the exit code (0, or {@linkcode EXIT_UNKNOWN_OUTCOME}).
  */
-export async function runKvOperation(
-  servers: readonly string[],
-  operation: KvOperation,
-  timeoutMs: number,
-): Promise<number> {
-  const clerk = new DeadlineClerk(servers, timeoutMs);
+export async function runKvOperation(cli: KvCli, operation: KvOperation): Promise<number> {
+  const clerk = new DeadlineClerk(await cli.servers(), cli.timeoutMs());
   try {
     const outcome = await clerk.run(operation);
     if (outcome.ok) {
       if (operation.kind === "get") console.log(outcome.output);
       return 0;
     }
-    console.error(`dsys kv: ${outcome.error}`);
+    console.error(`dsys: ${outcome.error}${await diagnosis(cli)}`);
     return EXIT_UNKNOWN_OUTCOME;
   } finally {
     clerk.close();
@@ -214,9 +223,14 @@ export interface ShellResult {
   readonly error?: string;
 }
 
+/** Bad lines the shell reports one by one; the rest are counted in one summary line. */
+export const BAD_LINES_REPORTED_MAX = 10;
+
 /**
  * `dsys kv shell`: one operation per input line, in order, one JSON line per result on
- * `write`. A line that is not an operation gets `{"error": …, "ok": false}` and the shell goes on.
+ * `write`. A line that is not an operation gets `{"error": …, "ok": false}` (the first
+ * {@linkcode BAD_LINES_REPORTED_MAX}; then one summary line at the end) and the shell goes on.
+ * Returns how many lines were not operations.
  */
 export async function runKvShell(
   servers: readonly string[],
@@ -224,8 +238,15 @@ export async function runKvShell(
   input: ReadableStream<Uint8Array>,
   write: (line: string) => void,
   consistency: Consistency = "linearizable",
-): Promise<void> {
+): Promise<number> {
   const clerk = new DeadlineClerk(servers, timeoutMs);
+  let rejected = 0;
+  const reject = (error: string) => {
+    rejected++;
+    if (rejected <= BAD_LINES_REPORTED_MAX) {
+      write(JSON.stringify({ error, ok: false, unknown: false }));
+    }
+  };
   try {
     for await (const line of readLines(input, MAX_SHELL_LINE_CHARS)) {
       let operation: KvOperation | null;
@@ -235,34 +256,49 @@ export async function runKvShell(
         }
         operation = parseShellLine(line, consistency);
       } catch (error) {
-        write(JSON.stringify({ error: errorText(error), ok: false, unknown: false }));
+        reject(errorText(error));
         continue;
       }
       if (operation === null) continue;
       const clientId = clerk.clientId;
       const callMs = wallClockMs();
       const outcome = await clerk.run(operation);
-      const returnMs = wallClockMs();
-      const result: ShellResult = {
-        op: operation.kind,
-        key: operation.key,
-        value: operation.value,
-        output: outcome.ok ? outcome.output : "",
-        ...(operation.consistency === undefined || operation.consistency === "linearizable"
-          ? {}
-          : { consistency: operation.consistency }),
-        ok: outcome.ok,
-        unknown: !outcome.ok && outcome.unknown,
-        clientId,
-        callMs,
-        returnMs,
-        ...(outcome.ok ? {} : { error: outcome.error }),
-      };
-      write(JSON.stringify(result));
+      write(JSON.stringify(shellResult(operation, outcome, clientId, callMs, wallClockMs())));
     }
   } finally {
     clerk.close();
   }
+  if (rejected > BAD_LINES_REPORTED_MAX) {
+    const error =
+      `${rejected} lines were not operations; the first ${BAD_LINES_REPORTED_MAX} are reported above`;
+    write(JSON.stringify({ error, ok: false, unknown: false }));
+  }
+  return rejected;
+}
+
+/** The JSON line of one operation the shell ran. */
+function shellResult(
+  operation: KvOperation,
+  outcome: OperationOutcome,
+  clientId: number,
+  callMs: number,
+  returnMs: number,
+): ShellResult {
+  return {
+    op: operation.kind,
+    key: operation.key,
+    value: operation.value,
+    output: outcome.ok ? outcome.output : "",
+    ...(operation.consistency === undefined || operation.consistency === "linearizable"
+      ? {}
+      : { consistency: operation.consistency }),
+    ok: outcome.ok,
+    unknown: !outcome.ok && outcome.unknown,
+    clientId,
+    callMs,
+    returnMs,
+    ...(outcome.ok ? {} : { error: outcome.error }),
+  };
 }
 
 /** Lines of `input` without their ends; a line longer than `maxChars` comes out as null. */

@@ -1,0 +1,177 @@
+/**
+ * How a client finds the cluster from any one address: it asks each endpoint for its `Status`
+ * (which every kv-server and raft-peer serves). A kv-server that does not lead names the leader
+ * it follows and where that leader listens, so the client puts the leader's address first and
+ * its first call goes there. An endpoint that cannot be used is classified: connection refused
+ * (or no socket), not a kv-server (a raft-peer, or something that does not speak dsys RPC), or
+ * silent. When every endpoint is refused or not a kv-server the command fails at once
+ * ({@linkcode EXIT_UNAVAILABLE}) instead of waiting out its timeout.
+ *
+ * The hint comes from the Status reply rather than from the key/value protocol, so the
+ * key/value service and its simulation are unchanged.
+ *
+ * @module
+ */
+import { errorText } from "../util/error_text.ts";
+import { connect } from "../rpc/tcp_client.ts";
+import { RpcError } from "../rpc/types.ts";
+import { type NodeStatus, STATUS_METHOD, statusProblem } from "../peer/status.ts";
+import { CliError } from "./cli_error.ts";
+import { EXIT_UNAVAILABLE } from "./exit_codes.ts";
+
+/** The longest a client waits for the endpoints' Status before it goes on without it. */
+export const DISCOVERY_WAIT_MS = 1_000;
+
+/** What one endpoint said when asked for its Status. */
+export type Probe =
+  | { readonly kind: "answered"; readonly endpoint: string; readonly status: NodeStatus }
+  | { readonly kind: "refused"; readonly endpoint: string; readonly problem: string }
+  | { readonly kind: "foreign"; readonly endpoint: string; readonly problem: string }
+  | { readonly kind: "silent"; readonly endpoint: string; readonly problem: string };
+
+/** Asks `endpoint` for its Status within `waitMs`; never throws. */
+export async function probe(endpoint: string, waitMs: number): Promise<Probe> {
+  const client = connect(endpoint, {
+    defaultTimeoutMs: waitMs,
+    connectTimeoutMs: waitMs,
+    log: () => {},
+  });
+  try {
+    const answer = await client.call(STATUS_METHOD, null, { timeoutMs: waitMs });
+    const problem = statusProblem(answer);
+    if (problem !== null) {
+      return { kind: "foreign", endpoint, problem: `${endpoint} is not a dsys node: ${problem}` };
+    }
+    return { kind: "answered", endpoint, status: answer as NodeStatus };
+  } catch (error) {
+    return classifyFailure(endpoint, error);
+  } finally {
+    client.close();
+  }
+}
+
+/** Which kind of unusable endpoint a failed Status call shows, in a sentence naming it. */
+export function classifyFailure(endpoint: string, error: unknown): Probe {
+  const text = errorText(error);
+  const kind = error instanceof RpcError ? error.kind : "unreachable";
+  if (kind === "timeout" || /no connection after/.test(text)) {
+    return { kind: "silent", endpoint, problem: `${endpoint} did not answer: ${text}` };
+  }
+  if (kind === "remote") {
+    return {
+      kind: "foreign",
+      endpoint,
+      problem: `${endpoint} is not a kv-server: it does not serve ${STATUS_METHOD} (${text})`,
+    };
+  }
+  if (/connection refused|no socket at that path/.test(text)) {
+    return { kind: "refused", endpoint, problem: `${endpoint}: ${shortReason(text)}` };
+  }
+  if (/closed before the reply \(/.test(text)) {
+    return {
+      kind: "foreign",
+      endpoint,
+      problem: `${endpoint} is not a kv-server: it does not speak dsys RPC (${text})`,
+    };
+  }
+  return { kind: "refused", endpoint, problem: `${endpoint}: ${text}` };
+}
+
+/** "connection refused" out of "Cannot reach 127.0.0.1:1: connection refused". */
+function shortReason(text: string): string {
+  return /(connection refused|no socket at that path)/.exec(text)?.[1] ?? text;
+}
+
+/** Why a probe's endpoint cannot serve key/value operations, or null when it can. */
+export function kvProblem(found: Probe): string | null {
+  if (found.kind !== "answered") return found.problem;
+  if (found.status.kind !== "kv-server") {
+    return `${found.endpoint} is not a kv-server: it is a ${found.status.kind} (node ${found.status.id})`;
+  }
+  return null;
+}
+
+/**
+ * The address of the leader the answering kv-servers name, by the highest term among them, or
+ * null when none names one whose address it knows.
+ */
+export function leaderAddress(probes: readonly Probe[]): string | null {
+  let best: { term: number; address: string } | null = null;
+  for (const found of probes) {
+    if (found.kind !== "answered" || found.status.kind !== "kv-server") continue;
+    const { leader, term, addresses } = found.status;
+    const address = leader === -1 ? undefined : addresses[String(leader)];
+    if (address === undefined) continue;
+    if (best === null || term > best.term) best = { term, address };
+  }
+  return best?.address ?? null;
+}
+
+/**
+ * The addresses a kv client should use, the leader's first: probes `endpoints` and, unless one
+ * of them names a leader sooner, waits for all of them (at most `waitMs`). Throws a
+ * {@linkcode CliError} with {@linkcode EXIT_UNAVAILABLE} when no endpoint can be a kv-server.
+ */
+export async function discoverKvEndpoints(
+  endpoints: readonly string[],
+  waitMs = DISCOVERY_WAIT_MS,
+): Promise<string[]> {
+  const probes = await probeUntilLeader(endpoints, waitMs);
+  const usable = probes.filter((found) => found.kind === "silent" || kvProblem(found) === null);
+  if (usable.length === 0) {
+    throw new CliError(
+      `No kv-server to talk to: ${probes.map((found) => kvProblem(found)).join("; ")}`,
+      EXIT_UNAVAILABLE,
+    );
+  }
+  const leader = leaderAddress(probes);
+  const rest = endpoints.filter((endpoint) => endpoint !== leader);
+  return leader === null ? [...endpoints] : [leader, ...rest];
+}
+
+/** Every endpoint's probe, or, as soon as one names a leader, those settled by then. */
+async function probeUntilLeader(
+  endpoints: readonly string[],
+  waitMs: number,
+): Promise<Probe[]> {
+  const settled: Probe[] = [];
+  let found!: () => void;
+  const leaderKnown = new Promise<void>((resolve) => found = resolve);
+  const all = Promise.all(endpoints.map(async (endpoint) => {
+    const result = await probe(endpoint, waitMs);
+    settled.push(result);
+    if (leaderAddress([result]) !== null) found();
+  }));
+  await Promise.race([all, leaderKnown]);
+  return [...settled];
+}
+
+/**
+ * One clause on why the cluster did not answer, for the end of a timeout's message: who leads,
+ * or that no node leads (yet), and which endpoints cannot be reached.
+ */
+export async function diagnose(endpoints: readonly string[], waitMs: number): Promise<string> {
+  const probes = await Promise.all(endpoints.map((endpoint) => probe(endpoint, waitMs)));
+  const unusable = probes.map(kvProblem).filter((problem) => problem !== null);
+  const answered = probes.filter((found) => found.kind === "answered");
+  const leading = answered.filter((found) => found.status.role === "leader");
+  const leader = leaderAddress(probes);
+  const parts: string[] = [];
+  if (leading.length > 0) {
+    const { id, term } = leading[0].status;
+    parts.push(
+      `node ${id} at ${leading[0].endpoint} leads term ${term} but did not answer in time`,
+    );
+  } else if (answered.length > 0) {
+    const terms = answered.map((found) => found.status.term);
+    parts.push(
+      leader === null
+        ? `no leader yet: the ${answered.length} node(s) that answered know of none (term ${
+          Math.max(...terms)
+        })`
+        : `no leader among the endpoints; they follow the leader at ${leader}, which did not answer`,
+    );
+  }
+  parts.push(...unusable);
+  return parts.join("; ");
+}
