@@ -27,6 +27,7 @@ function subcommandsOf(command: CommandUnknownOpts, prefix = ""): [string, Comma
 Deno.test("dsys X is declared in commands/x.ts (the test suites in commands/test_suites.ts, kv in kv_cli/kv.ts)", async () => {
   const names = buildProgram().commands.map((command) => command.name());
   assert.deepEqual(names, [
+    "corpus",
     "sequential",
     "coordinator",
     "worker",

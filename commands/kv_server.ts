@@ -19,7 +19,7 @@ import {
   type PeerService,
   runPeer,
 } from "../peer/peer_process.ts";
-import { examples, integerOption, withPlacementOptions } from "./arguments.ts";
+import { examples, sizeOrNeverOption, withPlacementOptions } from "./arguments.ts";
 
 /** Options of {@linkcode runKvServer}, as `dsys kv-server` takes them. */
 export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
@@ -37,9 +37,9 @@ export function kvServerCommand() {
   )
     .requiredOption("--data <dir>", "this server's data folder (created if missing)")
     .option(
-      "--maxraftstate <bytes>",
-      "snapshot when the persisted Raft state nears this size; -1 never",
-      integerOption(-1),
+      "--maxraftstate <size>",
+      "snapshot when the persisted Raft state nears this size (bytes, or with a unit: 8MiB, 500KB); -1 never",
+      sizeOrNeverOption,
       -1,
     )
     .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
@@ -47,7 +47,7 @@ export function kvServerCommand() {
       "after",
       examples(
         "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
-        "dsys kv-server --id 0 --peers $peers --data data/node-0 --maxraftstate 1000000",
+        "dsys kv-server --id 0 --peers $peers --data data/node-0 --maxraftstate 8MiB",
         "dsys kv-server --id 3 --join --listen 127.0.0.1:7004 --data data/node-3",
         "dsys member --servers $peers add --id 3 --address 127.0.0.1:7004",
       ),

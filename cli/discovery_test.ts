@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { RpcError } from "../rpc/types.ts";
+import { nodeStatus } from "../peer/testing/node_status.ts";
+import { classifyFailure, kvProblem, leaderAddress, type Probe } from "./discovery.ts";
+
+const HERE = "127.0.0.1:7001";
+
+function answered(
+  id: number,
+  role: string,
+  term: number,
+  leader: number,
+): Extract<Probe, { kind: "answered" }> {
+  const status = {
+    ...nodeStatus(id, role, term),
+    leader,
+    addresses: { "0": "127.0.0.1:7000", "1": "127.0.0.1:7001", "2": "127.0.0.1:7002" },
+  };
+  return { kind: "answered", endpoint: status.address, status };
+}
+
+Deno.test("classifyFailure tells refused, not a kv-server and silent endpoints apart", () => {
+  const cases: [unknown, Probe["kind"], RegExp][] = [
+    [
+      new RpcError("unreachable", `Cannot reach ${HERE}: connection refused`),
+      "refused",
+      /^127\.0\.0\.1:7001: connection refused$/,
+    ],
+    [
+      new RpcError("unreachable", `Cannot reach unix:/x/s: no socket at that path`),
+      "refused",
+      /no socket at that path$/,
+    ],
+    [
+      new RpcError("remote", `Call Status on ${HERE} failed: no method Status`),
+      "foreign",
+      /is not a kv-server: it does not serve Status/,
+    ],
+    [
+      new RpcError(
+        "unreachable",
+        `Cannot reach ${HERE}: the connection closed before the reply (frame too large)`,
+      ),
+      "foreign",
+      /does not speak dsys RPC/,
+    ],
+    [
+      new RpcError("timeout", `Call Status on ${HERE} got no reply within 500 ms`),
+      "silent",
+      /did not answer/,
+    ],
+    [
+      new RpcError("unreachable", `Cannot reach ${HERE}: no connection after 500 ms`),
+      "silent",
+      /did not answer/,
+    ],
+  ];
+  for (const [error, kind, problem] of cases) {
+    const found = classifyFailure(HERE, error);
+    assert.equal(found.kind, kind, String(error));
+    assert.match(kvProblem(found) ?? "", problem);
+  }
+});
+
+Deno.test("kvProblem refuses a raft-peer and accepts a kv-server in any role", () => {
+  const peer = answered(1, "leader", 3, 1);
+  const raftPeer: Probe = { ...peer, status: { ...peer.status, kind: "raft-peer" } };
+  assert.match(kvProblem(raftPeer) ?? "", /is not a kv-server: it is a raft-peer \(node 1\)/);
+  assert.equal(kvProblem(answered(1, "follower", 3, 2)), null);
+});
+
+Deno.test("leaderAddress follows the leader named in the highest term, or none", () => {
+  assert.equal(leaderAddress([answered(1, "follower", 3, -1)]), null);
+  assert.equal(leaderAddress([answered(1, "follower", 3, 2)]), "127.0.0.1:7002");
+  assert.equal(
+    leaderAddress([answered(1, "follower", 3, 2), answered(0, "follower", 4, 0)]),
+    "127.0.0.1:7000",
+    "the newer term's leader",
+  );
+  const unknownAddress = answered(1, "follower", 3, 9);
+  assert.equal(leaderAddress([unknownAddress]), null, "a leader whose address is not known");
+});
