@@ -287,7 +287,8 @@ export async function runPeer(
     stopping.close();
     service.stop();
     release();
-    throw new Error(`Cannot listen on ${options.listen}: ${errorText(error)}`);
+    // serve's error names the address and the cause already.
+    throw error;
   }
   log(
     `listening on ${options.listen} as peer ${options.id} ${

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { assert } from "../util/assert.ts";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame } from "./codec.ts";
 import { errorText } from "../util/error_text.ts";
@@ -79,10 +80,29 @@ export async function serve(
 
 async function listen(address: Address): Promise<Deno.Listener> {
   if (address.kind === "tcp") {
-    return Deno.listen({ transport: "tcp", hostname: address.hostname, port: address.port });
+    try {
+      return Deno.listen({ transport: "tcp", hostname: address.hostname, port: address.port });
+    } catch (error) {
+      throw new Error(`Cannot listen on ${formatAddress(address)}: ${listenProblem(error)}`);
+    }
   }
   await removeStaleSocket(address.path);
-  return Deno.listen({ transport: "unix", path: address.path });
+  try {
+    return Deno.listen({ transport: "unix", path: address.path });
+  } catch (error) {
+    const problem = error instanceof Deno.errors.NotFound
+      ? `its folder ${dirname(address.path)} does not exist`
+      : listenProblem(error);
+    throw new Error(`Cannot listen on unix:${address.path}: ${problem}`);
+  }
+}
+
+/** Why a listen failed, in words: the usual causes named, others as the system said. */
+function listenProblem(error: unknown): string {
+  if (error instanceof Deno.errors.AddrInUse) return "the address is already in use";
+  if (error instanceof Deno.errors.AddrNotAvailable) return "no interface has that address";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return errorText(error);
 }
 
 /** Removes a socket file left by a server that died, but never one a live server listens on. */
