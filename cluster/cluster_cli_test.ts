@@ -123,7 +123,7 @@ Deno.test("kv-server refuses a bad --id, another cluster's folder and a damaged 
     ];
     const badId = await dsys(group, dir, server(["--id", "1"]));
     assert.equal(badId.code, 1);
-    assert.equal(badId.output, "dsys: --id 1 is not a peer: --peers lists 1 (ids 0 to 0)\n");
+    assert.equal(badId.output, "dsys: --id 1 is not a peer: --endpoints lists 1 (ids 0 to 0)\n");
 
     const first = group.spawn(server(["--id", "0", "--cluster", "alpha"]), { cwd: dir });
     await waitUntilListening(first, address, LISTEN_TIMEOUT_MS);
@@ -291,13 +291,13 @@ Deno.test("kv-server refuses --join without --listen, --join with --peers and --
       [["--join"], "--join needs --listen: the address the cluster will reach this node at"],
       [
         ["--join", "--listen", address, "--peers", address],
-        "--join and --peers exclude each other: --peers only sets up a new cluster",
+        "--join and --endpoints exclude each other: --endpoints only sets up a new cluster",
       ],
       [
         ["--peers", address, "--listen", address],
-        "--listen goes with --join: a node of --peers listens on its own entry",
+        "--listen goes with --join: a node of --endpoints listens on its own entry",
       ],
-      [[], "Give --peers to set up a new cluster, or --join --listen to join one"],
+      [[], "Give --endpoints to set up a new cluster, or --join --listen to join one"],
     ];
     for (const [placement, message] of refusals) {
       const refused = await dsys(group, dir, [

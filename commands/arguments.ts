@@ -97,19 +97,21 @@ export function sizeOrNeverOption(text: string): number {
 
 /**
  * Adds the options that place a peer in its cluster, shared by `kv-server` and `raft-peer`:
- * `--id`, and `--peers` to set up a new cluster or `--join` with `--listen` to join one.
+ * `--id`, and `--endpoints` to set up a new cluster or `--join` with `--listen` to join one.
+ * `--peers`, its former name, stays as a hidden alias.
  */
 export function withPlacementOptions(command: Command) {
   return command
     .requiredOption(
       "--id <id>",
-      "this node's id: its index in --peers, or a new id to --join",
+      "this node's id: its index in --endpoints, or a new id to --join",
       integerOption(0),
     )
     .option(
-      "--peers <addresses>",
+      "--endpoints <addresses>",
       "set up a new cluster of these nodes: every node's host:port or unix:/path, comma-separated, in id order",
     )
+    .addOption(new Option("--peers <addresses>", "alias of --endpoints").hideHelp())
     .option(
       "--join",
       "join a running cluster: start with no members, and wait for the leader (see dsys member add)",

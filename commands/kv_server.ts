@@ -31,7 +31,7 @@ export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
 export function kvServerCommand() {
   return withPlacementOptions(
     new Command("kv-server").description(
-      "Run a key/value server with its Raft peer inside; listens on the --peers entry of --id, " +
+      "Run a key/value server with its Raft peer inside; listens on the --endpoints entry of --id, " +
         "or on --listen when it joins a running cluster.",
     ),
   )
@@ -47,9 +47,9 @@ export function kvServerCommand() {
       "after",
       examples(
         "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
-        "dsys kv-server --id 0 --peers $peers --data data/node-0 --maxraftstate 8MiB",
+        "dsys kv-server --id 0 --endpoints $peers --data data/node-0 --maxraftstate 8MiB",
         "dsys kv-server --id 3 --join --listen 127.0.0.1:7004 --data data/node-3",
-        "dsys member --servers $peers add --id 3 --address 127.0.0.1:7004",
+        "dsys member --endpoints $peers add --id 3 --address 127.0.0.1:7004",
       ),
     )
     .action(async (options) => {

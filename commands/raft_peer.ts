@@ -51,7 +51,7 @@ export function raftPeerCommand() {
       "after",
       examples(
         "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
-        "dsys raft-peer --id 0 --peers $peers --data data/peer-0",
+        "dsys raft-peer --id 0 --endpoints $peers --data data/peer-0",
         "dsys raft-peer --id 3 --join --listen 127.0.0.1:7004 --data data/peer-3",
       ),
     )

@@ -145,23 +145,27 @@ export class ApplyCounter {
   }
 }
 
-/** Where a peer sits, as `--id`, `--peers`, `--join` and `--listen` say. */
+/** Where a peer sits, as `--id`, `--endpoints` (or `--peers`), `--join` and `--listen` say. */
 export interface PlacementOptions {
   readonly id: number;
+  readonly endpoints?: string;
   readonly peers?: string;
   readonly join?: boolean;
   readonly listen?: string;
 }
 
 /**
- * The bootstrap peer list and the listening address from the command line: `--peers` (the
+ * The bootstrap peer list and the listening address from the command line: `--endpoints` (the
  * peer listens on its entry) or `--join` with `--listen`. Throws a one-line error naming what
  * is missing or contradictory.
  */
 export function parsePlacement(options: PlacementOptions): Pick<PeerOptions, "peers" | "listen"> {
+  const endpoints = options.endpoints ?? options.peers;
   if (options.join === true) {
-    if (options.peers !== undefined) {
-      throw new Error("--join and --peers exclude each other: --peers only sets up a new cluster");
+    if (endpoints !== undefined) {
+      throw new Error(
+        "--join and --endpoints exclude each other: --endpoints only sets up a new cluster",
+      );
     }
     if (options.listen === undefined) {
       throw new Error("--join needs --listen: the address the cluster will reach this node at");
@@ -169,34 +173,34 @@ export function parsePlacement(options: PlacementOptions): Pick<PeerOptions, "pe
     parseAddress(options.listen);
     return { peers: [], listen: options.listen };
   }
-  if (options.peers === undefined) {
-    throw new Error("Give --peers to set up a new cluster, or --join --listen to join one");
+  if (endpoints === undefined) {
+    throw new Error("Give --endpoints to set up a new cluster, or --join --listen to join one");
   }
   if (options.listen !== undefined) {
-    throw new Error("--listen goes with --join: a node of --peers listens on its own entry");
+    throw new Error("--listen goes with --join: a node of --endpoints listens on its own entry");
   }
-  const peers = parsePeers(options.peers, options.id);
+  const peers = parsePeers(endpoints, options.id);
   return { peers, listen: peers[options.id] };
 }
 
 /**
- * Parses `--peers` and checks `--id` against it; throws a one-line error naming the problem
+ * Parses `--endpoints` and checks `--id` against it; throws a one-line error naming the problem
  * (a bad address, a repeated one, too many, or an id outside the list).
  */
 export function parsePeers(text: string, id: number): string[] {
   const peers = text.split(",").map((part) => part.trim());
   if (peers.length > MAX_PEERS) {
-    throw new Error(`--peers lists ${peers.length} peers; at most ${MAX_PEERS} are allowed`);
+    throw new Error(`--endpoints lists ${peers.length} peers; at most ${MAX_PEERS} are allowed`);
   }
   const seen = new Set<string>();
   for (const peer of peers) {
     const canonical = formatAddress(parseAddress(peer));
-    if (seen.has(canonical)) throw new Error(`--peers lists ${peer} twice`);
+    if (seen.has(canonical)) throw new Error(`--endpoints lists ${peer} twice`);
     seen.add(canonical);
   }
   if (!Number.isSafeInteger(id) || id < 0 || id >= peers.length) {
     throw new Error(
-      `--id ${id} is not a peer: --peers lists ${peers.length} (ids 0 to ${peers.length - 1})`,
+      `--id ${id} is not a peer: --endpoints lists ${peers.length} (ids 0 to ${peers.length - 1})`,
     );
   }
   return peers;

@@ -12,7 +12,7 @@ Deno.test("parsePeers returns the list when --id is one of its entries", () => {
 Deno.test("parsePeers refuses an id outside the list, bad or repeated addresses, and too many peers", () => {
   assert.throws(
     () => parsePeers("127.0.0.1:1,127.0.0.1:2", 2),
-    /--id 2 is not a peer: --peers lists 2 \(ids 0 to 1\)/,
+    /--id 2 is not a peer: --endpoints lists 2 \(ids 0 to 1\)/,
   );
   assert.throws(() => parsePeers("127.0.0.1:1,localhost", 0), /Bad address "localhost"/);
   assert.throws(() => parsePeers("127.0.0.1:1,:1", 0), /lists :1 twice/);
