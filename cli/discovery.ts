@@ -1,8 +1,9 @@
 /**
  * How a client finds the cluster from any one address: it asks each endpoint for its `Status`
  * (which every kv-server and raft-peer serves). A kv-server that does not lead names the leader
- * it follows and where that leader listens, so the client puts the leader's address first and
- * its first call goes there. An endpoint that cannot be used is classified: connection refused
+ * it follows and where that leader listens, and the client adds that address after the ones it
+ * was given: a follower answers its first call with "wrong leader" at once, and the next call
+ * goes to the leader. An endpoint that cannot be used is classified: connection refused
  * (or no socket), not a kv-server (a raft-peer, or something that does not speak dsys RPC), or
  * silent. When every endpoint is refused or not a kv-server the command fails at once
  * ({@linkcode EXIT_UNAVAILABLE}) instead of waiting out its timeout.
@@ -13,9 +14,8 @@
  * @module
  */
 import { errorText } from "../util/error_text.ts";
-import { connect } from "../rpc/tcp_client.ts";
 import { RpcError } from "../rpc/types.ts";
-import { type NodeStatus, STATUS_METHOD, statusProblem } from "../peer/status.ts";
+import { callStatus, type NodeStatus, STATUS_METHOD } from "../peer/status.ts";
 import { CliError } from "./cli_error.ts";
 import { EXIT_UNAVAILABLE } from "./exit_codes.ts";
 
@@ -31,29 +31,20 @@ export type Probe =
 
 /** Asks `endpoint` for its Status within `waitMs`; never throws. */
 export async function probe(endpoint: string, waitMs: number): Promise<Probe> {
-  const client = connect(endpoint, {
-    defaultTimeoutMs: waitMs,
-    connectTimeoutMs: waitMs,
-    log: () => {},
-  });
   try {
-    const answer = await client.call(STATUS_METHOD, null, { timeoutMs: waitMs });
-    const problem = statusProblem(answer);
-    if (problem !== null) {
-      return { kind: "foreign", endpoint, problem: `${endpoint} is not a dsys node: ${problem}` };
-    }
-    return { kind: "answered", endpoint, status: answer as NodeStatus };
+    return { kind: "answered", endpoint, status: await callStatus(endpoint, waitMs) };
   } catch (error) {
     return classifyFailure(endpoint, error);
-  } finally {
-    client.close();
   }
 }
 
 /** Which kind of unusable endpoint a failed Status call shows, in a sentence naming it. */
 export function classifyFailure(endpoint: string, error: unknown): Probe {
   const text = errorText(error);
-  const kind = error instanceof RpcError ? error.kind : "unreachable";
+  if (!(error instanceof RpcError)) {
+    return { kind: "foreign", endpoint, problem: `${endpoint} is not a dsys node: ${text}` };
+  }
+  const kind = error.kind;
   if (kind === "timeout" || /no connection after/.test(text)) {
     return { kind: "silent", endpoint, problem: `${endpoint} did not answer: ${text}` };
   }
@@ -108,7 +99,7 @@ export function leaderAddress(probes: readonly Probe[]): string | null {
 }
 
 /**
- * The addresses a kv client should use, the leader's first: probes `endpoints` and, unless one
+ * The addresses a kv client should use, the leader's added: probes `endpoints` and, unless one
  * of them names a leader sooner, waits for all of them (at most `waitMs`). Throws a
  * {@linkcode CliError} with {@linkcode EXIT_UNAVAILABLE} when no endpoint can be a kv-server.
  */
@@ -124,9 +115,10 @@ export async function discoverKvEndpoints(
       EXIT_UNAVAILABLE,
     );
   }
+  // The leader goes after the endpoints given, not before: a client given some nodes keeps to
+  // them while one of them leads, and reaches the leader they name otherwise.
   const leader = leaderAddress(probes);
-  const rest = endpoints.filter((endpoint) => endpoint !== leader);
-  return leader === null ? [...endpoints] : [leader, ...rest];
+  return leader === null || endpoints.includes(leader) ? [...endpoints] : [...endpoints, leader];
 }
 
 /** Every endpoint's probe, or, as soon as one names a leader, those settled by then. */

@@ -54,6 +54,7 @@ Deno.test("classifyFailure tells refused, not a kv-server and silent endpoints a
       "silent",
       /did not answer/,
     ],
+    [new Error("the status field term is not a number"), "foreign", /is not a dsys node/],
   ];
   for (const [error, kind, problem] of cases) {
     const found = classifyFailure(HERE, error);

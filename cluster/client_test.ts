@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { selfCommand } from "../util/self_command.ts";
+import { type DsysRun, runDsys } from "./testing/run_dsys.ts";
 import { freeLoopbackAddresses, ProcessCluster } from "./process_cluster.ts";
 import { EXIT_DEGRADED, EXIT_OK, EXIT_UNAVAILABLE } from "../cli/exit_codes.ts";
 import { ENDPOINTS_ENV } from "../cli/endpoints.ts";
@@ -17,48 +17,13 @@ const LEADER_TIMEOUT_MS = 10_000;
 /** A timeout no step should come near: a step that waits it out has failed. */
 const TIMEOUT_SECONDS = 30;
 
-/** How one `dsys` run ended, and how long it took. */
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly elapsedMs: number;
-}
-
-/** Runs `dsys <args…>` in `cwd`, with `stdin` as its standard input when given. */
-async function dsys(
+/** Runs `dsys <args…>` in `cwd`, with `stdin` and `env` when given. */
+function dsys(
   cwd: string,
   args: readonly string[],
   options: { stdin?: Uint8Array; env?: Record<string, string> } = {},
-): Promise<Run> {
-  const [program, ...programArgs] = selfCommand(args);
-  const startedMs = performance.now();
-  const child = new Deno.Command(program, {
-    args: programArgs,
-    cwd,
-    env: options.env,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    try {
-      await writer.write(options.stdin);
-      await writer.close();
-    } catch (error) {
-      // A child that refuses its input exits before reading all of it.
-      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
-    }
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-    elapsedMs: performance.now() - startedMs,
-  };
+): Promise<DsysRun> {
+  return runDsys(args, { cwd, ...options });
 }
 
 /** `dsys kv --endpoints <endpoints> --timeout 30 <args…>`. */

@@ -16,13 +16,16 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { errorText } from "../util/error_text.ts";
-import { CONSISTENCIES, type Consistency } from "../kv/command.ts";
+import type { Consistency } from "../kv/command.ts";
 import { DEFAULT_STATUS_TIMEOUT_MS } from "../peer/status.ts";
 import { examples, secondsFlag } from "../commands/arguments.ts";
 import { addEndpointOptions, endpointsOf } from "../cli/endpoints.ts";
 import { discoverKvEndpoints, DISCOVERY_WAIT_MS } from "../cli/discovery.ts";
 import { EXIT_ERROR, exitCodesHelp } from "../cli/exit_codes.ts";
 import { runTerminalShell } from "./kv_terminal.ts";
+import { MAX_SHELL_LINE_CHARS, parseShellLine } from "./shell_line.ts";
+
+export { MAX_SHELL_LINE_CHARS, parseShellLine };
 import { runStatus } from "../commands/status.ts";
 import {
   DeadlineClerk,
@@ -36,9 +39,6 @@ import { addKeyCommands, consistencyOption, diagnosis, type KvCli } from "./kv_o
 import { WRITE_OUTS } from "./kv_output.ts";
 import { addWatchCommands } from "./kv_watch.ts";
 import { addLockCommands } from "./kv_lock.ts";
-
-/** Longest line the shell reads; longer lines are answered with an error. */
-export const MAX_SHELL_LINE_CHARS = 1024 * 1024;
 
 /** The `kv` subcommand and its own subcommands. */
 export function kvCommand() {
@@ -152,41 +152,6 @@ export async function runKvOperation(cli: KvCli, operation: KvOperation): Promis
   } finally {
     clerk.close();
   }
-}
-
-/**
- * Reads one shell line: the operation, null for a blank or `#` comment line, or an error. The
- * value is the rest of the line after the key and one blank, spaces included. A get may name its
- * consistency after the key; else it has `consistency`.
- */
-export function parseShellLine(
-  line: string,
-  consistency: Consistency = "linearizable",
-): KvOperation | null {
-  // Only leading blanks go: a value may end in spaces, and "put k " puts the empty string.
-  const text = line.replace(/^\s+/, "");
-  if (text.trim() === "" || text.startsWith("#")) return null;
-  const match = /^(\S+)\s+(\S+)(?:\s(.*))?$/.exec(text);
-  const kind = match?.[1];
-  if (match === null || (kind !== "get" && kind !== "put" && kind !== "append")) {
-    throw new Error(`Cannot read ${JSON.stringify(text)}: expected get K, put K V or append K V`);
-  }
-  const value = match[3] ?? "";
-  if (kind === "get") {
-    const level = value.trim() === "" ? consistency : value.trim();
-    if (!CONSISTENCIES.includes(level as Consistency)) {
-      throw new Error(
-        `Cannot read ${JSON.stringify(text)}: get takes a key and at most a consistency (${
-          CONSISTENCIES.join(", ")
-        })`,
-      );
-    }
-    return { kind, key: match[2], value: "", consistency: level as Consistency };
-  }
-  if (match[3] === undefined) {
-    throw new Error(`Cannot read ${JSON.stringify(text)}: ${kind} needs a key and a value`);
-  }
-  return { kind, key: match[2], value };
 }
 
 /**

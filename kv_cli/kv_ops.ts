@@ -23,7 +23,7 @@ import { diagnose } from "../cli/discovery.ts";
 export interface KvCli {
   /** The endpoints as given (`--endpoints` or `DSYS_ENDPOINTS`). */
   endpoints(): string[];
-  /** The addresses to use, the leader's first (see cli/discovery.ts); throws when none will do. */
+  /** The addresses to use, the leader's added (see cli/discovery.ts); throws when none will do. */
   servers(): Promise<string[]>;
   /** How long one operation may take. */
   timeoutMs(): number;

@@ -10,7 +10,7 @@ import process from "node:process";
 import { errorText } from "../util/error_text.ts";
 import type { Consistency } from "../kv/command.ts";
 import { DeadlineClerk, type KvOperation } from "./kv_clerk.ts";
-import { MAX_SHELL_LINE_CHARS, parseShellLine } from "./kv.ts";
+import { MAX_SHELL_LINE_CHARS, parseShellLine } from "./shell_line.ts";
 
 /** Lines the terminal shell remembers for the arrow keys. */
 export const HISTORY_LINES_MAX = 1_000;

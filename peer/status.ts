@@ -124,6 +124,18 @@ export async function fetchStatuses(
 
 /** Asks one node for its status; never throws: failures come back as the row's error. */
 export async function fetchStatus(address: string, timeoutMs: number): Promise<StatusRow> {
+  try {
+    return { address, status: await callStatus(address, timeoutMs), error: null };
+  } catch (error) {
+    return { address, status: null, error: errorText(error) };
+  }
+}
+
+/**
+ * Asks one node for its status within `timeoutMs`; throws the call's error (an RpcError, whose
+ * kind tells a refused connection from silence) or one naming what the answer lacks.
+ */
+export async function callStatus(address: string, timeoutMs: number): Promise<NodeStatus> {
   const client = connect(address, {
     defaultTimeoutMs: timeoutMs,
     connectTimeoutMs: timeoutMs,
@@ -132,10 +144,8 @@ export async function fetchStatus(address: string, timeoutMs: number): Promise<S
   try {
     const answer = await client.call(STATUS_METHOD, null, { timeoutMs });
     const problem = statusProblem(answer);
-    if (problem !== null) return { address, status: null, error: problem };
-    return { address, status: answer as NodeStatus, error: null };
-  } catch (error) {
-    return { address, status: null, error: errorText(error) };
+    if (problem !== null) throw new Error(problem);
+    return answer as NodeStatus;
   } finally {
     client.close();
   }
