@@ -13,8 +13,8 @@ import { assert } from "../util/assert.ts";
 export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** Most metric families in one registry. */
 const FAMILIES_MAX = 256;
-/** Most label values of one labelled metric. */
-const LABEL_VALUES_MAX = 64;
+/** Most series of one metric. */
+const SERIES_MAX = 64;
 /** Most buckets of one histogram. */
 const BUCKETS_MAX = 32;
 /** Most collect hooks of one registry. */
@@ -80,9 +80,18 @@ export class Histogram {
 
 type Kind = "counter" | "gauge" | "histogram";
 
-/** One sample source of a family: a label value (or none) and how to read it. */
+/** Label names and values of one series, as `{ kind: "map", state: "idle" }`. */
+export type Labels = Readonly<Record<string, string>>;
+
+/** One series read when the text is made, for {@linkcode MetricsRegistry.readSeries}. */
+export interface ReadSeries {
+  readonly labels: Labels;
+  readonly read: () => number;
+}
+
+/** One sample source of a family: its labels as written (`a="b",c="d"`, or "") and its value. */
 interface Series {
-  readonly labelValue: string | null;
+  readonly labels: string;
   readonly read: () => number | Histogram;
 }
 
@@ -90,7 +99,6 @@ interface Family {
   readonly name: string;
   readonly help: string;
   readonly kind: Kind;
-  readonly labelName: string | null;
   readonly series: readonly Series[];
 }
 
@@ -112,12 +120,8 @@ export class MetricsRegistry {
 
   /** A counter named `name` (ending `_total`), or one read by `read` when given. */
   counter(name: string, help: string, read?: () => number): Counter {
-    assert(name.endsWith("_total"), `Counter ${name} does not end with _total`);
     const counter = new Counter();
-    this.#add(name, help, "counter", null, [{
-      labelValue: null,
-      read: read ?? (() => counter.value),
-    }]);
+    this.readSeries("counter", name, help, [{ labels: {}, read: read ?? (() => counter.value) }]);
     return counter;
   }
 
@@ -128,14 +132,9 @@ export class MetricsRegistry {
     labelName: string,
     values: readonly Value[],
   ): Record<Value, Counter> {
-    assert(name.endsWith("_total"), `Counter ${name} does not end with _total`);
     const counters = {} as Record<Value, Counter>;
     for (const value of values) counters[value] = new Counter();
-    const series = values.map((value) => ({
-      labelValue: value,
-      read: () => counters[value].value,
-    }));
-    this.#add(name, help, "counter", labelName, series);
+    this.readCounters(name, help, labelName, values, (value) => counters[value].value);
     return counters;
   }
 
@@ -147,15 +146,13 @@ export class MetricsRegistry {
     values: readonly Value[],
     read: (value: Value) => number,
   ): void {
-    assert(name.endsWith("_total"), `Counter ${name} does not end with _total`);
-    const series = values.map((value) => ({ labelValue: value, read: () => read(value) }));
-    this.#add(name, help, "counter", labelName, series);
+    this.readSeries("counter", name, help, byLabel(labelName, values, read));
   }
 
   /** A gauge named `name`, or one read by `read` when given. */
   gauge(name: string, help: string, read?: () => number): Gauge {
     const gauge = new Gauge();
-    this.#add(name, help, "gauge", null, [{ labelValue: null, read: read ?? (() => gauge.value) }]);
+    this.readSeries("gauge", name, help, [{ labels: {}, read: read ?? (() => gauge.value) }]);
     return gauge;
   }
 
@@ -167,14 +164,32 @@ export class MetricsRegistry {
     values: readonly Value[],
     read: (value: Value) => number,
   ): void {
-    const series = values.map((value) => ({ labelValue: value, read: () => read(value) }));
-    this.#add(name, help, "gauge", labelName, series);
+    this.readSeries("gauge", name, help, byLabel(labelName, values, read));
+  }
+
+  /** Counters or gauges under `name`, one per entry of `series`, each with its own labels. */
+  readSeries(
+    kind: "counter" | "gauge",
+    name: string,
+    help: string,
+    series: readonly ReadSeries[],
+  ): void {
+    assert(kind === "gauge" || name.endsWith("_total"), `Counter ${name} does not end with _total`);
+    this.#add(
+      name,
+      help,
+      kind,
+      series.map(({ labels, read }) => ({
+        labels: labelText(name, labels),
+        read,
+      })),
+    );
   }
 
   /** A histogram named `name` with buckets up to each of `bounds`. */
   histogram(name: string, help: string, bounds: readonly number[]): Histogram {
     const histogram = new Histogram(bounds);
-    this.#add(name, help, "histogram", null, [{ labelValue: null, read: () => histogram }]);
+    this.#add(name, help, "histogram", [{ labels: "", read: () => histogram }]);
     return histogram;
   }
 
@@ -193,9 +208,7 @@ export class MetricsRegistry {
       lines.push(`# TYPE ${family.name} ${family.kind}`);
       for (const series of family.series) {
         const value = series.read();
-        const label = series.labelValue === null
-          ? ""
-          : `${family.labelName}="${escapeLabelValue(series.labelValue)}"`;
+        const label = series.labels;
         if (value instanceof Histogram) lines.push(...histogramLines(family.name, label, value));
         else lines.push(`${family.name}${label === "" ? "" : `{${label}}`} ${formatValue(value)}`);
       }
@@ -203,24 +216,34 @@ export class MetricsRegistry {
     return lines.map((line) => `${line}\n`).join("");
   }
 
-  #add(
-    name: string,
-    help: string,
-    kind: Kind,
-    labelName: string | null,
-    series: readonly Series[],
-  ): void {
+  #add(name: string, help: string, kind: Kind, series: readonly Series[]): void {
     assert(METRIC_NAME.test(name), `Metric name ${JSON.stringify(name)} is not valid`);
     assert(!this.#families.some((family) => family.name === name), `Metric ${name} exists`);
     assert(this.#families.length < FAMILIES_MAX, `A registry holds at most ${FAMILIES_MAX}`);
     assert(help.trim() !== "", `Metric ${name} has no help text`);
-    assert(
-      labelName === null || (LABEL_NAME.test(labelName) && !labelName.startsWith("__")),
-      `Label name ${JSON.stringify(labelName)} of ${name} is not valid`,
-    );
-    assert(series.length <= LABEL_VALUES_MAX, `Metric ${name} has ${series.length} label values`);
-    this.#families.push({ name, help, kind, labelName, series });
+    assert(series.length <= SERIES_MAX, `Metric ${name} has ${series.length} series`);
+    this.#families.push({ name, help, kind, series });
   }
+}
+
+/** One series per value of `labelName`. */
+function byLabel<Value extends string>(
+  labelName: string,
+  values: readonly Value[],
+  read: (value: Value) => number,
+): ReadSeries[] {
+  return values.map((value) => ({ labels: { [labelName]: value }, read: () => read(value) }));
+}
+
+/** `labels` as the text format writes them inside braces: `a="b",c="d"`. */
+function labelText(name: string, labels: Labels): string {
+  return Object.entries(labels).map(([label, value]) => {
+    assert(
+      LABEL_NAME.test(label) && !label.startsWith("__") && label !== "le",
+      `Label name ${JSON.stringify(label)} of ${name} is not valid`,
+    );
+    return `${label}="${escapeLabelValue(value)}"`;
+  }).join(",");
 }
 
 /** The `_bucket`, `_sum` and `_count` lines of one histogram; buckets are cumulative. */

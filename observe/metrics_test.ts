@@ -118,3 +118,28 @@ Deno.test("collect hooks run once before each text", () => {
   );
   assert.equal(reads, 1);
 });
+
+Deno.test("series may carry several labels; a reserved or bad label name is refused", async () => {
+  const registry = new MetricsRegistry();
+  registry.readSeries("gauge", "dsys_mr_tasks", "Tasks by kind and state.", [
+    { labels: { kind: "map", state: "idle" }, read: () => 2 },
+    { labels: { kind: "reduce", state: "done" }, read: () => 1 },
+  ]);
+  const text = registry.text();
+  assert.equal(
+    text,
+    "# HELP dsys_mr_tasks Tasks by kind and state.\n# TYPE dsys_mr_tasks gauge\n" +
+      'dsys_mr_tasks{kind="map",state="idle"} 2\ndsys_mr_tasks{kind="reduce",state="done"} 1\n',
+  );
+  await assertPromtoolAccepts(text);
+  for (const label of ["le", "__name", "bad-name"]) {
+    assert.throws(
+      () =>
+        registry.readSeries("gauge", `x_${label.length}`, "X.", [{
+          labels: { [label]: "v" },
+          read: () => 0,
+        }]),
+      /Label name .* is not valid/,
+    );
+  }
+});
