@@ -90,8 +90,12 @@ export class Logger {
   /** Writes a line at `level`, unless the level is below the logger's. */
   log(level: LogLevel, msg: string, fields: LogFields = {}): void {
     if (LOG_LEVELS.indexOf(level) < this.#minimum) return;
-    const record = { ts: this.#nowMs(), level, node: this.node, msg, fields };
-    this.#write(formatLogLine(record, this.#format));
+    this.#write(this.format(level, msg, fields));
+  }
+
+  /** The line {@linkcode Logger.log} would write now, for a caller that writes it itself. */
+  format(level: LogLevel, msg: string, fields: LogFields = {}): string {
+    return formatLogLine({ ts: this.#nowMs(), level, node: this.node, msg, fields }, this.#format);
   }
 
   /** A plain line writer at `level`, for modules that take `(line) => void`. */
