@@ -106,3 +106,47 @@ Deno.test("a kv-server cluster's /metrics move with its work and pass promtool; 
     await cluster.close();
   }
 });
+
+const GARBAGE_CONNECTIONS = 50;
+
+/** Opens a connection to `address`, sends bytes no frame can start with, and reads until the server hangs up. */
+async function sendGarbage(address: string): Promise<void> {
+  const [hostname, port] = address.split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    // A length prefix of 4 GiB: over any frame limit, so the server refuses the connection.
+    await conn.write(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    const buffer = new Uint8Array(64);
+    // Bounded: the server closes the connection once it read the prefix.
+    while ((await conn.read(buffer)) !== null) {
+      // Nothing is expected; the loop waits for the end of the stream.
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("50 garbage connections give a few log lines and a count, not 50 lines", async () => {
+  const cluster = await ProcessCluster.start({ size: 1, transport: "tcp" });
+  try {
+    const [address] = cluster.clientAddresses();
+    for (let i = 0; i < GARBAGE_CONNECTIONS; i++) await sendGarbage(address);
+    const exit = await cluster.kill(0, "SIGTERM");
+    assert.equal(exit.code, 0, exit.output);
+    const lines = exit.output.trim().split("\n");
+    const refused = lines.filter((line) => /closing the connection from .*: Frame of/.test(line));
+    const summaries = lines.flatMap((line) => {
+      const match = / WARN  kv-server 0: (\d+) more RPC server faults in the last \d+ s$/.exec(
+        line,
+      );
+      return match === null ? [] : [Number(match[1])];
+    });
+    // Each 10 s window writes at most 5 lines and then one count; a slow machine may use several.
+    assert.ok(refused.length < GARBAGE_CONNECTIONS, exit.output);
+    assert.ok(refused.length <= 5 * (summaries.length + 1), exit.output);
+    assert.equal(refused.length + summaries.reduce((a, b) => a + b, 0), GARBAGE_CONNECTIONS);
+    for (const line of refused) assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+Z WARN  kv-server 0: /);
+  } finally {
+    await cluster.close();
+  }
+});
