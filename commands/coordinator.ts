@@ -102,9 +102,9 @@ export function coordinatorCommand() {
           backupTasks: options.backupTasks,
           stateFile: options.state,
           stamp: (line) => logger.format("info", line),
-          onService: async (service) => {
+          onStatus: async (status) => {
             if (options.metrics === undefined) return;
-            const registry = coordinatorMetrics(() => service.coordinatorStatus());
+            const registry = coordinatorMetrics(status);
             metrics = await serveMetrics(options.metrics, registry);
             logger.info(`serving metrics at http://${metrics.address}/metrics`);
           },

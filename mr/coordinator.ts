@@ -493,8 +493,8 @@ export interface CoordinatorOptions {
   readonly log?: (line: string) => void;
   /** Called once the server listens, with the real address (useful with port 0). */
   readonly onListening?: (address: Address) => void;
-  /** Called with the job's service once it listens, before any work: to serve its metrics. */
-  readonly onService?: (service: CoordinatorService) => Promise<void>;
+  /** Called with the job's status source once it listens, before any work: for its metrics. */
+  readonly onStatus?: (status: () => CoordinatorStatus) => Promise<void>;
   /** Turns an event line into the line written (time, level, node); default as it is. */
   readonly stamp?: (line: string) => string;
   /**
@@ -582,7 +582,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
       (options.transfer === "rpc" ? ", map output on the workers (rpc transfer)" : ""),
   );
   try {
-    await options.onService?.(service);
+    await options.onStatus?.(() => service.coordinatorStatus());
     options.onListening?.(server.address);
     display.update(service.status());
     await tickUntil(() => {

@@ -13,7 +13,7 @@
 import { assert } from "../util/assert.ts";
 import { errorText } from "../util/error_text.ts";
 import { formatAddress, parseAddress } from "../rpc/address.ts";
-import { connect } from "../rpc/tcp_client.ts";
+import { type ClientOptions, connect } from "../rpc/tcp_client.ts";
 import { type RpcServer, serve } from "../rpc/tcp_server.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
 import type { ApplyMessage, RaftNode, RaftNodeConfig } from "../raft_node/node.ts";
@@ -234,15 +234,8 @@ export async function runPeer(
 ): Promise<void> {
   const joining = options.peers.length === 0;
   assert(joining || options.id < options.peers.length, `Peer ${options.id} is not listed`);
-  const logger = new Logger({
-    node: `${options.kind} ${options.id}`,
-    format: options.logFormat,
-    write: options.log,
-  });
+  const { logger, metrics, faults } = observers(options);
   const log = logger.at("info");
-  const metrics = new PeerMetrics();
-  // Fifty garbage connections must not print fifty lines: the first few, then a count.
-  const faults = new RepeatLimiter({ write: logger.at("warn"), clock: realClock });
   const { files, restored, storage, counts } = openStorage(options, log, metrics);
   let running: RaftNode | null = null;
   const identity = {
@@ -255,15 +248,7 @@ export async function runPeer(
     options.peers.map((address, id) => [String(id), canonical(address)]),
   );
   const clients = new PeerClients(
-    (address) =>
-      envelopingClient(
-        connect(address, {
-          log: (line) => faults.report("RPC client faults", line),
-          reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS,
-          traffic: metrics.traffic,
-        }),
-        identity,
-      ),
+    (address) => envelopingClient(connect(address, clientOptions(faults, metrics)), identity),
     (id) => {
       const membership = running?.membership;
       if (membership === undefined || !isMember(membership, id)) return undefined;
@@ -305,11 +290,7 @@ export async function runPeer(
   }
   running = service.node;
   const handlers = {
-    ...envelopeCheckingHandlers(
-      service.node.handlers,
-      identity,
-      refusalLogger(logger.at("warn"), counts),
-    ),
+    ...envelopeCheckingHandlers(service.node.handlers, identity, refusalLogger(logger, counts)),
     ...service.handlers,
     ...transferHandler(service.node),
     ...membershipHandler(service.node),
@@ -349,6 +330,27 @@ export async function runPeer(
   log("stopped");
 }
 
+/** The process log, the metrics, and the limiter of repeated faults in the log. */
+function observers(options: PeerOptions) {
+  const logger = new Logger({
+    node: `${options.kind} ${options.id}`,
+    format: options.logFormat,
+    write: options.log,
+  });
+  // Fifty garbage connections must not print fifty lines: the first few, then a count.
+  const faults = new RepeatLimiter({ write: logger.at("warn"), clock: realClock });
+  return { logger, metrics: new PeerMetrics(), faults };
+}
+
+/** How the peer's clients of the other members connect, log and count. */
+function clientOptions(faults: RepeatLimiter, metrics: PeerMetrics): ClientOptions {
+  return {
+    log: (line) => faults.report("RPC client faults", line),
+    reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS,
+    traffic: metrics.traffic,
+  };
+}
+
 /** Most distinct refusal reasons logged; past it refusals are only counted. */
 const REFUSAL_REASONS_LOGGED_MAX = 16;
 
@@ -357,7 +359,7 @@ const REFUSAL_REASONS_LOGGED_MAX = 16;
  * many were refused when it logs a reason again after the bound.
  */
 function refusalLogger(
-  log: (line: string) => void,
+  logger: Logger,
   counts: { refusedMessages: number },
 ): (reason: string) => void {
   const logged = new Set<string>();
@@ -365,7 +367,7 @@ function refusalLogger(
     counts.refusedMessages++;
     if (logged.has(reason) || logged.size >= REFUSAL_REASONS_LOGGED_MAX) return;
     logged.add(reason);
-    log(`refused a message (${counts.refusedMessages} so far): ${reason}`);
+    logger.warn(`refused a message (${counts.refusedMessages} so far): ${reason}`);
   };
 }
 
