@@ -40,7 +40,8 @@ export function coordinatorMetrics(status: () => CoordinatorStatus): MetricsRegi
     }))
   );
   registry.readSeries("gauge", "dsys_mr_tasks", "Tasks by kind (map, reduce) and state.", tasks);
-  registry.readGauges(
+  registry.readByLabel(
+    "gauge",
     "dsys_mr_job_state",
     "1 for the job's state (running, done or failed), 0 for the others.",
     "state",

@@ -134,19 +134,8 @@ export class MetricsRegistry {
   ): Record<Value, Counter> {
     const counters = {} as Record<Value, Counter>;
     for (const value of values) counters[value] = new Counter();
-    this.readCounters(name, help, labelName, values, (value) => counters[value].value);
+    this.readByLabel("counter", name, help, labelName, values, (value) => counters[value].value);
     return counters;
-  }
-
-  /** Counters under `name` by label, each read by `read(value)` when the text is made. */
-  readCounters<Value extends string>(
-    name: string,
-    help: string,
-    labelName: string,
-    values: readonly Value[],
-    read: (value: Value) => number,
-  ): void {
-    this.readSeries("counter", name, help, byLabel(labelName, values, read));
   }
 
   /** A gauge named `name`, or one read by `read` when given. */
@@ -156,15 +145,20 @@ export class MetricsRegistry {
     return gauge;
   }
 
-  /** Gauges under `name` by label, each read by `read(value)` when the text is made. */
-  readGauges<Value extends string>(
+  /** Counters or gauges under `name` by label `labelName`, each read by `read(value)`. */
+  readByLabel<Value extends string>(
+    kind: "counter" | "gauge",
     name: string,
     help: string,
     labelName: string,
     values: readonly Value[],
     read: (value: Value) => number,
   ): void {
-    this.readSeries("gauge", name, help, byLabel(labelName, values, read));
+    const series = values.map((value) => ({
+      labels: { [labelName]: value },
+      read: () => read(value),
+    }));
+    this.readSeries(kind, name, help, series);
   }
 
   /** Counters or gauges under `name`, one per entry of `series`, each with its own labels. */
@@ -224,15 +218,6 @@ export class MetricsRegistry {
     assert(series.length <= SERIES_MAX, `Metric ${name} has ${series.length} series`);
     this.#families.push({ name, help, kind, series });
   }
-}
-
-/** One series per value of `labelName`. */
-function byLabel<Value extends string>(
-  labelName: string,
-  values: readonly Value[],
-  read: (value: Value) => number,
-): ReadSeries[] {
-  return values.map((value) => ({ labels: { [labelName]: value }, read: () => read(value) }));
 }
 
 /** `labels` as the text format writes them inside braces: `a="b",c="d"`. */

@@ -9,7 +9,8 @@ function sampleRegistry(): MetricsRegistry {
   proposals.inc(2);
   registry.gauge("dsys_raft_term", "Current term.", () => 7);
   const roles = ["follower", "leader"] as const;
-  registry.readGauges(
+  registry.readByLabel(
+    "gauge",
     "dsys_raft_role",
     "1 for the current role.",
     "role",
@@ -75,7 +76,14 @@ Deno.test("a missing promtool fails the check, saying how to install it", async 
 
 Deno.test("help and label values are escaped; special values are spelled as the format says", () => {
   const registry = new MetricsRegistry();
-  registry.readGauges("odd", 'Back\\slash and\nbreak "quoted".', "name", ['a"b\\c\nd'], () => NaN);
+  registry.readByLabel(
+    "gauge",
+    "odd",
+    'Back\\slash and\nbreak "quoted".',
+    "name",
+    ['a"b\\c\nd'],
+    () => NaN,
+  );
   assert.equal(
     registry.text(),
     '# HELP odd Back\\\\slash and\\nbreak "quoted".\n# TYPE odd gauge\n' +

@@ -112,14 +112,16 @@ export class PeerMetrics {
       SNAPSHOT_BUCKETS_BYTES,
     );
     const directions = ["in", "out"] as const;
-    r.readCounters(
+    r.readByLabel(
+      "counter",
       "dsys_rpc_calls_total",
       "RPC requests received (in) and sent (out), Raft and client calls alike.",
       "direction",
       directions,
       (direction) => direction === "in" ? this.traffic.callsIn : this.traffic.callsOut,
     );
-    r.readCounters(
+    r.readByLabel(
+      "counter",
       "dsys_rpc_bytes_total",
       "Bytes read from (in) and handed to (out) RPC sockets, frame headers included.",
       "direction",
@@ -132,7 +134,8 @@ export class PeerMetrics {
   watch(peer: PeerGauges): void {
     const r = this.registry;
     const { node, files } = peer;
-    r.readGauges(
+    r.readByLabel(
+      "gauge",
       "dsys_raft_role",
       "1 for this node's current Raft role, 0 for the others.",
       "role",
@@ -179,27 +182,31 @@ export class TimedDiskFileSystem extends DiskFileSystem {
   override async syncFile(path: string): Promise<void> {
     const startMs = performance.now();
     await super.syncFile(path);
-    this.#fsyncSeconds.observe((performance.now() - startMs) / 1000);
+    this.#observe(startMs);
   }
 
   /** Syncs the file, timed. */
   override syncFileSync(path: string): void {
     const startMs = performance.now();
     super.syncFileSync(path);
-    this.#fsyncSeconds.observe((performance.now() - startMs) / 1000);
+    this.#observe(startMs);
   }
 
   /** Syncs the folder, timed. */
   override async syncDirectory(path: string): Promise<void> {
     const startMs = performance.now();
     await super.syncDirectory(path);
-    this.#fsyncSeconds.observe((performance.now() - startMs) / 1000);
+    this.#observe(startMs);
   }
 
   /** Syncs the folder, timed. */
   override syncDirectorySync(path: string): void {
     const startMs = performance.now();
     super.syncDirectorySync(path);
+    this.#observe(startMs);
+  }
+
+  #observe(startMs: number): void {
     this.#fsyncSeconds.observe((performance.now() - startMs) / 1000);
   }
 }
