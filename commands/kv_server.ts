@@ -20,6 +20,7 @@ import {
   runPeer,
 } from "../peer/peer_process.ts";
 import { examples, sizeOrNeverOption, withPlacementOptions } from "./arguments.ts";
+import { logFormatOption, metricsOption } from "./observe_options.ts";
 
 /** Options of {@linkcode runKvServer}, as `dsys kv-server` takes them. */
 export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
@@ -43,6 +44,8 @@ export function kvServerCommand() {
       -1,
     )
     .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
+    .addOption(logFormatOption())
+    .addOption(metricsOption())
     .addHelpText(
       "after",
       examples(
@@ -50,6 +53,7 @@ export function kvServerCommand() {
         "dsys kv-server --id 0 --endpoints $peers --data data/node-0 --maxraftstate 8MiB",
         "dsys kv-server --id 3 --join --listen 127.0.0.1:7004 --data data/node-3",
         "dsys member --endpoints $peers add --id 3 --address 127.0.0.1:7004",
+        "dsys kv-server --id 0 --endpoints $peers --data data/node-0 --metrics 127.0.0.1:9100",
       ),
     )
     .action(async (options) => {
@@ -60,6 +64,8 @@ export function kvServerCommand() {
         dataDir: options.data,
         cluster: options.cluster,
         maxRaftStateBytes: options.maxraftstate,
+        logFormat: options.logFormat,
+        metrics: options.metrics,
       });
     });
 }
@@ -93,11 +99,18 @@ export function startKvService(context: PeerContext, maxRaftStateBytes: number):
       });
       node = raft;
       return {
-        start: (command) => raft.propose(command),
-        readIndex: (lease) => raft.readIndex(lease),
+        start: (command) => {
+          const result = raft.propose(command);
+          if (result.isLeader) context.metrics.proposals.inc();
+          return result;
+        },
+        readIndex: (lease) => {
+          context.metrics.reads[lease ? "lease" : "read_index"].inc();
+          return raft.readIndex(lease);
+        },
         getState: () => ({ term: raft.term, isLeader: raft.role === "leader" && !raft.killed }),
         snapshot: (index, bytes) => {
-          context.applies.snapshotTaken(index);
+          context.applies.snapshotTaken(index, bytes.byteLength);
           raft.snapshot(index, bytes);
         },
         raftStateSize: () => context.files.raftStateSize(),

@@ -8,6 +8,7 @@
 import { assert } from "../util/assert.ts";
 import { FrameReader } from "./codec.ts";
 import { errorText } from "../util/error_text.ts";
+import type { RpcTraffic } from "./types.ts";
 
 /** Bytes asked of the socket per read. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -56,13 +57,23 @@ export class FramedConnection {
   readonly #reader: FrameReader;
   readonly #hooks: FramedConnectionHooks;
   readonly #reading: Promise<void>;
+  readonly #traffic: RpcTraffic | null;
   #queue: Uint8Array[] = [];
   #writing: Promise<void> | null = null;
   #closed = false;
 
-  /** Starts reading `conn` at once; frames above `maxFrameBytes` close the connection. */
-  constructor(conn: Deno.Conn, maxFrameBytes: number, hooks: FramedConnectionHooks) {
+  /**
+   * Starts reading `conn` at once; frames above `maxFrameBytes` close the connection. Bytes read
+   * and written are added to `traffic` when given.
+   */
+  constructor(
+    conn: Deno.Conn,
+    maxFrameBytes: number,
+    hooks: FramedConnectionHooks,
+    traffic: RpcTraffic | null = null,
+  ) {
     this.#conn = conn;
+    this.#traffic = traffic;
     if (conn.localAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
     this.#reader = new FrameReader(maxFrameBytes);
     this.#hooks = hooks;
@@ -133,6 +144,7 @@ export class FramedConnection {
         this.#close(this.#endReason());
         return;
       }
+      if (this.#traffic !== null) this.#traffic.bytesIn += byteCount;
       this.#deliver(buffer.slice(0, byteCount));
     }
   }
@@ -172,6 +184,8 @@ export class FramedConnection {
     while (this.#queue.length > 0 && !this.#closed) {
       const batch = this.#takeBatch();
       try {
+        // Counted before the write, so a peer that has the bytes finds them counted.
+        if (this.#traffic !== null) this.#traffic.bytesOut += batch.length;
         await writeAll(this.#conn, batch);
       } catch (error) {
         this.#close({ kind: "io", message: `Write failed: ${errorText(error)}` });

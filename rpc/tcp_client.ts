@@ -17,7 +17,7 @@ import {
   MAX_IN_FLIGHT_CALLS,
   ProtocolError,
 } from "./framed_connection.ts";
-import { type CallOptions, type RpcClient, RpcError } from "./types.ts";
+import { type CallOptions, type RpcClient, RpcError, type RpcTraffic } from "./types.ts";
 
 /** How long a call waits for its reply unless told otherwise. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
@@ -42,6 +42,8 @@ export interface ClientOptions {
   maxInFlightCalls?: number;
   /** Where a refused reply stream is reported, one line each; default standard error. */
   log?: (line: string) => void;
+  /** Where calls sent and bytes are counted; default nowhere. */
+  traffic?: RpcTraffic;
 }
 
 /**
@@ -67,6 +69,7 @@ interface ResolvedClientOptions {
   backoffMaxMs: number;
   maxInFlightCalls: number;
   log: (line: string) => void;
+  traffic: RpcTraffic | null;
 }
 
 function resolveOptions(options: ClientOptions): ResolvedClientOptions {
@@ -79,6 +82,7 @@ function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     backoffMaxMs: backoff.max,
     maxInFlightCalls: options.maxInFlightCalls ?? MAX_IN_FLIGHT_CALLS,
     log: options.log ?? ((line: string) => console.error(line)),
+    traffic: options.traffic ?? null,
   };
   assert(
     Number.isSafeInteger(resolved.maxFrameBytes) && resolved.maxFrameBytes > 0,
@@ -212,6 +216,7 @@ class TcpRpcClient implements RpcClient {
     // Marked sent first: a send that overflows the write queue closes the connection at once,
     // and the close must fail this call along with the others.
     call.frame = null;
+    if (this.#options.traffic !== null) this.#options.traffic.callsOut++;
     connection.send(frame);
   }
 
@@ -291,7 +296,7 @@ class TcpRpcClient implements RpcClient {
     const connection = new FramedConnection(conn, this.#options.maxFrameBytes, {
       onFrame: (value) => this.#onReply(value),
       onClose: (reason) => this.#onConnectionClosed(connection, reason),
-    });
+    }, this.#options.traffic);
     this.#connection = connection;
     for (const call of this.#pending.values()) {
       if (call.frame !== null) this.#send(connection, call);

@@ -17,7 +17,7 @@ import {
   MAX_IN_FLIGHT_CALLS,
   ProtocolError,
 } from "./framed_connection.ts";
-import type { RpcHandlers } from "./types.ts";
+import type { RpcHandlers, RpcTraffic } from "./types.ts";
 
 /** Connections one server serves at once unless told otherwise; more are refused. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -36,6 +36,8 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Where problems with peers are reported, one line each; default standard error. */
   log?: (line: string) => void;
+  /** Where calls received and bytes are counted; default nowhere. */
+  traffic?: RpcTraffic;
 }
 
 /** A running server. */
@@ -75,7 +77,13 @@ export async function serve(
   );
   const log = options.log ?? ((line: string) => console.error(line));
   const listener = await listen(wanted);
-  return new TcpRpcServer(listener, wanted, handlers, { maxFrameBytes, maxConnections, log });
+  const traffic = options.traffic ?? null;
+  return new TcpRpcServer(listener, wanted, handlers, {
+    maxFrameBytes,
+    maxConnections,
+    log,
+    traffic,
+  });
 }
 
 async function listen(address: Address): Promise<Deno.Listener> {
@@ -132,6 +140,7 @@ interface ResolvedServerOptions {
   maxFrameBytes: number;
   maxConnections: number;
   log: (line: string) => void;
+  traffic: RpcTraffic | null;
 }
 
 /** One accepted connection and the requests it has in flight. */
@@ -250,7 +259,7 @@ class TcpRpcServer implements RpcServer {
       framed: new FramedConnection(conn, this.#options.maxFrameBytes, {
         onFrame: (value) => this.#onRequest(connection, value),
         onClose: (reason) => this.#onClose(connection, reason),
-      }),
+      }, this.#options.traffic),
     };
     this.#connections.add(connection);
   }
@@ -271,6 +280,7 @@ class TcpRpcServer implements RpcServer {
       throw new ProtocolError(`the peer has more than ${MAX_IN_FLIGHT_CALLS} calls in flight`);
     }
     connection.inFlightCount++;
+    if (this.#options.traffic !== null) this.#options.traffic.callsIn++;
     void this.#runHandler(request.method, request.args).then((reply) => {
       connection.inFlightCount--;
       assert(connection.inFlightCount >= 0, `Connection ${connection.peer} finished extra calls`);
