@@ -10,6 +10,7 @@ import type { Random } from "../util/random.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import { type ApplyMessage, RaftNode } from "../raft_node/node.ts";
 import type { Persister } from "./persister.ts";
+import type { PeerState } from "../sim/recorder.ts";
 import { PersisterStorage } from "./persister_storage.ts";
 
 /** What `start` answers (the lab's `index, term, isLeader`). */
@@ -47,6 +48,8 @@ export interface LabRaft {
   kill(): void;
   /** The RPC methods to register on this peer's server. */
   readonly handlers: RpcHandlers;
+  /** The peer's state, read live, for a trace (`--trace`) to sample. */
+  readonly state: PeerState;
 }
 
 export type { ApplyMessage, CommandMessage, SnapshotMessage } from "../raft_node/node.ts";
@@ -82,5 +85,31 @@ export function make(
     snapshot: (index, bytes) => node.snapshot(index, bytes),
     kill: () => node.kill(),
     handlers: node.handlers,
+    state: peerState(node),
+  };
+}
+
+/** A live, read-only view of `node` for a trace. */
+function peerState(node: RaftNode): PeerState {
+  return {
+    get role() {
+      return node.role;
+    },
+    get term() {
+      return node.term;
+    },
+    get commitIndex() {
+      return node.commitIndex;
+    },
+    get appliedIndex() {
+      return node.appliedIndex;
+    },
+    get snapshotIndex() {
+      return node.log.snapshotIndex;
+    },
+    get lastIndex() {
+      return node.log.lastIndex;
+    },
+    termAt: (index) => node.log.term(index),
   };
 }
