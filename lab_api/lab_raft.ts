@@ -11,6 +11,7 @@ import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import { type ApplyMessage, RaftNode } from "../raft_node/node.ts";
 import type { Persister } from "./persister.ts";
 import type { PeerState } from "../sim/recorder.ts";
+import { peerStateOf } from "../trace_view/peer_state.ts";
 import { PersisterStorage } from "./persister_storage.ts";
 
 /** What `start` answers (the lab's `index, term, isLeader`). */
@@ -85,31 +86,6 @@ export function make(
     snapshot: (index, bytes) => node.snapshot(index, bytes),
     kill: () => node.kill(),
     handlers: node.handlers,
-    state: peerState(node),
-  };
-}
-
-/** A live, read-only view of `node` for a trace. */
-function peerState(node: RaftNode): PeerState {
-  return {
-    get role() {
-      return node.role;
-    },
-    get term() {
-      return node.term;
-    },
-    get commitIndex() {
-      return node.commitIndex;
-    },
-    get appliedIndex() {
-      return node.appliedIndex;
-    },
-    get snapshotIndex() {
-      return node.log.snapshotIndex;
-    },
-    get lastIndex() {
-      return node.log.lastIndex;
-    },
-    termAt: (index) => node.log.term(index),
+    state: peerStateOf(node),
   };
 }

@@ -333,7 +333,7 @@ export class SimNetwork {
         ? "the end is not connected"
         : `server "${serverName}" does not exist`;
       this.#after(delayMs, () => {
-        this.#trace(TraceKind.Unreachable, exchange, 0, null);
+        this.#trace(TraceKind.Unreachable, exchange, 0, argsBytes);
         this.#settleFailure(exchange, "unreachable", why);
       });
       return;

@@ -41,7 +41,9 @@ const PAGE_BODY = `
   <span class="swatch" style="background:#ffd54f"></span>pre-candidate
   <span class="swatch" style="background:#b0bec5"></span>follower
   <span class="swatch" style="background:#333"></span>crashed
-  <span class="swatch" style="background:#ef9a9a"></span>cut off / client call without reply
+  <span class="swatch" style="background:#e53935"></span>cut off in a minority
+  <span class="swatch" style="background:#ff9800"></span>partly cut off
+  <span class="swatch" style="background:#ef9a9a"></span>client call without reply
   <span class="swatch" style="background:#90caf9"></span>client call ·
   arrows: solid delivered, dashed delayed ≥ 200 ms, ✕ red dropped, grey dotted unreachable;
   log boxes: filled committed, outlined not yet, grey in a snapshot

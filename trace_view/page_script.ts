@@ -127,7 +127,7 @@ function drawLane(lane, y, width) {
   var r = laneRows[lane];
   ctx.fillStyle = "#222"; ctx.font = "12px sans-serif";
   ctx.fillText(lanes[lane], 6, y + 18);
-  var endX = width - 10;
+  var endX = Math.min(width - 10, xOf(endMs));
   if (serverLanes[lane]) {
     var first = Math.max(0, lastAt(r.state, upper(times, view.startMs, false) - 1));
     for (var s = first; s < r.state.length; s++) {
@@ -142,27 +142,43 @@ function drawLane(lane, y, width) {
         ctx.fillText("T" + row[4] + (row[3] === "leader" ? " L" : ""), x0 + 3, y + 17);
       }
     }
-    drawIntervals(r.crash, function (row) { return row[3] === 0; }, y, "rgba(30,30,30,0.85)", "crashed");
-    drawIntervals(r.reach, function (row) {
-      return row[3].length < Object.keys(serverLanes).length - 1;
-    }, y, "rgba(229,57,53,0.35)", "cut off");
+    drawCrashes(r.crash, y);
+    drawReach(r.reach, y);
   }
   drawCalls(lane, y);
 }
-// Shades the spans where test(row) holds for a lane's rows of one kind (crash, reach).
-function drawIntervals(list, test, y, color, label) {
+// Shades the spans where a server was down.
+function drawCrashes(list, y) {
   for (var n = 0; n < list.length; n++) {
     var row = rows[list[n]];
-    if (!test(row)) continue;
+    if (row[3] !== 0) continue;
     var until = n + 1 < list.length ? rows[list[n + 1]][1] : endMs;
     if (until < view.startMs || row[1] > view.startMs + view.spanMs) continue;
     var x0 = Math.max(LEFT, xOf(row[1])), x1 = Math.min(canvas.width - 10, xOf(until));
-    ctx.fillStyle = color;
-    ctx.fillRect(x0, label === "crashed" ? y + 4 : y + LANE_H - 9, Math.max(2, x1 - x0),
-      label === "crashed" ? LANE_H - 10 : 5);
+    ctx.fillStyle = "rgba(30,30,30,0.85)";
+    ctx.fillRect(x0, y + 4, Math.max(2, x1 - x0), LANE_H - 10);
     if (x1 - x0 > 50) {
-      ctx.fillStyle = label === "crashed" ? "#fff" : "#b71c1c"; ctx.font = "10px sans-serif";
-      ctx.fillText(label, x0 + 3, label === "crashed" ? y + 17 : y + LANE_H - 1);
+      ctx.fillStyle = "#fff"; ctx.font = "10px sans-serif";
+      ctx.fillText("crashed", x0 + 3, y + 17);
+    }
+  }
+}
+// Marks where a server reaches only some servers: red when it and those are no majority.
+function drawReach(list, y) {
+  var servers = Object.keys(serverLanes).length;
+  for (var n = 0; n < list.length; n++) {
+    var row = rows[list[n]];
+    if (row[3].length === servers - 1) continue;
+    var until = n + 1 < list.length ? rows[list[n + 1]][1] : endMs;
+    if (until < view.startMs || row[1] > view.startMs + view.spanMs) continue;
+    var x0 = Math.max(LEFT, xOf(row[1])), x1 = Math.min(canvas.width - 10, xOf(until));
+    var minority = 2 * (row[3].length + 1) <= servers;
+    ctx.fillStyle = minority ? "rgba(229,57,53,0.8)" : "rgba(255,152,0,0.6)";
+    ctx.fillRect(x0, y + LANE_H - 8, Math.max(2, x1 - x0), 4);
+    if (x1 - x0 > 60) {
+      ctx.fillStyle = minority ? "#b71c1c" : "#e65100"; ctx.font = "9px sans-serif";
+      ctx.fillText("sees " + (row[3].map(function (l) { return lanes[l]; }).join(" ") || "no one"),
+        x0 + 30, y + LANE_H - 9, x1 - x0 - 32);
     }
   }
 }
@@ -405,7 +421,7 @@ canvas.onwheel = function (event) {
   draw();
 };
 window.onresize = draw;
-draw();
+if (data.failure) jumpTo(data.failure.atMs); else draw();
 document.body.dataset.ready = "true";
 })();
 `;
