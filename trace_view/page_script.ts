@@ -60,7 +60,7 @@ var shownLane = lanes.map(function () { return true; });
 var shownKind = {};
 kindNames.forEach(function (k) { shownKind[k] = true; });
 
-var view = { cursor: -1, nowMs: 0, startMs: 0, spanMs: Math.min(endMs, 2000), playing: false,
+var view = { cursor: -1, nowMs: 0, startMs: 0, spanMs: Math.min(endMs * 1.1, 2000), playing: false,
   lastFrame: 0 };
 var $ = function (id) { return document.getElementById(id); };
 var canvas = $("timeline"), ctx = canvas.getContext("2d");
@@ -410,7 +410,13 @@ $("step").onclick = function () { pause(); step(); };
 $("jump").onclick = function () { pause(); jumpTo(Number($("time").value) || 0); };
 $("zoom-in").onclick = function () { zoom(0.5); };
 $("zoom-out").onclick = function () { zoom(2); };
-$("to-failure").onclick = function () { pause(); if (data.failure) jumpTo(data.failure.atMs); };
+$("to-failure").onclick = function () { pause(); showFailure(); };
+// Jumps to the failure, with the time before it in view: what led to it.
+function showFailure() {
+  jumpTo(data.failure.atMs);
+  view.startMs = Math.max(0, data.failure.atMs - 0.85 * view.spanMs);
+  draw();
+}
 canvas.onclick = function (event) {
   var rect = canvas.getBoundingClientRect();
   if (event.clientX - rect.left > LEFT) jumpTo(msOf(event.clientX - rect.left));
@@ -421,7 +427,7 @@ canvas.onwheel = function (event) {
   draw();
 };
 window.onresize = draw;
-if (data.failure) jumpTo(data.failure.atMs); else draw();
+if (data.failure) showFailure(); else draw();
 document.body.dataset.ready = "true";
 })();
 `;
