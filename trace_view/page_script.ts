@@ -429,5 +429,7 @@ canvas.onwheel = function (event) {
 window.onresize = draw;
 if (data.failure) showFailure(); else draw();
 document.body.dataset.ready = "true";
+// Milliseconds from navigation to the first frame drawn: how long the page took to open.
+document.body.dataset.readyMs = String(Math.round(performance.now()));
 })();
 `;
