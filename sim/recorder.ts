@@ -21,11 +21,13 @@ export type NetworkOutcome =
 
 /** One step of one call through the simulated network. */
 export interface NetworkStep {
+  /** What became of the call at this step. */
   readonly outcome: NetworkOutcome;
   /** The client end the call went through (the harness's name, which names its owner). */
   readonly endName: string;
   /** The server the end is connected to, or "" when it is not connected. */
   readonly serverName: string;
+  /** The RPC method called. */
   readonly method: string;
   /** When the request (or, for a reply, the handler's answer) left. */
   readonly sentMs: number;
@@ -35,11 +37,17 @@ export interface NetworkStep {
 
 /** The state of one Raft peer, as a recorder samples it: only reads. */
 export interface PeerState {
+  /** The peer's role: `follower`, `precandidate`, `candidate` or `leader`. */
   readonly role: string;
+  /** The latest term the peer has seen. */
   readonly term: number;
+  /** The highest index the peer knows to be committed. */
   readonly commitIndex: number;
+  /** The highest index the peer has applied. */
   readonly appliedIndex: number;
+  /** The last index the peer's snapshot covers; 0 without one. */
   readonly snapshotIndex: number;
+  /** The last index in the peer's log. */
   readonly lastIndex: number;
   /** The term of the entry at `index`, for snapshotIndex ≤ index ≤ lastIndex. */
   termAt(index: number): number;
