@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runTests } from "../labs/runner.ts";
+import { type RunnerOptions, type RunnerSummary, runTests } from "../labs/runner.ts";
 import { raftSuite } from "../labs/raft_suite.ts";
 import type { LabTest } from "../labs/suite.ts";
 import { TraceRecorder } from "./trace_recorder.ts";
@@ -12,17 +12,22 @@ const failing: LabTest = {
   run: () => Promise.reject(new Error("planted failure")),
 };
 
+/** Runs `tests` once at `seed` with the trace options given; returns the counts and lines. */
+async function runOnce(
+  tests: readonly LabTest[],
+  seed: number,
+  trace: Pick<RunnerOptions, "tracePath" | "traceFailures">,
+): Promise<{ summary: RunnerSummary; lines: string[] }> {
+  const lines: string[] = [];
+  const print = (line: string) => lines.push(line);
+  const summary = await runTests("raft", tests, { count: 1, seed, parallel: 1, print, ...trace });
+  return { summary, lines };
+}
+
 Deno.test("--trace writes one run's page, with the replay command on it", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "election.html");
-  const lines: string[] = [];
-  const summary = await runTests("raft", election, {
-    count: 1,
-    seed: 1,
-    parallel: 1,
-    tracePath: path,
-    print: (line) => lines.push(line),
-  });
+  const { summary, lines } = await runOnce(election, 1, { tracePath: path });
   assert.deepEqual(summary, { passed: 1, failed: 0 });
   assert.ok(lines.includes(`    trace: ${path}`), lines.join("\n"));
   const page = await Deno.readTextFile(path);
@@ -39,14 +44,7 @@ Deno.test("--trace refuses more than one run, naming how many", async () => {
 });
 
 Deno.test("a failing run's page is written to a temporary file named beside the replay", async () => {
-  const lines: string[] = [];
-  const summary = await runTests("raft", [failing], {
-    count: 1,
-    seed: 5,
-    parallel: 1,
-    traceFailures: true,
-    print: (line) => lines.push(line),
-  });
+  const { summary, lines } = await runOnce([failing], 5, { traceFailures: true });
   assert.deepEqual(summary, { passed: 0, failed: 1 });
   const replayAt = lines.findIndex((line) => line.startsWith("    replay: dsys test raft"));
   assert.ok(replayAt >= 0, lines.join("\n"));
@@ -58,13 +56,7 @@ Deno.test("a failing run's page is written to a temporary file named beside the 
 });
 
 Deno.test("without traceFailures a failing run writes no page", async () => {
-  const lines: string[] = [];
-  await runTests("raft", [failing], {
-    count: 1,
-    seed: 5,
-    parallel: 1,
-    print: (line) => lines.push(line),
-  });
+  const { lines } = await runOnce([failing], 5, {});
   assert.equal(lines.filter((line) => line.includes("trace:")).length, 0, lines.join("\n"));
 });
 
