@@ -38,6 +38,18 @@ export class SafetyRecording {
     });
   }
 
+  /** A snapshot chunk from `from` reached `to` now (or was lost); drawn as it arrives. */
+  chunk(nowUnits: number, from: number, to: number, term: number, delivered: boolean): void {
+    this.#recorder.networkStep(msOf(nowUnits), {
+      outcome: delivered ? "request delivered" : "request dropped",
+      endName: `end-${from}-${to}`,
+      serverName: `server-${to}`,
+      method: "InstallSnapshotChunk",
+      sentMs: msOf(nowUnits),
+      body: { type: "InstallSnapshotChunk", term },
+    });
+  }
+
   /** Peer `peer` started with `core`, or (core null) crashed. */
   process(nowUnits: number, peer: number, core: RaftCore | null): void {
     this.#recorder.serverChanged(msOf(nowUnits), `server-${peer}`, core !== null);

@@ -893,7 +893,10 @@ class SafetySimulation {
   /** A chunk of a snapshot in transfer reaches `to`, unless it is down or cut off from `from`. */
   #hearChunk(from: number, to: number, term: number, line: TraceLine): void {
     const process = this.#processes.get(to);
-    if (process === undefined || !this.#links.allows(from, to) || this.#pauses.isPaused(to)) {
+    const lost = process === undefined || !this.#links.allows(from, to) ||
+      this.#pauses.isPaused(to);
+    this.#recording?.chunk(this.#now, from, to, term, !lost);
+    if (lost) {
       line.notes = "lost";
       return;
     }
