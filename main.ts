@@ -5,8 +5,8 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { errorText } from "./util/error_text.ts";
 import { corpusCommand } from "./commands/corpus.ts";
+import { configureProgram, failure } from "./cli/program.ts";
 import { sequentialCommand } from "./commands/sequential.ts";
 import { coordinatorCommand } from "./commands/coordinator.ts";
 import { workerCommand } from "./commands/worker.ts";
@@ -50,6 +50,7 @@ export function buildProgram(): Command {
       demoCommand(),
     ]
   ) program.addCommand(command);
+  configureProgram(program);
   return program;
 }
 
@@ -57,7 +58,8 @@ if (import.meta.main) {
   try {
     await buildProgram().parseAsync(Deno.args, { from: "user" });
   } catch (error) {
-    console.error(`dsys: ${errorText(error)}`);
-    Deno.exit(1);
+    const { line, exitCode } = failure(error);
+    console.error(line);
+    Deno.exit(exitCode);
   }
 }

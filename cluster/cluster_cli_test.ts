@@ -11,7 +11,7 @@ import { ChildGroup } from "../util/child_process.ts";
 import { waitUntilListening } from "../util/child_process.ts";
 import { freeLoopbackAddresses, ProcessCluster } from "./process_cluster.ts";
 import { PROPOSE_METHOD } from "../commands/raft_peer.ts";
-import { EXIT_UNKNOWN_OUTCOME } from "../kv_cli/kv_clerk.ts";
+import { EXIT_UNAVAILABLE } from "../cli/exit_codes.ts";
 import { connect } from "../rpc/tcp_client.ts";
 import type { ProposeResult } from "../raft/core.ts";
 import { fetchStatus } from "../peer/status.ts";
@@ -123,7 +123,7 @@ Deno.test("kv-server refuses a bad --id, another cluster's folder and a damaged 
     ];
     const badId = await dsys(group, dir, server(["--id", "1"]));
     assert.equal(badId.code, 1);
-    assert.equal(badId.output, "dsys: --id 1 is not a peer: --peers lists 1 (ids 0 to 0)\n");
+    assert.equal(badId.output, "dsys: --id 1 is not a peer: --endpoints lists 1 (ids 0 to 0)\n");
 
     const first = group.spawn(server(["--id", "0", "--cluster", "alpha"]), { cwd: dir });
     await waitUntilListening(first, address, LISTEN_TIMEOUT_MS);
@@ -240,7 +240,7 @@ Deno.test("a node of another cluster given this cluster's addresses can neither 
   }
 });
 
-Deno.test("kv-server says which address is taken, and kv exits 2 when no server answers", async () => {
+Deno.test("kv-server says which address is taken, and kv exits 3 naming the address when no server listens", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dsys-cli-test-" });
   const group = new ChildGroup();
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -256,7 +256,10 @@ Deno.test("kv-server says which address is taken, and kv exits 2 when no server 
       `${dir}/node`,
     ]);
     assert.equal(busy.code, 1);
-    assert.match(busy.output, new RegExp(`dsys: Cannot listen on ${address}: `));
+    assert.match(
+      busy.output,
+      new RegExp(`dsys: Cannot listen on ${address}: the address is already in use\n$`),
+    );
 
     const [nobody] = freeLoopbackAddresses(1);
     const unknown = await dsys(group, dir, [
@@ -269,8 +272,8 @@ Deno.test("kv-server says which address is taken, and kv exits 2 when no server 
       "k",
       "v",
     ]);
-    assert.equal(unknown.code, EXIT_UNKNOWN_OUTCOME);
-    assert.match(unknown.output, /^dsys kv: put of key "k" got no answer within 0.3 s/);
+    assert.equal(unknown.code, EXIT_UNAVAILABLE);
+    assert.equal(unknown.output, `dsys: No kv-server to talk to: ${nobody}: connection refused\n`);
 
     const usage = await dsys(group, dir, ["kv", "--servers", "nohost", "get", "k"]);
     assert.equal(usage.code, 1);
@@ -291,13 +294,13 @@ Deno.test("kv-server refuses --join without --listen, --join with --peers and --
       [["--join"], "--join needs --listen: the address the cluster will reach this node at"],
       [
         ["--join", "--listen", address, "--peers", address],
-        "--join and --peers exclude each other: --peers only sets up a new cluster",
+        "--join and --endpoints exclude each other: --endpoints only sets up a new cluster",
       ],
       [
         ["--peers", address, "--listen", address],
-        "--listen goes with --join: a node of --peers listens on its own entry",
+        "--listen goes with --join: a node of --endpoints listens on its own entry",
       ],
-      [[], "Give --peers to set up a new cluster, or --join --listen to join one"],
+      [[], "Give --endpoints to set up a new cluster, or --join --listen to join one"],
     ];
     for (const [placement, message] of refusals) {
       const refused = await dsys(group, dir, [

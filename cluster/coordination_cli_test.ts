@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { selfCommand } from "../util/self_command.ts";
 import { readLines } from "../kv_cli/kv.ts";
 import { ProcessCluster } from "./process_cluster.ts";
+import { runDsys } from "./testing/run_dsys.ts";
 
 /** Budget of each wait for a leader or for the processes to finish. */
 const SETTLE_TIMEOUT_MS = 20_000;
@@ -44,32 +45,8 @@ async function kv(
   input = "",
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const servers = cluster.clientAddresses().join(",");
-  const argv = selfCommand([
-    "kv",
-    "--servers",
-    servers,
-    "--timeout",
-    `${TIMEOUT_SECONDS}`,
-    ...args,
-  ]);
-  const [program, ...programArgs] = argv;
-  const child = new Deno.Command(program, {
-    args: programArgs,
-    cwd: cluster.root,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  const flags = ["--servers", servers, "--timeout", `${TIMEOUT_SECONDS}`];
+  return await runDsys(["kv", ...flags, ...args], { cwd: cluster.root, stdin: input });
 }
 
 /** Runs `dsys kv …` and returns its standard output, asserting it exited 0. */

@@ -79,6 +79,8 @@ export interface ProcessClusterOptions {
    * Default: a new temporary folder, removed by {@linkcode ProcessCluster.close}.
    */
   readonly dir?: string;
+  /** More arguments for node `id`'s command line, as `--metrics 127.0.0.1:9100`; default none. */
+  readonly nodeArgs?: (id: number) => readonly string[];
 }
 
 /** One node: where it lives and its current incarnation. */
@@ -238,6 +240,7 @@ export class ProcessCluster {
       "--data",
       node.dataDir,
       ...(maxRaftStateBytes === undefined ? [] : ["--maxraftstate", `${maxRaftStateBytes}`]),
+      ...(this.#options.nodeArgs?.(id) ?? []),
     ];
     node.child = this.#group.spawn(args, { cwd: this.root, env: this.#env });
     node.starts++;

@@ -70,6 +70,11 @@ Deno.test("a TLS cluster with a secret serves its clients and refuses the others
       assert.match(refused.stderr, why);
       assert.ok(refused.returnMs - refused.callMs < CLIENT_TIMEOUT_SECONDS * 1000 / 2);
     }
+    // status shows the refusals in its table and exits 1, as the other clients do.
+    const status = await runSelf(["status", "--endpoints", servers.join(",")], {
+      DSYS_CA: certs.ca,
+    });
+    assert.equal(status.code, 1, status.stderr);
   } finally {
     await cluster.close();
   }
@@ -78,7 +83,7 @@ Deno.test("a TLS cluster with a secret serves its clients and refuses the others
 Deno.test("a secured raft peer takes proposals with the secret, and refuses a peer with another", async () => {
   const [nodeAddress, rogueAddress] = freeLoopbackAddresses(2);
   const [program, ...args] = selfCommand(
-    ["raft-peer", "--id", "0", "--peers", nodeAddress, "--data", `${dir}/node`],
+    ["raft-peer", "--id", "0", "--endpoints", nodeAddress, "--data", `${dir}/node`],
   );
   const node = new Deno.Command(program, {
     args,
@@ -95,7 +100,7 @@ Deno.test("a secured raft peer takes proposals with the secret, and refuses a pe
     // Bounded by the test's timeout: a single node elects itself at once.
     while ((await status())?.role !== "leader") await pause(POLL_MS);
     for (const [env, code] of [[securityEnv(certs), 0], [{ DSYS_CA: certs.ca }, 1]] as const) {
-      const proposed = await runSelf(["propose", "--servers", nodeAddress, "set x 1"], env);
+      const proposed = await runSelf(["propose", "--endpoints", nodeAddress, "set x 1"], env);
       assert.equal(proposed.code, code, proposed.stderr);
       if (code === 1) assert.match(proposed.stderr, /requires the cluster secret/);
     }
@@ -107,7 +112,7 @@ Deno.test("a secured raft peer takes proposals with the secret, and refuses a pe
         "raft-peer",
         "--id",
         "1",
-        "--peers",
+        "--endpoints",
         `${nodeAddress},${rogueAddress}`,
         "--data",
         `${dir}/rogue`,
@@ -116,8 +121,9 @@ Deno.test("a secured raft peer takes proposals with the secret, and refuses a pe
     );
     await waitUntilListening(rogue, rogueAddress, LISTEN_TIMEOUT_MS);
     const refusal =
-      /^RPC server on 127\.0\.0\.1:\d+: refusing the connection from 127\.0\.0\.1:\d+: wrong cluster secret/;
-    // Bounded by the test's timeout: the rogue dials the node within its election timeout.
+      /RPC server on 127\.0\.0\.1:\d+: refusing the connection from 127\.0\.0\.1:\d+: wrong cluster secret/;
+    // Bounded by the test's timeout: the rogue dials the node within its election timeout. The
+    // line is the node's stamped warning, so the refusal is found anywhere in it.
     let line = await lines.next();
     while (!line.done && !refusal.test(line.value ?? "")) line = await lines.next();
     assert.ok(!line.done, "The node's log ended without a refusal");

@@ -56,29 +56,62 @@ export function addressOption(text: string): string {
   return text;
 }
 
-/** Parses `--servers`: comma-separated addresses; throws naming a bad one. */
-export function parseServers(text: string): string[] {
-  const servers = text.split(",").map((part) => part.trim()).filter((part) => part !== "");
-  if (servers.length === 0) throw new Error("--servers lists no address");
-  for (const server of servers) parseAddress(server);
-  return servers;
+/** Multipliers of the size units {@linkcode parseSize} takes (B, k/KB, KiB, M/MB, MiB, G/GB, GiB). */
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  b: 1,
+  k: 1_000,
+  kb: 1_000,
+  kib: 1024,
+  m: 1_000_000,
+  mb: 1_000_000,
+  mib: 1024 ** 2,
+  g: 1_000_000_000,
+  gb: 1_000_000_000,
+  gib: 1024 ** 3,
+};
+
+/**
+ * Parses a size such as `8MiB`, `1.5GB`, `500k` or a plain number of bytes into whole bytes;
+ * throws a one-line error naming the text. Units are case-blind; KB is 1000 bytes, KiB 1024.
+ */
+export function parseSize(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(text);
+  const unit = SIZE_UNITS[match?.[2].toLowerCase() ?? ""];
+  if (match === null || unit === undefined) {
+    throw new InvalidArgumentError(
+      `"${text}" is not a size: expected a number of bytes, optionally with a unit (B, KB, KiB, MB, MiB, GB, GiB).`,
+    );
+  }
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) {
+    throw new InvalidArgumentError(`"${text}" is too large a size.`);
+  }
+  return bytes;
+}
+
+/** A commander parser for a size (see {@linkcode parseSize}) that also takes `-1` for "never". */
+export function sizeOrNeverOption(text: string): number {
+  return text.trim() === "-1" ? -1 : parseSize(text);
 }
 
 /**
  * Adds the options that place a peer in its cluster, shared by `kv-server` and `raft-peer`:
- * `--id`, and `--peers` to set up a new cluster or `--join` with `--listen` to join one.
+ * `--id`, and `--endpoints` to set up a new cluster or `--join` with `--listen` to join one.
+ * `--peers`, its former name, stays as a hidden alias.
  */
 export function withPlacementOptions(command: Command) {
   return command
     .requiredOption(
       "--id <id>",
-      "this node's id: its index in --peers, or a new id to --join",
+      "this node's id: its index in --endpoints, or a new id to --join",
       integerOption(0),
     )
     .option(
-      "--peers <addresses>",
+      "--endpoints <addresses>",
       "set up a new cluster of these nodes: every node's host:port or unix:/path, comma-separated, in id order",
     )
+    .addOption(new Option("--peers <addresses>", "alias of --endpoints").hideHelp())
     .option(
       "--join",
       "join a running cluster: start with no members, and wait for the leader (see dsys member add)",

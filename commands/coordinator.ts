@@ -17,6 +17,10 @@ import {
   TRANSFERS,
 } from "../mr/mod.ts";
 import { addressOption, examples, integerOption, requireFiles, secondsFlag } from "./arguments.ts";
+import { logFormatOption, metricsOption } from "./observe_options.ts";
+import { Logger } from "../observe/log.ts";
+import { type MetricsServer, serveMetrics } from "../observe/metrics_server.ts";
+import { coordinatorMetrics } from "../mr_status/coordinator_metrics.ts";
 
 /** The `coordinator` subcommand. */
 export function coordinatorCommand() {
@@ -68,10 +72,13 @@ export function coordinatorCommand() {
       "--state <file>",
       "checkpoint finished tasks to this file and resume from it after a crash (kept after the job)",
     )
+    .addOption(logFormatOption())
+    .addOption(metricsOption())
     .addHelpText(
       "after",
       examples(
         "dsys coordinator --listen 127.0.0.1:7070 --nreduce 10 --task-timeout 10 books/*.txt",
+        "dsys coordinator --metrics 127.0.0.1:9102 --log-format json books/*.txt",
         "dsys coordinator --split-size 16MiB big.txt",
         "dsys coordinator --transfer rpc --listen 0.0.0.0:7070 /data/books/*.txt",
         "dsys coordinator --skip-bad-records logs/*.txt",
@@ -80,17 +87,30 @@ export function coordinatorCommand() {
     )
     .action(async (files, options) => {
       await requireFiles(files);
-      await runCoordinator({
-        listen: options.listen,
-        inputFiles: files,
-        nReduce: options.nreduce,
-        taskTimeoutMs: options.taskTimeout,
-        outputDir: options.outputDir,
-        splitSizeBytes: options.splitSize,
-        transfer: options.transfer,
-        skipBadRecords: options.skipBadRecords,
-        backupTasks: options.backupTasks,
-        stateFile: options.state,
-      });
+      const logger = new Logger({ node: "coordinator", format: options.logFormat });
+      let metrics: MetricsServer | null = null;
+      try {
+        await runCoordinator({
+          listen: options.listen,
+          inputFiles: files,
+          nReduce: options.nreduce,
+          taskTimeoutMs: options.taskTimeout,
+          outputDir: options.outputDir,
+          splitSizeBytes: options.splitSize,
+          transfer: options.transfer,
+          skipBadRecords: options.skipBadRecords,
+          backupTasks: options.backupTasks,
+          stateFile: options.state,
+          stamp: (line) => logger.format("info", line),
+          onStatus: async (status) => {
+            if (options.metrics === undefined) return;
+            const registry = coordinatorMetrics(status);
+            metrics = await serveMetrics(options.metrics, registry);
+            logger.info(`serving metrics at http://${metrics.address}/metrics`);
+          },
+        });
+      } finally {
+        await (metrics as MetricsServer | null)?.close();
+      }
     });
 }

@@ -20,7 +20,8 @@ import {
   type PeerService,
   runPeer,
 } from "../peer/peer_process.ts";
-import { examples, integerOption, withPlacementOptions } from "./arguments.ts";
+import { examples, sizeOrNeverOption, withPlacementOptions } from "./arguments.ts";
+import { logFormatOption, metricsOption } from "./observe_options.ts";
 
 /** Options of {@linkcode runKvServer}, as `dsys kv-server` takes them. */
 export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
@@ -32,25 +33,28 @@ export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
 export function kvServerCommand() {
   return withServerSecurityOptions(withPlacementOptions(
     new Command("kv-server").description(
-      "Run a key/value server with its Raft peer inside; listens on the --peers entry of --id, " +
+      "Run a key/value server with its Raft peer inside; listens on the --endpoints entry of --id, " +
         "or on --listen when it joins a running cluster.",
     ),
   ))
     .requiredOption("--data <dir>", "this server's data folder (created if missing)")
     .option(
-      "--maxraftstate <bytes>",
-      "snapshot when the persisted Raft state nears this size; -1 never",
-      integerOption(-1),
+      "--maxraftstate <size>",
+      "snapshot when the persisted Raft state nears this size (bytes, or with a unit: 8MiB, 500KB); -1 never",
+      sizeOrNeverOption,
       -1,
     )
     .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
+    .addOption(logFormatOption())
+    .addOption(metricsOption())
     .addHelpText(
       "after",
       examples(
         "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
-        "dsys kv-server --id 0 --peers $peers --data data/node-0 --maxraftstate 1000000",
+        "dsys kv-server --id 0 --endpoints $peers --data data/node-0 --maxraftstate 8MiB",
         "dsys kv-server --id 3 --join --listen 127.0.0.1:7004 --data data/node-3",
-        "dsys member --servers $peers add --id 3 --address 127.0.0.1:7004",
+        "dsys member --endpoints $peers add --id 3 --address 127.0.0.1:7004",
+        "dsys kv-server --id 0 --endpoints $peers --data data/node-0 --metrics 127.0.0.1:9100",
       ),
     )
     .action(async (options) => {
@@ -62,6 +66,8 @@ export function kvServerCommand() {
         cluster: options.cluster,
         security: await securityFromOptions(options, "peer"),
         maxRaftStateBytes: options.maxraftstate,
+        logFormat: options.logFormat,
+        metrics: options.metrics,
       });
     });
 }
@@ -95,11 +101,18 @@ export function startKvService(context: PeerContext, maxRaftStateBytes: number):
       });
       node = raft;
       return {
-        start: (command) => raft.propose(command),
-        readIndex: (lease) => raft.readIndex(lease),
+        start: (command) => {
+          const result = raft.propose(command);
+          if (result.isLeader) context.metrics.proposals.inc();
+          return result;
+        },
+        readIndex: (lease) => {
+          context.metrics.reads[lease ? "lease" : "read_index"].inc();
+          return raft.readIndex(lease);
+        },
         getState: () => ({ term: raft.term, isLeader: raft.role === "leader" && !raft.killed }),
         snapshot: (index, bytes) => {
-          context.applies.snapshotTaken(index);
+          context.applies.snapshotTaken(index, bytes.byteLength);
           raft.snapshot(index, bytes);
         },
         raftStateSize: () => context.files.raftStateSize(),

@@ -7,7 +7,8 @@
 import { Command } from "@commander-js/extra-typings";
 import { securityFromOptions, withClientSecurityOptions } from "../security/security_options.ts";
 import { transferLeadership } from "../peer/leadership.ts";
-import { examples, integerOption, parseServers, secondsFlag } from "./arguments.ts";
+import { examples, integerOption, secondsFlag } from "./arguments.ts";
+import { addEndpointOptions, endpointsOf } from "../cli/endpoints.ts";
 
 /** How long `leader transfer` waits for the target to lead by default. */
 const DEFAULT_TRANSFER_TIMEOUT_MS = 5_000;
@@ -16,13 +17,13 @@ const DEFAULT_TRANSFER_TIMEOUT_MS = 5_000;
 export function leaderCommand() {
   const leader = withClientSecurityOptions(new Command("leader"))
     .description("Manage a cluster's leadership.")
-    .requiredOption("--servers <addresses>", "any of the cluster's addresses, comma-separated")
     .addHelpText(
       "after",
       examples(
-        "dsys leader --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 transfer --to 2",
+        "dsys leader --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 transfer --to 2",
       ),
     );
+  addEndpointOptions(leader, "any of the cluster's addresses");
   leader.command("transfer")
     .description(
       "Hand leadership to peer ID: the leader stops taking writes, brings ID up to date and has it " +
@@ -37,9 +38,9 @@ export function leaderCommand() {
         DEFAULT_TRANSFER_TIMEOUT_MS,
       ),
     )
-    .addHelpText("after", examples("dsys leader --servers $peers transfer --to 2"))
+    .addHelpText("after", examples("dsys leader --endpoints $peers transfer --to 2"))
     .action(async (options) => {
-      const servers = parseServers(leader.opts().servers);
+      const servers = endpointsOf(leader);
       const security = await securityFromOptions(leader.opts(), "client");
       const outcome = await transferLeadership(servers, options.to, options.timeout, security);
       console.log(

@@ -16,7 +16,8 @@ import {
   viewCluster,
 } from "../peer/membership_service.ts";
 import type { NodeStatus } from "../peer/status.ts";
-import { addressOption, examples, integerOption, parseServers, secondsFlag } from "./arguments.ts";
+import { addressOption, examples, integerOption, secondsFlag } from "./arguments.ts";
+import { addEndpointOptions, endpointsOf } from "../cli/endpoints.ts";
 
 /** How long a change may take by default, a learner's catching up included. */
 const DEFAULT_CHANGE_TIMEOUT_MS = 30_000;
@@ -28,7 +29,6 @@ export function memberCommand() {
       "List or change a cluster's members, one at a time: a new node joins as a learner that " +
         "receives the log without voting, and is promoted to voter once it has caught up.",
     )
-    .requiredOption("--servers <addresses>", "any of the cluster's addresses, comma-separated")
     .addOption(
       secondsFlag(
         "--timeout <seconds>",
@@ -40,18 +40,19 @@ export function memberCommand() {
       "after",
       examples(
         "dsys kv-server --id 3 --join --listen 127.0.0.1:7004 --data data/node-3 &",
-        "dsys member --servers 127.0.0.1:7001 add --id 3 --address 127.0.0.1:7004",
-        "dsys member --servers 127.0.0.1:7001 remove --id 0",
-        "dsys member --servers 127.0.0.1:7001 list",
+        "dsys member --endpoints 127.0.0.1:7001 add --id 3 --address 127.0.0.1:7004",
+        "dsys member --endpoints 127.0.0.1:7001 remove --id 0",
+        "dsys member --endpoints 127.0.0.1:7001 list",
       ),
     );
-  const servers = () => parseServers(member.opts().servers);
+  addEndpointOptions(member, "any of the cluster's addresses");
+  const servers = () => endpointsOf(member);
   const timeoutMs = () => member.opts().timeout;
   const security = () => securityFromOptions(member.opts(), "client");
   member.command("list")
     .description("Print each member: id, voter or learner, address, and what it says of itself.")
     .option("--json", "print JSON instead of a table", false)
-    .addHelpText("after", examples("dsys member --servers 127.0.0.1:7001 list --json"))
+    .addHelpText("after", examples("dsys member --endpoints 127.0.0.1:7001 list --json"))
     .action(async (options) => await listMembers(servers(), options.json, await security()));
   newMember(member, "add", "Add a voter: as a learner first, promoted once it has caught up.")
     .action(async (options) => {
@@ -76,7 +77,7 @@ export function memberCommand() {
   member.command("promote")
     .description("Make a learner a voter, once it holds the log up to the leader's commit index.")
     .requiredOption("--id <id>", "the learner", integerOption(0))
-    .addHelpText("after", examples("dsys member --servers 127.0.0.1:7001 promote --id 3"))
+    .addHelpText("after", examples("dsys member --endpoints 127.0.0.1:7001 promote --id 3"))
     .action(async (options) => {
       await change(servers(), { kind: "promote", id: options.id }, timeoutMs(), await security());
     });
@@ -85,7 +86,7 @@ export function memberCommand() {
       "Remove a member. A leader that removes itself steps down once the change is committed.",
     )
     .requiredOption("--id <id>", "the member", integerOption(0))
-    .addHelpText("after", examples("dsys member --servers 127.0.0.1:7001 remove --id 0"))
+    .addHelpText("after", examples("dsys member --endpoints 127.0.0.1:7001 remove --id 0"))
     .action(async (options) => {
       await change(servers(), { kind: "remove", id: options.id }, timeoutMs(), await security());
     });
@@ -100,7 +101,7 @@ function newMember(member: Command, name: string, description: string) {
     .requiredOption("--address <address>", "where the new member listens", addressOption)
     .addHelpText(
       "after",
-      examples(`dsys member --servers 127.0.0.1:7001 ${name} --id 3 --address 127.0.0.1:7004`),
+      examples(`dsys member --endpoints 127.0.0.1:7001 ${name} --id 3 --address 127.0.0.1:7004`),
     );
 }
 

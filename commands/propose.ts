@@ -14,15 +14,15 @@ import type { TransportSecurity } from "../security/transport_security.ts";
 import { type NodeStatus, STATUS_METHOD } from "../peer/status.ts";
 import { PROPOSE_METHOD } from "./raft_peer.ts";
 import { DEFAULT_OPERATION_TIMEOUT_MS, EXIT_UNKNOWN_OUTCOME } from "../kv_cli/kv_clerk.ts";
-import { examples, parseServers, secondsFlag } from "./arguments.ts";
+import { examples, secondsFlag } from "./arguments.ts";
+import { addEndpointOptions, endpointsOf } from "../cli/endpoints.ts";
 
 /** The `propose` subcommand. */
 export function proposeCommand() {
-  return withClientSecurityOptions(new Command("propose"))
+  const propose = withClientSecurityOptions(new Command("propose"))
     .description(
       `Replicate a command on a raft-peer cluster and wait until it is committed. Exit codes: 0 committed, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out), 1 other errors.`,
     )
-    .requiredOption("--servers <addresses>", "the peers' addresses, comma-separated")
     .addOption(
       secondsFlag(
         "--timeout <seconds>",
@@ -33,26 +33,27 @@ export function proposeCommand() {
     .argument("<command>", "the command, as a string")
     .addHelpText(
       "after",
-      examples('dsys propose --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 "set x 1"'),
-    )
-    .action(async (command, options) => {
-      const outcome = await proposeUntilCommitted(
-        parseServers(options.servers),
-        command,
-        options.timeout,
-        await securityFromOptions(options, "client"),
+      examples('dsys propose --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 "set x 1"'),
+    );
+  addEndpointOptions(propose, "the peers' addresses");
+  return propose.action(async (command, options) => {
+    const outcome = await proposeUntilCommitted(
+      endpointsOf(propose),
+      command,
+      options.timeout,
+      await securityFromOptions(options, "client"),
+    );
+    if (outcome === null) {
+      console.error(
+        `dsys: no commit within ${options.timeout / 1000} s: outcome unknown`,
       );
-      if (outcome === null) {
-        console.error(
-          `dsys propose: no commit within ${options.timeout / 1000} s: outcome unknown`,
-        );
-        Deno.exitCode = EXIT_UNKNOWN_OUTCOME;
-        return;
-      }
-      console.log(
-        `committed at index ${outcome.index} in term ${outcome.term} by peer ${outcome.leader}`,
-      );
-    });
+      Deno.exitCode = EXIT_UNKNOWN_OUTCOME;
+      return;
+    }
+    console.log(
+      `committed at index ${outcome.index} in term ${outcome.term} by peer ${outcome.leader}`,
+    );
+  });
 }
 
 /** Pause between rounds of `dsys propose` while no peer leads or the entry is not committed. */

@@ -20,6 +20,7 @@ import {
   runPeer,
 } from "../peer/peer_process.ts";
 import { examples, withPlacementOptions } from "./arguments.ts";
+import { logFormatOption, metricsOption } from "./observe_options.ts";
 
 /** The RPC method that proposes a command: argument {@linkcode ProposeArguments}. */
 export const PROPOSE_METHOD = "Raft.Propose";
@@ -48,12 +49,15 @@ export function raftPeerCommand() {
     .requiredOption("--data <dir>", "this peer's data folder (created if missing)")
     .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
     .option("--log-applies", "log one line per applied command", false)
+    .addOption(logFormatOption())
+    .addOption(metricsOption())
     .addHelpText(
       "after",
       examples(
         "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
-        "dsys raft-peer --id 0 --peers $peers --data data/peer-0",
+        "dsys raft-peer --id 0 --endpoints $peers --data data/peer-0",
         "dsys raft-peer --id 3 --join --listen 127.0.0.1:7004 --data data/peer-3",
+        "dsys raft-peer --id 0 --peers $peers --data data/peer-0 --metrics 127.0.0.1:9100 --log-format json",
       ),
     )
     .action(async (options) => {
@@ -64,6 +68,8 @@ export function raftPeerCommand() {
         cluster: options.cluster,
         security: await securityFromOptions(options, "peer"),
         logApplies: options.logApplies,
+        logFormat: options.logFormat,
+        metrics: options.metrics,
       });
     });
 }
@@ -100,7 +106,9 @@ export function startRaftService(context: PeerContext, logApplies: boolean): Pee
   const propose = (args: unknown): ProposeResult => {
     const problem = proposeProblem(args);
     if (problem !== null) throw new Error(`Peer ${context.id} refused a proposal: ${problem}`);
-    return node.propose((args as ProposeArguments).command);
+    const result = node.propose((args as ProposeArguments).command);
+    if (result.isLeader) context.metrics.proposals.inc();
+    return result;
   };
   return {
     node,

@@ -26,6 +26,9 @@ export const SUITES: Readonly<Record<string, readonly LabTest[]>> = {
   sim: simSuite,
 };
 
+/** The suites that run on a simulation, whose runs `--trace` (and a failure) record. */
+export const TRACED_SUITES: readonly string[] = ["raft", "kv", "sim"];
+
 /** Names `dsys test` accepts: each suite, and `all`. */
 export const SUITE_NAMES: readonly string[] = [...Object.keys(SUITES), "all"];
 
@@ -58,15 +61,23 @@ export function testCommand() {
       integerOption(1, 64),
       1,
     )
+    .option("--trace <file>", "write the run's timeline page (raft, kv, sim: one test, one seed)")
     .addOption(new Option("--shard <k/n>", "run every n-th run, from the k-th").hideHelp())
     .addHelpText(
       "after",
       examples(
         "dsys test raft --run 'Figure 8' --count 100",
         "dsys test sim --seeds 10000 --parallel 2",
+        "dsys test raft --run 'Figure 8$' --seed 7 --trace figure8.html",
       ),
     )
     .action(async (suite, options) => {
+      const traceable = TRACED_SUITES.includes(suite);
+      if (options.trace !== undefined && !traceable) {
+        throw new Error(
+          `Cannot trace suite ${suite}: --trace takes one of ${TRACED_SUITES.join(", ")}`,
+        );
+      }
       const seed = options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
       if (options.seed === undefined && options.shard === undefined) console.log(`seed ${seed}`);
       const summary = await runTests(suite, suiteTests(suite), {
@@ -75,6 +86,8 @@ export function testCommand() {
         seed,
         parallel: options.parallel,
         shard: parseShard(options.shard),
+        tracePath: options.trace,
+        traceFailures: traceable,
       });
       console.log(summaryLine(summary));
       if (summary.failed > 0) Deno.exitCode = 1;

@@ -15,6 +15,8 @@ import {
   workerEndLine,
 } from "../mr/mod.ts";
 import { addressOption, examples } from "./arguments.ts";
+import { logFormatOption } from "./observe_options.ts";
+import { Logger } from "../observe/log.ts";
 
 /** The `worker` subcommand. */
 export function workerCommand() {
@@ -38,6 +40,7 @@ export function workerCommand() {
       addressOption,
     )
     .option("--timings", "print the time spent in each phase on standard error at exit")
+    .addOption(logFormatOption())
     .addHelpText(
       "after",
       examples(
@@ -47,16 +50,18 @@ export function workerCommand() {
     )
     .action(async (app, options) => {
       const times = new PhaseTimes();
+      const logger = new Logger({ node: `worker ${Deno.pid}`, format: options.logFormat });
       const result = await runWorker({
+        log: logger.at("info"),
         coordinator: options.coordinator,
         app: await loadApp(app),
         workDir: options.workDir,
         listen: options.listen,
         times,
       });
-      if (options.timings) console.error(`timings: ${times.format()}`);
+      if (options.timings) logger.info(`timings: ${times.format()}`);
       const endLine = workerEndLine(result, options.coordinator);
       if (result.reason === "coordinator-gone") throw new Error(endLine ?? "");
-      if (endLine !== null) console.error(endLine);
+      if (endLine !== null) logger.info(endLine);
     });
 }

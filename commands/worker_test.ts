@@ -24,7 +24,7 @@ Deno.test("dsys worker exits 1 naming the coordinator it lost before the job was
       assert.equal(lonelyExit.code, 0, lonelyExit.output);
       assert.match(
         lonelyExit.output,
-        /^No coordinator answered at unix:\/.*\/nobody\.sock for \d+\.\d s: no job to work for\n$/,
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}worker \d+: No coordinator answered at unix:\/.*\/nobody\.sock for \d+\.\d s: no job to work for\n$/,
       );
     } finally {
       await group.killAll();

@@ -18,9 +18,16 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { securityFromOptions, withClientSecurityOptions } from "../security/security_options.ts";
 import type { TransportSecurity } from "../security/transport_security.ts";
 import { errorText } from "../util/error_text.ts";
-import { CONSISTENCIES, type Consistency } from "../kv/command.ts";
+import type { Consistency } from "../kv/command.ts";
 import { DEFAULT_STATUS_TIMEOUT_MS } from "../peer/status.ts";
-import { examples, parseServers, secondsFlag } from "../commands/arguments.ts";
+import { examples, secondsFlag } from "../commands/arguments.ts";
+import { addEndpointOptions, endpointsOf } from "../cli/endpoints.ts";
+import { discoverKvEndpoints, DISCOVERY_WAIT_MS } from "../cli/discovery.ts";
+import { EXIT_ERROR, exitCodesHelp } from "../cli/exit_codes.ts";
+import { runTerminalShell } from "./kv_terminal.ts";
+import { MAX_SHELL_LINE_CHARS, parseShellLine } from "./shell_line.ts";
+
+export { MAX_SHELL_LINE_CHARS, parseShellLine };
 import { runStatus } from "../commands/status.ts";
 import {
   DeadlineClerk,
@@ -28,14 +35,12 @@ import {
   EXIT_UNKNOWN_OUTCOME,
   type KvOperation,
   type KvOperationKind,
+  type OperationOutcome,
 } from "./kv_clerk.ts";
-import { addKeyCommands, consistencyOption } from "./kv_ops.ts";
+import { addKeyCommands, consistencyOption, diagnosis, type KvCli } from "./kv_ops.ts";
 import { WRITE_OUTS } from "./kv_output.ts";
 import { addWatchCommands } from "./kv_watch.ts";
 import { addLockCommands } from "./kv_lock.ts";
-
-/** Longest line the shell reads; longer lines are answered with an error. */
-export const MAX_SHELL_LINE_CHARS = 1024 * 1024;
 
 /** The `kv` subcommand and its own subcommands. */
 export function kvCommand() {
@@ -43,13 +48,12 @@ export function kvCommand() {
     // Options of dsys kv come before its subcommand, so that lock passes COMMAND's on untouched.
     .enablePositionalOptions()
     .description(
-      `Run key/value and coordination operations against a cluster, in etcdctl's shapes. Exit codes: 0 done, ${EXIT_UNKNOWN_OUTCOME} outcome unknown (timed out: a write may or may not have happened), 1 refused or other errors.`,
+      "Run key/value and coordination operations against a cluster, in etcdctl's shapes. Any one kv-server's address is enough: the client asks it who leads.",
     )
-    .requiredOption("--servers <addresses>", "the servers' addresses, comma-separated")
     .addOption(
       secondsFlag(
         "--timeout <seconds>",
-        "give up an operation after this long (exit 2)",
+        `give up an operation after this long (exit ${EXIT_UNKNOWN_OUTCOME})`,
         DEFAULT_OPERATION_TIMEOUT_MS,
       ),
     )
@@ -61,133 +65,110 @@ export function kvCommand() {
     )
     .addHelpText(
       "after",
-      examples(
-        "peers=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
-        "dsys kv --servers $peers put city Lyon",
-        'dsys kv --servers $peers --timeout 2 append city " 69"',
-        "dsys kv --servers $peers get city",
-        "dsys kv --servers $peers -w json watch config/ --prefix",
-        "dsys kv --servers $peers lock deploy ./deploy.sh",
-      ),
+      exitCodesHelp() + "\n" +
+        examples(
+          "export DSYS_ENDPOINTS=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+          "dsys kv put city Lyon",
+          'dsys kv --timeout 2 append city " 69"',
+          "dsys kv --endpoints 127.0.0.1:7002 get city",
+          "dsys kv -w json watch config/ --prefix",
+          "dsys kv lock deploy ./deploy.sh",
+        ),
     );
-  const servers = () => parseServers(kv.opts().servers);
-  const cli = {
-    servers,
+  addEndpointOptions(kv, "any of the cluster's kv-server addresses");
+  const endpoints = () => endpointsOf(kv);
+  let security: Promise<TransportSecurity | undefined> | undefined;
+  const cli: KvCli = {
+    endpoints,
+    servers: async () =>
+      discoverKvEndpoints(
+        endpoints(),
+        Math.min(DISCOVERY_WAIT_MS, kv.opts().timeout),
+        await cli.security(),
+      ),
     timeoutMs: () => kv.opts().timeout,
     format: () => kv.opts().writeOut,
-    security: () => securityFromOptions(kv.opts(), "client"),
+    // The files are read once, however many times a command asks.
+    security: () => security ??= securityFromOptions(kv.opts(), "client"),
   };
   addKeyCommands(kv, cli);
   addWatchCommands(kv, cli);
   addLockCommands(kv, cli);
-  const operate = async (operation: KvOperation) => {
-    const code = await runKvOperation(
-      servers(),
-      operation,
-      kv.opts().timeout,
-      await cli.security(),
-    );
-    if (code !== 0) Deno.exitCode = code;
-  };
   kv.command("append").description("Append to a key's value.")
     .argument("<key>").argument("<value>")
-    .addHelpText("after", examples('dsys kv --servers $peers append city " 69"'))
-    .action((key, value) => operate({ kind: "append", key, value }));
-  kv.command("shell")
-    .description(
-      'Read "get K [LEVEL]", "put K V", "append K V" lines from stdin; print one JSON result per line (callMs/returnMs: ms since the epoch, performance.timeOrigin + performance.now()). LEVEL overrides --consistency for one get.',
-    )
-    .addOption(consistencyOption())
-    .addHelpText(
-      "after",
-      examples(
-        "printf 'put k v\\nget k\\nget k serializable\\n' | dsys kv --servers $peers shell",
-      ),
-    )
-    .action(async (options) => {
-      await runKvShell(
-        servers(),
-        kv.opts().timeout,
-        Deno.stdin.readable,
-        (line) => console.log(line),
-        options.consistency,
-        await cli.security(),
-      );
+    .addHelpText("after", examples('dsys kv append city " 69"'))
+    .action(async (key, value) => {
+      const code = await runKvOperation(cli, { kind: "append", key, value });
+      if (code !== 0) Deno.exitCode = code;
     });
+  addShellCommand(kv, cli);
   kv.command("status")
     .description(
       `Show every server's role, term, leader and indexes; a server silent for --timeout (default here: ${
         DEFAULT_STATUS_TIMEOUT_MS / 1000
-      } s) is unreachable.`,
+      } s) is unreachable. Exits as dsys status does.`,
     )
-    .option("--json", "print JSON instead of a table", false)
-    .addHelpText("after", examples("dsys kv --servers $peers --timeout 2 status --json"))
+    .addOption(new Option("--json", "the same as dsys kv -w json status").hideHelp())
+    .addHelpText("after", examples("dsys kv --timeout 2 -w json status"))
     .action(async (options) => {
       // A status call is quick: unless --timeout is given, wait no longer than dsys status does.
       const given = kv.getOptionValueSource("timeout") !== "default";
       const timeoutMs = given ? kv.opts().timeout : DEFAULT_STATUS_TIMEOUT_MS;
-      await runStatus(servers(), options.json, timeoutMs, await cli.security());
+      const json = options.json === true || kv.opts().writeOut === "json";
+      await runStatus(endpoints(), json ? "json" : "table", timeoutMs, await cli.security());
     });
   return kv;
+}
+
+function addShellCommand(kv: Command, cli: KvCli): void {
+  kv.command("shell")
+    .description(
+      'Read "get K [LEVEL]", "put K V", "append K V" lines from stdin. On a terminal: a prompt, history and line editing, and plain answers. Otherwise: one JSON result per line (callMs/returnMs: ms since the epoch, performance.timeOrigin + performance.now()). LEVEL overrides --consistency for one get. Exits 1 when a line was not an operation.',
+    )
+    .addOption(consistencyOption())
+    .addHelpText(
+      "after",
+      examples("printf 'put k v\\nget k\\nget k serializable\\n' | dsys kv shell"),
+    )
+    .action(async (options) => {
+      const servers = await cli.servers();
+      const security = await cli.security();
+      const rejected = Deno.stdin.isTerminal()
+        ? await runTerminalShell(servers, cli.timeoutMs(), options.consistency, security)
+        : await runKvShell(
+          servers,
+          cli.timeoutMs(),
+          Deno.stdin.readable,
+          (line) => console.log(line),
+          options.consistency,
+          security,
+        );
+      if (rejected > 0) Deno.exitCode = EXIT_ERROR;
+    });
 }
 
 /**
  * `dsys kv get|put|append`: runs one operation, prints a get's value, reports failure on
  * standard error; returns the exit code (0, or {@linkcode EXIT_UNKNOWN_OUTCOME}).
  */
-export async function runKvOperation(
-  servers: readonly string[],
-  operation: KvOperation,
-  timeoutMs: number,
-  security?: TransportSecurity,
-): Promise<number> {
-  const clerk = new DeadlineClerk(servers, timeoutMs, security);
+export async function runKvOperation(cli: KvCli, operation: KvOperation): Promise<number> {
+  const clerk = new DeadlineClerk(await cli.servers(), cli.timeoutMs(), await cli.security());
   try {
     const outcome = await clerk.run(operation);
     if (outcome.ok) {
       if (operation.kind === "get") console.log(outcome.output);
       return 0;
     }
-    console.error(`dsys kv: ${outcome.error}`);
-    return outcome.unknown ? EXIT_UNKNOWN_OUTCOME : 1;
+    // A refused handshake is a definite no (exit 1); anything else timed out (exit 2).
+    if (!outcome.unknown) {
+      console.error(`dsys: ${outcome.error}`);
+      return EXIT_ERROR;
+    }
+    console.error(`dsys: ${outcome.error}${await diagnosis(cli)}`);
+    return EXIT_UNKNOWN_OUTCOME;
   } finally {
     clerk.close();
   }
-}
-
-/**
- * Reads one shell line: the operation, null for a blank or `#` comment line, or an error. The
- * value is the rest of the line after the key and one blank, spaces included. A get may name its
- * consistency after the key; else it has `consistency`.
- */
-export function parseShellLine(
-  line: string,
-  consistency: Consistency = "linearizable",
-): KvOperation | null {
-  // Only leading blanks go: a value may end in spaces, and "put k " puts the empty string.
-  const text = line.replace(/^\s+/, "");
-  if (text.trim() === "" || text.startsWith("#")) return null;
-  const match = /^(\S+)\s+(\S+)(?:\s(.*))?$/.exec(text);
-  const kind = match?.[1];
-  if (match === null || (kind !== "get" && kind !== "put" && kind !== "append")) {
-    throw new Error(`Cannot read ${JSON.stringify(text)}: expected get K, put K V or append K V`);
-  }
-  const value = match[3] ?? "";
-  if (kind === "get") {
-    const level = value.trim() === "" ? consistency : value.trim();
-    if (!CONSISTENCIES.includes(level as Consistency)) {
-      throw new Error(
-        `Cannot read ${JSON.stringify(text)}: get takes a key and at most a consistency (${
-          CONSISTENCIES.join(", ")
-        })`,
-      );
-    }
-    return { kind, key: match[2], value: "", consistency: level as Consistency };
-  }
-  if (match[3] === undefined) {
-    throw new Error(`Cannot read ${JSON.stringify(text)}: ${kind} needs a key and a value`);
-  }
-  return { kind, key: match[2], value };
 }
 
 /**
@@ -224,9 +205,14 @@ export interface ShellResult {
   readonly error?: string;
 }
 
+/** Bad lines the shell reports one by one; the rest are counted in one summary line. */
+export const BAD_LINES_REPORTED_MAX = 10;
+
 /**
  * `dsys kv shell`: one operation per input line, in order, one JSON line per result on
- * `write`. A line that is not an operation gets `{"error": …, "ok": false}` and the shell goes on.
+ * `write`. A line that is not an operation gets `{"error": …, "ok": false}` (the first
+ * {@linkcode BAD_LINES_REPORTED_MAX}; then one summary line at the end) and the shell goes on.
+ * Returns how many lines were not operations.
  */
 export async function runKvShell(
   servers: readonly string[],
@@ -235,8 +221,15 @@ export async function runKvShell(
   write: (line: string) => void,
   consistency: Consistency = "linearizable",
   security?: TransportSecurity,
-): Promise<void> {
+): Promise<number> {
   const clerk = new DeadlineClerk(servers, timeoutMs, security);
+  let rejected = 0;
+  const reject = (error: string) => {
+    rejected++;
+    if (rejected <= BAD_LINES_REPORTED_MAX) {
+      write(JSON.stringify({ error, ok: false, unknown: false }));
+    }
+  };
   try {
     for await (const line of readLines(input, MAX_SHELL_LINE_CHARS)) {
       let operation: KvOperation | null;
@@ -246,34 +239,49 @@ export async function runKvShell(
         }
         operation = parseShellLine(line, consistency);
       } catch (error) {
-        write(JSON.stringify({ error: errorText(error), ok: false, unknown: false }));
+        reject(errorText(error));
         continue;
       }
       if (operation === null) continue;
       const clientId = clerk.clientId;
       const callMs = wallClockMs();
       const outcome = await clerk.run(operation);
-      const returnMs = wallClockMs();
-      const result: ShellResult = {
-        op: operation.kind,
-        key: operation.key,
-        value: operation.value,
-        output: outcome.ok ? outcome.output : "",
-        ...(operation.consistency === undefined || operation.consistency === "linearizable"
-          ? {}
-          : { consistency: operation.consistency }),
-        ok: outcome.ok,
-        unknown: !outcome.ok && outcome.unknown,
-        clientId,
-        callMs,
-        returnMs,
-        ...(outcome.ok ? {} : { error: outcome.error }),
-      };
-      write(JSON.stringify(result));
+      write(JSON.stringify(shellResult(operation, outcome, clientId, callMs, wallClockMs())));
     }
   } finally {
     clerk.close();
   }
+  if (rejected > BAD_LINES_REPORTED_MAX) {
+    const error =
+      `${rejected} lines were not operations; the first ${BAD_LINES_REPORTED_MAX} are reported above`;
+    write(JSON.stringify({ error, ok: false, unknown: false }));
+  }
+  return rejected;
+}
+
+/** The JSON line of one operation the shell ran. */
+function shellResult(
+  operation: KvOperation,
+  outcome: OperationOutcome,
+  clientId: number,
+  callMs: number,
+  returnMs: number,
+): ShellResult {
+  return {
+    op: operation.kind,
+    key: operation.key,
+    value: operation.value,
+    output: outcome.ok ? outcome.output : "",
+    ...(operation.consistency === undefined || operation.consistency === "linearizable"
+      ? {}
+      : { consistency: operation.consistency }),
+    ok: outcome.ok,
+    unknown: !outcome.ok && outcome.unknown,
+    clientId,
+    callMs,
+    returnMs,
+    ...(outcome.ok ? {} : { error: outcome.error }),
+  };
 }
 
 /** Lines of `input` without their ends; a line longer than `maxChars` comes out as null. */

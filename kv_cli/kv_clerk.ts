@@ -13,13 +13,14 @@ import { connect } from "../rpc/tcp_client.ts";
 import type { TransportSecurity } from "../security/transport_security.ts";
 import { RpcAuthenticationError, type RpcClient } from "../rpc/types.ts";
 import { Clerk } from "../kv/clerk.ts";
-import type { Consistency } from "../kv/command.ts";
+import { type Consistency, type KvOperationKind as AnyKind, READ_KINDS } from "../kv/command.ts";
+import { EXIT_TIMED_OUT } from "../cli/exit_codes.ts";
 import type { KvReply } from "../kv/protocol.ts";
 import type { Operation as ClerkOperation } from "../kv/clerk.ts";
 import { CALL_TIMEOUT_MS, RECONNECT_BACKOFF_MS } from "./kv_connection.ts";
 
-/** Exit code of an operation whose outcome is unknown (it timed out). */
-export const EXIT_UNKNOWN_OUTCOME = 2;
+/** Exit code of an operation that timed out: a write's outcome is unknown, a read gave nothing. */
+export const EXIT_UNKNOWN_OUTCOME = EXIT_TIMED_OUT;
 /** Default bound on one operation, retries included. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 
@@ -84,21 +85,33 @@ export class DeadlineClerk {
   /** Runs `operation` until it is applied or the deadline passes. */
   async run(operation: KvOperation): Promise<OperationOutcome> {
     const what = `${operation.kind} of key ${JSON.stringify(operation.key)}`;
-    const outcome = await this.within(what, (clerk) => runOn(clerk, operation));
+    const outcome = await this.within(
+      what,
+      (clerk) => runOn(clerk, operation),
+      isWrite(operation.kind),
+    );
     return outcome.ok ? { ok: true, output: outcome.value } : outcome;
   }
 
   /** Sends any operation (delete, range, txn, lease-…) until answered or the deadline passes. */
   send(operation: ClerkOperation): Promise<Outcome<KvReply>> {
-    return this.within(describeOperation(operation), (clerk) => clerk.send(operation));
+    return this.within(
+      describeOperation(operation),
+      (clerk) => clerk.send(operation),
+      isWrite(operation.kind),
+    );
   }
 
   /**
    * Runs `task` (`what`, as errors name it) on the current clerk within the deadline. A task
    * that misses it is abandoned: its clerk is closed and the next task gets a fresh one, with a
-   * new client id.
+   * new client id. Only a `write` that times out is said to have an unknown effect.
    */
-  async within<T>(what: string, task: (clerk: Clerk) => Promise<T>): Promise<Outcome<T>> {
+  async within<T>(
+    what: string,
+    task: (clerk: Clerk) => Promise<T>,
+    write = true,
+  ): Promise<Outcome<T>> {
     const clerk = this.#clerk;
     const running = task(clerk).then(
       (value): Outcome<T> => ({ ok: true, value }),
@@ -119,10 +132,11 @@ export class DeadlineClerk {
     clerk.close();
     this.#clerk = this.#newClerk();
     const seconds = this.#timeoutMs / 1000;
+    const effect = write ? ": it may or may not have taken effect" : " (a read: nothing changed)";
     return {
       ok: false,
       unknown: true,
-      error: `${what} got no answer within ${seconds} s: it may or may not have taken effect`,
+      error: `${what} got no answer within ${seconds} s${effect}`,
     };
   }
 
@@ -137,6 +151,11 @@ export class DeadlineClerk {
       callTimeoutMs: Math.min(CALL_TIMEOUT_MS, this.#timeoutMs),
     });
   }
+}
+
+/** Whether an operation of `kind` may change the store (only gets and ranges cannot). */
+export function isWrite(kind: AnyKind): boolean {
+  return !READ_KINDS.includes(kind);
 }
 
 function runOn(clerk: Clerk, operation: KvOperation): Promise<string> {

@@ -61,7 +61,7 @@ async function releaseWithin(run: CoordinationRun, release: () => Promise<void>)
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<void>((resolve) => timer = setTimeout(resolve, run.releaseTimeoutMs));
   const releasing = release().catch((error) =>
-    run.printError(`dsys kv: could not release: ${errorText(error)} (the lease will expire)`)
+    run.printError(`dsys: could not release: ${errorText(error)} (the lease will expire)`)
   );
   await Promise.race([releasing, late]);
   clearTimeout(timer);
@@ -103,7 +103,7 @@ export async function runLock(
 async function holdUntilInterrupted(run: CoordinationRun, session: Session): Promise<number> {
   const ended = await Promise.race([session.ended, run.interruption.signalled]);
   if (typeof ended === "string") return 0;
-  run.printError(`dsys kv: lost it: ${ended.message}`);
+  run.printError(`dsys: lost it: ${ended.message}`);
   return 1;
 }
 
@@ -138,7 +138,7 @@ async function runHolding(
   let lost = false;
   void session.ended.then((error) => {
     lost = true;
-    run.printError(`dsys kv: lost the lock while ${program} ran: ${error.message}`);
+    run.printError(`dsys: lost the lock while ${program} ran: ${error.message}`);
     stopChild("SIGTERM");
   });
   const status = await child.status;
@@ -201,7 +201,7 @@ async function coordinate(
   ttlMs: number,
   body: (run: CoordinationRun) => Promise<number>,
 ): Promise<void> {
-  const connection = new TcpConnection(cli.servers(), await cli.security());
+  const connection = new TcpConnection(await cli.servers(), await cli.security());
   const interruption = new Interruption(true);
   try {
     Deno.exitCode = await body({
@@ -237,8 +237,8 @@ export function addLockCommands(kv: Command, cli: KvCli): void {
     .addHelpText(
       "after",
       examples(
-        "dsys kv --servers $peers lock deploy ./deploy.sh --fast",
-        "dsys kv --servers $peers lock deploy sh -c 'echo token $DSYS_LOCK_REV'",
+        "dsys kv lock deploy ./deploy.sh --fast",
+        "dsys kv lock deploy sh -c 'echo token $DSYS_LOCK_REV'",
       ),
     )
     .action((name, command, options) =>
@@ -252,8 +252,8 @@ export function addLockCommands(kv: Command, cli: KvCli): void {
     .addHelpText(
       "after",
       examples(
-        "dsys kv --servers $peers elect scheduler host-a",
-        "dsys kv --servers $peers elect scheduler",
+        "dsys kv elect scheduler host-a",
+        "dsys kv elect scheduler",
       ),
     )
     .action((name, proposal, options) =>

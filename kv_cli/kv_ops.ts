@@ -18,11 +18,14 @@ import { DeadlineClerk, describeOperation, EXIT_UNKNOWN_OUTCOME } from "./kv_cle
 import { keyJson, type Print, printKeys, printTxn, type WriteOut } from "./kv_output.ts";
 import { parseTxn } from "./kv_txn.ts";
 import { examples, integerOption } from "../commands/arguments.ts";
+import { diagnose } from "../cli/discovery.ts";
 
 /** What every `dsys kv` subcommand takes from `dsys kv`'s own options. */
 export interface KvCli {
-  /** The servers' addresses. */
-  servers(): string[];
+  /** The endpoints as given (`--endpoints` or `DSYS_ENDPOINTS`). */
+  endpoints(): string[];
+  /** The addresses to use, the leader's added (see cli/discovery.ts); throws when none will do. */
+  servers(): Promise<string[]>;
   /** How long one operation may take. */
   timeoutMs(): number;
   /** `--write-out`. */
@@ -31,8 +34,10 @@ export interface KvCli {
   security(): Promise<TransportSecurity | undefined>;
 }
 
-/** The most characters `put` reads from standard input, and `txn` reads in all. */
-export const MAX_STDIN_CHARS = 1024 * 1024;
+/** The most characters `put` reads from standard input, and `txn` reads in all (16 MiB). */
+export const MAX_STDIN_CHARS = 16 * 1024 * 1024;
+/** How long the diagnosis of an operation that timed out may ask the endpoints. */
+const DIAGNOSIS_WAIT_MS = 500;
 
 /** An operation got no answer in time: exit 2, as its outcome is unknown. */
 export class OutcomeUnknownError extends Error {
@@ -72,16 +77,23 @@ function requireOk(reply: KvReply, operation: ClerkOperation): KvReply {
  * no answer in time; other errors propagate (exit 1 with their sentence).
  */
 export async function runOneShot(cli: KvCli, body: (shot: OneShot) => Promise<void>) {
-  const clerk = new DeadlineClerk(cli.servers(), cli.timeoutMs(), await cli.security());
+  const clerk = new DeadlineClerk(await cli.servers(), cli.timeoutMs(), await cli.security());
   try {
     await body({ clerk, format: cli.format(), print: (line) => console.log(line) });
   } catch (error) {
     if (!(error instanceof OutcomeUnknownError)) throw error;
-    console.error(`dsys kv: ${error.message}`);
+    console.error(`dsys: ${error.message}${await diagnosis(cli)}`);
     Deno.exitCode = EXIT_UNKNOWN_OUTCOME;
   } finally {
     clerk.close();
   }
+}
+
+/** "; no leader yet: …", what the endpoints say after an operation timed out, or "". */
+export async function diagnosis(cli: KvCli): Promise<string> {
+  const waitMs = Math.min(DIAGNOSIS_WAIT_MS, cli.timeoutMs());
+  const why = await diagnose(cli.endpoints(), waitMs, await cli.security());
+  return why === "" ? "" : `; ${why}`;
 }
 
 /** Options of {@linkcode runGet} and {@linkcode runRange}. */
@@ -218,7 +230,9 @@ export async function readStdin(
   for await (const chunk of input.pipeThrough(new TextDecoderStream())) {
     text += chunk;
     if (text.length > maxChars) {
-      throw new Error(`Standard input is longer than ${maxChars} characters`);
+      throw new Error(
+        `Standard input is longer than ${maxChars} characters, the most a value read from it may have`,
+      );
     }
   }
   return text.replace(/\r?\n$/, "");
@@ -256,9 +270,9 @@ function addReadCommands(kv: Command, cli: KvCli): void {
     .addHelpText(
       "after",
       examples(
-        "dsys kv --servers $peers get city",
-        "dsys kv --servers $peers get city --consistency serializable",
-        "dsys kv --servers $peers --write-out json get config/ --prefix --rev 12",
+        "dsys kv get city",
+        "dsys kv get city --consistency serializable",
+        "dsys kv --write-out json get config/ --prefix --rev 12",
       ),
     )
     .action((key, options) =>
@@ -282,8 +296,8 @@ function addReadCommands(kv: Command, cli: KvCli): void {
     .addHelpText(
       "after",
       examples(
-        "dsys kv --servers $peers range a m --limit 10",
-        "dsys kv --servers $peers range '' --rev 5",
+        "dsys kv range a m --limit 10",
+        "dsys kv range '' --rev 5",
       ),
     )
     .action((from, to, options) =>
@@ -315,11 +329,11 @@ function addWriteCommands(kv: Command, cli: KvCli): void {
     .addHelpText(
       "after",
       examples(
-        "dsys kv --servers $peers put city Lyon",
-        "date | dsys kv --servers $peers put started",
-        "dsys kv --servers $peers put config/ready 1 --version 0",
-        "dsys kv --servers $peers put owner me --lease 7",
-        "dsys kv --servers $peers put queue/job- task --sequential",
+        "dsys kv put city Lyon",
+        "date | dsys kv put started",
+        "dsys kv put config/ready 1 --version 0",
+        "dsys kv put owner me --lease 7",
+        "dsys kv put queue/job- task --sequential",
       ),
     )
     .action(async (key, value, options) => {
@@ -334,8 +348,8 @@ function addWriteCommands(kv: Command, cli: KvCli): void {
     .addHelpText(
       "after",
       examples(
-        "dsys kv --servers $peers del city",
-        "dsys kv --servers $peers del config/ --prefix",
+        "dsys kv del city",
+        "dsys kv del config/ --prefix",
       ),
     )
     .action((key, end, options) => {
@@ -350,7 +364,7 @@ function addWriteCommands(kv: Command, cli: KvCli): void {
     .addHelpText(
       "after",
       examples(
-        "printf 'version(\"lock\") = 0\\n\\nput lock me\\n\\nget lock\\n' | dsys kv --servers $peers txn",
+        "printf 'version(\"lock\") = 0\\n\\nput lock me\\n\\nget lock\\n' | dsys kv txn",
       ),
     )
     .action(async () => {

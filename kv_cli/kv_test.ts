@@ -5,8 +5,15 @@ import { KV_OPERATION_METHOD, type KvReply, OK } from "../kv/protocol.ts";
 import { STATUS_METHOD } from "../peer/status.ts";
 import { ChildGroup } from "../util/child_process.ts";
 import type { KvCommand } from "../kv/command.ts";
-import { parseShellLine, readLines, runKvShell, wallClockMs } from "./kv.ts";
+import {
+  BAD_LINES_REPORTED_MAX,
+  parseShellLine,
+  readLines,
+  runKvShell,
+  wallClockMs,
+} from "./kv.ts";
 import { DeadlineClerk } from "./kv_clerk.ts";
+import { EXIT_UNAVAILABLE } from "../cli/exit_codes.ts";
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -144,7 +151,7 @@ Deno.test("dsys kv --timeout bounds the status calls of kv status, whose default
     const status = async (timeout: string[]) => {
       const args = ["kv", "--servers", address, ...timeout, "status", "--json"];
       const exit = await group.spawn(args, { cwd: "." }).exited;
-      assert.equal(exit.code, 0, exit.output);
+      assert.equal(exit.code, EXIT_UNAVAILABLE, `no node leads: ${exit.output}`);
       const [row] = JSON.parse(exit.output);
       assert.equal(row.address, address);
       return row.error;
@@ -156,5 +163,35 @@ Deno.test("dsys kv --timeout bounds the status calls of kv status, whose default
     await group.killAll();
     for (const release of releases) release();
     await silent.close();
+  }
+});
+
+Deno.test("runKvShell reports at most ten bad lines, then one summary, and counts them all", async () => {
+  const server = await serveMap();
+  const lines: string[] = [];
+  try {
+    const garbage = Array.from({ length: 800 }, (_, line) => `\u0001garbage ${line}`).join("\n");
+    const rejected = await runKvShell(
+      [formatAddress(server.address)],
+      2_000,
+      streamOf(`${garbage}\nput k v\nget k\n`),
+      (line) => lines.push(line),
+    );
+    assert.equal(rejected, 800);
+    const results = lines.map((line) => JSON.parse(line));
+    assert.equal(results.length, BAD_LINES_REPORTED_MAX + 3, "ten errors, two results, a summary");
+    assert.ok(
+      results.slice(0, BAD_LINES_REPORTED_MAX).every((result) => /Cannot read/.test(result.error)),
+    );
+    assert.deepEqual(results.slice(BAD_LINES_REPORTED_MAX, -1).map((result) => result.ok), [
+      true,
+      true,
+    ]);
+    assert.match(
+      results.at(-1).error,
+      /^800 lines were not operations; the first 10 are reported above$/,
+    );
+  } finally {
+    await server.close();
   }
 });

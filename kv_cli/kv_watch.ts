@@ -133,7 +133,7 @@ export async function untilInterrupted(
   cli: KvCli,
   body: (connection: TcpConnection, stop: () => boolean) => Promise<void>,
 ): Promise<void> {
-  const connection = new TcpConnection(cli.servers(), await cli.security());
+  const connection = new TcpConnection(await cli.servers(), await cli.security());
   const interruption = new Interruption(true);
   // What the body waits for (a watch poll, a sleep) is not worth waiting out: exit at once.
   void interruption.signalled.then(() => {
@@ -159,8 +159,8 @@ export function addWatchCommands(kv: Command, cli: KvCli): void {
     .addHelpText(
       "after",
       examples(
-        "dsys kv --servers $peers watch city",
-        "dsys kv --servers $peers -w json watch config/ --prefix --rev 1",
+        "dsys kv watch city",
+        "dsys kv -w json watch config/ --prefix --rev 1",
       ),
     )
     .action((key, options) =>
@@ -178,21 +178,21 @@ export function addWatchCommands(kv: Command, cli: KvCli): void {
     .addHelpText(
       "after",
       examples(
-        "dsys kv --servers $peers lease grant 10",
-        "dsys kv --servers $peers lease keep-alive 7",
+        "dsys kv lease grant 10",
+        "dsys kv lease keep-alive 7",
       ),
     );
   lease.command("grant").description(
     "Grant a lease of TTL seconds; keys put with --lease ID go when it ends.",
   )
     .argument("<ttl>", "seconds", integerOption(1, MAX_LEASE_TTL_MS / 1000))
-    .addHelpText("after", examples("dsys kv --servers $peers lease grant 10"))
+    .addHelpText("after", examples("dsys kv lease grant 10"))
     .action((ttl) => runOneShot(cli, (shot) => runLeaseGrant(shot, ttl * 1000)));
   lease.command("keep-alive").description(
     "Keep a lease alive until interrupted; exit 1 once it is gone.",
   )
     .argument("<id>", "the lease", integerOption(1))
-    .addHelpText("after", examples("dsys kv --servers $peers lease keep-alive 7"))
+    .addHelpText("after", examples("dsys kv lease keep-alive 7"))
     .action((id) =>
       untilInterrupted(
         cli,
@@ -202,6 +202,6 @@ export function addWatchCommands(kv: Command, cli: KvCli): void {
     );
   lease.command("revoke").description("End a lease now and delete its keys.")
     .argument("<id>", "the lease", integerOption(1))
-    .addHelpText("after", examples("dsys kv --servers $peers lease revoke 7"))
+    .addHelpText("after", examples("dsys kv lease revoke 7"))
     .action((id) => runOneShot(cli, (shot) => runLeaseRevoke(shot, id)));
 }

@@ -10,6 +10,8 @@ import type { Random } from "../util/random.ts";
 import type { RpcClient, RpcHandlers } from "../rpc/types.ts";
 import { type ApplyMessage, RaftNode } from "../raft_node/node.ts";
 import type { Persister } from "./persister.ts";
+import type { PeerState } from "../sim/recorder.ts";
+import { peerStateOf } from "../trace_view/peer_state.ts";
 import { PersisterStorage } from "./persister_storage.ts";
 
 /** What `start` answers (the lab's `index, term, isLeader`). */
@@ -47,6 +49,8 @@ export interface LabRaft {
   kill(): void;
   /** The RPC methods to register on this peer's server. */
   readonly handlers: RpcHandlers;
+  /** The peer's state, read live, for a trace (`--trace`) to sample. */
+  readonly state: PeerState;
 }
 
 export type { ApplyMessage, CommandMessage, SnapshotMessage } from "../raft_node/node.ts";
@@ -82,5 +86,6 @@ export function make(
     snapshot: (index, bytes) => node.snapshot(index, bytes),
     kill: () => node.kill(),
     handlers: node.handlers,
+    state: peerStateOf(node),
   };
 }

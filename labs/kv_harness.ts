@@ -19,6 +19,7 @@ import { make } from "../lab_api/lab_raft.ts";
 import { Persister } from "../lab_api/persister.ts";
 import { SimNetwork } from "../sim/network.ts";
 import { Simulation } from "../sim/simulation.ts";
+import type { PeerState } from "../sim/recorder.ts";
 import { Clerk } from "../kv/clerk.ts";
 import type { Consistency } from "../kv/command.ts";
 import { KvServer } from "../kv/server.ts";
@@ -308,6 +309,7 @@ export class KvConfig {
     const onFatal = (error: unknown) =>
       simulation.fail(new LabFailure(`server ${i} stopped: ${errorText(error)}`));
     let raftHandlers: RpcHandlers = {};
+    let raftState: PeerState | null = null;
     const server = new KvServer({
       id: i,
       clock: simulation,
@@ -318,11 +320,15 @@ export class KvConfig {
       makeRaft: (apply) => {
         const raft = make(ends, i, persister, apply, simulation, simulation.random, onFatal);
         raftHandlers = raft.handlers;
+        raftState = raft.state;
         return { ...raft, raftStateSize: () => persister.raftStateSize() };
       },
     });
     this.servers[i] = server;
     this.network.addServer(serverName(i), { ...raftHandlers, ...server.handlers });
+    // Set by makeRaft, which the server calls in its constructor (hidden from the type checker).
+    const state = raftState as PeerState | null;
+    if (state !== null) simulation.recorder?.peer(serverName(i), state);
   }
 
   /** The most bytes of Raft state any server has persisted (the lab's `LogSize`). */
@@ -384,13 +390,17 @@ export class KvConfig {
     value: string,
     consistency: Consistency = "linearizable",
   ): Promise<string> {
-    const pending = this.history.begin(this.#tester(clerk).number, kind, key, value);
+    const client = this.#tester(clerk).number;
+    const pending = this.history.begin(client, kind, key, value);
+    const recorder = this.simulation.recorder;
+    const call = recorder?.clientCall(this.simulation.now(), `clerk-${client}`, `${kind} ${key}`);
     let output = "";
     if (kind === "get") output = await clerk.get(key, consistency);
     else if (kind === "put") await clerk.put(key, value);
     else await clerk.append(key, value);
     this.#ops++;
     this.history.end(pending, output);
+    if (call !== undefined) recorder?.clientReturn(this.simulation.now(), call, output);
     return output;
   }
 

@@ -39,6 +39,7 @@ export async function runOnSimulation<Config extends LabConfig>(
   body: (config: Config) => Promise<void>,
 ): Promise<void> {
   const simulation = new Simulation(context.seed);
+  simulation.recorder = context.recorder ?? null;
   try {
     await simulation.run(async () => {
       const config = makeConfig(simulation);
@@ -52,6 +53,7 @@ export async function runOnSimulation<Config extends LabConfig>(
     const where = `at ${
       simulation.now().toFixed(1)
     } virtual ms, seed ${context.seed}, trace ${simulation.traceHash()}`;
+    context.recorder?.failed(simulation.now(), errorText(error));
     throw new LabFailure(`${errorText(error)} (${where})`);
   }
 }

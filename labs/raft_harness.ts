@@ -171,6 +171,7 @@ export class RaftConfig {
     raft = make(ends, i, persister, apply, this.simulation, this.simulation.random, onFatal);
     this.rafts[i] = raft;
     this.network.addServer(serverName(i), raft.handlers);
+    this.simulation.recorder?.peer(serverName(i), raft.state);
   }
 
   /** The lab's `connect`: enable the ends between server `i` and every connected server. */

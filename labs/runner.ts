@@ -8,6 +8,7 @@ import { assert } from "../util/assert.ts";
 import { errorText } from "../util/error_text.ts";
 import { selfCommand } from "../util/self_command.ts";
 import { type LabTest, testLabel } from "./suite.ts";
+import { runTraced } from "../trace_view/traced_run.ts";
 
 /** Options of one `dsys test` invocation. */
 export interface RunnerOptions {
@@ -21,7 +22,14 @@ export interface RunnerOptions {
   readonly parallel: number;
   /** Where lines go; standard output by default. */
   readonly print?: (line: string) => void;
+  /** Write the one selected run's timeline page here (`--trace`). */
+  readonly tracePath?: string;
+  /** Replay failing runs with a recorder and write their pages to temporary files. */
+  readonly traceFailures?: boolean;
 }
+
+/** Failing runs whose seed is replayed with a recorder to write a page, per invocation. */
+export const FAILURE_TRACES_MAX = 3;
 
 /** One run of one test: what to replay it with. */
 interface PlannedRun {
@@ -55,16 +63,40 @@ function planRuns(tests: readonly LabTest[], options: RunnerOptions): PlannedRun
 }
 
 /** Runs one planned run, printing its lines, and says whether it passed. */
-async function runOne(run: PlannedRun, print: (line: string) => void): Promise<boolean> {
+async function runOne(
+  suiteName: string,
+  run: PlannedRun,
+  print: (line: string) => void,
+  traces: { tracePath?: string; failuresLeft: number },
+): Promise<boolean> {
   const label = testLabel(run.test);
-  try {
-    await run.test.run({ seed: run.seed, log: print });
-    return true;
-  } catch (error) {
-    print(`--- FAIL: ${label} (seed ${run.seed}): ${errorText(error)}`);
-    print(`    replay: dsys test --run '${escapeForPattern(label)}' --seed ${run.seed}`);
-    return false;
+  const replay = `dsys test ${suiteName} --run '${escapeForPattern(label)}' --seed ${run.seed}`;
+  let failure = "";
+  if (traces.tracePath !== undefined) {
+    const header = { title: label, replay };
+    failure = (await runTraced(run.test, run.seed, header, traces.tracePath, print)).failure;
+    print(`    trace: ${traces.tracePath}`);
+  } else {
+    try {
+      await run.test.run({ seed: run.seed, log: print });
+    } catch (error) {
+      failure = errorText(error);
+    }
   }
+  if (failure === "") return true;
+  print(`--- FAIL: ${label} (seed ${run.seed}): ${failure}`);
+  print(`    replay: ${replay}`);
+  if (traces.tracePath === undefined && traces.failuresLeft > 0) {
+    traces.failuresLeft--;
+    // The replay is the same run, recorded; its own lines were printed once already.
+    const path = await Deno.makeTempFile({
+      prefix: `dsys-trace-${suiteName}-${run.seed}-`,
+      suffix: ".html",
+    });
+    await runTraced(run.test, run.seed, { title: label, replay }, path, () => {});
+    print(`    trace: ${path}`);
+  }
+  return false;
 }
 
 /** Escapes regular-expression characters so a label can be passed back as `--run`. */
@@ -82,15 +114,25 @@ export async function runTests(
   options: RunnerOptions & { readonly shard?: { index: number; total: number } },
 ): Promise<RunnerSummary> {
   const print = options.print ?? ((line: string) => console.log(line));
-  if (options.parallel > 1 && options.shard === undefined) {
+  if (options.parallel > 1 && options.shard === undefined && options.tracePath === undefined) {
     return await runSharded(suiteName, options, print);
   }
   const runs = planRuns(tests, options).filter((run) =>
     options.shard === undefined || run.ordinal % options.shard.total === options.shard.index
   );
+  if (options.tracePath !== undefined && runs.length !== 1) {
+    throw new Error(
+      `Cannot trace ${runs.length} runs into ${options.tracePath}: --trace takes one test and ` +
+        `one seed (narrow it with --run and --count 1)`,
+    );
+  }
+  const traces = {
+    tracePath: options.tracePath,
+    failuresLeft: options.traceFailures === true ? FAILURE_TRACES_MAX : 0,
+  };
   const summary: RunnerSummary = { passed: 0, failed: 0 };
   for (const run of runs) {
-    if (await runOne(run, print)) summary.passed++;
+    if (await runOne(suiteName, run, print, traces)) summary.passed++;
     else summary.failed++;
   }
   return summary;

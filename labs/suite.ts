@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { SimRecorder } from "../sim/recorder.ts";
 
 /** What a test is given when it runs. */
 export interface TestContext {
@@ -12,6 +13,8 @@ export interface TestContext {
   readonly seed: number;
   /** Prints one line of the test's own output (the lab's result line, for instance). */
   log(line: string): void;
+  /** Hears the run's simulation when it is traced (`dsys test --trace`); absent otherwise. */
+  readonly recorder?: SimRecorder;
 }
 
 /** One test of a lab suite. */

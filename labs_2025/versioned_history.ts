@@ -8,6 +8,7 @@
  */
 import { assert } from "../util/assert.ts";
 import type { Clock } from "../util/clock.ts";
+import type { SimRecorder } from "../sim/recorder.ts";
 import { type Clerk, ERR_MAYBE, type PutOutcome } from "../kv/clerk.ts";
 import { ERR_NO_KEY, ERR_VERSION, type KvError, OK } from "../kv/protocol.ts";
 import { checkModelHistory } from "../linearizability/checker.ts";
@@ -28,14 +29,19 @@ export interface VersionedGet {
 /** How many operations at fault a failed check lists per key. */
 const LISTED_OPERATIONS_MAX = 6;
 
+/** The history's clock, and the simulation's recorder (`--trace`) if it has one. */
+type HistoryClock = Pick<Clock, "now"> & { readonly recorder?: SimRecorder | null };
+
 /** Records versioned operations as clerks run them, on a clock (virtual in simulation). */
 export class VersionedHistory {
-  readonly #clock: Pick<Clock, "now">;
+  readonly #clock: HistoryClock;
   readonly #operationsMax: number;
   readonly #operations: ModelOperation[] = [];
+  /** Recorder handles of the operations in flight, by index; empty unless traced. */
+  readonly #calls = new Map<number, number>();
 
   /** A recorder that refuses to hold more than `operationsMax` operations. */
-  constructor(clock: Pick<Clock, "now">, operationsMax = 1_000_000) {
+  constructor(clock: HistoryClock, operationsMax = 1_000_000) {
     assert(operationsMax > 0, `Cannot record at most ${operationsMax} operations`);
     this.#clock = clock;
     this.#operationsMax = operationsMax;
@@ -122,6 +128,16 @@ export class VersionedHistory {
       maybe: true,
       source: `operation ${index}`,
     });
+    const recorder = this.#clock.recorder;
+    if (recorder !== undefined && recorder !== null) {
+      const text = `${fields.kind} ${fields.key}${
+        fields.kind === "put" ? ` v${fields.version}` : ""
+      }`;
+      this.#calls.set(
+        index,
+        recorder.clientCall(this.#clock.now(), `clerk-${fields.clientId}`, text),
+      );
+    }
     return index;
   }
 
@@ -134,6 +150,15 @@ export class VersionedHistory {
       ...fields,
       returnMs: this.#clock.now(),
     };
+    const call = this.#calls.get(index);
+    if (call === undefined) return;
+    this.#calls.delete(index);
+    const reply = this.#operations[index];
+    this.#clock.recorder?.clientReturn(
+      this.#clock.now(),
+      call,
+      `${reply.reply} ${reply.output ?? ""}`,
+    );
   }
 }
 

@@ -493,6 +493,10 @@ export interface CoordinatorOptions {
   readonly log?: (line: string) => void;
   /** Called once the server listens, with the real address (useful with port 0). */
   readonly onListening?: (address: Address) => void;
+  /** Called with the job's status source once it listens, before any work: for its metrics. */
+  readonly onStatus?: (status: () => CoordinatorStatus) => Promise<void>;
+  /** Turns an event line into the line written (time, level, node); default as it is. */
+  readonly stamp?: (line: string) => string;
   /**
    * `shared` (default): every process sees the output folder and the inputs. `rpc`: workers keep
    * map output in their own folders and serve it, fetch inputs they cannot read from here, and
@@ -541,7 +545,8 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
   const splitSizeBytes = options.splitSizeBytes ?? DEFAULT_SPLIT_BYTES;
   const splits = planSplits(inputs, splitSizeBytes);
   const display = createProgressDisplay(options.progress ?? "auto");
-  const log = options.log ?? ((line: string) => display.log(line));
+  const stamp = options.stamp ?? ((line: string) => line);
+  const log = options.log ?? ((line: string) => display.log(stamp(line)));
   const transfer = options.transfer ?? "shared";
   const { service, checkpoint } = await createService(
     {
@@ -577,6 +582,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Coord
       (options.transfer === "rpc" ? ", map output on the workers (rpc transfer)" : ""),
   );
   try {
+    await options.onStatus?.(() => service.coordinatorStatus());
     options.onListening?.(server.address);
     display.update(service.status());
     await tickUntil(() => {

@@ -3,16 +3,17 @@
  * peer's data folder ({@linkcode FileStorage}: refuses another cluster's or peer's folder and
  * damaged files), connects to the other peers over TCP or Unix sockets, lets the command build
  * its service around a {@linkcode RaftNode} on the real clock, serves the Raft, service and
- * `Status` methods on the peer's own address, logs every change of role, term or leader as one
- * line on standard error, and stops cleanly on SIGTERM or SIGINT. A kill -9 at any moment is
- * safe: nothing is acknowledged before it is on disk.
+ * `Status` methods on the peer's own address, logs every change of role, term, leader,
+ * membership or snapshot as one stamped line on standard error (observe/log.ts), serves its
+ * metrics with `--metrics` (peer_metrics.ts), and stops cleanly on SIGTERM or SIGINT. A kill -9
+ * at any moment is safe: nothing is acknowledged before it is on disk.
  *
  * @module
  */
 import { assert } from "../util/assert.ts";
 import { errorText } from "../util/error_text.ts";
 import { formatAddress, parseAddress } from "../rpc/address.ts";
-import { connect } from "../rpc/tcp_client.ts";
+import { type ClientOptions, connect } from "../rpc/tcp_client.ts";
 import type { TransportSecurity } from "../security/transport_security.ts";
 import { type RpcServer, serve } from "../rpc/tcp_server.ts";
 import type { RpcHandlers } from "../rpc/types.ts";
@@ -25,6 +26,11 @@ import { FileStorage } from "../storage/file_storage.ts";
 import { envelopeCheckingHandlers, envelopingClient } from "./cluster_envelope.ts";
 import { transferHandler } from "./leadership.ts";
 import { type NodeStatus, STATUS_METHOD } from "./status.ts";
+import { type LogFormat, Logger } from "../observe/log.ts";
+import { RepeatLimiter } from "../observe/repeat_limiter.ts";
+import { type MetricsServer, serveMetrics } from "../observe/metrics_server.ts";
+import { realClock } from "../util/clock.ts";
+import { PeerMetrics, TimedDiskFileSystem } from "./peer_metrics.ts";
 
 /** Most peers a cluster may have: a bound on connections and on the peer list. */
 export const MAX_PEERS = 64;
@@ -58,6 +64,10 @@ export interface PeerOptions {
   readonly log?: (line: string) => void;
   /** TLS and the cluster secret of this peer's server and of its connections to the others. */
   readonly security?: TransportSecurity;
+  /** How log lines are written; default `text`. */
+  readonly logFormat?: LogFormat;
+  /** `host:port` to serve `GET /metrics` on; default none. */
+  readonly metrics?: string;
 }
 
 /** What a command's service gets to build itself around. */
@@ -78,8 +88,12 @@ export interface PeerContext {
   readonly restored: RestoredState;
   /** The data folder's storage, for sizes. */
   readonly files: FileStorage;
-  /** Writes one line to the process log, prefixed with the node's name. */
+  /** Writes one info line to the process log, stamped with time, level and node. */
   readonly log: (line: string) => void;
+  /** The process log, for lines at other levels or with fields. */
+  readonly logger: Logger;
+  /** The peer's metrics, for the service to count into. */
+  readonly metrics: PeerMetrics;
   /** Counts what the node applies, for the status: the service shows it every message. */
   readonly applies: ApplyCounter;
 }
@@ -102,15 +116,17 @@ export interface PeerService {
  * kind of peer counts the same way, so their status means the same.
  */
 export class ApplyCounter {
-  readonly #log: (line: string) => void;
+  readonly #logger: Logger;
+  readonly #metrics: PeerMetrics;
   #snapshotIndex: number;
   #snapshotsInstalled = 0;
   #appliedCommands = 0;
 
   /** A counter for a node restored from a snapshot up to `snapshotIndex` (0: none). */
-  constructor(snapshotIndex: number, log: (line: string) => void) {
+  constructor(snapshotIndex: number, logger: Logger, metrics: PeerMetrics) {
     this.#snapshotIndex = snapshotIndex;
-    this.#log = log;
+    this.#logger = logger;
+    this.#metrics = metrics;
   }
 
   /** Counts `message`, one the node hands the service. */
@@ -118,24 +134,29 @@ export class ApplyCounter {
     if ("snapshotValid" in message) {
       this.#snapshotsInstalled++;
       this.#snapshotIndex = message.snapshotIndex;
-      this.#log(
-        `installed a snapshot from the leader up to entry ${message.snapshotIndex} (term ${message.snapshotTerm})`,
-      );
+      this.#metrics.snapshotInstalledBytes.observe(message.snapshot.byteLength);
+      this.#logger.info("installed a snapshot from the leader", {
+        index: message.snapshotIndex,
+        term: message.snapshotTerm,
+        bytes: message.snapshot.byteLength,
+      });
     } else if ("membershipValid" in message) {
       const { voters, learners } = message.membership;
-      this.#log(
-        `membership at entry ${message.membershipIndex}: voters ${voters.join(",")}, learners ${
-          learners.join(",") || "none"
-        }`,
-      );
+      this.#logger.info("membership changed", {
+        index: message.membershipIndex,
+        voters: voters.join(",") || "none",
+        learners: learners.join(",") || "none",
+      });
     } else {
       this.#appliedCommands++;
     }
   }
 
-  /** Notes a snapshot the service took itself, up to `index`. */
-  snapshotTaken(index: number): void {
+  /** Notes a snapshot of `bytes` the service took itself, up to `index`. */
+  snapshotTaken(index: number, bytes: number): void {
     this.#snapshotIndex = index;
+    this.#metrics.snapshotTakenBytes.observe(bytes);
+    this.#logger.info("took a snapshot", { index, bytes });
   }
 
   /** The counts as the status reports them. */
@@ -148,23 +169,27 @@ export class ApplyCounter {
   }
 }
 
-/** Where a peer sits, as `--id`, `--peers`, `--join` and `--listen` say. */
+/** Where a peer sits, as `--id`, `--endpoints` (or `--peers`), `--join` and `--listen` say. */
 export interface PlacementOptions {
   readonly id: number;
+  readonly endpoints?: string;
   readonly peers?: string;
   readonly join?: boolean;
   readonly listen?: string;
 }
 
 /**
- * The bootstrap peer list and the listening address from the command line: `--peers` (the
+ * The bootstrap peer list and the listening address from the command line: `--endpoints` (the
  * peer listens on its entry) or `--join` with `--listen`. Throws a one-line error naming what
  * is missing or contradictory.
  */
 export function parsePlacement(options: PlacementOptions): Pick<PeerOptions, "peers" | "listen"> {
+  const endpoints = options.endpoints ?? options.peers;
   if (options.join === true) {
-    if (options.peers !== undefined) {
-      throw new Error("--join and --peers exclude each other: --peers only sets up a new cluster");
+    if (endpoints !== undefined) {
+      throw new Error(
+        "--join and --endpoints exclude each other: --endpoints only sets up a new cluster",
+      );
     }
     if (options.listen === undefined) {
       throw new Error("--join needs --listen: the address the cluster will reach this node at");
@@ -172,34 +197,34 @@ export function parsePlacement(options: PlacementOptions): Pick<PeerOptions, "pe
     parseAddress(options.listen);
     return { peers: [], listen: options.listen };
   }
-  if (options.peers === undefined) {
-    throw new Error("Give --peers to set up a new cluster, or --join --listen to join one");
+  if (endpoints === undefined) {
+    throw new Error("Give --endpoints to set up a new cluster, or --join --listen to join one");
   }
   if (options.listen !== undefined) {
-    throw new Error("--listen goes with --join: a node of --peers listens on its own entry");
+    throw new Error("--listen goes with --join: a node of --endpoints listens on its own entry");
   }
-  const peers = parsePeers(options.peers, options.id);
+  const peers = parsePeers(endpoints, options.id);
   return { peers, listen: peers[options.id] };
 }
 
 /**
- * Parses `--peers` and checks `--id` against it; throws a one-line error naming the problem
+ * Parses `--endpoints` and checks `--id` against it; throws a one-line error naming the problem
  * (a bad address, a repeated one, too many, or an id outside the list).
  */
 export function parsePeers(text: string, id: number): string[] {
   const peers = text.split(",").map((part) => part.trim());
   if (peers.length > MAX_PEERS) {
-    throw new Error(`--peers lists ${peers.length} peers; at most ${MAX_PEERS} are allowed`);
+    throw new Error(`--endpoints lists ${peers.length} peers; at most ${MAX_PEERS} are allowed`);
   }
   const seen = new Set<string>();
   for (const peer of peers) {
     const canonical = formatAddress(parseAddress(peer));
-    if (seen.has(canonical)) throw new Error(`--peers lists ${peer} twice`);
+    if (seen.has(canonical)) throw new Error(`--endpoints lists ${peer} twice`);
     seen.add(canonical);
   }
   if (!Number.isSafeInteger(id) || id < 0 || id >= peers.length) {
     throw new Error(
-      `--id ${id} is not a peer: --peers lists ${peers.length} (ids 0 to ${peers.length - 1})`,
+      `--id ${id} is not a peer: --endpoints lists ${peers.length} (ids 0 to ${peers.length - 1})`,
     );
   }
   return peers;
@@ -216,10 +241,9 @@ export async function runPeer(
 ): Promise<void> {
   const joining = options.peers.length === 0;
   assert(joining || options.id < options.peers.length, `Peer ${options.id} is not listed`);
-  const name = `${options.kind} ${options.id}`;
-  const write = options.log ?? ((line: string) => console.error(line));
-  const log = (line: string) => write(`${name}: ${line}`);
-  const { files, restored, storage, counts } = openStorage(options, log);
+  const { logger, metrics, faults } = observers(options);
+  const log = logger.at("info");
+  const { files, restored, storage, counts } = openStorage(options, log, metrics);
   let running: RaftNode | null = null;
   const identity = {
     cluster: options.cluster,
@@ -232,14 +256,7 @@ export async function runPeer(
   );
   const clients = new PeerClients(
     (address) =>
-      envelopingClient(
-        connect(address, {
-          log,
-          reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS,
-          security: options.security,
-        }),
-        identity,
-      ),
+      envelopingClient(connect(address, clientOptions(options, faults, metrics)), identity),
     (id) => {
       const membership = running?.membership;
       if (membership === undefined || !isMember(membership, id)) return undefined;
@@ -247,7 +264,7 @@ export async function runPeer(
     },
   );
   const onFatal = (error: unknown) => {
-    write(`dsys ${name}: stopped: ${errorText(error)}`);
+    logger.error(`stopped: ${errorText(error)}`);
     Deno.exit(1);
   };
   const context: PeerContext = {
@@ -263,9 +280,12 @@ export async function runPeer(
     restored,
     files,
     log,
-    applies: new ApplyCounter(restored.snapshot?.index ?? 0, log),
+    logger,
+    metrics,
+    applies: new ApplyCounter(restored.snapshot?.index ?? 0, logger, metrics),
   };
   const release = () => {
+    faults.close();
     clients.close();
     files.close();
   };
@@ -278,7 +298,7 @@ export async function runPeer(
   }
   running = service.node;
   const handlers = {
-    ...envelopeCheckingHandlers(service.node.handlers, identity, refusalLogger(log, counts)),
+    ...envelopeCheckingHandlers(service.node.handlers, identity, refusalLogger(logger, counts)),
     ...service.handlers,
     ...transferHandler(service.node),
     ...membershipHandler(service.node),
@@ -287,28 +307,62 @@ export async function runPeer(
   // Taken before the address answers: a SIGTERM sent once it does must stop the peer cleanly,
   // and with no listener yet it would end the process on the spot.
   const stopping = stopSignals();
-  let server: RpcServer;
+  metrics.watch({
+    node: service.node,
+    files,
+    appliedIndex: () => service.status().appliedIndex,
+    refusedMessages: () => counts.refusedMessages,
+  });
+  let servers: Servers;
   try {
-    server = await serve(options.listen, handlers, { security: options.security });
+    servers = await serveAll(options, handlers, faults, metrics);
   } catch (error) {
     stopping.close();
     service.stop();
     release();
-    throw new Error(`Cannot listen on ${options.listen}: ${errorText(error)}`);
+    // serve's error names the address and the cause already.
+    throw error;
   }
   log(
     `listening on ${options.listen} as peer ${options.id} ${
       joining ? "joining a running cluster" : `of ${options.peers.length}`
     } (cluster ${JSON.stringify(options.cluster)}, data ${files.dir})`,
   );
-  const stopWatching = watchRole(service.node, log);
+  if (servers.metrics !== null) log(`serving metrics at http://${servers.metrics}/metrics`);
+  const stopWatching = watchRole(service.node, logger, metrics);
   const signal = await stopping.signal;
   log(`${signal}: stopping`);
   stopWatching();
   service.stop();
-  await server.close();
+  await servers.close();
   release();
   log("stopped");
+}
+
+/** The process log, the metrics, and the limiter of repeated faults in the log. */
+function observers(options: PeerOptions) {
+  const logger = new Logger({
+    node: `${options.kind} ${options.id}`,
+    format: options.logFormat,
+    write: options.log,
+  });
+  // Fifty garbage connections must not print fifty lines: the first few, then a count.
+  const faults = new RepeatLimiter({ write: logger.at("warn"), clock: realClock });
+  return { logger, metrics: new PeerMetrics(), faults };
+}
+
+/** How the peer's clients of the other members connect, log and count. */
+function clientOptions(
+  options: PeerOptions,
+  faults: RepeatLimiter,
+  metrics: PeerMetrics,
+): ClientOptions {
+  return {
+    log: (line) => faults.report("RPC client faults", line),
+    reconnectBackoffMs: PEER_RECONNECT_BACKOFF_MS,
+    traffic: metrics.traffic,
+    security: options.security,
+  };
 }
 
 /** Most distinct refusal reasons logged; past it refusals are only counted. */
@@ -319,7 +373,7 @@ const REFUSAL_REASONS_LOGGED_MAX = 16;
  * many were refused when it logs a reason again after the bound.
  */
 function refusalLogger(
-  log: (line: string) => void,
+  logger: Logger,
   counts: { refusedMessages: number },
 ): (reason: string) => void {
   const logged = new Set<string>();
@@ -327,18 +381,59 @@ function refusalLogger(
     counts.refusedMessages++;
     if (logged.has(reason) || logged.size >= REFUSAL_REASONS_LOGGED_MAX) return;
     logged.add(reason);
-    log(`refused a message (${counts.refusedMessages} so far): ${reason}`);
+    logger.warn(`refused a message (${counts.refusedMessages} so far): ${reason}`);
+  };
+}
+
+/** The peer's listeners: its RPC server and, with `--metrics`, its metrics endpoint. */
+interface Servers {
+  /** Where metrics are served, or null. */
+  readonly metrics: string | null;
+  /** Closes both. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `handlers` on the peer's address and its metrics on `options.metrics`; throws a
+ * one-line error naming the address it could not listen on, with nothing left open.
+ */
+async function serveAll(
+  options: PeerOptions,
+  handlers: RpcHandlers,
+  faults: RepeatLimiter,
+  metrics: PeerMetrics,
+): Promise<Servers> {
+  const server: RpcServer = await serve(options.listen, handlers, {
+    log: (line) => faults.report("RPC server faults", line),
+    traffic: metrics.traffic,
+    security: options.security,
+  });
+  if (options.metrics === undefined) return { metrics: null, close: () => server.close() };
+  let endpoint: MetricsServer;
+  try {
+    endpoint = await serveMetrics(options.metrics, metrics.registry);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return {
+    metrics: endpoint.address,
+    close: async () => {
+      await endpoint.close();
+      await server.close();
+    },
   };
 }
 
 /** Opens the data folder, reads it once, and wraps it to count persists for the status. */
-function openStorage(options: PeerOptions, log: (line: string) => void) {
+function openStorage(options: PeerOptions, log: (line: string) => void, metrics: PeerMetrics) {
   const files = new FileStorage({
     dir: options.dataDir,
     clusterId: options.cluster,
     id: options.id,
     // Canonical forms, so that ":7100" and "127.0.0.1:7100" are one peer.
     peers: options.peers.map(canonical),
+    files: new TimedDiskFileSystem(metrics.fsyncSeconds),
     log,
   });
   const restored = files.load();
@@ -347,8 +442,10 @@ function openStorage(options: PeerOptions, log: (line: string) => void) {
     // The node reads its state through here; the service read the same state first.
     load: () => restored,
     persist: (request) => {
+      const entries = request.logChange?.append.length ?? 0;
       counts.persists++;
-      counts.persistedEntries += request.logChange?.append.length ?? 0;
+      counts.persistedEntries += entries;
+      metrics.persistEntries.observe(entries);
       return files.persist(request);
     },
   };
@@ -409,13 +506,25 @@ function membershipStatus(node: RaftNode): Pick<
   };
 }
 
-/** Logs one line whenever the node's role, term or leader changes; returns how to stop. */
-function watchRole(node: RaftNode, log: (line: string) => void): () => void {
+/**
+ * Logs one line whenever the node's role, term or leader changes, and counts each new leader it
+ * learns of; returns how to stop.
+ */
+function watchRole(node: RaftNode, logger: Logger, metrics: PeerMetrics): () => void {
   let last = "";
+  let lastLeader = -1;
   const check = () => {
-    const now = `role ${node.role} term ${node.term} leader ${node.leaderId}`;
-    if (now !== last) log(`${now} commit ${node.commitIndex}`);
+    const now = `${node.role} ${node.term} ${node.leaderId}`;
+    if (now === last) return;
     last = now;
+    if (node.leaderId >= 0 && node.leaderId !== lastLeader) metrics.leaderChanges.inc();
+    lastLeader = node.leaderId;
+    logger.info("role, term or leader changed", {
+      role: node.role,
+      term: node.term,
+      leader: node.leaderId < 0 ? "none" : node.leaderId,
+      commit: node.commitIndex,
+    });
   };
   check();
   const timer = setInterval(check, ROLE_WATCH_MS);

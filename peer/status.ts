@@ -7,6 +7,7 @@
  */
 import { errorText } from "../util/error_text.ts";
 import { connect } from "../rpc/tcp_client.ts";
+import { RpcAuthenticationError } from "../rpc/types.ts";
 import type { TransportSecurity } from "../security/transport_security.ts";
 import { membershipProblem } from "../raft/membership.ts";
 
@@ -77,6 +78,8 @@ export interface StatusRow {
   readonly status: NodeStatus | null;
   /** Why it did not answer (null when it did). */
   readonly error: string | null;
+  /** Whether it refused the connection: a wrong or missing cluster secret or certificate. */
+  readonly refused?: boolean;
 }
 
 const NUMBER_FIELDS = [
@@ -130,6 +133,23 @@ export async function fetchStatus(
   timeoutMs: number,
   security?: TransportSecurity,
 ): Promise<StatusRow> {
+  try {
+    return { address, status: await callStatus(address, timeoutMs, security), error: null };
+  } catch (error) {
+    const refused = error instanceof RpcAuthenticationError;
+    return { address, status: null, error: errorText(error), ...(refused ? { refused } : {}) };
+  }
+}
+
+/**
+ * Asks one node for its status within `timeoutMs`; throws the call's error (an RpcError, whose
+ * kind tells a refused connection from silence) or one naming what the answer lacks.
+ */
+export async function callStatus(
+  address: string,
+  timeoutMs: number,
+  security?: TransportSecurity,
+): Promise<NodeStatus> {
   const client = connect(address, {
     defaultTimeoutMs: timeoutMs,
     connectTimeoutMs: timeoutMs,
@@ -139,10 +159,8 @@ export async function fetchStatus(
   try {
     const answer = await client.call(STATUS_METHOD, null, { timeoutMs });
     const problem = statusProblem(answer);
-    if (problem !== null) return { address, status: null, error: problem };
-    return { address, status: answer as NodeStatus, error: null };
-  } catch (error) {
-    return { address, status: null, error: errorText(error) };
+    if (problem !== null) throw new Error(problem);
+    return answer as NodeStatus;
   } finally {
     client.close();
   }

@@ -12,34 +12,7 @@ import {
   statusProblem,
   type StatusRow,
 } from "./status.ts";
-
-function nodeStatus(id: number, role: string, term: number): NodeStatus {
-  return {
-    kind: "kv-server",
-    id,
-    cluster: "dsys",
-    role,
-    term,
-    leader: role === "leader" ? id : -1,
-    commitIndex: 7,
-    appliedIndex: 7,
-    snapshotIndex: 0,
-    snapshotsInstalled: 0,
-    raftStateBytes: 512,
-    logFileBytes: 600,
-    appliedCommands: 7,
-    persists: 3,
-    persistedEntries: 7,
-    uptimeMs: 1000,
-    refusedMessages: 0,
-    address: `127.0.0.1:${7000 + id}`,
-    membership: "voter",
-    voters: [0, 1, 2],
-    learners: [],
-    addresses: {},
-    membershipIndex: 0,
-  };
-}
+import { nodeStatus } from "./testing/node_status.ts";
 
 function row(status: NodeStatus | null, address = "127.0.0.1:1"): StatusRow {
   return { address, status, error: status === null ? "connection refused" : null };

@@ -62,6 +62,7 @@ import {
   snapshotChunk,
 } from "../snapshot_transfer/snapshot_chunks.ts";
 import type { RaftStorage } from "../raft/storage.ts";
+import type { ReadonlyRaftLog } from "../raft/log.ts";
 import { type Membership, type MembershipChange, membershipOfCommand } from "../raft/membership.ts";
 import type { RaftCoreConfig } from "../raft/config.ts";
 
@@ -327,6 +328,16 @@ export class RaftNode {
   /** The highest index this peer knows to be committed. */
   get commitIndex(): number {
     return this.#core.commitIndex;
+  }
+
+  /** The highest index this peer has applied. */
+  get appliedIndex(): number {
+    return this.#core.appliedIndex;
+  }
+
+  /** This peer's log, to read (a trace samples it). */
+  get log(): ReadonlyRaftLog {
+    return this.#core.log;
   }
 
   /** The membership in force: the latest in the log, committed or not. */

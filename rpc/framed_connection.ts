@@ -8,6 +8,7 @@
 import { assert } from "../util/assert.ts";
 import { FrameReader } from "./codec.ts";
 import { errorText } from "../util/error_text.ts";
+import type { RpcTraffic } from "./types.ts";
 
 /** Bytes asked of the socket per read. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -56,17 +57,27 @@ export class FramedConnection {
   readonly #reader: FrameReader;
   readonly #hooks: FramedConnectionHooks;
   readonly #reading: Promise<void>;
+  readonly #traffic: RpcTraffic | null;
   #queue: Uint8Array[] = [];
   #writing: Promise<void> | null = null;
   #closed = false;
 
-  /** Starts reading `conn` at once; frames above `maxFrameBytes` close the connection. */
-  constructor(conn: Deno.Conn, maxFrameBytes: number, hooks: FramedConnectionHooks) {
+  /**
+   * Starts reading `conn` at once; frames above `maxFrameBytes` close the connection. Bytes read
+   * and written are added to `traffic` when given.
+   */
+  constructor(
+    conn: Deno.Conn,
+    maxFrameBytes: number,
+    hooks: FramedConnectionHooks,
+    traffic: RpcTraffic | null = null,
+  ) {
     this.#conn = conn;
     // A TLS connection has no such switch (see the note in security/secure_transport.ts).
     if (typeof (conn as Partial<Deno.TcpConn>).setNoDelay === "function") {
       (conn as Deno.TcpConn).setNoDelay(true);
     }
+    this.#traffic = traffic;
     this.#reader = new FrameReader(maxFrameBytes);
     this.#hooks = hooks;
     this.#reading = this.#readLoop();
@@ -136,6 +147,7 @@ export class FramedConnection {
         this.#close(this.#endReason());
         return;
       }
+      if (this.#traffic !== null) this.#traffic.bytesIn += byteCount;
       this.#deliver(buffer.slice(0, byteCount));
     }
   }
@@ -175,6 +187,8 @@ export class FramedConnection {
     while (this.#queue.length > 0 && !this.#closed) {
       const batch = this.#takeBatch();
       try {
+        // Counted before the write, so a peer that has the bytes finds them counted.
+        if (this.#traffic !== null) this.#traffic.bytesOut += batch.length;
         await writeAll(this.#conn, batch);
       } catch (error) {
         this.#close({ kind: "io", message: `Write failed: ${errorText(error)}` });

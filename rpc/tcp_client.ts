@@ -17,7 +17,13 @@ import {
   MAX_IN_FLIGHT_CALLS,
   ProtocolError,
 } from "./framed_connection.ts";
-import { type CallOptions, RpcAuthenticationError, type RpcClient, RpcError } from "./types.ts";
+import {
+  type CallOptions,
+  RpcAuthenticationError,
+  type RpcClient,
+  RpcError,
+  type RpcTraffic,
+} from "./types.ts";
 import type { TransportSecurity } from "../security/transport_security.ts";
 import { dialSecurely } from "../security/secure_transport.ts";
 import { AuthenticationError, isHandshakeFrame, refusalReason } from "../security/handshake.ts";
@@ -47,6 +53,8 @@ export interface ClientOptions {
   log?: (line: string) => void;
   /** TLS (when it has a CA) and the cluster secret to prove; default plain TCP, no secret. */
   security?: TransportSecurity;
+  /** Where calls sent and bytes are counted; default nowhere. */
+  traffic?: RpcTraffic;
 }
 
 /**
@@ -73,6 +81,7 @@ interface ResolvedClientOptions {
   maxInFlightCalls: number;
   log: (line: string) => void;
   security: TransportSecurity | undefined;
+  traffic: RpcTraffic | null;
 }
 
 function resolveOptions(options: ClientOptions): ResolvedClientOptions {
@@ -86,6 +95,7 @@ function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     maxInFlightCalls: options.maxInFlightCalls ?? MAX_IN_FLIGHT_CALLS,
     log: options.log ?? ((line: string) => console.error(line)),
     security: options.security,
+    traffic: options.traffic ?? null,
   };
   assert(
     Number.isSafeInteger(resolved.maxFrameBytes) && resolved.maxFrameBytes > 0,
@@ -221,6 +231,7 @@ class TcpRpcClient implements RpcClient {
     // Marked sent first: a send that overflows the write queue closes the connection at once,
     // and the close must fail this call along with the others.
     call.frame = null;
+    if (this.#options.traffic !== null) this.#options.traffic.callsOut++;
     connection.send(frame);
   }
 
@@ -308,7 +319,7 @@ class TcpRpcClient implements RpcClient {
     const connection = new FramedConnection(conn, this.#options.maxFrameBytes, {
       onFrame: (value) => this.#onReply(value),
       onClose: (reason) => this.#onConnectionClosed(connection, reason),
-    });
+    }, this.#options.traffic);
     this.#connection = connection;
     for (const call of this.#pending.values()) {
       if (call.frame !== null) this.#send(connection, call);

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { assert } from "../util/assert.ts";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame } from "./codec.ts";
 import { errorText } from "../util/error_text.ts";
@@ -16,7 +17,6 @@ import {
   MAX_IN_FLIGHT_CALLS,
   ProtocolError,
 } from "./framed_connection.ts";
-import type { RpcHandlers } from "./types.ts";
 import type { TransportSecurity } from "../security/transport_security.ts";
 import {
   admitConnection,
@@ -25,6 +25,7 @@ import {
   servesTls,
 } from "../security/secure_transport.ts";
 import { isHandshakeFrame } from "../security/handshake.ts";
+import type { RpcHandlers, RpcTraffic } from "./types.ts";
 
 /** Connections one server serves at once unless told otherwise; more are refused. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -48,6 +49,8 @@ export interface ServerOptions {
    * before its first request is read; default plain TCP, no secret.
    */
   security?: TransportSecurity;
+  /** Where calls received and bytes are counted; default nowhere. */
+  traffic?: RpcTraffic;
 }
 
 /** A running server. */
@@ -88,11 +91,13 @@ export async function serve(
   const log = options.log ?? ((line: string) => console.error(line));
   const security = options.security;
   const listener = await listen(wanted, security);
+  const traffic = options.traffic ?? null;
   return new TcpRpcServer(listener, wanted, handlers, {
     maxFrameBytes,
     maxConnections,
     log,
     security,
+    traffic,
   });
 }
 
@@ -102,11 +107,33 @@ async function listen(
 ): Promise<Deno.Listener> {
   assertNoUnixTls(address, security);
   if (address.kind === "tcp") {
-    if (security !== undefined && servesTls(security)) return listenTls(address, security);
-    return Deno.listen({ transport: "tcp", hostname: address.hostname, port: address.port });
+    const tls = security !== undefined && servesTls(security);
+    try {
+      if (tls) return listenTls(address, security);
+      return Deno.listen({ transport: "tcp", hostname: address.hostname, port: address.port });
+    } catch (error) {
+      // listenTls words its own failures, all but a busy address.
+      if (tls && !(error instanceof Deno.errors.AddrInUse)) throw error;
+      throw new Error(`Cannot listen on ${formatAddress(address)}: ${listenProblem(error)}`);
+    }
   }
   await removeStaleSocket(address.path);
-  return Deno.listen({ transport: "unix", path: address.path });
+  try {
+    return Deno.listen({ transport: "unix", path: address.path });
+  } catch (error) {
+    const problem = error instanceof Deno.errors.NotFound
+      ? `its folder ${dirname(address.path)} does not exist`
+      : listenProblem(error);
+    throw new Error(`Cannot listen on unix:${address.path}: ${problem}`);
+  }
+}
+
+/** Why a listen failed, in words: the usual causes named, others as the system said. */
+function listenProblem(error: unknown): string {
+  if (error instanceof Deno.errors.AddrInUse) return "the address is already in use";
+  if (error instanceof Deno.errors.AddrNotAvailable) return "no interface has that address";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return errorText(error);
 }
 
 /** Removes a socket file left by a server that died, but never one a live server listens on. */
@@ -137,6 +164,7 @@ interface ResolvedServerOptions {
   maxConnections: number;
   log: (line: string) => void;
   security: TransportSecurity | undefined;
+  traffic: RpcTraffic | null;
 }
 
 /** One accepted connection and the requests it has in flight. */
@@ -289,7 +317,7 @@ class TcpRpcServer implements RpcServer {
       framed: new FramedConnection(conn, this.#options.maxFrameBytes, {
         onFrame: (value) => this.#onRequest(connection, value),
         onClose: (reason) => this.#onClose(connection, reason),
-      }),
+      }, this.#options.traffic),
     };
     this.#connections.add(connection);
   }
@@ -315,6 +343,7 @@ class TcpRpcServer implements RpcServer {
       throw new ProtocolError(`the peer has more than ${MAX_IN_FLIGHT_CALLS} calls in flight`);
     }
     connection.inFlightCount++;
+    if (this.#options.traffic !== null) this.#options.traffic.callsIn++;
     void this.#runHandler(request.method, request.args).then((reply) => {
       connection.inFlightCount--;
       assert(connection.inFlightCount >= 0, `Connection ${connection.peer} finished extra calls`);

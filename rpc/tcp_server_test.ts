@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SeededRandom } from "../util/random.ts";
 import { encodeFrame, FRAME_HEADER_BYTES } from "./codec.ts";
-import type { Address } from "./address.ts";
+import { type Address, formatAddress } from "./address.ts";
 import { connect } from "./tcp_client.ts";
 import { type RpcServer, serve } from "./tcp_server.ts";
 import { RpcError, type RpcHandlers } from "./types.ts";
@@ -201,4 +201,28 @@ Deno.test("a Unix address on a file that is not a socket is refused", async () =
   );
   assert.equal(await Deno.readTextFile(path), "keep me");
   await Deno.remove(folder, { recursive: true });
+});
+
+Deno.test("serve names the address at fault: one in use, a socket whose folder is missing", async () => {
+  const first = await serve("127.0.0.1:0", {});
+  const taken = formatAddress(first.address);
+  try {
+    await assert.rejects(
+      serve(taken, {}),
+      new RegExp(`^Error: Cannot listen on ${taken}: the address is already in use$`),
+    );
+  } finally {
+    await first.close();
+  }
+  const dir = await Deno.makeTempDir({ prefix: "dsys-listen-test-" });
+  try {
+    await assert.rejects(
+      serve(`unix:${dir}/missing/s.sock`, {}),
+      new RegExp(
+        `Cannot listen on unix:${dir}/missing/s.sock: its folder ${dir}/missing does not exist`,
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -52,6 +52,26 @@ export interface RpcClient {
   close(): void;
 }
 
+/**
+ * Counts of a process's RPC traffic, for its metrics: plain numbers the transport adds to, so
+ * counting costs an increment. One object may be shared by a server and many clients.
+ */
+export interface RpcTraffic {
+  /** Requests received by servers. */
+  callsIn: number;
+  /** Requests sent by clients. */
+  callsOut: number;
+  /** Bytes read from sockets, frame headers included. */
+  bytesIn: number;
+  /** Bytes handed to sockets to write, frame headers included. */
+  bytesOut: number;
+}
+
+/** A fresh {@linkcode RpcTraffic} with every count zero. */
+export function noTraffic(): RpcTraffic {
+  return { callsIn: 0, callsOut: 0, bytesIn: 0, bytesOut: 0 };
+}
+
 /** A server-side handler: takes the decoded arguments, returns (or resolves to) the result. */
 export type RpcHandler = (args: unknown) => unknown;
 

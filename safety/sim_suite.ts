@@ -12,8 +12,8 @@ import type { LabTest, TestContext } from "../labs/suite.ts";
  * Simulates one random group for `context.seed` and rejects with every broken invariant (each
  * naming the seed, the event number and the last events before it).
  */
-export function checkSeed(context: Pick<TestContext, "seed">): void {
-  const { violations } = runSafetySimulation({ seed: context.seed });
+export function checkSeed(context: Pick<TestContext, "seed" | "recorder">): void {
+  const { violations } = runSafetySimulation({ seed: context.seed, recorder: context.recorder });
   if (violations.length > 0) throw new Error(violations.join("\n\n"));
 }
 

@@ -61,6 +61,8 @@ import { MemoryStorage, PERSIST_STEP_COUNT, PERSIST_STEPS } from "../storage/mem
 import { copyMessage, describeMessage } from "./message_copy.ts";
 import { type SafetySimulationEvent, Trace, type TraceLine } from "./trace.ts";
 import { type HealedGroup, healedGroup, recoveryDeadlineUnits } from "./recovery.ts";
+import { SafetyRecording } from "./recording.ts";
+import type { SimRecorder } from "../sim/recorder.ts";
 
 /** What {@linkcode runSafetySimulation} takes. */
 export interface SafetySimulationOptions {
@@ -85,6 +87,8 @@ export interface SafetySimulationOptions {
    * that expose it, say. Default none.
    */
   readonly profile?: Partial<SafetySimulationProfile>;
+  /** Hears every message, crash, partition and peer state (`dsys test sim --trace`). */
+  readonly recorder?: SimRecorder;
 }
 
 export type { SafetySimulationStats } from "./stats.ts";
@@ -202,6 +206,7 @@ class SafetySimulation {
   #touched = new Set<number>();
   #checkerViolationsTaken = 0;
   #lastProposal: ProposeResult | null = null;
+  readonly #recording: SafetyRecording | null;
 
   constructor(options: SafetySimulationOptions) {
     this.#seed = options.seed;
@@ -225,6 +230,9 @@ class SafetySimulation {
     this.#stats = emptyStats(this.#profile);
     this.#tickPeriods = this.#ids.map(() => drawTickPeriodUnits(this.#random, this.#profile));
     this.#reads = new SimulatedReads(this.#checker, this.#stats);
+    this.#recording = options.recorder === undefined
+      ? null
+      : new SafetyRecording(options.recorder, this.#ids);
   }
 
   run(): void {
@@ -288,6 +296,7 @@ class SafetySimulation {
       this.#addViolations([{ invariant: "assertion", message: error.message }]);
     }
     this.#takeCheckerViolations();
+    if (this.#recording !== null) this.#recording.settled(time, this.#links);
     return this.#violations.length === 0;
   }
 
@@ -306,7 +315,7 @@ class SafetySimulation {
       case "tick":
         return this.#tick(event.peer);
       case "deliver":
-        return this.#deliver(event.message, line);
+        return this.#deliver(event.message, event.sentAt, line);
       case "propose":
         return this.#propose(line);
       case "read":
@@ -348,6 +357,10 @@ class SafetySimulation {
 
   #addViolations(violations: readonly Violation[]): void {
     const trace = this.#trace.printed();
+    const first = violations[0];
+    if (first !== undefined) {
+      this.#recording?.failed(this.#now, `${first.invariant}: ${first.message}`);
+    }
     for (const { invariant, message } of violations) {
       this.#violations.push(
         `${invariant}: ${message} (seed ${this.#seed}, event ${this.#stats.events}, time ${
@@ -393,9 +406,11 @@ class SafetySimulation {
     for (let tick = 0; tick < ticks; tick++) process.core.tick();
   }
 
-  #deliver(message: Message, line: TraceLine): void {
+  #deliver(message: Message, sentAt: number, line: TraceLine): void {
     const process = this.#processes.get(message.to);
-    if (process === undefined || !this.#links.allows(message.from, message.to)) {
+    const lost = process === undefined || !this.#links.allows(message.from, message.to);
+    this.#recording?.message(this.#now, sentAt, message, !lost);
+    if (lost) {
       this.#stats.messagesLost++;
       line.notes = process === undefined ? "lost: receiver down" : "lost: link down";
       return;
@@ -839,6 +854,7 @@ class SafetySimulation {
     const weather = this.#weather;
     if (this.#random.next() < weather.dropRate) {
       this.#stats.messagesLost++;
+      this.#recording?.message(this.#now, this.#now, message, false);
       return;
     }
     this.#deliverLater(message);
@@ -852,7 +868,7 @@ class SafetySimulation {
     let at = this.#now + this.#delay();
     if (message.type === "InstallSnapshot") at = this.#streamSnapshot(message, at);
     this.#latestDeliveryAt = Math.max(this.#latestDeliveryAt, at);
-    this.#schedule(at, { kind: "deliver", message: copyMessage(message) });
+    this.#schedule(at, { kind: "deliver", message: copyMessage(message), sentAt: this.#now });
   }
 
   /**
@@ -877,7 +893,10 @@ class SafetySimulation {
   /** A chunk of a snapshot in transfer reaches `to`, unless it is down or cut off from `from`. */
   #hearChunk(from: number, to: number, term: number, line: TraceLine): void {
     const process = this.#processes.get(to);
-    if (process === undefined || !this.#links.allows(from, to) || this.#pauses.isPaused(to)) {
+    const lost = process === undefined || !this.#links.allows(from, to) ||
+      this.#pauses.isPaused(to);
+    this.#recording?.chunk(this.#now, from, to, term, !lost);
+    if (lost) {
       line.notes = "lost";
       return;
     }
@@ -909,6 +928,7 @@ class SafetySimulation {
       this.#stats.crashesInSlowPersist++;
     }
     this.#processes.delete(peer);
+    this.#recording?.process(this.#now, peer, null);
     this.#checker.endIncarnation(peer);
     this.#reads.crashed(peer);
     this.#stats.messagesLost += this.#pauses.crashed(peer);
@@ -943,6 +963,7 @@ class SafetySimulation {
     const firstTick = this.#now + 1 + this.#random.int(period);
     const tickedTo = firstTick - period;
     this.#processes.set(peer, { core, commands, incarnation, persisting: null, tickedTo });
+    this.#recording?.process(this.#now, peer, core);
     if (incarnation > 1) this.#stats.restarts++;
     this.#touched.add(peer);
     this.#schedule(firstTick, { kind: "tick", peer, incarnation });

@@ -12,7 +12,7 @@ import { TICK_UNITS } from "./profile.ts";
 /** One event on the simulation's agenda. */
 export type SafetySimulationEvent =
   | { readonly kind: "tick"; readonly peer: number; readonly incarnation: number }
-  | { readonly kind: "deliver"; readonly message: Message }
+  | { readonly kind: "deliver"; readonly message: Message; readonly sentAt: number }
   | { readonly kind: "propose" }
   | { readonly kind: "read" }
   | { readonly kind: "pause ends"; readonly peer: number; readonly pause: number }

@@ -149,11 +149,23 @@ export async function proveSecret(
       throw new AuthenticationError("the server sent bytes before the handshake ended");
     }
   } catch (error) {
-    if (error instanceof AuthenticationError) throw error;
+    if (error instanceof AuthenticationError || isConnectionLost(error)) throw error;
     throw new AuthenticationError(errorText(error));
   } finally {
     stream.dispose();
   }
+}
+
+/**
+ * Whether `error` is the connection breaking (reset, or cut without TLS's close_notify), as when
+ * the server is killed mid-handshake: that is worth a retry, unlike a refusal.
+ */
+function isConnectionLost(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    /close_notify|connection reset|broken pipe/i.test(errorText(error));
 }
 
 /** `value` when it is the handshake frame `step`; else an error saying what came instead. */

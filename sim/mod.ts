@@ -39,3 +39,4 @@ export {
   UNRELIABLE_MAX_DELAY_MS,
 } from "./network.ts";
 export type { Clock, TimerHandle } from "../util/clock.ts";
+export type { NetworkOutcome, NetworkStep, PeerState, SimRecorder } from "./recorder.ts";

@@ -32,6 +32,7 @@ import {
   type RpcHandlers,
 } from "../rpc/types.ts";
 import type { Simulation } from "./simulation.ts";
+import type { NetworkOutcome } from "./recorder.ts";
 
 /** Most extra delay, exclusive, before an unreliable network delivers a request (labrpc: 27). */
 export const UNRELIABLE_MAX_DELAY_MS = 27;
@@ -91,6 +92,9 @@ interface Exchange {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: RpcError) => void;
   settled: boolean;
+  /** When the call was made, and when its handler answered: for a recorder's arrows. */
+  readonly sentMs: number;
+  repliedMs: number;
   timeoutTimer: TimerHandle | null;
   /** The server whose handler is running (as captured when the call was made), else null. */
   handlerServer: ServerEntry | null;
@@ -108,6 +112,16 @@ const enum TraceKind {
   ReplyDropped,
   ReplyDelivered,
 }
+
+/** The recorder's name for each kind of step. */
+const OUTCOME_OF_KIND: Readonly<Record<TraceKind, NetworkOutcome>> = {
+  [TraceKind.Unreachable]: "unreachable",
+  [TraceKind.RequestDropped]: "request dropped",
+  [TraceKind.Dispatched]: "request delivered",
+  [TraceKind.ServerDead]: "server dead",
+  [TraceKind.ReplyDropped]: "reply dropped",
+  [TraceKind.ReplyDelivered]: "reply delivered",
+};
 
 /** What a handler produced, encoded: a result or the text of the error it threw. */
 type Reply = { ok: true; bytes: Uint8Array } | { ok: false; message: string; bytes: Uint8Array };
@@ -166,8 +180,13 @@ export class SimNetwork {
 
   /** Enables or disables end `endName`; a disabled end reaches nothing. */
   enable(endName: string, enabled: boolean): void {
-    this.#end(endName, enabled ? "enable" : "disable").enabled = enabled;
+    const end = this.#end(endName, enabled ? "enable" : "disable");
+    end.enabled = enabled;
     if (!enabled) this.#armDeathChecks();
+    const recorder = this.#simulation.recorder;
+    if (recorder !== null) {
+      recorder.endEnabled(this.#simulation.now(), endName, end.serverName ?? "", enabled);
+    }
   }
 
   /** Adds a server named `serverName`, replacing (as if deleting) any server of that name. */
@@ -175,11 +194,14 @@ export class SimNetwork {
     const replaced = this.#servers.has(serverName);
     this.#servers.set(serverName, { name: serverName, handlers, incomingCount: 0 });
     if (replaced) this.#armDeathChecks();
+    this.#simulation.recorder?.serverChanged(this.#simulation.now(), serverName, true);
   }
 
   /** Deletes the server named `serverName`: calls to it fail, and so do calls it is handling. */
   deleteServer(serverName: string): void {
-    if (this.#servers.delete(serverName)) this.#armDeathChecks();
+    if (!this.#servers.delete(serverName)) return;
+    this.#armDeathChecks();
+    this.#simulation.recorder?.serverChanged(this.#simulation.now(), serverName, false);
   }
 
   /** Reliable (the default) delivers everything without delay; unreliable delays and drops. */
@@ -276,6 +298,8 @@ export class SimNetwork {
         resolve,
         reject,
         settled: false,
+        sentMs: this.#simulation.now(),
+        repliedMs: 0,
         timeoutTimer: null,
         handlerServer: null,
         handlerServerName: "",
@@ -309,7 +333,7 @@ export class SimNetwork {
         ? "the end is not connected"
         : `server "${serverName}" does not exist`;
       this.#after(delayMs, () => {
-        this.#trace(TraceKind.Unreachable, exchange, 0);
+        this.#trace(TraceKind.Unreachable, exchange, 0, argsBytes);
         this.#settleFailure(exchange, "unreachable", why);
       });
       return;
@@ -320,7 +344,7 @@ export class SimNetwork {
       this.#latencyDraw();
     this.#after(delayMs, () => {
       if (!reliable && this.#dropDraw()) {
-        this.#trace(TraceKind.RequestDropped, exchange, 0);
+        this.#trace(TraceKind.RequestDropped, exchange, 0, argsBytes);
         this.#settleFailure(exchange, "unreachable", "the network lost the request");
         return;
       }
@@ -338,7 +362,7 @@ export class SimNetwork {
     longReordering: boolean,
   ): void {
     server.incomingCount += 1;
-    this.#trace(TraceKind.Dispatched, exchange, argsBytes.length);
+    this.#trace(TraceKind.Dispatched, exchange, argsBytes.length, argsBytes);
     exchange.handlerServer = server;
     exchange.handlerServerName = serverName;
     exchange.handlerStartMs = this.#simulation.now();
@@ -371,13 +395,14 @@ export class SimNetwork {
     if (server === null) return;
     this.#handlersRunning.delete(exchange);
     exchange.handlerServer = null;
+    exchange.repliedMs = this.#simulation.now();
     if (this.#isServerDead(exchange.end, exchange.handlerServerName, server)) {
-      this.#trace(TraceKind.ServerDead, exchange, 0);
+      this.#trace(TraceKind.ServerDead, exchange, 0, null);
       this.#settleFailure(exchange, "unreachable", "the server was cut off or deleted");
       return;
     }
     if (!reliable && this.#dropDraw()) {
-      this.#trace(TraceKind.ReplyDropped, exchange, 0);
+      this.#trace(TraceKind.ReplyDropped, exchange, 0, reply.bytes);
       this.#settleFailure(exchange, "unreachable", "the network lost the reply");
       return;
     }
@@ -402,7 +427,7 @@ export class SimNetwork {
 
   #deliver(exchange: Exchange, reply: Reply): void {
     this.#totalBytes += reply.bytes.length;
-    this.#trace(TraceKind.ReplyDelivered, exchange, reply.bytes.length);
+    this.#trace(TraceKind.ReplyDelivered, exchange, reply.bytes.length, reply.bytes);
     if (reply.ok) {
       this.#settleSuccess(exchange, decode(reply.bytes));
     } else {
@@ -441,7 +466,7 @@ export class SimNetwork {
     if (!this.#isServerDead(exchange.end, exchange.handlerServerName, server)) return;
     this.#handlersRunning.delete(exchange);
     exchange.handlerServer = null;
-    this.#trace(TraceKind.ServerDead, exchange, 1);
+    this.#trace(TraceKind.ServerDead, exchange, 1, null);
     this.#settleFailure(exchange, "unreachable", "the server was cut off or deleted");
   }
 
@@ -474,8 +499,20 @@ export class SimNetwork {
     queueMicrotask(step);
   }
 
-  #trace(kind: TraceKind, exchange: Exchange, detail: number): void {
+  /** Folds a step into the trace hash and tells the recorder, if any, with its decoded body. */
+  #trace(kind: TraceKind, exchange: Exchange, detail: number, bytes: Uint8Array | null): void {
     this.#simulation.traceEvent(kind, exchange.end.index, detail);
+    const recorder = this.#simulation.recorder;
+    if (recorder === null) return;
+    const isReply = kind === TraceKind.ReplyDelivered || kind === TraceKind.ReplyDropped;
+    recorder.networkStep(this.#simulation.now(), {
+      outcome: OUTCOME_OF_KIND[kind],
+      endName: exchange.end.name,
+      serverName: exchange.end.serverName ?? "",
+      method: exchange.method,
+      sentMs: isReply ? exchange.repliedMs : exchange.sentMs,
+      body: bytes === null ? undefined : decode(bytes),
+    });
   }
 
   #settleSuccess(exchange: Exchange, value: unknown): void {

@@ -12,6 +12,7 @@ import type { Clock, TimerHandle } from "../util/clock.ts";
 import { type Random, SeededRandom } from "../util/random.ts";
 import { SimTimer, TimerQueue } from "./timer_queue.ts";
 import { TraceHash } from "./trace_hash.ts";
+import type { SimRecorder } from "./recorder.ts";
 
 /** Limits on one {@linkcode Simulation.run}; exceeding one rejects the run. */
 export interface RunOptions {
@@ -57,6 +58,8 @@ export class Simulation implements Clock {
   readonly seed: number;
   /** The run's only source of randomness. */
   readonly random: Random;
+  /** Hears every event when set (`--trace`); null, the default, records nothing. */
+  recorder: SimRecorder | null = null;
   readonly #queue = new TimerQueue();
   readonly #trace = new TraceHash();
   #nowMs = 0;
@@ -179,6 +182,7 @@ export class Simulation implements Clock {
     let eventsAtThisInstant = 0;
     for (let events = 0; events <= maxEvents; events++) {
       await drainMicrotasks();
+      if (this.recorder !== null) this.recorder.settled(this.#nowMs);
       if (this.#failure !== null) throw this.#failure.error;
       if (outcome.settled) return;
       const timer = this.#queue.pop();
