@@ -394,15 +394,10 @@ async function serveAll(
   faults: RepeatLimiter,
   metrics: PeerMetrics,
 ): Promise<Servers> {
-  let server: RpcServer;
-  try {
-    server = await serve(options.listen, handlers, {
-      log: (line) => faults.report("RPC server faults", line),
-      traffic: metrics.traffic,
-    });
-  } catch (error) {
-    throw new Error(`Cannot listen on ${options.listen}: ${errorText(error)}`);
-  }
+  const server: RpcServer = await serve(options.listen, handlers, {
+    log: (line) => faults.report("RPC server faults", line),
+    traffic: metrics.traffic,
+  });
   if (options.metrics === undefined) return { metrics: null, close: () => server.close() };
   let endpoint: MetricsServer;
   try {
