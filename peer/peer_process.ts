@@ -119,6 +119,8 @@ export class ApplyCounter {
   readonly #logger: Logger;
   readonly #metrics: PeerMetrics;
   #snapshotIndex: number;
+  /** The membership last logged: a new leader's entry repeats it, which is not a change. */
+  #membershipLogged = "";
   #snapshotsInstalled = 0;
   #appliedCommands = 0;
 
@@ -141,12 +143,11 @@ export class ApplyCounter {
         bytes: message.snapshot.byteLength,
       });
     } else if ("membershipValid" in message) {
-      const { voters, learners } = message.membership;
-      this.#logger.info("membership changed", {
-        index: message.membershipIndex,
-        voters: voters.join(",") || "none",
-        learners: learners.join(",") || "none",
-      });
+      const voters = message.membership.voters.join(",") || "none";
+      const learners = message.membership.learners.join(",") || "none";
+      if (`${voters}/${learners}` === this.#membershipLogged) return;
+      this.#membershipLogged = `${voters}/${learners}`;
+      this.#logger.info("membership changed", { index: message.membershipIndex, voters, learners });
     } else {
       this.#appliedCommands++;
     }

@@ -38,17 +38,22 @@ Deno.test("snapshots taken and installed and membership changes are logged once 
     snapshotTerm: 3,
     snapshotIndex: 40,
   });
-  applies.count({
-    membershipValid: true,
-    membership: { voters: [0, 1, 2], learners: [], addresses: {} },
-    membershipIndex: 41,
+  const membership = (membershipIndex: number, voters: number[], learners: number[]) => ({
+    membershipValid: true as const,
+    membership: { voters, learners, addresses: {} },
+    membershipIndex,
     membershipTerm: 3,
   });
+  applies.count(membership(41, [0, 1, 2], []));
+  // A new leader's first entry carries the membership again: no change, no line.
+  applies.count(membership(50, [0, 1, 2], []));
+  applies.count(membership(55, [0, 1, 2], [3]));
   applies.snapshotTaken(60, 4096);
   const logged = lines.map((line) => JSON.parse(line));
   assert.deepEqual(logged.map(({ ts: _, level: __, node: ___, ...rest }) => rest), [
     { msg: "installed a snapshot from the leader", index: 40, term: 3, bytes: 2048 },
     { msg: "membership changed", index: 41, voters: "0,1,2", learners: "none" },
+    { msg: "membership changed", index: 55, voters: "0,1,2", learners: "3" },
     { msg: "took a snapshot", index: 60, bytes: 4096 },
   ]);
   assert.equal(metrics.snapshotInstalledBytes.sum, 2048);

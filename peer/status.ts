@@ -193,7 +193,7 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
       status.membership,
       status.role,
       String(status.term),
-      status.leader === -1 ? "-" : String(status.leader),
+      status.leader === -1 ? "none" : String(status.leader),
       String(status.commitIndex),
       String(status.appliedIndex),
       String(status.snapshotIndex),
