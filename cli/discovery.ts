@@ -53,8 +53,8 @@ export function classifyFailure(endpoint: string, error: unknown): Probe {
   if (!(error instanceof RpcError)) {
     return { kind: "foreign", endpoint, problem: `${endpoint} is not a dsys node: ${text}` };
   }
-  const kind = error.kind;
-  if (kind === "timeout" || /no connection after/.test(text)) {
+  const { kind, reason } = error;
+  if (kind === "timeout" || reason === "connect timeout") {
     return { kind: "silent", endpoint, problem: `${endpoint} did not answer: ${text}` };
   }
   if (kind === "remote") {
@@ -64,10 +64,13 @@ export function classifyFailure(endpoint: string, error: unknown): Probe {
       problem: `${endpoint} is not a kv-server: it does not serve ${STATUS_METHOD} (${text})`,
     };
   }
-  if (/connection refused|no socket at that path/.test(text)) {
-    return { kind: "refused", endpoint, problem: `${endpoint}: ${shortReason(text)}` };
+  if (reason === "refused") {
+    return { kind: "refused", endpoint, problem: `${endpoint}: ${REFUSED}` };
   }
-  if (/closed before the reply \(/.test(text)) {
+  if (reason === "no socket") {
+    return { kind: "refused", endpoint, problem: `${endpoint}: ${NO_SOCKET}` };
+  }
+  if (reason === "broken") {
     return {
       kind: "foreign",
       endpoint,
@@ -77,10 +80,8 @@ export function classifyFailure(endpoint: string, error: unknown): Probe {
   return { kind: "refused", endpoint, problem: `${endpoint}: ${text}` };
 }
 
-/** "connection refused" out of "Cannot reach 127.0.0.1:1: connection refused". */
-function shortReason(text: string): string {
-  return /(connection refused|no socket at that path)/.exec(text)?.[1] ?? text;
-}
+const REFUSED = "connection refused";
+const NO_SOCKET = "no socket at that path";
 
 /** Why a probe's endpoint cannot serve key/value operations, or null when it can. */
 export function kvProblem(found: Probe): string | null {

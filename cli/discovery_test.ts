@@ -39,12 +39,12 @@ Deno.test("classifyFailure tells refused, not a kv-server and silent endpoints a
       /^Cannot reach 127\.0\.0\.1:7001: authentication failed: wrong secret$/,
     ],
     [
-      new RpcError("unreachable", `Cannot reach ${HERE}: connection refused`),
+      new RpcError("unreachable", `Cannot reach ${HERE}: connection refused`, "refused"),
       "refused",
       /^127\.0\.0\.1:7001: connection refused$/,
     ],
     [
-      new RpcError("unreachable", `Cannot reach unix:/x/s: no socket at that path`),
+      new RpcError("unreachable", `Cannot reach unix:/x/s: no socket at that path`, "no socket"),
       "refused",
       /no socket at that path$/,
     ],
@@ -57,6 +57,7 @@ Deno.test("classifyFailure tells refused, not a kv-server and silent endpoints a
       new RpcError(
         "unreachable",
         `Cannot reach ${HERE}: the connection closed before the reply (frame too large)`,
+        "broken",
       ),
       "foreign",
       /does not speak dsys RPC/,
@@ -67,9 +68,18 @@ Deno.test("classifyFailure tells refused, not a kv-server and silent endpoints a
       /did not answer/,
     ],
     [
-      new RpcError("unreachable", `Cannot reach ${HERE}: no connection after 500 ms`),
+      new RpcError(
+        "unreachable",
+        `Cannot reach ${HERE}: no connection after 500 ms`,
+        "connect timeout",
+      ),
       "silent",
       /did not answer/,
+    ],
+    [
+      new RpcError("unreachable", `Cannot reach ${HERE}: the connection closed before the reply`),
+      "refused",
+      /^127\.0\.0\.1:7001: Cannot reach .*closed before the reply$/,
     ],
     [new Error("the status field term is not a number"), "foreign", /is not a dsys node/],
   ];

@@ -23,6 +23,7 @@ import {
   type RpcClient,
   RpcError,
   type RpcTraffic,
+  type UnreachableReason,
 } from "./types.ts";
 import type { TransportSecurity } from "../security/transport_security.ts";
 import { dialSecurely } from "../security/secure_transport.ts";
@@ -274,7 +275,7 @@ class TcpRpcClient implements RpcClient {
       } else if (outcome.conn !== undefined) {
         this.#onConnected(outcome.conn);
       } else {
-        this.#onConnectFailed(outcome.problem, outcome.refused);
+        this.#onConnectFailed(outcome);
       }
     });
   }
@@ -291,24 +292,27 @@ class TcpRpcClient implements RpcClient {
     const dialling = dialSecurely(this.#address, this.#options.security, attempt.signal);
     try {
       const conn = await Promise.race([dialling, late]);
-      if (conn !== "late") return { conn, problem: "", refused: false };
+      if (conn !== "late") return { conn, problem: "", refused: false, reason: null };
       // A TLS connect cannot be aborted: close it should it still come.
       dialling.then((conn) => conn.close(), () => {});
-      return { problem: `no connection after ${timeoutMs} ms`, refused: false };
+      const problem = `no connection after ${timeoutMs} ms`;
+      return { problem, refused: false, reason: "connect timeout" };
     } catch (error) {
       if (error instanceof AuthenticationError) {
-        return { problem: `authentication failed: ${error.message}`, refused: true };
+        const problem = `authentication failed: ${error.message}`;
+        return { problem, refused: true, reason: null };
       }
       if (attempt.signal.aborted) {
-        return { problem: `no connection after ${timeoutMs} ms`, refused: false };
+        const problem = `no connection after ${timeoutMs} ms`;
+        return { problem, refused: false, reason: "connect timeout" };
       }
       if (error instanceof Deno.errors.ConnectionRefused) {
-        return { problem: "connection refused", refused: false };
+        return { problem: "connection refused", refused: false, reason: "refused" };
       }
       if (error instanceof Deno.errors.NotFound) {
-        return { problem: "no socket at that path", refused: false };
+        return { problem: "no socket at that path", refused: false, reason: "no socket" };
       }
-      return { problem: errorText(error), refused: false };
+      return { problem: errorText(error), refused: false, reason: null };
     } finally {
       this.#clock.clearTimeout(timer);
     }
@@ -326,7 +330,7 @@ class TcpRpcClient implements RpcClient {
     }
   }
 
-  #onConnectFailed(problem: string, refused: boolean): void {
+  #onConnectFailed({ problem, refused, reason }: DialOutcome): void {
     this.#noteFailure();
     const message = `Cannot reach ${this.#label}: ${problem}`;
     for (const [id, call] of this.#pending) {
@@ -334,7 +338,9 @@ class TcpRpcClient implements RpcClient {
       this.#pending.delete(id);
       this.#clock.clearTimeout(call.timer);
       call.reject(
-        refused ? new RpcAuthenticationError(message) : new RpcError("unreachable", message),
+        refused
+          ? new RpcAuthenticationError(message)
+          : new RpcError("unreachable", message, reason),
       );
     }
   }
@@ -393,7 +399,7 @@ class TcpRpcClient implements RpcClient {
       const message = `Cannot reach ${this.#label}: ${detail}`;
       call.reject(
         refusal === null
-          ? new RpcError("unreachable", message)
+          ? new RpcError("unreachable", message, reason.kind === "end" ? null : "broken")
           : new RpcAuthenticationError(message),
       );
     }
@@ -405,6 +411,7 @@ interface DialOutcome {
   conn?: Deno.Conn;
   problem: string;
   refused: boolean;
+  reason: UnreachableReason | null;
 }
 
 interface Reply {

@@ -3,7 +3,7 @@ import { CodecError } from "./codec.ts";
 import { formatAddress } from "./address.ts";
 import { connect } from "./tcp_client.ts";
 import { serve } from "./tcp_server.ts";
-import { RpcError, type RpcErrorKind, type RpcHandlers } from "./types.ts";
+import { RpcError, type RpcErrorKind, type RpcHandlers, type UnreachableReason } from "./types.ts";
 import { Arrivals, Gate, recordingLog, unusedPort } from "./testing/rpc_fixtures.ts";
 
 const echoHandlers: RpcHandlers = {
@@ -19,11 +19,13 @@ async function assertRpcError(
   promise: Promise<unknown>,
   kind: RpcErrorKind,
   pattern: RegExp,
+  reason: UnreachableReason | null = null,
 ): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof RpcError, `expected an RpcError, got ${error}`);
     assert.equal(error.kind, kind, error.message);
     assert.match(error.message, pattern);
+    assert.equal(error.reason, reason, error.message);
     return true;
   });
 }
@@ -158,6 +160,7 @@ Deno.test("a call to a port nobody listens on is unreachable", async () => {
     client.call("Echo.Say", 1),
     "unreachable",
     new RegExp(`^Cannot reach 127\\.0\\.0\\.1:${port}: connection refused$`),
+    "refused",
   );
   client.close();
 });
@@ -165,7 +168,12 @@ Deno.test("a call to a port nobody listens on is unreachable", async () => {
 Deno.test("a call to a missing Unix socket is unreachable", async () => {
   const folder = await Deno.makeTempDir({ prefix: "dsys-rpc-" });
   const client = connect(`unix:${folder}/nobody.sock`);
-  await assertRpcError(client.call("Echo.Say", 1), "unreachable", /Cannot reach unix:.*nobody/);
+  await assertRpcError(
+    client.call("Echo.Say", 1),
+    "unreachable",
+    /Cannot reach unix:.*nobody.*: no socket at that path$/,
+    "no socket",
+  );
   client.close();
   await Deno.remove(folder);
 });
@@ -186,7 +194,7 @@ Deno.test("the client reconnects after the server restarts, never resending a ca
   await first.close();
   await assertRpcError(inFlight, "unreachable", /connection closed before the reply/);
   // Nothing listens now: connecting again is refused.
-  await assertRpcError(client.call("Hold", null), "unreachable", /connection refused/);
+  await assertRpcError(client.call("Hold", null), "unreachable", /connection refused/, "refused");
 
   let holdCalls = 0;
   const second = await serve(address, {
@@ -212,7 +220,12 @@ Deno.test("a reply over the client's frame limit fails the call cleanly", async 
     reconnectBackoffMs: { initial: 1, max: 10 },
     log,
   });
-  await assertRpcError(client.call("Big", null), "unreachable", /over the limit of 1024 bytes/);
+  await assertRpcError(
+    client.call("Big", null),
+    "unreachable",
+    /over the limit of 1024 bytes/,
+    "broken",
+  );
   assert.equal(lines.length, 1);
   assert.match(lines[0], /RPC client for 127\.0\.0\.1:\d+: .*over the limit of 1024 bytes/);
   // The next call opens a fresh connection.

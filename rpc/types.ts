@@ -8,16 +8,27 @@
 /** Why a call failed. `remote` means the server answered with an error. */
 export type RpcErrorKind = "timeout" | "unreachable" | "remote" | "closed";
 
+/**
+ * Why a call found no server, when the transport can tell: nothing listens at the port
+ * (`refused`) or at the socket's path (`no socket`), no connection came within the connect
+ * timeout (`connect timeout`), or the connection broke with an error or with bytes that are not
+ * this protocol (`broken`). Clients tell an address that is wrong from one that is slow by it.
+ */
+export type UnreachableReason = "refused" | "no socket" | "connect timeout" | "broken";
+
 /** A failed call. `kind` tells whether the server may have run the handler. */
 export class RpcError extends Error {
   /** How the call failed. */
   readonly kind: RpcErrorKind;
+  /** For some `unreachable` calls, why; null when the transport does not say. */
+  readonly reason: UnreachableReason | null;
 
   /** Creates the error; `message` is a plain sentence naming the method and the address. */
-  constructor(kind: RpcErrorKind, message: string) {
+  constructor(kind: RpcErrorKind, message: string, reason: UnreachableReason | null = null) {
     super(message);
     this.name = "RpcError";
     this.kind = kind;
+    this.reason = reason;
   }
 }
 
