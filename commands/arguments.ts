@@ -7,6 +7,8 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 import { InvalidArgumentError } from "commander";
 import { parseAddress } from "../rpc/address.ts";
+import { parseByteSize } from "../mr/mod.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Returns a commander parser for a whole number within [minimum, maximum]. */
 export function integerOption(
@@ -56,38 +58,16 @@ export function addressOption(text: string): string {
   return text;
 }
 
-/** Multipliers of the size units {@linkcode parseSize} takes (B, k/KB, KiB, M/MB, MiB, G/GB, GiB). */
-const SIZE_UNITS: Readonly<Record<string, number>> = {
-  "": 1,
-  b: 1,
-  k: 1_000,
-  kb: 1_000,
-  kib: 1024,
-  m: 1_000_000,
-  mb: 1_000_000,
-  mib: 1024 ** 2,
-  g: 1_000_000_000,
-  gb: 1_000_000_000,
-  gib: 1024 ** 3,
-};
-
 /**
- * Parses a size such as `8MiB`, `1.5GB`, `500k` or a plain number of bytes into whole bytes;
- * throws a one-line error naming the text. Units are case-blind; KB is 1000 bytes, KiB 1024.
+ * Parses a size such as `8MiB`, `1.5GB`, `500k` or a plain number of bytes into whole bytes
+ * (mr/byte_size.ts, the one parser of sizes), as commander's option error naming the text.
  */
 export function parseSize(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(text);
-  const unit = SIZE_UNITS[match?.[2].toLowerCase() ?? ""];
-  if (match === null || unit === undefined) {
-    throw new InvalidArgumentError(
-      `"${text}" is not a size: expected a number of bytes, optionally with a unit (B, KB, KiB, MB, MiB, GB, GiB).`,
-    );
+  try {
+    return parseByteSize(text);
+  } catch (error) {
+    throw new InvalidArgumentError(errorText(error));
   }
-  const bytes = Math.round(Number(match[1]) * unit);
-  if (!Number.isSafeInteger(bytes)) {
-    throw new InvalidArgumentError(`"${text}" is too large a size.`);
-  }
-  return bytes;
 }
 
 /** A commander parser for a size (see {@linkcode parseSize}) that also takes `-1` for "never". */

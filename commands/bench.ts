@@ -9,13 +9,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { InvalidArgumentError } from "commander";
-import {
-  DEFAULT_BENCH_BYTES,
-  parseByteSize,
-  runMrBench,
-  type Transfer,
-  TRANSFERS,
-} from "../mr/mod.ts";
+import { DEFAULT_BENCH_BYTES, runMrBench, type Transfer, TRANSFERS } from "../mr/mod.ts";
 import { CONSISTENCIES, type Consistency } from "../kv/mod.ts";
 import { MAX_BENCH_CLIENTS, runKvBench } from "../bench/kv.ts";
 import { runCatchUpBench } from "../bench/catch_up.ts";
@@ -23,7 +17,7 @@ import { runFailoverBench } from "../bench/failover.ts";
 import { runCoordinationBench } from "../bench/coordination.ts";
 import { MAX_STATE_KEYS, restoreSnapshotFile, runKvStateBench } from "../bench/kv_state.ts";
 import { DEFAULT_MAX_INFLIGHT_APPENDS } from "../raft/config.ts";
-import { examples, integerOption, requireFiles } from "./arguments.ts";
+import { examples, integerOption, parseSize, requireFiles } from "./arguments.ts";
 
 /** Default client counts, one level each. */
 export const DEFAULT_BENCH_CLIENTS: readonly number[] = [1, 16, 64];
@@ -47,7 +41,7 @@ export function benchCommand() {
     .option("--inputs <files...>", "mr: input files (default: a generated corpus)")
     .addOption(
       new Option("--size <bytes>", "mr: size of the generated corpus, as 200MB or 64MiB")
-        .argParser(parseByteSize).default(DEFAULT_BENCH_BYTES, "8MB"),
+        .argParser(parseSize).default(DEFAULT_BENCH_BYTES, "8MB"),
     )
     .option("--timings", "mr: print each process's time per phase")
     .option(

@@ -12,11 +12,17 @@ import {
   DEFAULT_SPLIT_BYTES,
   DEFAULT_TASK_TIMEOUT_MS,
   formatByteSize,
-  parseByteSize,
   runCoordinator,
   TRANSFERS,
 } from "../mr/mod.ts";
-import { addressOption, examples, integerOption, requireFiles, secondsFlag } from "./arguments.ts";
+import {
+  addressOption,
+  examples,
+  integerOption,
+  parseSize,
+  requireFiles,
+  secondsFlag,
+} from "./arguments.ts";
 import { logFormatOption, metricsOption } from "./observe_options.ts";
 import { Logger } from "../observe/log.ts";
 import { type MetricsServer, serveMetrics } from "../observe/metrics_server.ts";
@@ -59,7 +65,7 @@ export function coordinatorCommand() {
       new Option(
         "--split-size <bytes>",
         "a larger file becomes several map tasks, cut at lines (as 64MiB or 20MB)",
-      ).argParser(parseByteSize).default(DEFAULT_SPLIT_BYTES, formatByteSize(DEFAULT_SPLIT_BYTES)),
+      ).argParser(parseSize).default(DEFAULT_SPLIT_BYTES, formatByteSize(DEFAULT_SPLIT_BYTES)),
     )
     .option(
       "--skip-bad-records",

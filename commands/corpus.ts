@@ -5,8 +5,9 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { ENGLISH_HEAD_WORDS, formatByteSize, parseByteSize, writeCorpusOfSize } from "../mr/mod.ts";
-import { examples, integerOption } from "./arguments.ts";
+import { InvalidArgumentError } from "commander";
+import { ENGLISH_HEAD_WORDS, formatByteSize, writeCorpusOfSize } from "../mr/mod.ts";
+import { examples, integerOption, parseSize } from "./arguments.ts";
 
 /** The corpus's size unless `--size` says otherwise: a job of a few seconds. */
 const DEFAULT_CORPUS_BYTES = 20 * 1024 * 1024;
@@ -22,9 +23,11 @@ export function corpusCommand() {
       "--size <bytes>",
       "their total size (20MiB, 1GB or bytes)",
       (text) => {
-        const bytes = parseByteSize(text);
+        const bytes = parseSize(text);
         if (bytes > CORPUS_BYTES_MAX) {
-          throw new Error(`--size ${text} is over the most, ${formatByteSize(CORPUS_BYTES_MAX)}`);
+          throw new InvalidArgumentError(
+            `It is over the most, ${formatByteSize(CORPUS_BYTES_MAX)}.`,
+          );
         }
         return bytes;
       },

@@ -1,7 +1,8 @@
 /**
- * Sizes as people type them on the command line: `64MiB`, `200MB`, `1.5GiB`, `4096`. Decimal
- * units (kB, MB, GB) count powers of 1000 and binary ones (KiB, MiB, GiB) powers of 1024, as
- * their names say; a bare number is bytes.
+ * Sizes as people type them on the command line: `64MiB`, `200MB`, `1.5GiB`, `500k`, `4096`.
+ * Decimal units (k or kB, M or MB, G or GB) count powers of 1000 and binary ones (KiB, MiB, GiB)
+ * powers of 1024, as their names say; a bare number is bytes. Every size option of every
+ * subcommand reads its value here.
  *
  * @module
  */
@@ -9,8 +10,11 @@
 const UNIT_BYTES: Readonly<Record<string, number>> = {
   "": 1,
   b: 1,
+  k: 1e3,
   kb: 1e3,
+  m: 1e6,
   mb: 1e6,
+  g: 1e9,
   gb: 1e9,
   kib: 1024,
   mib: 1024 ** 2,
@@ -31,7 +35,9 @@ export function parseByteSize(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const unit = match?.[2].toLowerCase();
   if (match === null || unit === undefined || !Object.hasOwn(UNIT_BYTES, unit)) {
-    throw new Error(`"${text}" is not a size: use bytes or a unit, as in 64MiB or 200MB`);
+    throw new Error(
+      `"${text}" is not a size: expected a number of bytes, optionally with a unit (B, KB, KiB, MB, MiB, GB, GiB).`,
+    );
   }
   const bytes = Math.round(Number(match[1]) * UNIT_BYTES[unit]);
   if (!Number.isSafeInteger(bytes)) throw new Error(`"${text}" is too large a size`);

@@ -24,3 +24,9 @@ Deno.test("formatByteSize picks the largest binary unit", () => {
   assert.equal(formatByteSize(64 * 1024 * 1024), "64 MiB");
   assert.equal(formatByteSize(1536), "1.5 KiB");
 });
+
+Deno.test("parseByteSize takes the short decimal units k, M and G too", () => {
+  assert.equal(parseByteSize("4k"), 4_000);
+  assert.equal(parseByteSize("2M"), 2_000_000);
+  assert.equal(parseByteSize("1G"), 1_000_000_000);
+});
