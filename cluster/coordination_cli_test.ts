@@ -141,9 +141,12 @@ Deno.test("dsys kv lock from four processes while the leader is killed -9: one h
 const PUTS = 40;
 const KILL_AFTER = 15;
 
-/** A `dsys kv -w json watch` process and the events it printed so far. */
-function startWatch(cluster: ProcessCluster, args: readonly string[]) {
-  const servers = cluster.clientAddresses().join(",");
+/**
+ * A `dsys kv -w json watch` process and the events it printed so far; it polls the servers in
+ * the order of `ids`, the first as long as that one answers.
+ */
+function startWatch(cluster: ProcessCluster, ids: readonly number[], args: readonly string[]) {
+  const servers = cluster.clientAddresses(ids).join(",");
   const argv = selfCommand(["kv", "--servers", servers, "-w", "json", "watch", ...args]);
   const [program, ...programArgs] = argv;
   const process = new Deno.Command(program, {
@@ -164,11 +167,14 @@ function startWatch(cluster: ProcessCluster, args: readonly string[]) {
 
 Deno.test("dsys kv watch --prefix -w json sees every put once, in order, across a kill -9 of the leader", () =>
   withCluster(async (cluster) => {
-    const watch = startWatch(cluster, ["w/", "--prefix", "--rev", "1"]);
+    // The watcher polls the leader first, so the kill cuts its poll off, not a bystander's.
+    const leader = await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
+    const order = [leader, ...cluster.ids.filter((id) => id !== leader)];
+    const watch = startWatch(cluster, order, ["w/", "--prefix", "--rev", "1"]);
     try {
       const shell = cluster.startShell(cluster.clientAddresses(), TIMEOUT_SECONDS);
       for (let i = 0; i < PUTS; i++) {
-        if (i === KILL_AFTER) await cluster.kill(await cluster.waitForLeader(SETTLE_TIMEOUT_MS));
+        if (i === KILL_AFTER) await cluster.kill(leader);
         const result = await shell.run("put", `w/${i}`, `v${i}`);
         assert.ok(result.ok, `put ${i}: ${result.error}`);
       }
