@@ -76,6 +76,11 @@ export function benchCommand() {
       parseConsistencies,
       ["linearizable" as const],
     )
+    .option(
+      "--coordination",
+      "kv: then, on a fresh cluster, puts/s beside compare-and-swap txns/s and watch fan-out " +
+        "(as bench coordination, with the first --clients count)",
+    )
     .option("--kills <count>", "failover: leaders to kill -9", integerOption(0, 1000), 50)
     .option("--transfers <count>", "failover: leadership transfers", integerOption(0, 1000), 20)
     .addHelpText(
@@ -86,6 +91,7 @@ export function benchCommand() {
         "dsys bench mr --size 200MB --mr-transfer shared,rpc",
         "dsys bench kv --clients 1,16,64 --seconds 5",
         "dsys bench kv --clients 1,64 --reads 0,0.5,0.9,1 --consistency linearizable,lease",
+        "dsys bench kv --clients 64 --coordination --watchers 100",
         "dsys bench catchup",
         "dsys bench failover --kills 50 --transfers 20",
         "dsys bench kv-state --keys 1000000 --value-bytes 100 --follower",
@@ -94,7 +100,7 @@ export function benchCommand() {
     )
     .option(
       "--watchers <count>",
-      "coordination: watchers of one prefix",
+      "coordination (and kv --coordination): watchers of one prefix",
       integerOption(1, 10_000),
       100,
     )
@@ -109,14 +115,22 @@ export function benchCommand() {
       "kv-state: (used by the bench itself) restore a snapshot file and report",
     )
     .action(async (system, options) => {
-      if (system === "coordination") {
+      if (system === "kv") {
+        await runKvBench({
+          clients: options.clients,
+          seconds: options.seconds,
+          readShares: options.reads,
+          consistencies: options.consistency,
+        });
+      }
+      if (system === "coordination" || (system === "kv" && options.coordination)) {
         await runCoordinationBench({
           clients: options.clients[0],
           watchers: options.watchers,
           seconds: options.seconds,
         });
-        return;
       }
+      if (system === "kv" || system === "coordination") return;
       if (system === "kv-state") {
         if (options.restore !== undefined) await restoreSnapshotFile(options.restore);
         else {
@@ -126,15 +140,6 @@ export function benchCommand() {
             follower: options.follower,
           });
         }
-        return;
-      }
-      if (system === "kv") {
-        await runKvBench({
-          clients: options.clients,
-          seconds: options.seconds,
-          readShares: options.reads,
-          consistencies: options.consistency,
-        });
         return;
       }
       if (system === "catchup") {
