@@ -19,7 +19,15 @@ export type ModelName = "kv" | "versioned-kv" | "register" | "cas-register";
 export const MODEL_NAMES: readonly ModelName[] = ["kv", "versioned-kv", "register", "cas-register"];
 
 /** Operations of all models; each model accepts some of them (see {@linkcode Model.kinds}). */
-export type ModelOperationKind = "get" | "put" | "append" | "read" | "write" | "cas";
+export type ModelOperationKind =
+  | "get"
+  | "put"
+  | "append"
+  | "read"
+  | "write"
+  | "cas"
+  | "delete"
+  | "txn";
 
 /** What a versioned key/value server answered (the 2025 lab's `rpc.Err`, without ErrMaybe). */
 export type VersionedReply = "OK" | "ErrNoKey" | "ErrVersion";
@@ -56,12 +64,14 @@ export interface ModelOperation {
   readonly maybe: boolean;
   /** Where it was read from, `file:line`, for messages. */
   readonly source: string;
+  /** What the fields above cannot say, in the model's own terms (a transaction and its reply). */
+  readonly payload?: unknown;
 }
 
 /** A sequential specification of one key. */
 export interface Model<State> {
-  /** Its name on the command line. */
-  readonly name: ModelName;
+  /** Its name in messages; on the command line for a {@linkcode ModelName}. */
+  readonly name: string;
   /** The operations it accepts. */
   readonly kinds: readonly ModelOperationKind[];
   /** The state before any operation. */
