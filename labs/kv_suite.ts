@@ -16,6 +16,7 @@ import { ELECTION_TIMEOUT_MS, type KvConfig, runKvTest } from "./kv_harness.ts";
 import type { LabTest, TestContext } from "./suite.ts";
 import { coordinationTests } from "./coordination_suite.ts";
 import { recipesTests } from "../recipes/recipes_suite.ts";
+import { txnTests } from "../coordination_check/txn_suite.ts";
 
 /** Iterations of the generic test, each with its own clients. */
 const ITERATIONS = 3;
@@ -495,5 +496,6 @@ export const kvSuite: readonly LabTest[] = [
     allConsistencies: true,
   }),
   ...coordinationTests,
+  ...txnTests,
   ...recipesTests,
 ];
