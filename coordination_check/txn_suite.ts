@@ -20,7 +20,7 @@ import { errorText } from "../util/error_text.ts";
 /** How long the clerks run. */
 const RUN_MS = 6_000;
 /** Clerks running at once. */
-const CLIENTS = 5;
+const CLIENTS = 10;
 /** A bound on one clerk's operations (the run's time bounds them first). */
 const CLIENT_OPS_MAX = 10_000;
 /** How long the abandoned clerk's write may travel before the clerk is deleted. */
