@@ -20,6 +20,7 @@ import {
   answerText,
   applyRequest,
   COORDINATION_MODEL,
+  type CoordinationPayload,
   type CoordinationRequest,
   type CoordinationState,
   EMPTY_STATE,
@@ -66,22 +67,15 @@ export class CoordinationHistory {
       `Cannot record operation ${index}: the history holds at most ${this.#operationsMax}`,
     );
     const callMs = this.#clock.now();
-    this.#operations.push({
-      clientId: client,
-      kind: request.kind,
-      // One partition: a transaction spans keys.
-      key: "",
-      value: null,
-      expected: null,
-      output: null,
-      version: 0,
-      reply: "OK",
-      callMs,
-      returnMs: Infinity,
-      maybe: true,
-      source: `operation ${index}`,
-      payload: { request, answer: null },
-    });
+    this.#operations.push(
+      coordinationOperation(
+        client,
+        callMs,
+        Infinity,
+        { request, answer: null },
+        `operation ${index}`,
+      ),
+    );
     const recorder = this.#clock.recorder ?? null;
     const call = recorder?.clientCall(callMs, `clerk-${client}`, describeRequest(request));
     const reply = await clerk.send(commandOf(request));
@@ -109,6 +103,41 @@ export class CoordinationHistory {
     const unknown = history.filter((operation) => operation.returnMs === Infinity).length;
     return { operations: history.length, unknown, elapsedMs: result.elapsedMs };
   }
+}
+
+/**
+ * A history's operation of `client` for {@linkcode COORDINATION_MODEL}, from `callMs` to
+ * `returnMs` (Infinity, with a null answer: never returned); `source` names it in messages.
+ */
+export function coordinationOperation(
+  client: number,
+  callMs: number,
+  returnMs: number,
+  payload: CoordinationPayload,
+  source: string,
+): ModelOperation {
+  assert(
+    (payload.answer === null) === (returnMs === Infinity),
+    `Operation ${source} has an answer ${
+      payload.answer === null ? "yet returned" : "yet never returned"
+    }`,
+  );
+  return {
+    clientId: client,
+    kind: payload.request.kind,
+    // One partition: a transaction spans keys.
+    key: "",
+    value: null,
+    expected: null,
+    output: null,
+    version: 0,
+    reply: "OK",
+    callMs,
+    returnMs,
+    maybe: returnMs === Infinity,
+    source,
+    payload,
+  };
 }
 
 /** Checks a history of coordination operations (all with key "") within `timeoutMs`. */

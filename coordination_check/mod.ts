@@ -34,6 +34,7 @@ export {
   checkCoordinationHistory,
   commandOf,
   CoordinationHistory,
+  coordinationOperation,
   describeRequest,
   describeState,
   explainFailure,

@@ -10,7 +10,7 @@ import {
   type CoordinationState,
   EMPTY_STATE,
 } from "./model.ts";
-import { checkCoordinationHistory, describeState } from "./history.ts";
+import { checkCoordinationHistory, coordinationOperation, describeState } from "./history.ts";
 
 /** An operation of `client` from `callMs` to `returnMs` (Infinity: never returned). */
 function op(
@@ -20,22 +20,8 @@ function op(
   request: CoordinationRequest,
   reply: KvReply | null = null,
 ): ModelOperation {
-  assert.equal(reply === null, returnMs === Infinity, "a reply exactly when it returned");
-  return {
-    clientId: client,
-    kind: request.kind,
-    key: "",
-    value: null,
-    expected: null,
-    output: null,
-    version: 0,
-    reply: "OK",
-    callMs,
-    returnMs,
-    maybe: reply === null,
-    source: `test ${client}@${callMs}`,
-    payload: { request, answer: reply === null ? null : answerOf(request, reply) },
-  };
+  const answer = reply === null ? null : answerOf(request, reply);
+  return coordinationOperation(client, callMs, returnMs, { request, answer }, `test ${client}`);
 }
 
 /** A record as the service returns it. */
@@ -57,13 +43,13 @@ function got(revision: number, found?: KeyRecord): KvReply {
   return { err: "OK", value: found.value, version: found.version, records: [found], revision };
 }
 
-const putA = (client: number, at: number, value: string, revision: number, version = 1) =>
-  op(client, at, at + 1, { kind: "put", key: "a", value }, {
-    err: "OK",
-    value: "",
-    version,
-    revision,
-  });
+/** A put of `key` from `at` to `at + 1` that wrote `version` at `revision`. */
+const put = (at: number, key: string, value: string, revision: number, version = 1) =>
+  op(0, at, at + 1, { kind: "put", key, value }, { err: "OK", value: "", version, revision });
+const putA = (client: number, at: number, value: string, revision: number, version = 1) => ({
+  ...put(at, "a", value, revision, version),
+  clientId: client,
+});
 
 const casA: CoordinationRequest = {
   kind: "txn",
@@ -192,18 +178,8 @@ const HISTORIES: readonly { name: string; legal: boolean; history: ModelOperatio
     name: "a prefix delete counts every key it deleted",
     legal: true,
     history: [
-      op(0, 0, 1, { kind: "put", key: "a/0", value: "x" }, {
-        err: "OK",
-        value: "",
-        version: 1,
-        revision: 1,
-      }),
-      op(0, 2, 3, { kind: "put", key: "a/1", value: "y" }, {
-        err: "OK",
-        value: "",
-        version: 1,
-        revision: 2,
-      }),
+      put(0, "a/0", "x", 1),
+      put(2, "a/1", "y", 2),
       op(0, 4, 5, deletePrefix, { err: "OK", value: "", deleted: 2, revision: 3 }),
     ],
   },
@@ -211,18 +187,8 @@ const HISTORIES: readonly { name: string; legal: boolean; history: ModelOperatio
     name: "a prefix delete lost a count",
     legal: false,
     history: [
-      op(0, 0, 1, { kind: "put", key: "a/0", value: "x" }, {
-        err: "OK",
-        value: "",
-        version: 1,
-        revision: 1,
-      }),
-      op(0, 2, 3, { kind: "put", key: "a/1", value: "y" }, {
-        err: "OK",
-        value: "",
-        version: 1,
-        revision: 2,
-      }),
+      put(0, "a/0", "x", 1),
+      put(2, "a/1", "y", 2),
       op(0, 4, 5, deletePrefix, { err: "OK", value: "", deleted: 1, revision: 3 }),
     ],
   },
@@ -247,12 +213,7 @@ const HISTORIES: readonly { name: string; legal: boolean; history: ModelOperatio
     legal: false,
     history: [
       putA(0, 0, "x", 1),
-      op(1, 2, 3, { kind: "put", key: "b", value: "y" }, {
-        err: "OK",
-        value: "",
-        version: 1,
-        revision: 3,
-      }),
+      put(2, "b", "y", 3),
     ],
   },
   {
@@ -260,12 +221,7 @@ const HISTORIES: readonly { name: string; legal: boolean; history: ModelOperatio
     legal: false,
     history: [
       putA(0, 0, "x", 1),
-      op(1, 0, 2, { kind: "put", key: "b", value: "y" }, {
-        err: "OK",
-        value: "",
-        version: 1,
-        revision: 1,
-      }),
+      { ...put(0, "b", "y", 1), clientId: 1, returnMs: 2 },
     ],
   },
   {
