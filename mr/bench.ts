@@ -119,11 +119,18 @@ async function generateCorpus(folder: string, totalBytes: number): Promise<strin
   return names.map((name) => joinPath(folder, name));
 }
 
-/** The `timings:` line a process printed, without its label. */
-function timingsOf(output: string): string {
-  const line = output.split("\n").findLast((line) => line.startsWith("timings: "));
-  return line === undefined ? "no timings printed" : line.slice("timings: ".length);
+/**
+ * What follows `timings: ` on the last line of `output` that has it: a worker's line is stamped
+ * with time, level and node before it, sequential's is not.
+ */
+export function timingsOf(output: string): string {
+  const line = output.split("\n").findLast((line) => line.includes(TIMINGS_LABEL));
+  if (line === undefined) return "no timings printed";
+  return line.slice(line.lastIndexOf(TIMINGS_LABEL) + TIMINGS_LABEL.length);
 }
+
+/** What a process's `--timings` line says before its phases. */
+const TIMINGS_LABEL = "timings: ";
 
 async function timeSequential(
   folder: string,
