@@ -9,7 +9,7 @@
  */
 import { assert } from "../util/assert.ts";
 import type { MapReduceApp } from "../apps/app.ts";
-import { checkedPairs, checkReduceResult } from "../apps/app_contract.ts";
+import { checkReduceResult } from "../apps/app_contract.ts";
 import { type Phase, PhaseTimes } from "./phase_times.ts";
 import { type Counters, CounterSet } from "../apps/counters.ts";
 
@@ -219,23 +219,6 @@ export async function reduceKeys(
   // The writes that flushed added their own time to "write output"; phases do not overlap.
   const writingMs = times.totalMs("write output") - writtenBeforeMs;
   times.add("reduce", performance.now() - startMs - writingMs);
-}
-
-/**
- * The sequential job's grouping: checks what map returned, groups `pairs` by key (values keep
- * their arrival order) and returns the groups; only the distinct keys get sorted later.
- */
-export function groupPairs(
-  app: MapReduceApp,
-  groups: Map<string, string[]>,
-  inputName: string,
-  result: unknown,
-): void {
-  for (const pair of checkedPairs(app, inputName, result)) {
-    const values = groups.get(pair.key);
-    if (values === undefined) groups.set(pair.key, [pair.value]);
-    else values.push(pair.value);
-  }
 }
 
 /**
