@@ -29,11 +29,18 @@ async function withCluster(body: (cluster: ProcessCluster) => Promise<void>): Pr
   }
 }
 
-/** Waits until `done()` holds, polling every 20 ms; fails naming `what` after the budget. */
-async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+/**
+ * Waits until `done()` holds, polling every 20 ms; fails naming `what` (and what `seen()` says
+ * of the state) after the budget.
+ */
+async function until(
+  done: () => boolean | Promise<boolean>,
+  what: string,
+  seen: () => string = () => "",
+): Promise<void> {
   const deadlineMs = performance.now() + SETTLE_TIMEOUT_MS;
   while (!(await done())) {
-    assert.ok(performance.now() < deadlineMs, `${what} within ${SETTLE_TIMEOUT_MS} ms`);
+    assert.ok(performance.now() < deadlineMs, `${what} within ${SETTLE_TIMEOUT_MS} ms${seen()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -178,7 +185,13 @@ Deno.test("dsys kv watch --prefix -w json sees every put once, in order, across 
         const result = await shell.run("put", `w/${i}`, `v${i}`);
         assert.ok(result.ok, `put ${i}: ${result.error}`);
       }
-      await until(() => watch.events.length >= PUTS, `${PUTS} events`);
+      await until(() => watch.events.length >= PUTS, `${PUTS} events`, () => {
+        const revisions = new Set(watch.events.map((event) => event.revision));
+        const missing = Array.from({ length: PUTS }, (_, i) => i + 1).filter((revision) =>
+          !revisions.has(revision)
+        );
+        return `: ${watch.events.length} came; none for revisions ${missing.join(", ")}`;
+      });
       watch.process.kill("SIGINT");
       assert.equal((await watch.process.status).code, 0);
       await watch.reading;
