@@ -133,6 +133,7 @@ export function proposeProblem(args: unknown): string | null {
 }
 
 function describeCommand(command: unknown): string {
+  if (command === null) return "none (a new leader's first entry)";
   if (typeof command === "string") return JSON.stringify(command.slice(0, 200));
   if (command instanceof Uint8Array) return `${command.byteLength} bytes`;
   return typeof command;

@@ -82,7 +82,7 @@ export interface PeerContext {
    */
   readonly node: Pick<
     RaftNodeConfig,
-    "id" | "peers" | "bootstrapVoters" | "bootstrapAddresses" | "storage" | "onFatal"
+    "id" | "peers" | "bootstrapVoters" | "bootstrapAddresses" | "storage" | "onFatal" | "elections"
   >;
   /** What the data folder held at start, snapshot included, read once. */
   readonly restored: RestoredState;
@@ -277,6 +277,8 @@ export async function runPeer(
       bootstrapAddresses,
       storage,
       onFatal,
+      // A real cluster's leader commits what its predecessors committed at once (Raft, section 8).
+      elections: { noOpOnElection: true },
     },
     restored,
     files,

@@ -57,6 +57,15 @@ export interface RaftCoreConfig {
    */
   readonly checkQuorum?: boolean;
   /**
+   * A new leader appends an entry of its term at once — an empty one (command `null`), which the
+   * service skips — as the Raft paper's section 8 asks: a leader commits entries of earlier terms
+   * only with one of its own, so without it a leader elected after the last write keeps a commit
+   * index behind its followers' (and the state it applied behind theirs) until the next write
+   * or read. Default off: the lab's Raft numbers the service's commands from 1, and holds no
+   * entry of its own; real clusters (`kv-server`, `raft-peer`) turn it on.
+   */
+  readonly noOpOnElection?: boolean;
+  /**
    * Cap on appends in flight to one follower in the replicate state: the pipelining window.
    * Default {@linkcode DEFAULT_MAX_INFLIGHT_APPENDS}.
    */

@@ -185,6 +185,7 @@ export class RaftCore {
   #progress = new Map<number, Progress>();
   readonly #preVote: boolean;
   readonly #checkQuorum: boolean;
+  readonly #noOpOnElection: boolean;
   /** Leader: the peer leadership is being handed to, or {@linkcode NO_LEADER}. */
   #transferTarget = NO_LEADER;
   /** Leader: ticks since the transfer began; it is given up after an election timeout. */
@@ -244,6 +245,7 @@ export class RaftCore {
     this.#maxPendingMessages = config.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
     this.#preVote = config.preVote ?? true;
     this.#checkQuorum = config.checkQuorum ?? true;
+    this.#noOpOnElection = config.noOpOnElection ?? false;
     this.#leaseTicks = leaseTicksFor(
       config.electionTimeoutTicks,
       config.maxClockDriftPercent ?? DEFAULT_MAX_CLOCK_DRIFT_PERCENT,
@@ -979,6 +981,9 @@ export class RaftCore {
     this.#trackMembers();
     const stale = this.#reads.clear();
     assert(stale.length === 0, `Peer ${this.id} starts leading with ${stale.length} reads waiting`);
+    // An entry of the new term, so that what earlier leaders committed commits here too. Empty,
+    // not the membership repeated: a membership entry carries this leader's members' addresses.
+    if (this.#noOpOnElection) this.#appendOwn(null);
     // Assert leadership at once rather than a heartbeat later: a probe at the end of the log.
     for (const peer of this.#progress.keys()) this.#sendAppend(peer, true);
     this.#maybeCommit();

@@ -8,6 +8,7 @@ import { NO_LEADER } from "./core.ts";
 import { NO_VOTE } from "./ready.ts";
 import type { AppendEntries, Message, RequestVote, RequestVoteReply } from "./messages.ts";
 import {
+  appendReply,
   drain,
   loneCore,
   only,
@@ -392,4 +393,26 @@ Deno.test("5.4.1: a peer with a stale log cannot become leader", () => {
   network.run(60);
   const [leader] = network.leaders();
   assert.ok(leader === 1 || leader === 2);
+});
+
+// Section 8 of the paper: a leader's first entry -----------------------------------------------
+
+Deno.test("8: with noOpOnElection a new leader appends an entry of its term, and so commits its predecessors' entries with no write", () => {
+  for (const noOpOnElection of [false, true]) {
+    // Entries 1 and 2 of term 1, committed by term 1's leader, but this peer never heard so.
+    const core = loneCore({ terms: [1, 1], noOpOnElection });
+    tickMany(core, 10);
+    core.step(voteReply(1, 2, true));
+    assert.equal(core.role, "leader");
+    drain(core);
+    const lastIndex = core.log.lastIndex;
+    assert.equal(lastIndex, noOpOnElection ? 3 : 2);
+    if (noOpOnElection) {
+      assert.equal(core.log.entry(3).command, null);
+    }
+    // Both followers hold everything the leader holds.
+    for (const from of [1, 2]) core.step(appendReply({ from, term: 2, matchIndex: lastIndex }));
+    // Entries of term 1 commit only with one of term 2 (section 5.4.2).
+    assert.equal(core.commitIndex, noOpOnElection ? 3 : 0);
+  }
 });

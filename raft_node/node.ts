@@ -179,7 +179,7 @@ export interface RaftNodeConfig {
   /** How the core batches and pipelines appends; the core's defaults where absent. */
   readonly replication?: ReplicationLimits;
   /** PreVote and CheckQuorum; the core's defaults (both on) where absent. */
-  readonly elections?: Pick<RaftCoreConfig, "preVote" | "checkQuorum">;
+  readonly elections?: Pick<RaftCoreConfig, "preVote" | "checkQuorum" | "noOpOnElection">;
   /**
    * Snapshots larger than this go to followers in chunks of this many bytes, one call each (see
    * snapshot_transfer/snapshot_chunks.ts). A chunk and its envelope must fill at most half of

@@ -953,6 +953,7 @@ class SafetySimulation {
       maxEntriesPerReady: this.#profile.maxEntriesPerReady,
       preVote: this.#profile.preVote,
       checkQuorum: this.#profile.checkQuorum,
+      noOpOnElection: this.#profile.noOpOnElection,
       maxClockDriftPercent: this.#profile.maxClockDriftPercent,
     });
     const commands = snapshot.index === 0 ? [] : decode(snapshot.data) as unknown[];

@@ -431,6 +431,8 @@ export interface LoneCoreOptions {
   readonly maxEntriesPerAppend?: number;
   /** PreVote and CheckQuorum; default off (the paper's algorithm). */
   readonly preVoteAndCheckQuorum?: boolean;
+  /** A new leader appends an entry of its term at once; default off (the lab's Raft). */
+  readonly noOpOnElection?: boolean;
 }
 
 /** A core on its own, with messages stepped by hand. */
@@ -456,6 +458,7 @@ export function loneCore(options: LoneCoreOptions = {}): RaftCore {
     maxEntriesPerAppend: options.maxEntriesPerAppend,
     preVote: options.preVoteAndCheckQuorum ?? false,
     checkQuorum: options.preVoteAndCheckQuorum ?? false,
+    noOpOnElection: options.noOpOnElection ?? false,
   });
 }
 
