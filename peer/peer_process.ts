@@ -148,7 +148,8 @@ export class ApplyCounter {
       if (`${voters}/${learners}` === this.#membershipLogged) return;
       this.#membershipLogged = `${voters}/${learners}`;
       this.#logger.info("membership changed", { index: message.membershipIndex, voters, learners });
-    } else {
+    } else if (message.command !== null) {
+      // A new leader's empty first entry is no command of the service's.
       this.#appliedCommands++;
     }
   }

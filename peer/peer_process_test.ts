@@ -48,6 +48,15 @@ Deno.test("snapshots taken and installed and membership changes are logged once 
   // A new leader's first entry carries the membership again: no change, no line.
   applies.count(membership(50, [0, 1, 2], []));
   applies.count(membership(55, [0, 1, 2], [3]));
+  const command = (commandIndex: number, value: unknown) => ({
+    commandValid: true as const,
+    command: value,
+    commandIndex,
+    commandTerm: 3,
+  });
+  applies.count(command(56, "x"));
+  // A new leader's empty first entry is no command.
+  applies.count(command(57, null));
   applies.snapshotTaken(60, 4096);
   const logged = lines.map((line) => JSON.parse(line));
   assert.deepEqual(logged.map(({ ts: _, level: __, node: ___, ...rest }) => rest), [
@@ -61,6 +70,6 @@ Deno.test("snapshots taken and installed and membership changes are logged once 
   assert.deepEqual(applies.counts(), {
     snapshotIndex: 60,
     snapshotsInstalled: 1,
-    appliedCommands: 0,
+    appliedCommands: 1,
   });
 });
