@@ -18,9 +18,15 @@ const SETTLE_TIMEOUT_MS = 20_000;
 /** The operations' --timeout: far past a failover, so that no outcome is unknown. */
 const TIMEOUT_SECONDS = 10;
 
-/** Runs `body` on a fresh three-node cluster that has a leader, and closes the cluster. */
-async function withCluster(body: (cluster: ProcessCluster) => Promise<void>): Promise<void> {
-  const cluster = await ProcessCluster.start({ size: 3 });
+/**
+ * Runs `body` on a fresh three-node cluster that has a leader, and closes the cluster; each
+ * kv-server gets `nodeArgs` too.
+ */
+async function withCluster(
+  body: (cluster: ProcessCluster) => Promise<void>,
+  nodeArgs: readonly string[] = [],
+): Promise<void> {
+  const cluster = await ProcessCluster.start({ size: 3, nodeArgs: () => [...nodeArgs] });
   try {
     await cluster.waitForLeader(SETTLE_TIMEOUT_MS);
     await body(cluster);
@@ -213,3 +219,23 @@ Deno.test("dsys kv watch --prefix -w json sees every put once, in order, across 
       await watch.reading.catch(() => {});
     }
   }));
+
+Deno.test("kv-server --history bounds the revisions kept: older reads and watches are refused in one line", () =>
+  withCluster(async (cluster) => {
+    const shell = cluster.startShell(cluster.clientAddresses(), TIMEOUT_SECONDS);
+    // 130 revisions with 20 kept: history is compacted in steps of 100, so it starts at 101.
+    for (let i = 1; i <= 130; i++) {
+      const result = await shell.run("put", "h", `v${i}`);
+      assert.ok(result.ok, `put ${i}: ${result.error}`);
+    }
+    assert.equal(await ok(cluster, ["get", "h", "--rev", "125"]), "v125\n");
+    const old = await kv(cluster, ["get", "h", "--rev", "2"]);
+    assert.equal(old.code, 1, old.stderr);
+    assert.match(old.stderr, /^dsys: .*"h".*ErrCompacted\n$/);
+    const watch = await kv(cluster, ["watch", "h", "--rev", "1"]);
+    assert.equal(watch.code, 1, watch.stderr);
+    assert.match(
+      watch.stderr,
+      /^dsys: Cannot watch from revision 1: the history now starts at revision 101/,
+    );
+  }, ["--history", "20"]));

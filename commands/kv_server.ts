@@ -12,6 +12,7 @@ import { realClock } from "../util/clock.ts";
 import { unseededRandom } from "../util/random.ts";
 import { RaftNode } from "../raft_node/node.ts";
 import { KvServer } from "../kv/server.ts";
+import { DEFAULT_HISTORY_REVISIONS } from "../kv/state_machine.ts";
 import { DEFAULT_CLUSTER_ID } from "../storage/file_storage.ts";
 import {
   parsePlacement,
@@ -20,14 +21,19 @@ import {
   type PeerService,
   runPeer,
 } from "../peer/peer_process.ts";
-import { examples, sizeOrNeverOption, withPlacementOptions } from "./arguments.ts";
+import { examples, integerOption, sizeOrNeverOption, withPlacementOptions } from "./arguments.ts";
 import { logFormatOption, metricsOption } from "./observe_options.ts";
 
 /** Options of {@linkcode runKvServer}, as `dsys kv-server` takes them. */
 export interface KvServerOptions extends Omit<PeerOptions, "kind" | "log"> {
   /** Snapshot once the persisted Raft state nears this many bytes; -1 never snapshots. */
   readonly maxRaftStateBytes: number;
+  /** Revisions of history kept for watches and reads at past revisions; default 10,000. */
+  readonly historyRevisions?: number;
 }
+
+/** The most revisions of history `--history` may keep (each is a row in memory). */
+export const MAX_HISTORY_REVISIONS = 10_000_000;
 
 /** The `kv-server` subcommand. */
 export function kvServerCommand() {
@@ -44,6 +50,13 @@ export function kvServerCommand() {
       sizeOrNeverOption,
       -1,
     )
+    .option(
+      "--history <revisions>",
+      "revisions of history kept for watches and reads at past revisions (--rev); " +
+        "older ones answer ErrCompacted",
+      integerOption(0, MAX_HISTORY_REVISIONS),
+      DEFAULT_HISTORY_REVISIONS,
+    )
     .option("--cluster <name>", "cluster name the data folder must belong to", DEFAULT_CLUSTER_ID)
     .addOption(logFormatOption())
     .addOption(metricsOption())
@@ -55,6 +68,7 @@ export function kvServerCommand() {
         "dsys kv-server --id 3 --join --listen 127.0.0.1:7004 --data data/node-3",
         "dsys member --endpoints $peers add --id 3 --address 127.0.0.1:7004",
         "dsys kv-server --id 0 --endpoints $peers --data data/node-0 --metrics 127.0.0.1:9100",
+        "dsys kv-server --id 0 --endpoints $peers --data data/node-0 --history 100000",
       ),
     )
     .action(async (options) => {
@@ -66,6 +80,7 @@ export function kvServerCommand() {
         cluster: options.cluster,
         security: await securityFromOptions(options, "peer"),
         maxRaftStateBytes: options.maxraftstate,
+        historyRevisions: options.history,
         logFormat: options.logFormat,
         metrics: options.metrics,
       });
@@ -74,20 +89,25 @@ export function kvServerCommand() {
 
 /** Runs a key/value server until SIGTERM or SIGINT. */
 export async function runKvServer(options: KvServerOptions): Promise<void> {
-  const { maxRaftStateBytes, ...peer } = options;
+  const { maxRaftStateBytes, historyRevisions, ...peer } = options;
   await runPeer(
     { kind: "kv-server", ...peer },
-    (context) => startKvService(context, maxRaftStateBytes),
+    (context) => startKvService(context, maxRaftStateBytes, historyRevisions),
   );
 }
 
 /** Builds the key/value service and its Raft node. */
-export function startKvService(context: PeerContext, maxRaftStateBytes: number): PeerService {
+export function startKvService(
+  context: PeerContext,
+  maxRaftStateBytes: number,
+  historyRevisions = DEFAULT_HISTORY_REVISIONS,
+): PeerService {
   let node: RaftNode | null = null;
   const server = new KvServer({
     id: context.id,
     clock: realClock,
     maxRaftStateBytes,
+    historyRevisions,
     snapshot: context.restored.snapshot?.data ?? null,
     makeRaft: (apply) => {
       const raft = new RaftNode({
