@@ -145,6 +145,13 @@ function rangeCondition(range: KeyRange, column = "key"): { sql: string; params:
   return { sql: `${column} >= ? AND ${column} < ?`, params: [range.key, range.end] };
 }
 
+/**
+ * How far back a look at the history may start and still read it in revision order; from
+ * further back, the key index finds the range's changes (fewer than all changes since then,
+ * unless the range holds most keys).
+ */
+const RECENT_REVISIONS = 1_000;
+
 /** The key/value state in one SQLite database. */
 export class KvStore {
   readonly #db: DatabaseSync;
@@ -312,11 +319,15 @@ export class KvStore {
    */
   changesFrom(range: KeyRange, from: number, limit: number, fromSub = 0): Change[] {
     assert(from > this.compactedRevision, `Cannot list changes from ${from}: compacted`);
-    const { sql, params } = rangeCondition(range);
+    // Near the present, read the history in revision order from `from` (`+key` keeps SQLite off
+    // the key index, which it would otherwise pick): a live watcher's poll then costs the few
+    // changes since it last asked, not every change its keys had in the window, sorted.
+    const recent = this.revision - from < RECENT_REVISIONS;
+    const { sql, params } = rangeCondition(range, recent ? "+key" : "key");
     const rows = this.#statement(
-      `SELECT * FROM changes WHERE (revision > ? OR (revision = ? AND sub >= ?)) AND ${sql} ` +
+      `SELECT * FROM changes WHERE (revision, sub) >= (?, ?) AND ${sql} ` +
         "ORDER BY revision, sub LIMIT ?",
-    ).all(from, from, fromSub, ...params, limit) as Row[];
+    ).all(from, fromSub, ...params, limit) as Row[];
     return rows.map((row) => ({
       type: row.type as "put" | "delete",
       revision: row.revision as number,

@@ -166,3 +166,42 @@ Deno.test("a damaged snapshot is refused with a sentence", () => {
   image[0] = 2;
   assert.throws(() => new KvStore(image), /Cannot read the key\/value snapshot/);
 });
+
+Deno.test("changes read the same from near the present and from far back, several to a revision", () => {
+  const store = new KvStore();
+  const keys = ["a", "b/1", "b/2", "c"];
+  // 1,500 revisions of two changes each: far more than a look near the present reads in order.
+  const written: { key: string; revision: number; sub: number }[] = [];
+  for (let step = 0; step < 1_500; step++) {
+    store.transaction(() => {
+      const revision = store.nextRevision();
+      for (const sub of [0, 1]) {
+        const key = keys[(step * 2 + sub) % keys.length];
+        const previous = store.get(key);
+        const version = (previous?.version ?? 0) + 1;
+        const createRevision = previous?.createRevision ?? revision;
+        const record = { key, value: `${step}`, version, createRevision, modRevision: revision };
+        store.put({ ...record, lease: 0 }, sub, previous);
+        written.push({ key, revision, sub });
+      }
+    });
+  }
+  const ranges = [{ key: "a" }, { key: "b/", end: prefixEnd("b/") }, { key: "", end: "" }];
+  for (const range of ranges) {
+    const inRange = (key: string) =>
+      range.end === undefined ? key === range.key : key >= range.key &&
+        (range.end === "" || key < range.end);
+    for (const [from, fromSub] of [[1, 0], [700, 1], [1_400, 1], [1_499, 0], [1_500, 1]]) {
+      const expected = written.filter((change) =>
+        inRange(change.key) &&
+        (change.revision > from || (change.revision === from && change.sub >= fromSub))
+      ).slice(0, 50);
+      const got = store.changesFrom(range, from, 50, fromSub);
+      assert.deepEqual(
+        got.map((change) => [change.record.key, change.revision, change.sub]),
+        expected.map((change) => [change.key, change.revision, change.sub]),
+        `changes of ${JSON.stringify(range)} from ${from}.${fromSub}`,
+      );
+    }
+  }
+});
