@@ -178,7 +178,10 @@ export interface RaftNodeConfig {
   readonly maxCallsInFlight?: number;
   /** How the core batches and pipelines appends; the core's defaults where absent. */
   readonly replication?: ReplicationLimits;
-  /** PreVote and CheckQuorum; the core's defaults (both on) where absent. */
+  /**
+   * PreVote, CheckQuorum and a new leader's empty first entry; the core's defaults (the first
+   * two on, the entry off) where absent.
+   */
   readonly elections?: Pick<RaftCoreConfig, "preVote" | "checkQuorum" | "noOpOnElection">;
   /**
    * Snapshots larger than this go to followers in chunks of this many bytes, one call each (see
