@@ -8,13 +8,12 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import type { Clock } from "../util/clock.ts";
-import type { SimRecorder } from "../sim/recorder.ts";
 import type { Clerk, Operation } from "../kv/clerk.ts";
 import type { KvReply } from "../kv/protocol.ts";
 import type { TxnOp } from "../kv/command.ts";
 import { checkModelHistory, type CheckResult } from "../linearizability/checker.ts";
 import type { ModelOperation } from "../linearizability/models.ts";
+import { type HistoryClock, OperationLog } from "../labs/operation_log.ts";
 import {
   answerOf,
   answerText,
@@ -30,30 +29,23 @@ import {
 /** How many operations at fault a failed check lists. */
 const LISTED_OPERATIONS_MAX = 6;
 
-/** The history's clock, and the simulation's recorder (`--trace`) if it has one. */
-export type HistoryClock = Pick<Clock, "now"> & { readonly recorder?: SimRecorder | null };
-
 /** Records coordination requests as clerks run them, on a clock (virtual in simulation). */
 export class CoordinationHistory {
-  readonly #clock: HistoryClock;
-  readonly #operationsMax: number;
-  readonly #operations: ModelOperation[] = [];
+  readonly #log: OperationLog;
 
   /** A recorder that refuses to hold more than `operationsMax` operations. */
   constructor(clock: HistoryClock, operationsMax = 100_000) {
-    assert(operationsMax > 0, `Cannot record at most ${operationsMax} operations`);
-    this.#clock = clock;
-    this.#operationsMax = operationsMax;
+    this.#log = new OperationLog(clock, operationsMax);
   }
 
   /** Operations recorded so far. */
   get length(): number {
-    return this.#operations.length;
+    return this.#log.length;
   }
 
   /** The history so far; operations that have not returned have unknown outcome. */
   history(): ModelOperation[] {
-    return [...this.#operations];
+    return this.#log.history();
   }
 
   /**
@@ -61,33 +53,17 @@ export class CoordinationHistory {
    * (it was closed), the operation keeps an unknown outcome and the error goes on.
    */
   async run(clerk: Clerk, client: number, request: CoordinationRequest): Promise<KvReply> {
-    const index = this.#operations.length;
-    assert(
-      index < this.#operationsMax,
-      `Cannot record operation ${index}: the history holds at most ${this.#operationsMax}`,
+    const { callMs: _, returnMs: __, maybe: ___, source: ____, ...fields } = coordinationOperation(
+      client,
+      0,
+      Infinity,
+      { request, answer: null },
+      "a call",
     );
-    const callMs = this.#clock.now();
-    this.#operations.push(
-      coordinationOperation(
-        client,
-        callMs,
-        Infinity,
-        { request, answer: null },
-        `operation ${index}`,
-      ),
-    );
-    const recorder = this.#clock.recorder ?? null;
-    const call = recorder?.clientCall(callMs, `clerk-${client}`, describeRequest(request));
+    const index = this.#log.begin(fields, describeRequest(request));
     const reply = await clerk.send(commandOf(request));
     const answer = answerOf(request, reply);
-    const returnMs = this.#clock.now();
-    this.#operations[index] = {
-      ...this.#operations[index],
-      returnMs,
-      maybe: false,
-      payload: { request, answer },
-    };
-    if (call !== undefined) recorder?.clientReturn(returnMs, call, answerText(answer));
+    this.#log.end(index, { payload: { request, answer } }, () => answerText(answer));
     return reply;
   }
 

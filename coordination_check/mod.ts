@@ -38,5 +38,4 @@ export {
   describeRequest,
   describeState,
   explainFailure,
-  type HistoryClock,
 } from "./history.ts";

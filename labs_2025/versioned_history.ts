@@ -7,11 +7,10 @@
  * @module
  */
 import { assert } from "../util/assert.ts";
-import type { Clock } from "../util/clock.ts";
-import type { SimRecorder } from "../sim/recorder.ts";
 import { type Clerk, ERR_MAYBE, type PutOutcome } from "../kv/clerk.ts";
 import { ERR_NO_KEY, ERR_VERSION, type KvError, OK } from "../kv/protocol.ts";
 import { checkModelHistory } from "../linearizability/checker.ts";
+import { type HistoryClock, OperationLog } from "../labs/operation_log.ts";
 import {
   describeModelOperation,
   type ModelOperation,
@@ -29,32 +28,23 @@ export interface VersionedGet {
 /** How many operations at fault a failed check lists per key. */
 const LISTED_OPERATIONS_MAX = 6;
 
-/** The history's clock, and the simulation's recorder (`--trace`) if it has one. */
-type HistoryClock = Pick<Clock, "now"> & { readonly recorder?: SimRecorder | null };
-
 /** Records versioned operations as clerks run them, on a clock (virtual in simulation). */
 export class VersionedHistory {
-  readonly #clock: HistoryClock;
-  readonly #operationsMax: number;
-  readonly #operations: ModelOperation[] = [];
-  /** Recorder handles of the operations in flight, by index; empty unless traced. */
-  readonly #calls = new Map<number, number>();
+  readonly #log: OperationLog;
 
   /** A recorder that refuses to hold more than `operationsMax` operations. */
   constructor(clock: HistoryClock, operationsMax = 1_000_000) {
-    assert(operationsMax > 0, `Cannot record at most ${operationsMax} operations`);
-    this.#clock = clock;
-    this.#operationsMax = operationsMax;
+    this.#log = new OperationLog(clock, operationsMax);
   }
 
   /** Operations recorded so far. */
   get length(): number {
-    return this.#operations.length;
+    return this.#log.length;
   }
 
   /** The history so far; operations that have not returned have unknown outcome. */
   history(): ModelOperation[] {
-    return [...this.#operations];
+    return this.#log.history();
   }
 
   /** Runs and records `clerk.getVersioned(key)` as client `client`'s. */
@@ -113,52 +103,14 @@ export class VersionedHistory {
   #begin(
     fields: Pick<ModelOperation, "clientId" | "kind" | "key" | "value" | "version">,
   ): number {
-    const index = this.#operations.length;
-    assert(
-      index < this.#operationsMax,
-      `Cannot record operation ${index}: the history holds at most ${this.#operationsMax}`,
-    );
-    this.#operations.push({
-      ...fields,
-      expected: null,
-      output: null,
-      reply: OK,
-      callMs: this.#clock.now(),
-      returnMs: Infinity,
-      maybe: true,
-      source: `operation ${index}`,
-    });
-    const recorder = this.#clock.recorder;
-    if (recorder !== undefined && recorder !== null) {
-      const text = `${fields.kind} ${fields.key}${
-        fields.kind === "put" ? ` v${fields.version}` : ""
-      }`;
-      this.#calls.set(
-        index,
-        recorder.clientCall(this.#clock.now(), `clerk-${fields.clientId}`, text),
-      );
-    }
-    return index;
+    const text = `${fields.kind} ${fields.key}${
+      fields.kind === "put" ? ` v${fields.version}` : ""
+    }`;
+    return this.#log.begin({ ...fields, expected: null, output: null, reply: OK }, text);
   }
 
   #end(index: number, fields: Partial<ModelOperation>): void {
-    const operation = this.#operations[index];
-    assert(operation.returnMs === Infinity, `Operation ${index} already returned`);
-    this.#operations[index] = {
-      ...operation,
-      maybe: false,
-      ...fields,
-      returnMs: this.#clock.now(),
-    };
-    const call = this.#calls.get(index);
-    if (call === undefined) return;
-    this.#calls.delete(index);
-    const reply = this.#operations[index];
-    this.#clock.recorder?.clientReturn(
-      this.#clock.now(),
-      call,
-      `${reply.reply} ${reply.output ?? ""}`,
-    );
+    this.#log.end(index, fields, (operation) => `${operation.reply} ${operation.output ?? ""}`);
   }
 }
 
