@@ -32,10 +32,37 @@ export function configureProgram(program: CommandUnknownOpts): void {
 function configureTree(command: CommandUnknownOpts, depth: number): void {
   if (depth > COMMAND_DEPTH_MAX) throw new Error(`Commands nest deeper than ${COMMAND_DEPTH_MAX}`);
   command.configureOutput({
-    outputError: (text, write) => write(`${ERROR_PREFIX}${text.replace(/^error: /, "")}`),
+    outputError: (text, write) =>
+      write(`${ERROR_PREFIX}${placeHint(command, text.replace(/^error: /, ""))}`),
   });
   command.configureHelp({ showGlobalOptions: true });
   for (const sub of command.commands) configureTree(sub, depth + 1);
+}
+
+/**
+ * Commander's "unknown option" error, when the option belongs to a command above `command`
+ * (`dsys kv get k --endpoints …`), also says where it goes: a command's options come before its
+ * subcommand, so that `dsys kv lock NAME COMMAND` hands COMMAND's options on untouched.
+ */
+function placeHint(command: CommandUnknownOpts, text: string): string {
+  const flag = /^unknown option '([^'=]+)/.exec(text)?.[1];
+  if (flag === undefined) return text;
+  // From `command` up to the program: the command that failed first.
+  const chain: CommandUnknownOpts[] = [command];
+  for (let above = command.parent; above !== null; above = above.parent) {
+    if (chain.length > COMMAND_DEPTH_MAX) return text;
+    chain.push(above);
+  }
+  const owner = chain.findIndex((candidate, index) =>
+    index > 0 && candidate.options.some((option) => option.long === flag || option.short === flag)
+  );
+  if (owner === -1) return text;
+  const path = (commands: CommandUnknownOpts[]) =>
+    commands.map((each) => each.name()).reverse().join(" ");
+  const ownerPath = path(chain.slice(owner));
+  const below = path(chain.slice(0, owner));
+  return `${text.trimEnd()}: it is an option of ${ownerPath}, so it goes before ${below} ` +
+    `(${ownerPath} ${flag} … ${below} …)\n`;
 }
 
 /** The line a failed command prints on standard error, and its exit code. */

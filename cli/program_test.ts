@@ -29,6 +29,30 @@ Deno.test("dsys --version prints the version; commander's errors carry the dsys:
   assert.equal(err, "dsys: unknown option '--bogus'\n");
 });
 
+Deno.test("an option given after the subcommand of the command it belongs to says where it goes", () => {
+  const errorOf = (args: string[]) => {
+    const program = buildProgram();
+    let err = "";
+    const capture = (command: typeof program) => {
+      command.exitOverride().configureOutput({ writeErr: (text) => err += text });
+      for (const sub of command.commands) capture(sub as typeof program);
+    };
+    capture(program);
+    assert.throws(() => program.parse(args, { from: "user" }));
+    return err;
+  };
+  assert.equal(
+    errorOf(["kv", "get", "k", "--endpoints", "127.0.0.1:7001"]),
+    "dsys: unknown option '--endpoints': it is an option of dsys kv, so it goes before get " +
+      "(dsys kv --endpoints … get …)\n",
+  );
+  assert.match(
+    errorOf(["kv", "lease", "grant", "10", "-w", "json"]),
+    /it is an option of dsys kv, so it goes before lease grant \(dsys kv -w … lease grant …\)/,
+  );
+  assert.equal(errorOf(["kv", "get", "k", "--bogus"]), "dsys: unknown option '--bogus'\n");
+});
+
 Deno.test("kv get --help shows the global kv options", () => {
   const get = buildProgram().commands.find((command) => command.name() === "kv")!
     .commands.find((command) => command.name() === "get")!;
