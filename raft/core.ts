@@ -192,6 +192,12 @@ export class RaftCore {
   #transferElapsedTicks = 0;
   /** Leader: whether the transfer's TimeoutNow went out. */
   #timeoutNowSent = false;
+  /**
+   * Leader: a TimeoutNow went out in this term. Its target campaigns past the voters' lease
+   * whenever it arrives — after the transfer was given up, too — so this leader's lease no
+   * longer holds for the rest of the term.
+   */
+  #leaseForfeited = false;
   /** Leader: the followers heard from since the last quorum check (CheckQuorum). */
   #recentlyActive = new Set<number>();
   /** New entries were proposed: `ready()` sends them to every follower that is not paused. */
@@ -977,6 +983,7 @@ export class RaftCore {
     this.#electionElapsedTicks = 0;
     this.#recentlyActive.clear();
     this.#endTransfer();
+    this.#leaseForfeited = false;
     this.#progress.clear();
     this.#trackMembers();
     const stale = this.#reads.clear();
@@ -1036,6 +1043,7 @@ export class RaftCore {
     if (target === NO_LEADER || this.#timeoutNowSent) return false;
     if (this.#progressOf(target).matchIndex < this.#log.lastIndex) return false;
     this.#timeoutNowSent = true;
+    this.#leaseForfeited = true;
     this.#emit({ type: "TimeoutNow", from: this.id, to: target, term: this.#term });
     return true;
   }
@@ -1544,8 +1552,8 @@ export class RaftCore {
    */
   #inLeaderLease(): boolean {
     const start = this.#reads.leaseStartTick;
-    return this.#checkQuorum && this.#transferTarget === NO_LEADER && start !== null &&
-      this.#ticks - start < this.#leaseTicks;
+    return this.#checkQuorum && this.#transferTarget === NO_LEADER && !this.#leaseForfeited &&
+      start !== null && this.#ticks - start < this.#leaseTicks;
   }
 
   /** Tells the asker the outcome: into the next Ready, or a reply to the follower that asked. */

@@ -11,6 +11,7 @@ import { runSafetySimulation, type SafetySimulationOptions } from "./simulation.
 import { FAULT_MIXES } from "./profile.ts";
 import { mutantCore, type Mutation } from "./testing/mutant_core.ts";
 import {
+  LEASE_AFTER_TIMEOUT_NOW,
   LEASE_TOO_LONG,
   READ_BEFORE_TERM_COMMIT,
   READ_WITHOUT_ROUND,
@@ -58,4 +59,13 @@ Deno.test("a lease of two election timeouts: a leader cut off and paused past an
   assert.match(violation, /^linearizable reads: Peer 0 answered lease read/);
   assert.match(violation, /pause peer 0 for \d+ ticks/);
   assert.match(violation, /pause of peer 0 ends/);
+});
+
+Deno.test("a lease used again after a transfer was given up: the late TimeoutNow elects its target, which commits while the old leader answers from its lease", async () => {
+  // Found by `dsys test sim --seeds 100000`: a new leader that appends an entry at once
+  // (noOpOnElection) commits before the old leader's next lease read.
+  const run = { seed: 1684777307, profile: { noOpOnElection: true } };
+  const violation = await firstViolation(run, LEASE_AFTER_TIMEOUT_NOW);
+  assert.match(violation, /^linearizable reads: Peer 0 answered lease read/);
+  assert.match(violation, /deliver TimeoutNow 0->2/);
 });

@@ -44,3 +44,15 @@ export const LEASE_TOO_LONG: readonly Mutation[] = [
     replace: "    this.#leaseTicks = 2 * config.electionTimeoutTicks;",
   },
 ];
+
+/**
+ * A leader that uses its lease again once a leadership transfer is given up, although the
+ * transfer's TimeoutNow may still be on its way: its target then campaigns past the voters'
+ * lease, wins and commits while the old leader answers from its lease.
+ */
+export const LEASE_AFTER_TIMEOUT_NOW: readonly Mutation[] = [
+  {
+    find: "this.#transferTarget === NO_LEADER && !this.#leaseForfeited &&",
+    replace: "this.#transferTarget === NO_LEADER &&",
+  },
+];
