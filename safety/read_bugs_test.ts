@@ -7,33 +7,14 @@
  * 8,000 catch the long lease; 507 is the first where the leader that answers was paused.
  */
 import assert from "node:assert/strict";
-import { runSafetySimulation, type SafetySimulationOptions } from "./simulation.ts";
 import { FAULT_MIXES } from "./profile.ts";
-import { mutantCore, type Mutation } from "./testing/mutant_core.ts";
+import { firstViolation } from "./testing/planted_bug.ts";
 import {
   LEASE_AFTER_TIMEOUT_NOW,
   LEASE_TOO_LONG,
   READ_BEFORE_TERM_COMMIT,
   READ_WITHOUT_ROUND,
 } from "./testing/read_bugs.ts";
-
-type Run = Omit<SafetySimulationOptions, "createCore">;
-
-/**
- * Runs `run` with the real core, then with `mutations` made, and returns the first violation.
- * New leaders append no entry of their own, as when these seeds were found.
- */
-async function firstViolation(given: Run, mutations: readonly Mutation[]): Promise<string> {
-  const run = { ...given, profile: { noOpOnElection: false, ...given.profile } };
-  assert.deepEqual(runSafetySimulation(run).violations, [], `seed ${run.seed} with the real core`);
-  const Mutant = await mutantCore(mutations);
-  const { violations } = runSafetySimulation({
-    ...run,
-    createCore: (config) => new Mutant(config),
-  });
-  assert.ok(violations.length > 0, `seed ${run.seed} did not catch the planted bug`);
-  return violations[0];
-}
 
 const STALE_READ =
   /^linearizable reads: Peer \d+ answered (?:linearizable|lease) read \d+ from its state at entry \d+ \(read index \d+\); entry \d+ was committed when the read was asked/;
