@@ -53,13 +53,7 @@ export class CoordinationHistory {
    * (it was closed), the operation keeps an unknown outcome and the error goes on.
    */
   async run(clerk: Clerk, client: number, request: CoordinationRequest): Promise<KvReply> {
-    const { callMs: _, returnMs: __, maybe: ___, source: ____, ...fields } = coordinationOperation(
-      client,
-      0,
-      Infinity,
-      { request, answer: null },
-      "a call",
-    );
+    const fields = operationFields(client, { request, answer: null });
     const index = this.#log.begin(fields, describeRequest(request));
     const reply = await clerk.send(commandOf(request));
     const answer = answerOf(request, reply);
@@ -99,6 +93,20 @@ export function coordinationOperation(
     }`,
   );
   return {
+    ...operationFields(client, payload),
+    callMs,
+    returnMs,
+    maybe: returnMs === Infinity,
+    source,
+  };
+}
+
+/** What an operation of `client` with `payload` is, apart from when it was called and returned. */
+function operationFields(
+  client: number,
+  payload: CoordinationPayload,
+): Omit<ModelOperation, "callMs" | "returnMs" | "maybe" | "source"> {
+  return {
     clientId: client,
     kind: payload.request.kind,
     // One partition: a transaction spans keys.
@@ -108,10 +116,6 @@ export function coordinationOperation(
     output: null,
     version: 0,
     reply: "OK",
-    callMs,
-    returnMs,
-    maybe: returnMs === Infinity,
-    source,
     payload,
   };
 }
