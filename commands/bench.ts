@@ -115,22 +115,24 @@ export function benchCommand() {
       "kv-state: (used by the bench itself) restore a snapshot file and report",
     )
     .action(async (system, options) => {
-      if (system === "kv") {
-        await runKvBench({
-          clients: options.clients,
-          seconds: options.seconds,
-          readShares: options.reads,
-          consistencies: options.consistency,
-        });
+      if (system === "kv" || system === "coordination") {
+        if (system === "kv") {
+          await runKvBench({
+            clients: options.clients,
+            seconds: options.seconds,
+            readShares: options.reads,
+            consistencies: options.consistency,
+          });
+        }
+        if (system === "coordination" || options.coordination) {
+          await runCoordinationBench({
+            clients: options.clients[0],
+            watchers: options.watchers,
+            seconds: options.seconds,
+          });
+        }
+        return;
       }
-      if (system === "coordination" || (system === "kv" && options.coordination)) {
-        await runCoordinationBench({
-          clients: options.clients[0],
-          watchers: options.watchers,
-          seconds: options.seconds,
-        });
-      }
-      if (system === "kv" || system === "coordination") return;
       if (system === "kv-state") {
         if (options.restore !== undefined) await restoreSnapshotFile(options.restore);
         else {

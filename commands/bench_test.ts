@@ -28,9 +28,9 @@ Deno.test("dsys bench kv --coordination prints puts/s, then puts, txns and watch
     const run = await runDsys(["bench", "kv", ...args], { cwd });
     assert.equal(run.code, 0, run.stderr);
     const perSecond = (level: string) => {
-      const line = run.stdout.split("\n").find((text) => text.startsWith(level));
-      assert.ok(line !== undefined, `no row "${level}" in:\n${run.stdout}`);
-      return Number(line.slice(32).trim().split(/\s+/)[0]);
+      const row = new RegExp(`^${level}\\s+(\\d+)`, "m").exec(run.stdout);
+      assert.ok(row !== null, `no row "${level}" in:\n${run.stdout}`);
+      return Number(row[1]);
     };
     assert.match(run.stdout, /^nodes\s+clients/m);
     const puts = perSecond("puts, 2 clients");

@@ -100,7 +100,7 @@ export async function runKvServer(options: KvServerOptions): Promise<void> {
 export function startKvService(
   context: PeerContext,
   maxRaftStateBytes: number,
-  historyRevisions = DEFAULT_HISTORY_REVISIONS,
+  historyRevisions?: number,
 ): PeerService {
   let node: RaftNode | null = null;
   const server = new KvServer({
