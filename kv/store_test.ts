@@ -1,22 +1,27 @@
 import assert from "node:assert/strict";
 import { type KeyRecord, KvStore, prefixEnd, ROWS_SNAPSHOT_MAX } from "./store.ts";
 
-/** Puts `key` = `value` as a change of its own revision, as the state machine would. */
+/**
+ * Puts `key` = `value` as change `sub` of `revision`, as the state machine would; inside a
+ * transaction.
+ */
+function putAt(store: KvStore, key: string, value: string, revision: number, sub: number) {
+  const before = store.get(key);
+  const record: KeyRecord = {
+    key,
+    value,
+    version: (before?.version ?? 0) + 1,
+    createRevision: before?.createRevision ?? revision,
+    modRevision: revision,
+    lease: 0,
+  };
+  store.put(record, sub, before);
+  return record;
+}
+
+/** Puts `key` = `value` as a change of its own revision. */
 function put(store: KvStore, key: string, value: string): KeyRecord {
-  return store.transaction(() => {
-    const revision = store.nextRevision();
-    const before = store.get(key);
-    const record: KeyRecord = {
-      key,
-      value,
-      version: (before?.version ?? 0) + 1,
-      createRevision: before?.createRevision ?? revision,
-      modRevision: revision,
-      lease: 0,
-    };
-    store.put(record, 0);
-    return record;
-  });
+  return store.transaction(() => putAt(store, key, value, store.nextRevision(), 0));
 }
 
 function remove(store: KvStore, key: string): void {
@@ -177,11 +182,7 @@ Deno.test("changes read the same from near the present and from far back, severa
       const revision = store.nextRevision();
       for (const sub of [0, 1]) {
         const key = keys[(step * 2 + sub) % keys.length];
-        const previous = store.get(key);
-        const version = (previous?.version ?? 0) + 1;
-        const createRevision = previous?.createRevision ?? revision;
-        const record = { key, value: `${step}`, version, createRevision, modRevision: revision };
-        store.put({ ...record, lease: 0 }, sub, previous);
+        putAt(store, key, `${step}`, revision, sub);
         written.push({ key, revision, sub });
       }
     });
