@@ -7,7 +7,7 @@
  */
 import type { Compare, CompareTarget, TxnOp } from "../kv/command.ts";
 import type { KvReply } from "../kv/protocol.ts";
-import { prefixEnd } from "../kv/store.ts";
+import { type KeyRecord, prefixEnd } from "../kv/store.ts";
 import type { CoordinationRequest } from "./model.ts";
 
 /** The keys: two prefixes, so a prefix delete takes several. */
@@ -18,19 +18,12 @@ const TARGETS: readonly CompareTarget[] = ["value", "version", "create", "mod"];
 /** Mostly equality, which the clerk's last sight of a key makes likely to hold. */
 const COMPARE_OPS: readonly Compare["op"][] = ["=", "=", "=", "!=", "<", ">"];
 
-/** What one clerk last saw of a key. */
-interface Seen {
-  readonly value: string;
-  readonly version: number;
-  readonly create: number;
-  readonly mod: number;
-}
-
 /** Random requests of one clerk. */
 export class Workload {
   readonly #randomInt: (bound: number) => number;
   readonly #client: number;
-  readonly #seen = new Map<string, Seen>();
+  /** What this clerk last saw of each key. */
+  readonly #seen = new Map<string, KeyRecord>();
   #count = 0;
 
   /** Requests of client `client`, drawn with `randomInt` (a whole number below its bound). */
@@ -76,14 +69,7 @@ export class Workload {
     const records = request.kind === "get"
       ? reply.records ?? []
       : (reply.responses ?? []).flatMap((response) => response.records ?? []);
-    for (const record of records) {
-      this.#seen.set(record.key, {
-        value: record.value,
-        version: record.version,
-        create: record.createRevision,
-        mod: record.modRevision,
-      });
-    }
+    for (const record of records) this.#seen.set(record.key, record);
     if (request.kind === "get" && records.length === 0) this.#seen.delete(request.key);
   }
 
@@ -96,8 +82,8 @@ export class Workload {
     const known = target === "version"
       ? seen?.version
       : target === "create"
-      ? seen?.create
-      : seen?.mod;
+      ? seen?.createRevision
+      : seen?.modRevision;
     return { key, target, op, value: known ?? this.#randomInt(3) };
   }
 
