@@ -167,7 +167,7 @@ class Draft {
   }
 
   state(): CoordinationState {
-    const keys = [...this.#keys.values()].sort((a, b) => a.key < b.key ? -1 : 1);
+    const keys = [...this.#keys.values()].sort(byKey);
     return { keys, revision: this.#revision };
   }
 
@@ -182,8 +182,13 @@ class Draft {
     const inside = (name: string) =>
       end === undefined ? name === key : name >= key && (end === "" || name < end);
     return [...this.#keys.values()].filter((record) => inside(record.key))
-      .sort((a, b) => a.key < b.key ? -1 : 1);
+      .sort(byKey);
   }
+}
+
+/** Key order (UTF-16 code units; the same as the store's for the tests' ASCII keys). */
+function byKey(a: KeyState, b: KeyState): number {
+  return a.key < b.key ? -1 : 1;
 }
 
 function recordAnswer(record: KeyState): RecordAnswer {
