@@ -28,7 +28,7 @@ export function sequentialCommand() {
         times,
         counters,
       });
-      if (options.timings) console.error(`timings: ${times.format()}`);
+      if (options.timings) console.error(times.line());
       const counts = counters.counts();
       if (Object.keys(counts).length > 0) console.error(`Counters: ${formatCounts(counts)}`);
     });

@@ -59,7 +59,7 @@ export function workerCommand() {
         listen: options.listen,
         times,
       });
-      if (options.timings) logger.info(`timings: ${times.format()}`);
+      if (options.timings) logger.info(times.line());
       const endLine = workerEndLine(result, options.coordinator);
       if (result.reason === "coordinator-gone") throw new Error(endLine ?? "");
       if (endLine !== null) logger.info(endLine);

@@ -12,6 +12,7 @@ import { ChildGroup } from "../util/child_process.ts";
 import { writeCorpusOfSize } from "./corpus.ts";
 import { joinPath, readJobOutput } from "./job_files.ts";
 import { runLocalJob } from "./local_job.ts";
+import { TIMINGS_LABEL } from "./phase_times.ts";
 import type { Transfer } from "../mr_data/transfer_protocol.ts";
 
 /** Size of the generated corpus when no inputs are given: eight files of about 1 MB each. */
@@ -128,9 +129,6 @@ export function timingsOf(output: string): string {
   if (line === undefined) return "no timings printed";
   return line.slice(line.lastIndexOf(TIMINGS_LABEL) + TIMINGS_LABEL.length);
 }
-
-/** What a process's `--timings` line says before its phases. */
-const TIMINGS_LABEL = "timings: ";
 
 async function timeSequential(
   folder: string,

@@ -26,6 +26,9 @@ export const PHASES = [
 /** One phase of a task. */
 export type Phase = typeof PHASES[number];
 
+/** What a process's `--timings` line says before its phases; `dsys bench mr` looks for it. */
+export const TIMINGS_LABEL = "timings: ";
+
 /** Milliseconds per phase, summed; phases are timed one at a time, never nested. */
 export class PhaseTimes {
   readonly #clock: Clock;
@@ -54,6 +57,11 @@ export class PhaseTimes {
   /** The total of `phase` so far, in milliseconds. */
   totalMs(phase: Phase): number {
     return this.#totalsMs.get(phase) ?? 0;
+  }
+
+  /** The `--timings` line: `timings: read input 0.21 s · map 1.90 s`. */
+  line(): string {
+    return `${TIMINGS_LABEL}${this.format()}`;
   }
 
   /** The phases that took any time, in job order: `read input 0.21 s · map 1.90 s`. */
